@@ -163,8 +163,9 @@ export type FinalizeRestoreInput = {
 };
 
 export type FinalizeRestoreResult = MutationResult & {
-  branch: BranchWithEndpoints;
-  /** ID of the branch that was replaced (it keeps its ID and gets the old name). */
+  /** The finalized branch: same ID as before; it takes the replaced branch's name and endpoints once the operations finish. */
+  branchId: string;
+  /** ID of the branch that was replaced (it keeps its ID and gets the old name), from lineage. */
   replacedBranchId: string | null;
   alreadyDone: boolean;
 };

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import type { CallOptions } from '../neon';
+import type { ActivityDeps } from './deps';
+import { nullOn404, withEndpoints } from './environment';
+import { activity, failure } from './failures';
+import { branchRef, isoTimestamp, neonId, resourceName } from './inputs';
+import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
+import type { NeonActivities, UpdateBranchInput, UpdateBranchResult } from './types';
+
+const endpointType = z.enum(['read_write', 'read_only']);
+const updateInput = branchRef.extend({
+  name: resourceName.optional(),
+  protected: z.boolean().optional(),
+  expiresAt: isoTimestamp.nullable().optional(),
+});
+
+/** Branch and endpoint mutations, each safe to repeat: create finds by name, update compares, delete accepts 404. */
+export function branchActivities({ neon }: ActivityDeps) {
+  /** PATCH only the fields that differ; a repeat after a lost response then sends nothing. */
+  async function update(input: UpdateBranchInput, call: CallOptions): Promise<UpdateBranchResult> {
+    const current = await neon.getBranch(input.projectId, input.branchId, call);
+    const patch: { name?: string; protected?: boolean; expiresAt?: string | null } = {};
+    if (input.name !== undefined && input.name !== current.name) patch.name = input.name;
+    if (input.protected !== undefined && input.protected !== current.protected) patch.protected = input.protected;
+    if (input.expiresAt !== undefined && !sameInstant(input.expiresAt, current.expires_at))
+      patch.expiresAt = input.expiresAt;
+    if (Object.keys(patch).length === 0) return { branch: toBranchInfo(current), changed: false, operationIds: [] };
+    const res = await neon.updateBranch(input.projectId, input.branchId, patch, call);
+    return { branch: toBranchInfo(res.branch), changed: true, operationIds: operationIds(res.operations) };
+  }
+
+  return {
+    createBranch: activity(
+      z.object({
+        projectId: neonId,
+        name: resourceName,
+        parentId: neonId,
+        expiresAt: isoTimestamp.optional(),
+        protected: z.boolean().optional(),
+        endpointType: endpointType.optional(),
+      }),
+      async (input, call) => {
+        const existing = (await neon.listBranches(input.projectId, call)).find((b) => b.name === input.name);
+        if (existing) {
+          if (existing.parent_id !== input.parentId) {
+            throw failure(
+              'NeonConflict',
+              `branch "${input.name}" exists with parent ${existing.parent_id ?? 'none'}, not ${input.parentId}`,
+            );
+          }
+          return {
+            branch: await withEndpoints(neon, input.projectId, existing, call),
+            created: false,
+            operationIds: [],
+          };
+        }
+        const res = await neon.createBranch(input.projectId, input, call);
+        return {
+          branch: { ...toBranchInfo(res.branch), endpoints: res.endpoints.map(toEndpointInfo) },
+          created: true,
+          operationIds: operationIds(res.operations),
+        };
+      },
+    ),
+    updateBranch: activity(updateInput, update),
+    renameBranch: activity(branchRef.extend({ name: resourceName }), update),
+    protectBranch: activity(branchRef.extend({ protected: z.boolean() }), update),
+    setBranchExpiry: activity(branchRef.extend({ expiresAt: isoTimestamp.nullable() }), update),
+
+    deleteBranch: activity(branchRef, async ({ projectId, branchId }, call) => {
+      const res = await neon.deleteBranch(projectId, branchId, call).catch(nullOn404);
+      return res
+        ? { deleted: res.deleted, operationIds: operationIds(res.operations) }
+        : { deleted: false, operationIds: [] };
+    }),
+
+    /** A branch has at most one read-write endpoint, so one of the wanted type that exists is the result. */
+    createEndpoint: activity(branchRef.extend({ type: endpointType }), async ({ projectId, branchId, type }, call) => {
+      const existing = (await neon.listBranchEndpoints(projectId, branchId, call)).find((e) => e.type === type);
+      if (existing) return { endpoint: toEndpointInfo(existing), created: false, operationIds: [] };
+      const res = await neon.createEndpoint(projectId, { branchId, type }, call);
+      return { endpoint: toEndpointInfo(res.endpoint), created: true, operationIds: operationIds(res.operations) };
+    }),
+
+    deleteEndpoint: activity(
+      z.object({ projectId: neonId, endpointId: neonId }),
+      async ({ projectId, endpointId }, call) => {
+        const ops = await neon.deleteEndpoint(projectId, endpointId, call).catch(nullOn404);
+        return ops ? { deleted: true, operationIds: operationIds(ops) } : { deleted: false, operationIds: [] };
+      },
+    ),
+  } satisfies Partial<NeonActivities>;
+}
+
+function sameInstant(a: string | null, b: string | null): boolean {
+  if (a === null || b === null) return a === b;
+  return Date.parse(a) === Date.parse(b);
+}

@@ -1,0 +1,49 @@
+import type { NeonClient } from '../neon';
+
+/** Time, injectable so polling and timeouts can be tested without waiting. */
+export type Clock = { now(): number; sleep(ms: number, signal?: AbortSignal): Promise<void> };
+
+/** A read-only database session for verification; `pg` by default. */
+export type DbSession = {
+  query(
+    sql: string,
+    params?: unknown[],
+  ): Promise<{ rows: Record<string, unknown>[]; rowCount: number; fields: { name: string }[] }>;
+  close(): Promise<void>;
+};
+
+/** Opens a session with the connection string the activity fetched; the string must not outlive the call. */
+export type DbConnector = (connectionString: string, options: { statementTimeoutMs: number }) => Promise<DbSession>;
+
+/** An HTTP GET for health checks; undici by default. */
+export type HttpGet = (
+  url: string,
+  options: { timeoutMs: number; signal?: AbortSignal },
+) => Promise<{ status: number; body: string }>;
+
+/** What the activities need from the outside world; tests pass fakes or real ones (emulator, local Postgres). */
+export type ActivityDeps = {
+  neon: NeonClient;
+  clock?: Clock;
+  db?: DbConnector;
+  httpGet?: HttpGet;
+  /** The plan's snapshot limit (Neon does not report it): 1 on Free, 10 on paid plans. Default 10. */
+  snapshotLimit?: number | null;
+};
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason as Error);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};

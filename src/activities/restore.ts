@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import type { CallOptions, NeonBranch, NeonClient } from '../neon';
+import type { ActivityDeps } from './deps';
+import { withEndpoints } from './environment';
+import { activity } from './failures';
+import { neonId, resourceName } from './inputs';
+import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
+import type { NeonActivities } from './types';
+
+/**
+ * The branch an earlier attempt of this restore made, if any. Lineage is the evidence: `restored_from` is the
+ * snapshot, and `restored_as` the target it replaces (or will replace); a preview without `restored_as` is matched by
+ * the name the caller gave it.
+ */
+export function findRestored(
+  branches: readonly NeonBranch[],
+  snapshotId: string,
+  targetBranchId: string,
+  name: string | undefined,
+): NeonBranch | undefined {
+  const fromSnapshot = branches.filter((b) => b.restored_from === snapshotId);
+  return (
+    fromSnapshot.find((b) => b.restored_as === targetBranchId) ??
+    (name ? fromSnapshot.find((b) => !b.restored_as && b.name === name) : undefined)
+  );
+}
+
+async function finalize(
+  neon: NeonClient,
+  projectId: string,
+  branchId: string,
+  oldName: string | undefined,
+  call: CallOptions,
+) {
+  return operationIds(await neon.finalizeRestore(projectId, branchId, { name: oldName }, call));
+}
+
+/** Restores and finalizes. Both POSTs are not idempotent, so each looks for the earlier attempt's effect first. */
+export function restoreActivities({ neon }: ActivityDeps) {
+  return {
+    restoreSnapshot: activity(
+      z.object({
+        projectId: neonId,
+        snapshotId: neonId,
+        targetBranchId: neonId,
+        finalize: z.boolean(),
+        name: resourceName.optional(),
+      }),
+      async ({ projectId, snapshotId, targetBranchId, finalize: doFinalize, name }, call) => {
+        const earlier = findRestored(await neon.listBranches(projectId, call), snapshotId, targetBranchId, name);
+        if (earlier) {
+          const branch = await withEndpoints(neon, projectId, earlier, call);
+          // The restore happened but was not finalized (a preview made before, or a finalize still pending): finish it.
+          if (doFinalize && earlier.restore_status !== 'finalized') {
+            return {
+              branch,
+              alreadyDone: false,
+              operationIds: await finalize(neon, projectId, earlier.id, undefined, call),
+            };
+          }
+          return { branch, alreadyDone: true, operationIds: [] };
+        }
+        const res = await neon.restoreSnapshot(
+          projectId,
+          snapshotId,
+          { name, targetBranchId, finalizeRestore: doFinalize },
+          call,
+        );
+        return {
+          branch: { ...toBranchInfo(res.branch), endpoints: res.endpoints.map(toEndpointInfo) },
+          alreadyDone: false,
+          operationIds: operationIds(res.operations),
+        };
+      },
+    ),
+
+    finalizeRestore: activity(
+      z.object({ projectId: neonId, branchId: neonId, oldBranchName: resourceName.optional() }),
+      async ({ projectId, branchId, oldBranchName }, call) => {
+        const branch = await neon.getBranch(projectId, branchId, call);
+        const replacedBranchId = branch.restored_as;
+        if (branch.restore_status === 'finalized')
+          return { branchId, replacedBranchId, alreadyDone: true, operationIds: [] };
+        const ids = await finalize(neon, projectId, branchId, oldBranchName, call);
+        return { branchId, replacedBranchId, alreadyDone: false, operationIds: ids };
+      },
+    ),
+  } satisfies Partial<NeonActivities>;
+}
