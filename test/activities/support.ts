@@ -1,0 +1,62 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities, type ActivityDeps } from '../../src/activities';
+import { startEmulator, waitForOperations, type Emulator, type EmulatorOptions } from '../../src/emulator';
+import { createNeonClient, RateBudget } from '../../src/neon';
+
+export type Harness = {
+  emu: Emulator;
+  activities: ReturnType<typeof createActivities>;
+  /** Runs one activity as Temporal would: in an activity context (heartbeat, cancellation, attempt number). */
+  run<I, O>(fn: (input: I) => Promise<O>, input: I, attempt?: number): Promise<O>;
+  /** Creates a project the way any client would (POST /projects) and waits until it is ready. */
+  createProject(): Promise<{ projectId: string; branchId: string; endpointId: string }>;
+  /** Neon API calls per route made while `fn` ran (emulator request log). */
+  countCalls(fn: () => Promise<unknown>): Promise<Record<string, number>>;
+  api(method: string, path: string, body?: unknown): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+};
+
+export async function startHarness(
+  options: EmulatorOptions = {},
+  deps: Partial<Omit<ActivityDeps, 'neon'>> = {},
+): Promise<Harness> {
+  const emu = await startEmulator({ port: 0, mode: 'memory', operationDelayMs: { min: 20, max: 60 }, ...options });
+  const neon = createNeonClient({ baseUrl: emu.baseUrl, apiKey: emu.apiKey, rateBudget: new RateBudget() });
+  const activities = createActivities({ neon, ...deps });
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${emu.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${emu.apiKey}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+  };
+  return {
+    emu,
+    activities,
+    api,
+    run: (fn, input, attempt = 1) =>
+      new MockActivityEnvironment({ attempt, activityType: fn.name || 'activity' }).run(fn, input),
+    async createProject() {
+      const created = (await api('POST', '/projects', { project: { name: 'test' } })) as {
+        project: { id: string };
+        branch: { id: string };
+        endpoints: { id: string }[];
+        operations: { id: string }[];
+      };
+      await waitForOperations(emu, created.project.id, created.operations);
+      return { projectId: created.project.id, branchId: created.branch.id, endpointId: created.endpoints[0]?.id ?? '' };
+    },
+    async countCalls(fn) {
+      emu.resetRequestLog();
+      await fn();
+      return emu.requestCounts();
+    },
+    stop: () => emu.stop(),
+  };
+}
+
+/** Sum of all calls in a count map. */
+export const total = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
