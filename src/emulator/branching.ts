@@ -1,0 +1,128 @@
+import type { Env } from './env';
+import { ApiError } from './http';
+import { branchId, fakeLsn, physicalName, rfc3339 } from './ids';
+import type { OpSpec } from './ops';
+import type { BranchRec, DatabaseRec, ProjectRec, RoleRec } from './types';
+
+type DbSource = { name: string; owner_name: string; physical: string };
+
+/** Copies databases (a branch's or a snapshot's) into new physical databases; in memory mode only names them. */
+export async function copyDatabases(env: Env, from: DbSource[], kind: 'b' | 's'): Promise<DbSource[]> {
+  const out: DbSource[] = [];
+  try {
+    for (const d of from) {
+      const physical = physicalName(kind);
+      if (env.data) await env.data.copy(d.physical, physical, d.owner_name);
+      out.push({ name: d.name, owner_name: d.owner_name, physical });
+    }
+  } catch (err) {
+    await dropDatabases(env, undefined, out);
+    throw err;
+  }
+  return out;
+}
+
+/** Drops databases now, unless the mutation is due to fail: its rollback needs them, and gc collects them later. */
+export async function dropDatabases(env: Env, p: ProjectRec | undefined, dbs: { physical: string }[]): Promise<void> {
+  if (p?.undo) return;
+  if (env.data) for (const d of dbs) await env.data.drop(d.physical);
+}
+
+export function newBranch(
+  env: Env,
+  p: ProjectRec,
+  fields: Partial<BranchRec> & { name: string },
+  dbs: DbSource[],
+  roles: RoleRec[],
+): BranchRec {
+  const now = rfc3339();
+  const databases: DatabaseRec[] = dbs.map((d) => ({ ...d, id: env.store.nextDbId(), created_at: now }));
+  return {
+    id: branchId(),
+    project_id: p.id,
+    current_state: 'init',
+    state_changed_at: now,
+    created_at: now,
+    updated_at: now,
+    default: false,
+    protected: false,
+    init_source: 'parent-data',
+    creation_source: 'console',
+    ...fields,
+    databases,
+    roles: structuredClone(roles),
+  };
+}
+
+export function roots(p: ProjectRec): number {
+  return p.branches.filter((b) => !b.parent_id).length;
+}
+
+export function checkRootLimit(env: Env, p: ProjectRec): void {
+  if (roots(p) >= env.limits.rootBranchLimit)
+    throw new ApiError(
+      422,
+      'BRANCHES_LIMIT_EXCEEDED',
+      `root branches limit exceeded: the project already has ${env.limits.rootBranchLimit}`,
+    );
+}
+
+/**
+ * Makes `restored` stand in for `target`: it takes the target's name, default/protected flags and compute endpoints
+ * (whose client sessions are dropped, as a compute restart would), and the target is renamed, keeping its ID.
+ */
+export function finalizeRestore(
+  env: Env,
+  p: ProjectRec,
+  restored: BranchRec,
+  target: BranchRec,
+  newName?: string,
+): OpSpec[] {
+  if (restored.restore_status !== 'restored')
+    throw new ApiError(400, 'BAD_REQUEST', `branch ${restored.id} is not a restored branch awaiting finalization`);
+  const now = rfc3339();
+  const ops: OpSpec[] = [];
+  for (const e of p.endpoints.filter((x) => x.branch_id === target.id)) {
+    e.branch_id = restored.id;
+    e.current_state = 'init';
+    e.updated_at = now;
+    env.proxy?.dropEndpoint(e.id);
+    ops.push({ action: 'apply_config', branch_id: restored.id, endpoint_id: e.id });
+  }
+  const oldName = target.name;
+  target.name = newName ?? `${oldName} (old)`;
+  Object.assign(restored, {
+    name: oldName,
+    default: target.default,
+    protected: target.protected,
+    restore_status: 'finalized',
+    updated_at: now,
+  });
+  Object.assign(target, { default: false, protected: false, updated_at: now });
+  if (ops.length === 0) ops.push({ action: 'apply_config', branch_id: restored.id });
+  return ops;
+}
+
+/** Children, the default branch and protected branches cannot be deleted (nor given an expiry). */
+export function checkDeletable(p: ProjectRec, b: BranchRec, what: 'deleted' | 'given an expiration'): void {
+  if (b.default) throw new ApiError(422, 'BRANCH_IS_DEFAULT', `default branch ${b.id} cannot be ${what}`);
+  if (b.protected) throw new ApiError(422, 'BRANCH_PROTECTED', `protected branch ${b.id} cannot be ${what}`);
+  if (p.branches.some((x) => x.parent_id === b.id))
+    throw new ApiError(422, 'BRANCH_HAS_CHILDREN', `branch ${b.id} has child branches and cannot be ${what}`);
+}
+
+/** Removes a branch, its endpoints and its databases. */
+export async function removeBranch(env: Env, p: ProjectRec, b: BranchRec): Promise<OpSpec[]> {
+  const ops: OpSpec[] = [];
+  for (const e of p.endpoints.filter((x) => x.branch_id === b.id)) {
+    env.proxy?.dropEndpoint(e.id);
+    ops.push({ action: 'suspend_compute', branch_id: b.id, endpoint_id: e.id });
+  }
+  p.endpoints = p.endpoints.filter((x) => x.branch_id !== b.id);
+  p.branches = p.branches.filter((x) => x.id !== b.id);
+  await dropDatabases(env, p, b.databases);
+  ops.push({ action: 'delete_timeline', branch_id: b.id });
+  return ops;
+}
+
+export const lsnNow = (): string => fakeLsn();

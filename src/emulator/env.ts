@@ -1,0 +1,67 @@
+import { ApiError, type Ctx, type Reply } from './http';
+import { rfc3339 } from './ids';
+import type { OpSpec, Operations } from './ops';
+import type { DataPlane } from './pg/data';
+import type { PgProxy } from './proxy';
+import type { Store } from './store';
+import type { ProjectRec } from './types';
+import { operationView, type Views } from './views';
+
+/** What route handlers share. `data` and `proxy` are absent in memory mode (control plane only). */
+export type Env = {
+  store: Store;
+  ops: Operations;
+  data?: DataPlane;
+  proxy?: PgProxy;
+  views: Views;
+  limits: { snapshotQuota: number; rootBranchLimit: number };
+  log: (line: string) => void;
+};
+
+/** A request context plus the fault decision for it. */
+export type MCtx = Ctx & { failOperations: boolean };
+
+type Outcome = { status: number; body: Record<string, unknown>; ops: OpSpec[] };
+
+/**
+ * Runs a mutation under the project lock, records its operations and persists the state before answering, so that
+ * what a client was told always matches what is on disk.
+ */
+export async function mutation(
+  env: Env,
+  ctx: MCtx,
+  p: ProjectRec,
+  fn: () => Promise<Outcome> | Outcome,
+): Promise<Reply> {
+  return env.ops.exclusive(p, async () => {
+    // Set before the work so that the work defers dropping anything the rollback will need.
+    if (ctx.failOperations) p.undo = snapshotOf(p);
+    let out: Outcome;
+    try {
+      out = await fn();
+    } catch (err) {
+      delete p.undo;
+      throw err;
+    }
+    const ops = env.ops.create(p, out.ops, ctx.failOperations);
+    if (!ops.length) delete p.undo;
+    p.updated_at = rfc3339();
+    env.store.save();
+    return { status: out.status, body: { ...out.body, operations: ops.map(operationView) } };
+  });
+}
+
+function snapshotOf(p: ProjectRec): NonNullable<ProjectRec['undo']> {
+  const { operations: _o, undo: _u, ...rest } = p;
+  return structuredClone(rest);
+}
+
+/** Neon caps expires_at at 30 days ahead and wants it in the future. */
+export function checkExpiry(expiresAt: string | undefined | null): void {
+  if (!expiresAt) return;
+  const t = Date.parse(expiresAt);
+  if (Number.isNaN(t)) throw new ApiError(400, 'BAD_REQUEST', 'expires_at must be an RFC 3339 timestamp');
+  if (t <= Date.now()) throw new ApiError(400, 'BAD_REQUEST', 'expires_at must be in the future');
+  if (t > Date.now() + 30 * 86400_000)
+    throw new ApiError(400, 'BAD_REQUEST', 'expires_at must be at most 30 days in the future');
+}

@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type http from 'node:http';
+import type net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Env } from './env';
+import { FaultEngine } from './faults';
+import { apiKey as newApiKey } from './ids';
+import { Operations } from './ops';
+import { startEmbeddedCluster, type ClusterTarget, type EmbeddedCluster } from './pg/cluster';
+import { DataPlane } from './pg/data';
+import { PgProxy } from './proxy';
+import { resolver } from './resolve';
+import { projectRoutes } from './routes/projects';
+import { branchRoutes } from './routes/branches';
+import { snapshotRoutes } from './routes/snapshots';
+import { miscRoutes } from './routes/misc';
+import { createServer, RequestLog } from './server';
+import { Store } from './store';
+import { startSweeper, sweep } from './sweeper';
+import type { FaultConfig, RequestLogEntry } from './types';
+
+export type { FaultConfig, FaultRule, RequestLogEntry } from './types';
+export { seedProject, waitForOperations, type SeededProject } from './seed';
+
+export type EmulatorOptions = {
+  /** 0 = pick a free port (default 0). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Generated (and kept in the state) if absent. */
+  apiKey?: string;
+  /** Where state and the embedded Postgres cluster live; a fresh temp dir (removed on stop) if absent. */
+  dataDir?: string;
+  /** Use an existing Postgres server (a superuser URL) instead of starting an embedded one. */
+  pgUrl?: string;
+  /** 'memory' = control plane only, no Postgres (fleet-scale tests); default 'data'. */
+  mode?: 'data' | 'memory';
+  /** How long operations take from scheduling to finished; default 50-150 ms. */
+  operationDelayMs?: number | { min: number; max: number };
+  /** Snapshots per project; default 10 (Neon's paid plans; the Free plan has 1). */
+  snapshotQuota?: number;
+  /** Root branches per project; default 25 (Scale plan). */
+  rootBranchLimit?: number;
+  faults?: FaultConfig;
+  log?: (line: string) => void;
+};
+
+export type Emulator = {
+  /** What a Neon client gets as its base URL, e.g. http://127.0.0.1:PORT/api/v2. */
+  baseUrl: string;
+  /** Admin API (faults, request log and counts, reset), same Bearer key, e.g. http://127.0.0.1:PORT/admin. */
+  adminUrl: string;
+  apiKey: string;
+  setFaults(f: FaultConfig): void;
+  requestLog(): RequestLogEntry[];
+  /** Requests per templated route, e.g. 'POST /projects/{project_id}/branches/{branch_id}/snapshot'. */
+  requestCounts(): Record<string, number>;
+  resetRequestLog(): void;
+  /** Stops HTTP, the Postgres proxy and the embedded Postgres it started. */
+  stop(): Promise<void>;
+};
+
+function delayFn(d: EmulatorOptions['operationDelayMs']): () => number {
+  const { min, max } = typeof d === 'number' ? { min: d, max: d } : (d ?? { min: 50, max: 150 });
+  return () => min + Math.random() * (max - min);
+}
+
+function targetFromUrl(url: string): ClusterTarget {
+  const u = new URL(url);
+  return {
+    host: decodeURIComponent(u.hostname) || '127.0.0.1',
+    port: Number(u.port || 5432),
+    user: decodeURIComponent(u.username) || 'postgres',
+    password: decodeURIComponent(u.password) || undefined,
+    database: u.pathname.slice(1) || 'postgres',
+  };
+}
+
+/** Starts a Neon API v2 emulator. See the issue for the behaviour it promises; the README in this folder for limits. */
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
+  const log = opts.log ?? (() => undefined);
+  const host = opts.host ?? '127.0.0.1';
+  const ownsDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'neon-emu-'));
+  mkdirSync(dataDir, { recursive: true });
+  const store = new Store(dataDir);
+  const state = store.state;
+  const apiKey = opts.apiKey ?? state.apiKey ?? newApiKey();
+  state.apiKey = apiKey;
+  state.secret ??= randomBytes(16).toString('hex');
+  const proxyHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const views = { proxyHost, proxyPort: () => proxy?.port ?? 0 };
+  let cluster: EmbeddedCluster | undefined;
+  let proxy: PgProxy | undefined;
+  let data: DataPlane | undefined;
+  const env: Env = {
+    store,
+    ops: undefined as unknown as Operations,
+    views,
+    limits: { snapshotQuota: opts.snapshotQuota ?? 10, rootBranchLimit: opts.rootBranchLimit ?? 25 },
+    log,
+  };
+  env.ops = new Operations(
+    store,
+    delayFn(opts.operationDelayMs),
+    async (p) => {
+      for (const e of p.endpoints) proxy?.dropEndpoint(e.id);
+      await data?.gc(store.referencedDatabases());
+    },
+    log,
+  );
+  const cleanup: (() => Promise<void> | void)[] = [];
+  try {
+    if ((opts.mode ?? 'data') === 'data') {
+      const target = opts.pgUrl
+        ? targetFromUrl(opts.pgUrl)
+        : (cluster = await startEmbeddedCluster(path.join(dataDir, 'cluster'), log));
+      if (cluster) cleanup.push(() => cluster!.stop());
+      proxy = new PgProxy(target, (role) => data!.rolePassword(role), resolver(store), log);
+      data = new DataPlane(target, state.secret, (db) => proxy!.hold(db));
+      cleanup.push(
+        () => data!.close(),
+        () => proxy!.close(),
+      );
+      state.proxyPort = await proxy.listen(proxyHost, state.proxyPort ?? 0);
+      const dropped = await data.gc(store.referencedDatabases());
+      if (dropped.length) log(`gc: dropped ${dropped.length} orphaned database(s)`);
+      env.data = data;
+      env.proxy = proxy;
+    }
+    store.save();
+    // Operations that were under way when a previous run died end now: finished, or failed and rolled back.
+    await env.ops.tick();
+    env.ops.start();
+    cleanup.push(() => env.ops.stop(), startSweeper(env, 200));
+    const faults = new FaultEngine(opts.faults);
+    const requests = new RequestLog();
+    const routes = [...projectRoutes(env), ...branchRoutes(env), ...snapshotRoutes(env), ...miscRoutes(env)];
+    const server = createServer({ env, apiKey, faults, requests, routes, sweep: async () => void (await sweep(env)) });
+    const port = await listen(server, opts.port ?? 0, host);
+    cleanup.push(() => closeServer(server));
+    const origin = `http://${proxyHost}:${port}`;
+    log(`neon-emulator: ${origin}/api/v2 (proxy ${proxyHost}:${proxy?.port ?? '-'}, data dir ${dataDir})`);
+    let stopped: Promise<void> | undefined;
+    return {
+      baseUrl: `${origin}/api/v2`,
+      adminUrl: `${origin}/admin`,
+      apiKey,
+      setFaults: (f) => faults.set(f),
+      requestLog: () => [...requests.entries],
+      requestCounts: () => ({ ...requests.counts }),
+      resetRequestLog: () => requests.reset(),
+      stop: () => (stopped ??= runCleanup(cleanup, ownsDir ? dataDir : undefined)),
+    };
+  } catch (err) {
+    await runCleanup(cleanup, ownsDir ? dataDir : undefined);
+    throw err;
+  }
+}
+
+async function runCleanup(steps: (() => Promise<void> | void)[], removeDir?: string): Promise<void> {
+  for (const step of steps.reverse()) await Promise.resolve(step()).catch(() => undefined);
+  if (removeDir) rmSync(removeDir, { recursive: true, force: true });
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,97 @@
+import { parseArgs } from 'node:util';
+import { FaultConfigSchema } from './server';
+import { startEmulator, type EmulatorOptions, type FaultRule } from './index';
+
+const usage = `neon-emulator: a local Neon API v2 backed by real Postgres
+
+  --port N             HTTP port (0 = any free port; default 0)
+  --host H             bind address (default 127.0.0.1)
+  --api-key K          API key (default: generated, kept in the data dir)
+  --data-dir D         state and embedded Postgres (default: a temp dir removed on exit)
+  --pg-url URL         use this Postgres server (superuser URL) instead of an embedded one
+  --memory             control plane only, no Postgres
+  --snapshot-quota N   snapshots per project (default 10; Free plan: 1)
+  --root-branch-limit N
+  --op-delay MS|MIN-MAX  operation duration (default 50-150)
+  --faults JSON        fault rules, e.g. '{"rules":[{"kind":"error","rate":0.1}]}'
+  --error-rate R  --rate-limit-rate R  --latency-ms MS  --fail-op-rate R  --lost-rate R  --locked-burst N
+  --verbose            log Postgres and proxy lines`;
+
+function rules(v: Record<string, string | boolean | undefined>): FaultRule[] {
+  const num = (k: string): number | undefined => (typeof v[k] === 'string' ? Number(v[k]) : undefined);
+  const out: FaultRule[] = [];
+  if (num('error-rate')) out.push({ kind: 'error', rate: num('error-rate') });
+  if (num('rate-limit-rate')) out.push({ kind: 'rate_limit', rate: num('rate-limit-rate') });
+  if (num('latency-ms')) out.push({ kind: 'latency', latencyMs: num('latency-ms') });
+  if (num('fail-op-rate')) out.push({ kind: 'fail_operation', rate: num('fail-op-rate') });
+  if (num('lost-rate')) out.push({ kind: 'response_lost', rate: num('lost-rate') });
+  if (num('locked-burst')) out.push({ kind: 'locked', times: num('locked-burst') });
+  return out;
+}
+
+async function main(): Promise<void> {
+  const str = { type: 'string' } as const;
+  const { values: v } = parseArgs({
+    options: {
+      port: str,
+      host: str,
+      'api-key': str,
+      'data-dir': str,
+      'pg-url': str,
+      memory: { type: 'boolean' },
+      'snapshot-quota': str,
+      'root-branch-limit': str,
+      'op-delay': str,
+      faults: str,
+      'error-rate': str,
+      'rate-limit-rate': str,
+      'latency-ms': str,
+      'fail-op-rate': str,
+      'lost-rate': str,
+      'locked-burst': str,
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (v.help) return void process.stdout.write(usage + '\n');
+  const delay = v['op-delay']?.split('-').map(Number);
+  const faults = v.faults ? FaultConfigSchema.parse(JSON.parse(v.faults)) : { rules: [] };
+  faults.rules.push(...rules(v));
+  const opts: EmulatorOptions = {
+    port: Number(v.port ?? 0),
+    host: v.host,
+    apiKey: v['api-key'] ?? process.env.NEON_EMULATOR_API_KEY,
+    dataDir: v['data-dir'],
+    pgUrl: v['pg-url'],
+    mode: v.memory ? 'memory' : 'data',
+    snapshotQuota: v['snapshot-quota'] ? Number(v['snapshot-quota']) : undefined,
+    rootBranchLimit: v['root-branch-limit'] ? Number(v['root-branch-limit']) : undefined,
+    operationDelayMs: delay ? (delay.length === 2 ? { min: delay[0]!, max: delay[1]! } : delay[0]) : undefined,
+    faults,
+    log: (line) => {
+      if (v.verbose || !line.startsWith('[pg]')) process.stderr.write(line + '\n');
+    },
+  };
+  const emu = await startEmulator(opts);
+  // Machine-readable first lines: scripts read the URL and key from here.
+  process.stdout.write(
+    `NEON_API_BASE_URL=${emu.baseUrl}\nNEON_API_KEY=${emu.apiKey}\nNEON_EMULATOR_ADMIN_URL=${emu.adminUrl}\n`,
+  );
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`neon-emulator: ${signal}, stopping\n`);
+    emu.stop().then(
+      () => process.exit(0),
+      (err: Error) => (process.stderr.write(`${err.message}\n`), process.exit(1)),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`neon-emulator: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

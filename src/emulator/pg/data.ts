@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { Pool, type PoolClient } from 'pg';
+import { PHYSICAL_PREFIX } from '../ids';
+import type { ClusterTarget } from './cluster';
+
+/** Pauses client sessions to a database while it is the template of a copy (implemented by the proxy). */
+export type Gate = (physical: string) => () => void;
+
+const q = (ident: string): string => `"${ident.replace(/"/g, '""')}"`;
+
+/**
+ * The physical side of branches: one Postgres database per branch database and per snapshot. Copies use
+ * CREATE DATABASE ... TEMPLATE, which needs the template free of sessions, hence the gate.
+ */
+export class DataPlane {
+  private readonly pool: Pool;
+  /** Databases being created right now: not yet in the state, but not garbage either. */
+  readonly inflight = new Set<string>();
+  /** Milliseconds the last copy held sessions off its source (what a branch or snapshot cost its source). */
+  lastDisturbanceMs = 0;
+
+  constructor(
+    readonly target: ClusterTarget,
+    private readonly secret: string,
+    private readonly gate: Gate,
+  ) {
+    this.pool = new Pool({
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      database: target.database ?? 'postgres',
+      max: 4,
+    });
+    this.pool.on('error', () => undefined);
+  }
+
+  /** Backend password of an emulated role (only used when the backend asks for one, i.e. with pgUrl). */
+  rolePassword(role: string): string {
+    return createHash('sha256').update(`${this.secret}:${role}`).digest('hex').slice(0, 32);
+  }
+
+  async ensureRole(role: string): Promise<void> {
+    const pw = this.rolePassword(role).replace(/'/g, "''");
+    await this.pool.query(
+      `DO $$ BEGIN
+         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(role)}) THEN CREATE ROLE ${q(role)} LOGIN PASSWORD '${pw}';
+         ELSE ALTER ROLE ${q(role)} LOGIN PASSWORD '${pw}'; END IF; END $$`,
+    );
+  }
+
+  async createEmpty(physical: string, owner: string): Promise<void> {
+    this.inflight.add(physical);
+    try {
+      await this.pool.query(`CREATE DATABASE ${q(physical)} OWNER ${q(owner)} TEMPLATE template0`);
+    } finally {
+      this.inflight.delete(physical);
+    }
+  }
+
+  /** Copies `from` into a new database `to`, holding `from`'s sessions off for the duration (measured). */
+  async copy(from: string, to: string, owner: string): Promise<void> {
+    this.inflight.add(to);
+    const release = this.gate(from);
+    const started = performance.now();
+    let c: PoolClient | undefined;
+    try {
+      c = await this.pool.connect();
+      for (let attempt = 0; ; attempt++) {
+        await c.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [from],
+        );
+        try {
+          await c.query(`CREATE DATABASE ${q(to)} TEMPLATE ${q(from)} OWNER ${q(owner)} STRATEGY FILE_COPY`);
+          break;
+        } catch (err) {
+          // 55006: a session slipped in between terminate and copy; terminate again.
+          if ((err as { code?: string }).code !== '55006' || attempt >= 3) throw err;
+        }
+      }
+    } finally {
+      release();
+      this.lastDisturbanceMs = performance.now() - started;
+      c?.release();
+      this.inflight.delete(to);
+    }
+  }
+
+  async drop(physical: string): Promise<void> {
+    await this.pool.query(`DROP DATABASE IF EXISTS ${q(physical)} WITH (FORCE)`);
+  }
+
+  async sizeBytes(physical: string): Promise<number> {
+    const r = await this.pool.query<{ n: string }>('SELECT pg_database_size($1)::text AS n', [physical]);
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  /** Drops emulator databases the state no longer refers to (left by a crash mid-copy, or by a rolled-back mutation). */
+  async gc(keep: Set<string>): Promise<string[]> {
+    const r = await this.pool.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [
+      `${PHYSICAL_PREFIX}%`,
+    ]);
+    const garbage = r.rows.map((x) => x.datname).filter((n) => !keep.has(n) && !this.inflight.has(n));
+    for (const n of garbage) await this.drop(n);
+    return garbage;
+  }
+
+  /** A short-lived client on one physical database (schema introspection, seeding). */
+  async withDatabase<T>(physical: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    const pool = new Pool({ ...this.pool.options, database: physical, max: 1 });
+    const c = await pool.connect();
+    try {
+      return await fn(c);
+    } finally {
+      c.release();
+      await pool.end();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function literal(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}

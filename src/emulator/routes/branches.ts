@@ -1,0 +1,182 @@
+import { z } from 'zod';
+import { checkDeletable, copyDatabases, lsnNow, newBranch, removeBranch } from '../branching';
+import { checkExpiry, mutation, type Env, type MCtx } from '../env';
+import { ApiError, parse, route, type Route } from '../http';
+import { rfc3339 } from '../ids';
+import type { OpSpec } from '../ops';
+import { branchView, connectionUri, databasesView, endpointView, rolesView } from '../views';
+import { newEndpoint } from './projects';
+
+const EndpointOpt = z.object({ type: z.enum(['read_write', 'read_only']) }).passthrough();
+const CreateBranch = z
+  .object({
+    branch: z
+      .object({
+        parent_id: z.string().optional(),
+        name: z.string().min(1).max(256).optional(),
+        parent_lsn: z.string().optional(),
+        parent_timestamp: z.string().optional(),
+        protected: z.boolean().optional(),
+        expires_at: z.string().optional(),
+      })
+      .passthrough()
+      .optional(),
+    endpoints: z.array(EndpointOpt).optional(),
+  })
+  .passthrough();
+const UpdateBranch = z.object({
+  branch: z
+    .object({
+      name: z.string().min(1).max(256).optional(),
+      protected: z.boolean().optional(),
+      expires_at: z.string().nullable().optional(),
+    })
+    .passthrough(),
+});
+
+export function branchRoutes(env: Env): Route[] {
+  const { store } = env;
+  const base = '/projects/{project_id}/branches';
+  return [
+    route('GET', base, ({ params, query }) => {
+      const p = store.project(params.project_id!);
+      const search = query.get('search');
+      const branches = p.branches
+        .filter((b) => !search || b.name.includes(search) || b.id.includes(search))
+        .sort((a, b) => b.updated_at.localeCompare(a.updated_at))
+        .map(branchView);
+      return { status: 200, body: { branches, annotations: {} } };
+    }),
+    route('POST', base, async (ctx) => {
+      const p = store.project(ctx.params.project_id!);
+      const req = parse(CreateBranch, ctx.body);
+      const b = req.branch ?? {};
+      if (b.parent_lsn || b.parent_timestamp)
+        throw new ApiError(
+          400,
+          'BAD_REQUEST',
+          'the emulator branches from the parent head only (parent_lsn/parent_timestamp unsupported)',
+        );
+      checkExpiry(b.expires_at);
+      if (b.expires_at && b.protected)
+        throw new ApiError(400, 'BAD_REQUEST', 'expires_at is not allowed on protected branches');
+      const parent = b.parent_id ? store.branch(p, b.parent_id) : p.branches.find((x) => x.default)!;
+      if ((req.endpoints ?? []).filter((e) => e.type === 'read_write').length > 1)
+        throw new ApiError(400, 'BAD_REQUEST', 'a branch can have only one read_write endpoint');
+      return mutation(env, ctx as MCtx, p, async () => {
+        const dbs = await copyDatabases(env, parent.databases, 'b');
+        const now = rfc3339();
+        const branch = newBranch(
+          env,
+          p,
+          {
+            name: b.name ?? `br-${now.replace(/[^0-9]/g, '')}`,
+            parent_id: parent.id,
+            parent_lsn: lsnNow(),
+            parent_timestamp: now,
+            protected: b.protected ?? false,
+            ...(b.expires_at ? { expires_at: b.expires_at } : {}),
+          },
+          dbs,
+          parent.roles,
+        );
+        p.branches.push(branch);
+        const eps = (req.endpoints ?? []).map((e) => newEndpoint(p, branch.id, e.type));
+        const ops: OpSpec[] = [
+          { action: 'create_timeline', branch_id: branch.id },
+          ...eps.map((e) => ({ action: 'start_compute', branch_id: branch.id, endpoint_id: e.id })),
+        ];
+        const single = branch.databases.length === 1 && branch.roles.length === 1 && eps[0];
+        const uris = single
+          ? [
+              {
+                connection_uri: connectionUri(
+                  env.views,
+                  eps[0]!,
+                  branch.roles[0]!.name,
+                  branch.roles[0]!.password,
+                  branch.databases[0]!.name,
+                ),
+                connection_parameters: {
+                  database: branch.databases[0]!.name,
+                  password: branch.roles[0]!.password,
+                  role: branch.roles[0]!.name,
+                  host: env.views.proxyHost,
+                  pooler_host: env.views.proxyHost,
+                },
+              },
+            ]
+          : undefined;
+        const body = {
+          branch: branchView(branch),
+          endpoints: eps.map((e) => endpointView(env.views, p, e)),
+          roles: rolesView(branch, false),
+          databases: databasesView(branch),
+          ...(uris ? { connection_uris: uris } : {}),
+        };
+        return { status: 201, body, ops };
+      });
+    }),
+    route('GET', `${base}/{branch_id}`, ({ params }) => {
+      const b = store.branch(store.project(params.project_id!), params.branch_id!);
+      return {
+        status: 200,
+        body: { branch: branchView(b), annotation: { object: { type: 'console/branch', id: b.id }, value: {} } },
+      };
+    }),
+    route('PATCH', `${base}/{branch_id}`, async (ctx) => {
+      const p = store.project(ctx.params.project_id!);
+      const b = store.branch(p, ctx.params.branch_id!);
+      const req = parse(UpdateBranch, ctx.body).branch;
+      return mutation(env, ctx as MCtx, p, () => {
+        const protect = req.protected ?? b.protected;
+        const expires = req.expires_at === undefined ? b.expires_at : req.expires_at;
+        if (req.expires_at) {
+          checkExpiry(req.expires_at);
+          checkDeletable(p, { ...b, protected: protect }, 'given an expiration');
+        }
+        if (protect && expires)
+          throw new ApiError(422, 'BRANCH_PROTECTED', 'a branch with an expiration cannot be protected');
+        if (req.name !== undefined) b.name = req.name;
+        b.protected = protect;
+        if (expires) b.expires_at = expires;
+        else delete b.expires_at;
+        b.updated_at = rfc3339();
+        return { status: 200, body: { branch: branchView(b) }, ops: [] };
+      });
+    }),
+    route('DELETE', `${base}/{branch_id}`, async (ctx) => {
+      const p = store.project(ctx.params.project_id!);
+      const b = p.branches.find((x) => x.id === ctx.params.branch_id);
+      if (!b) return { status: 204 }; // the spec: "the branch doesn't exist or has already been deleted"
+      checkDeletable(p, b, 'deleted');
+      return mutation(env, ctx as MCtx, p, async () => ({
+        status: 200,
+        body: { branch: branchView(b) },
+        ops: await removeBranch(env, p, b),
+      }));
+    }),
+    route('GET', `${base}/{branch_id}/endpoints`, ({ params }) => {
+      const p = store.project(params.project_id!);
+      const b = store.branch(p, params.branch_id!);
+      return {
+        status: 200,
+        body: { endpoints: p.endpoints.filter((e) => e.branch_id === b.id).map((e) => endpointView(env.views, p, e)) },
+      };
+    }),
+    route('GET', `${base}/{branch_id}/databases`, ({ params }) => ({
+      status: 200,
+      body: { databases: databasesView(store.branch(store.project(params.project_id!), params.branch_id!)) },
+    })),
+    route('GET', `${base}/{branch_id}/roles`, ({ params }) => ({
+      status: 200,
+      body: { roles: rolesView(store.branch(store.project(params.project_id!), params.branch_id!), false) },
+    })),
+    route('GET', `${base}/{branch_id}/roles/{role_name}/reveal_password`, ({ params }) => {
+      const b = store.branch(store.project(params.project_id!), params.branch_id!);
+      const r = b.roles.find((x) => x.name === params.role_name);
+      if (!r) throw new ApiError(404, 'NOT_FOUND', `role ${params.role_name} not found`);
+      return { status: 200, body: { password: r.password } };
+    }),
+  ];
+}

@@ -1,0 +1,140 @@
+import http from 'node:http';
+import { z } from 'zod';
+import type { Env } from './env';
+import type { FaultEngine } from './faults';
+import { ApiError, match, parse, readBody, route, send, type Route } from './http';
+import { requestId as newRequestId } from './ids';
+import type { FaultConfig, RequestLogEntry } from './types';
+
+const FaultRuleSchema = z.object({
+  kind: z.enum(['error', 'rate_limit', 'locked', 'latency', 'fail_operation', 'response_lost']),
+  route: z.string().optional(),
+  rate: z.number().min(0).max(1).optional(),
+  times: z.number().int().min(0).optional(),
+  status: z.number().int().min(400).max(599).optional(),
+  retryAfterSec: z.number().min(0).optional(),
+  latencyMs: z.number().min(0).optional(),
+});
+export const FaultConfigSchema = z.object({ rules: z.array(FaultRuleSchema), seed: z.number().int().optional() });
+
+const LOG_CAP = 100_000;
+
+/** Request bookkeeping: the log (capped) and per-route counts (never capped, so benchmarks can count calls). */
+export class RequestLog {
+  entries: RequestLogEntry[] = [];
+  counts: Record<string, number> = {};
+  add(e: RequestLogEntry): void {
+    if (this.entries.length >= LOG_CAP) this.entries.shift();
+    this.entries.push(e);
+    this.counts[e.route] = (this.counts[e.route] ?? 0) + 1;
+  }
+  reset(): void {
+    this.entries = [];
+    this.counts = {};
+  }
+}
+
+export type ServerDeps = {
+  env: Env;
+  apiKey: string;
+  faults: FaultEngine;
+  requests: RequestLog;
+  routes: Route[];
+  sweep: () => Promise<void>;
+};
+
+function adminRoutes(d: ServerDeps): Route[] {
+  return [
+    route('GET', '/faults', () => ({ status: 200, body: d.faults.get() })),
+    route(
+      'PUT',
+      '/faults',
+      ({ body }) => (d.faults.set(parse<FaultConfig>(FaultConfigSchema, body)), { status: 200, body: d.faults.get() }),
+    ),
+    route('GET', '/requests', () => ({ status: 200, body: { requests: d.requests.entries } })),
+    route('DELETE', '/requests', () => (d.requests.reset(), { status: 204 })),
+    route('GET', '/request-counts', () => ({ status: 200, body: { counts: d.requests.counts } })),
+    route('POST', '/reset', () => (d.requests.reset(), d.faults.set({ rules: [] }), { status: 204 })),
+    route('POST', '/sweep', async () => (await d.sweep(), { status: 204 })),
+  ];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function createServer(d: ServerDeps): http.Server {
+  const admin = adminRoutes(d);
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const requestId = newRequestId();
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const method = req.method ?? 'GET';
+    const isApi = url.pathname.startsWith('/api/v2/');
+    const isAdmin = url.pathname === '/admin' || url.pathname.startsWith('/admin/');
+    const path = isApi ? url.pathname.slice('/api/v2'.length) : url.pathname.slice('/admin'.length);
+    const m = match(isApi ? d.routes : isAdmin ? admin : [], method, path);
+    const templated = m ? `${method} ${m.route.template}` : 'UNMATCHED';
+    const headers = { 'x-request-id': requestId };
+    const fail = (
+      status: number,
+      code: string,
+      message: string,
+      extra: Record<string, string> = {},
+    ): [number, unknown, Record<string, string>] => [
+      status,
+      { code, message, request_id: requestId },
+      { ...headers, ...extra },
+    ];
+    let out: [number, unknown, Record<string, string>];
+    let lost = false;
+    if (req.headers.authorization !== `Bearer ${d.apiKey}`)
+      out = fail(401, 'UNAUTHORIZED', 'authorization failed: missing or invalid API key');
+    else if (!m) out = fail(404, 'NOT_FOUND', `no route for ${method} ${url.pathname}`);
+    else {
+      const mutating = isApi && method !== 'GET';
+      const plan = isApi
+        ? d.faults.plan(templated, mutating)
+        : { latencyMs: 0, failOperations: false, responseLost: false };
+      if (plan.latencyMs) await sleep(plan.latencyMs);
+      if (plan.reply) out = fail(plan.reply.status, plan.reply.code, plan.reply.message, plan.reply.headers);
+      else {
+        try {
+          const body = await readBody(req);
+          const ctx = {
+            method,
+            params: m.params,
+            query: url.searchParams,
+            body,
+            requestId,
+            failOperations: plan.failOperations,
+          };
+          const r = await m.route.handler(ctx);
+          out = [r.status, r.body, headers];
+          lost = plan.responseLost;
+        } catch (err) {
+          if (err instanceof ApiError) out = fail(err.status, err.code, err.message, err.headers);
+          else {
+            d.env.log(`error ${templated}: ${(err as Error).stack ?? String(err)}`);
+            out = fail(500, 'INTERNAL_ERROR', `internal error: ${(err as Error).message}`);
+          }
+        }
+      }
+    }
+    if (isApi)
+      d.requests.add({
+        method,
+        route: templated,
+        path: url.pathname,
+        status: lost ? 0 : out[0],
+        at: new Date().toISOString(),
+        requestId,
+      });
+    // "Response lost": the work is done and persisted, the client just never hears about it.
+    if (lost) req.socket.destroy();
+    else send(res, out[0], out[1], out[2]);
+  };
+  return http.createServer((req, res) => {
+    handle(req, res).catch((err: Error) => {
+      d.env.log(`unhandled: ${err.message}`);
+      if (!res.headersSent) send(res, 500, { code: 'INTERNAL_ERROR', message: err.message });
+    });
+  });
+}

@@ -1,0 +1,131 @@
+/** One fault the emulator injects into matching requests. `rate` is a share of requests (seeded, so runs repeat). */
+export type FaultRule = {
+  kind: 'error' | 'rate_limit' | 'locked' | 'latency' | 'fail_operation' | 'response_lost';
+  /** Templated route, e.g. 'POST /projects/{project_id}/branches/{branch_id}/snapshot'; '*' or absent = every route. */
+  route?: string;
+  /** Share of matching requests affected, 0..1 (default 1). */
+  rate?: number;
+  /** Affect at most this many requests, then the rule is spent (e.g. a burst of 3 x 423). Default: unlimited. */
+  times?: number;
+  /** For 'error': the status sent (default 503). */
+  status?: number;
+  /** For 'rate_limit': the Retry-After header in seconds (default 1). */
+  retryAfterSec?: number;
+  /** For 'latency': delay added before the request is handled. */
+  latencyMs?: number;
+};
+
+export type FaultConfig = { rules: FaultRule[]; seed?: number };
+
+export type RequestLogEntry = {
+  method: string;
+  /** Templated route, e.g. 'POST /projects/{project_id}/branches/{branch_id}/snapshot'; 'UNMATCHED' when none fits. */
+  route: string;
+  path: string;
+  /** Status sent; 0 when the response was deliberately lost (fault 'response_lost'). */
+  status: number;
+  at: string;
+  requestId: string;
+};
+
+export type OperationStatus =
+  'scheduling' | 'running' | 'finished' | 'failed' | 'error' | 'cancelling' | 'cancelled' | 'skipped';
+
+export type OperationRec = {
+  id: string;
+  project_id: string;
+  branch_id?: string;
+  endpoint_id?: string;
+  action: string;
+  status: OperationStatus;
+  error?: string;
+  failures_count: number;
+  created_at: string;
+  updated_at: string;
+  total_duration_ms: number;
+  /** Internal: when the operation starts running and is due to end (ms epoch), and whether it will fail. */
+  runAt: number;
+  dueAt: number;
+  willFail?: boolean;
+};
+
+export type DatabaseRec = { id: number; name: string; owner_name: string; physical: string; created_at: string };
+export type RoleRec = { name: string; password: string; created_at: string };
+
+export type BranchRec = {
+  id: string;
+  project_id: string;
+  parent_id?: string;
+  parent_lsn?: string;
+  parent_timestamp?: string;
+  name: string;
+  current_state: 'init' | 'ready' | 'resetting';
+  state_changed_at: string;
+  created_at: string;
+  updated_at: string;
+  default: boolean;
+  protected: boolean;
+  expires_at?: string;
+  init_source: string;
+  creation_source: string;
+  restore_status?: 'restored' | 'finalized';
+  restored_from?: string;
+  restored_as?: string;
+  last_reset_at?: string;
+  databases: DatabaseRec[];
+  roles: RoleRec[];
+};
+
+export type EndpointRec = {
+  id: string;
+  project_id: string;
+  branch_id: string;
+  type: 'read_write' | 'read_only';
+  current_state: 'init' | 'active' | 'idle';
+  created_at: string;
+  updated_at: string;
+  autoscaling_limit_min_cu: number;
+  autoscaling_limit_max_cu: number;
+  suspend_timeout_seconds: number;
+};
+
+export type SnapshotRec = {
+  id: string;
+  name: string;
+  source_branch_id: string;
+  created_at: string;
+  timestamp: string;
+  lsn: string;
+  expires_at?: string;
+  manual: boolean;
+  full_size: number;
+  /** Copies of the source branch's databases at snapshot time (name -> physical database). */
+  databases: { name: string; owner_name: string; physical: string }[];
+  roles: RoleRec[];
+};
+
+export type ProjectRec = {
+  id: string;
+  name: string;
+  region_id: string;
+  pg_version: number;
+  created_at: string;
+  updated_at: string;
+  history_retention_seconds: number;
+  branches: BranchRec[];
+  endpoints: EndpointRec[];
+  snapshots: SnapshotRec[];
+  operations: OperationRec[];
+  /** Project state before the mutation whose operations are due to fail; put back when they do. */
+  undo?: Omit<ProjectRec, 'operations' | 'undo'>;
+};
+
+export type State = {
+  version: 1;
+  /** Kept so that connection strings and the API key stay valid across restarts. */
+  proxyPort?: number;
+  apiKey?: string;
+  secret?: string;
+  nextDbId: number;
+  projects: Record<string, ProjectRec>;
+};
