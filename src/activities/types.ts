@@ -307,24 +307,24 @@ export type FailureDetails = {
  * finds what the first one made (by deterministic name or by restore lineage) and returns it.
  */
 export type NeonActivities = {
-  resolveEnvironment(input: ResolveEnvironmentInput): Promise<ResolveEnvironmentResult>;
-  getBranch(input: GetBranchInput): Promise<BranchWithEndpoints | null>;
-  listBranches(input: ListBranchesInput): Promise<BranchInfo[]>;
-  createBranch(input: CreateBranchInput): Promise<CreateBranchResult>;
-  updateBranch(input: UpdateBranchInput): Promise<UpdateBranchResult>;
-  renameBranch(input: RenameBranchInput): Promise<UpdateBranchResult>;
-  protectBranch(input: ProtectBranchInput): Promise<UpdateBranchResult>;
-  setBranchExpiry(input: SetBranchExpiryInput): Promise<UpdateBranchResult>;
-  deleteBranch(input: DeleteBranchInput): Promise<DeleteResult>;
-  createEndpoint(input: CreateEndpointInput): Promise<CreateEndpointResult>;
-  deleteEndpoint(input: DeleteEndpointInput): Promise<DeleteResult>;
-  listSnapshots(input: ListSnapshotsInput): Promise<SnapshotInfo[]>;
-  ensureSnapshot(input: EnsureSnapshotInput): Promise<EnsureSnapshotResult>;
-  updateSnapshot(input: UpdateSnapshotInput): Promise<UpdateSnapshotResult>;
-  deleteSnapshot(input: DeleteSnapshotInput): Promise<DeleteResult>;
-  restoreSnapshot(input: RestoreSnapshotInput): Promise<RestoreSnapshotResult>;
-  finalizeRestore(input: FinalizeRestoreInput): Promise<FinalizeRestoreResult>;
-  waitForOperations(input: WaitForOperationsInput): Promise<WaitForOperationsResult>;
-  compareSchema(input: CompareSchemaInput): Promise<CompareSchemaResult>;
-  verifyBranch(input: VerifyBranchInput): Promise<VerifyBranchResult>;
+  resolveEnvironment: (input: ResolveEnvironmentInput) => Promise<ResolveEnvironmentResult>;
+  getBranch: (input: GetBranchInput) => Promise<BranchWithEndpoints | null>;
+  listBranches: (input: ListBranchesInput) => Promise<BranchInfo[]>;
+  createBranch: (input: CreateBranchInput) => Promise<CreateBranchResult>;
+  updateBranch: (input: UpdateBranchInput) => Promise<UpdateBranchResult>;
+  renameBranch: (input: RenameBranchInput) => Promise<UpdateBranchResult>;
+  protectBranch: (input: ProtectBranchInput) => Promise<UpdateBranchResult>;
+  setBranchExpiry: (input: SetBranchExpiryInput) => Promise<UpdateBranchResult>;
+  deleteBranch: (input: DeleteBranchInput) => Promise<DeleteResult>;
+  createEndpoint: (input: CreateEndpointInput) => Promise<CreateEndpointResult>;
+  deleteEndpoint: (input: DeleteEndpointInput) => Promise<DeleteResult>;
+  listSnapshots: (input: ListSnapshotsInput) => Promise<SnapshotInfo[]>;
+  ensureSnapshot: (input: EnsureSnapshotInput) => Promise<EnsureSnapshotResult>;
+  updateSnapshot: (input: UpdateSnapshotInput) => Promise<UpdateSnapshotResult>;
+  deleteSnapshot: (input: DeleteSnapshotInput) => Promise<DeleteResult>;
+  restoreSnapshot: (input: RestoreSnapshotInput) => Promise<RestoreSnapshotResult>;
+  finalizeRestore: (input: FinalizeRestoreInput) => Promise<FinalizeRestoreResult>;
+  waitForOperations: (input: WaitForOperationsInput) => Promise<WaitForOperationsResult>;
+  compareSchema: (input: CompareSchemaInput) => Promise<CompareSchemaResult>;
+  verifyBranch: (input: VerifyBranchInput) => Promise<VerifyBranchResult>;
 };
