@@ -1,0 +1,173 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from 'pg';
+import { createActivities, type VerificationCheck, type VerifyBranchInput } from '../../src/activities';
+import { seedProject, type SeededProject } from '../../src/emulator';
+import { createNeonClient, RateBudget } from '../../src/neon';
+import { startHarness, type Harness } from './support';
+
+let h: Harness;
+let seeded: SeededProject;
+let health: Server;
+let healthUrl: string;
+
+beforeAll(async () => {
+  h = await startHarness({ mode: 'data' });
+  seeded = await seedProject(h.emu, { rows: 3 });
+  health = createServer((req, res) => {
+    if (req.url === '/healthz') res.writeHead(200).end('status: ok');
+    else res.writeHead(500).end('database unavailable');
+  });
+  await new Promise<void>((r) => health.listen(0, '127.0.0.1', r));
+  healthUrl = `http://127.0.0.1:${(health.address() as AddressInfo).port}`;
+}, 120_000);
+afterAll(async () => {
+  await new Promise((r) => health?.close(r));
+  await h?.stop();
+});
+
+function input(checks: VerificationCheck[], extra: Partial<VerifyBranchInput> = {}): VerifyBranchInput {
+  const { projectId, branchId, databaseName, roleName } = seeded;
+  return { projectId, branchId, databaseName, roleName, checks, ...extra };
+}
+
+async function countRows(): Promise<number> {
+  const c = new Client({ connectionString: seeded.connectionUri });
+  await c.connect();
+  try {
+    return Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM items')).rows[0]?.n);
+  } finally {
+    await c.end();
+  }
+}
+
+describe('verifyBranch against the emulator (real Postgres behind it)', () => {
+  it('passes SQL value, row count, comparison, table and health checks', async () => {
+    const res = await h.run(
+      h.activities.verifyBranch,
+      input([
+        { kind: 'sql', name: 'three items', sql: 'SELECT count(*) FROM items', expect: { value: 3 } },
+        { kind: 'sql', sql: 'SELECT id FROM items', expect: { rowCount: 3 } },
+        {
+          kind: 'sql',
+          sql: 'SELECT max(id) FROM items',
+          expect: { compare: { op: 'gte', value: 3 }, rowCount: { op: 'eq', value: 1 } },
+        },
+        { kind: 'tablesExist', tables: ['items', 'public.items'] },
+        { kind: 'http', url: `${healthUrl}/healthz`, bodyIncludes: 'ok' },
+      ]),
+    );
+    expect(res.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['three items', true],
+      ['sql#2', true],
+      ['sql#3', true],
+      ['tablesExist#4', true],
+      ['http#5', true],
+    ]);
+    expect(res).toMatchObject({ ok: true, failedCheck: null });
+  });
+
+  it('catches a wrong row count, a missing table and a failing health URL, saying which and why', async () => {
+    const res = await h.run(
+      h.activities.verifyBranch,
+      input([
+        { kind: 'sql', name: 'row count', sql: 'SELECT id FROM items', expect: { rowCount: 5 } },
+        { kind: 'tablesExist', name: 'tables', tables: ['items', 'orders'] },
+        { kind: 'http', name: 'health', url: `${healthUrl}/broken` },
+        { kind: 'sql', name: 'bad sql', sql: 'SELECT * FROM nowhere', expect: { rowCount: 0 } },
+      ]),
+    );
+    expect(res.ok).toBe(false);
+    expect(res.failedCheck).toBe('row count');
+    expect(Object.fromEntries(res.checks.map((c) => [c.name, c.detail]))).toEqual({
+      'row count': 'expected 5 rows, got 3',
+      tables: 'missing tables: orders',
+      health: `GET ${healthUrl}/broken answered 500, expected 2xx`,
+      'bad sql': expect.stringMatching(/^error: relation "nowhere" does not exist/),
+    });
+  });
+
+  it('is read-only: writes, including one smuggled after a COMMIT, fail and change nothing', async () => {
+    const res = await h.run(
+      h.activities.verifyBranch,
+      input(
+        [
+          { kind: 'sql', name: 'delete', sql: 'DELETE FROM items RETURNING id', expect: { rowCount: 3 } },
+          { kind: 'sql', name: 'smuggled', sql: 'COMMIT; DELETE FROM items', expect: { rowCount: 0 } },
+          { kind: 'sql', name: 'slow', sql: 'SELECT pg_sleep(2)', expect: { rowCount: 1 } },
+        ],
+        { statementTimeoutMs: 300 },
+      ),
+    );
+    const detail = Object.fromEntries(res.checks.map((c) => [c.name, c.detail]));
+    expect(detail.delete).toContain('read-only transaction');
+    expect(detail.smuggled).toMatch(/^error: cannot insert multiple commands into a prepared statement/);
+    expect(detail.slow).toContain('statement timeout');
+    expect(await countRows()).toBe(3);
+  });
+
+  it('throwOnFailure turns a failed check into a non-retryable VerificationFailed carrying the result', async () => {
+    const err = await h
+      .run(h.activities.verifyBranch, input([{ kind: 'tablesExist', tables: ['orders'] }], { throwOnFailure: true }))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      type: 'VerificationFailed',
+      nonRetryable: true,
+      details: [{ verification: { ok: false, failedCheck: 'tablesExist#1' } }],
+    });
+  });
+
+  it('rejects malformed checks as InvalidInput naming the field, before any call', async () => {
+    h.emu.resetRequestLog();
+    const bad = input([{ kind: 'sql', sql: 'SELECT 1', expect: {} } as VerificationCheck]);
+    const err = await h.run(h.activities.verifyBranch, bad).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'InvalidInput', nonRetryable: true, details: [{ field: 'checks.0.expect' }] });
+    expect(h.emu.requestLog()).toHaveLength(0);
+  });
+
+  it('compareSchema reports what a child branch added', async () => {
+    const { projectId, branchId } = seeded;
+    const child = await h.run(h.activities.createBranch, {
+      projectId,
+      name: 'schema-child',
+      parentId: branchId,
+      endpointType: 'read_write',
+    });
+    await h.run(h.activities.waitForOperations, { projectId, operationIds: child.operationIds });
+    const { uri } = (await h.api(
+      'GET',
+      `/projects/${projectId}/connection_uri?branch_id=${child.branch.id}&database_name=${seeded.databaseName}&role_name=${seeded.roleName}`,
+    )) as { uri: string };
+    const c = new Client({ connectionString: uri });
+    await c.connect();
+    await c.query('CREATE TABLE added_on_child (id int primary key)');
+    await c.end();
+    const args = { projectId, databaseName: seeded.databaseName };
+    const diff = await h.run(h.activities.compareSchema, {
+      ...args,
+      branchId: child.branch.id,
+      baseBranchId: branchId,
+    });
+    expect(diff).toMatchObject({ identical: false, truncated: false });
+    expect(diff.diff).toContain('added_on_child');
+    const same = await h.run(h.activities.compareSchema, { ...args, branchId, baseBranchId: branchId });
+    expect(same).toEqual({ identical: true, diff: '', truncated: false });
+  });
+
+  it('a connection failure is a retryable DatabaseUnreachable with the URI and password scrubbed', async () => {
+    const neon = createNeonClient({ baseUrl: h.emu.baseUrl, apiKey: h.emu.apiKey, rateBudget: new RateBudget() });
+    const acts = createActivities({
+      neon,
+      db: (uri) =>
+        Promise.reject(new Error(`connect ECONNREFUSED while opening ${uri} (password ${new URL(uri).password})`)),
+    });
+    const err = (await h
+      .run(acts.verifyBranch, input([{ kind: 'tablesExist', tables: ['items'] }]))
+      .catch((e: unknown) => e)) as Error;
+    expect(err).toMatchObject({ type: 'DatabaseUnreachable', nonRetryable: false });
+    const password = new URL(seeded.connectionUri).password;
+    expect(password.length).toBeGreaterThan(4);
+    expect(`${err.message} ${err.stack}`).not.toContain(password);
+    expect(err.message).toContain('[REDACTED]');
+  });
+});
