@@ -133,7 +133,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     store.save();
     // Operations that were under way when a previous run died end now (their work was done before they were
     // recorded): finished, or failed and rolled back if they were due to fail.
-    await env.ops.tick(Number.MAX_SAFE_INTEGER);
+    await env.ops.tick(Date.now(), true);
     env.ops.start();
     cleanup.push(() => env.ops.stop(), startSweeper(env, 200));
     const faults = new FaultEngine(opts.faults);

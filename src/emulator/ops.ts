@@ -77,7 +77,8 @@ export class Operations {
     this.timer.unref();
   }
 
-  async tick(now = Date.now()): Promise<void> {
+  /** Advances operations; `finishAll` ends every pending one now (at startup, for work a dead run already did). */
+  async tick(now = Date.now(), finishAll = false): Promise<void> {
     for (const id of [...this.active]) {
       const p = this.store.state.projects[id];
       if (!p) {
@@ -88,7 +89,7 @@ export class Operations {
       let failed = false;
       for (const op of p.operations) {
         if (isTerminal(op)) continue;
-        if (now >= op.dueAt) {
+        if (finishAll || now >= op.dueAt) {
           op.status = op.willFail ? 'failed' : 'finished';
           if (op.willFail) {
             op.error = 'operation failed (injected fault)';

@@ -1,0 +1,199 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return --
+   JSON bodies under test are checked by assertions here (and against the spec in seed-002-cycle), not by types. */
+import { Client } from 'pg';
+import { seedProject, startEmulator, waitForOperations, type Emulator, type SeededProject } from '../../src/emulator';
+import { queryOnce, rawApi, sleep, type Json } from './helpers';
+
+let emu: Emulator;
+let api: ReturnType<typeof rawApi>;
+
+beforeAll(async () => {
+  emu = await startEmulator({ operationDelayMs: { min: 40, max: 60 }, snapshotQuota: 2, rootBranchLimit: 3 });
+  api = rawApi(emu);
+});
+afterAll(async () => emu?.stop());
+
+const settle = (p: SeededProject, body: Json): Promise<void> =>
+  waitForOperations(emu, p.projectId, body.operations as { id: string }[]);
+
+test('401 without the API key, with Neon error body', async () => {
+  const res = await fetch(`${emu.baseUrl}/projects`, { headers: { authorization: 'Bearer nope' } });
+  const body = (await res.json()) as Json;
+  expect(res.status).toBe(401);
+  expect(body).toEqual({ code: expect.any(String), message: expect.any(String), request_id: expect.any(String) });
+});
+
+test('a mutation while the project has a running operation gets 423; it succeeds once operations finish', async () => {
+  const p = await seedProject(emu, { rows: 1 });
+  const [a, b] = await Promise.all([
+    api('POST', `/projects/${p.projectId}/branches`, { branch: { name: 'a' } }),
+    api('POST', `/projects/${p.projectId}/branches`, { branch: { name: 'b' } }),
+  ]);
+  expect([a.status, b.status].sort()).toEqual([201, 423]);
+  const created = a.status === 201 ? a : b;
+  expect(created.body.branch.current_state).toBe('init');
+  expect(
+    (await api('PATCH', `/projects/${p.projectId}/branches/${p.branchId}`, { branch: { name: 'x' } })).status,
+  ).toBe(423);
+  await settle(p, created.body);
+  expect(
+    (await api('GET', `/projects/${p.projectId}/branches/${created.body.branch.id}`)).body.branch.current_state,
+  ).toBe('ready');
+  expect((await api('POST', `/projects/${p.projectId}/branches`, { branch: { name: 'c' } })).status).toBe(201);
+});
+
+test('snapshot quota and root-branch limit answer 422 with a clear message', async () => {
+  const p = await seedProject(emu, { rows: 1 });
+  for (const name of ['s1', 's2'])
+    await settle(p, (await api('POST', `/projects/${p.projectId}/branches/${p.branchId}/snapshot?name=${name}`)).body);
+  const over = await api('POST', `/projects/${p.projectId}/branches/${p.branchId}/snapshot`, { name: 's3' });
+  expect(over.status).toBe(422);
+  expect(over.body.message).toMatch(/snapshot limit/);
+  const snaps = (await api('GET', `/projects/${p.projectId}/snapshots`)).body.snapshots as Json[];
+  expect(snaps.map((s) => s.name)).toEqual(['s1', 's2']);
+  for (const i of [1, 2]) {
+    const r = await api('POST', `/projects/${p.projectId}/snapshots/${snaps[0]!.id}/restore`, { name: `root${i}` });
+    expect(r.status).toBe(200);
+    await settle(p, r.body);
+  }
+  const tooMany = await api('POST', `/projects/${p.projectId}/snapshots/${snaps[0]!.id}/restore`, {});
+  expect(tooMany.status).toBe(422);
+  expect(tooMany.body.message).toMatch(/root branches limit/);
+});
+
+test('finalize_restore: new ID takes the name and endpoint, the old branch keeps its ID as "<name> (old)" or a given name; sessions are dropped', async () => {
+  const p = await seedProject(emu, { rows: 2, source: 'before' });
+  const snap = (await api('POST', `/projects/${p.projectId}/branches/${p.branchId}/snapshot`, { name: 'snap' })).body;
+  await settle(p, snap);
+  await queryOnce(p.connectionUri, `UPDATE items SET source = 'after'`);
+  const preview = (
+    await api('POST', `/projects/${p.projectId}/snapshots/${snap.snapshot.id}/restore`, { finalize_restore: false })
+  ).body;
+  await settle(p, preview);
+  expect(preview.branch).toMatchObject({ restored_from: snap.snapshot.id, restore_status: 'restored' });
+  expect(await queryOnce(p.connectionUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'after' }]); // target untouched
+  const held = new Client({ connectionString: p.connectionUri });
+  const errors: Error[] = [];
+  held.on('error', (e) => errors.push(e));
+  await held.connect();
+  const fin = await api('POST', `/projects/${p.projectId}/branches/${preview.branch.id}/finalize_restore`, {
+    name: 'main-backup',
+  });
+  expect(fin.status).toBe(200);
+  await settle(p, fin.body);
+  await expect(held.query('SELECT 1')).rejects.toThrow();
+  const branches = (await api('GET', `/projects/${p.projectId}/branches`)).body.branches as Json[];
+  expect(branches.find((b) => b.name === 'main')).toMatchObject({
+    id: preview.branch.id,
+    default: true,
+    restore_status: 'finalized',
+    restored_as: p.branchId,
+  });
+  expect(branches.find((b) => b.id === p.branchId)).toMatchObject({ name: 'main-backup', default: false });
+  expect(await queryOnce(p.connectionUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'before' }]);
+  // Default naming, via restore with finalize_restore: true.
+  const again = (
+    await api('POST', `/projects/${p.projectId}/snapshots/${snap.snapshot.id}/restore`, {
+      target_branch_id: preview.branch.id,
+      finalize_restore: true,
+    })
+  ).body;
+  await settle(p, again);
+  expect((await api('GET', `/projects/${p.projectId}/branches/${preview.branch.id}`)).body.branch.name).toBe(
+    'main (old)',
+  );
+  await held.end().catch(() => undefined);
+});
+
+test('a snapshot is the data as of the request; a branch restore resets to the parent head', async () => {
+  const p = await seedProject(emu, { rows: 3 });
+  const child = (
+    await api('POST', `/projects/${p.projectId}/branches`, {
+      branch: { name: 'child' },
+      endpoints: [{ type: 'read_write' }],
+    })
+  ).body;
+  await settle(p, child);
+  const childUri = child.connection_uris[0].connection_uri as string;
+  await queryOnce(childUri, 'DELETE FROM items');
+  await queryOnce(p.connectionUri, `INSERT INTO items (label, source) VALUES ('new', 'parent')`);
+  expect(await queryOnce(childUri, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 0 }]);
+  const r = await api('POST', `/projects/${p.projectId}/branches/${child.branch.id}/restore`, {
+    source_branch_id: p.branchId,
+    preserve_under_name: 'child_before',
+  });
+  expect(r.status).toBe(200);
+  await settle(p, r.body);
+  expect(await queryOnce(childUri, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 4 }]);
+  const kept = ((await api('GET', `/projects/${p.projectId}/branches`)).body.branches as Json[]).find(
+    (b) => b.name === 'child_before',
+  );
+  expect(kept).toBeDefined();
+});
+
+test('default, protected and parent branches cannot be deleted; an unknown branch deletes as 204', async () => {
+  const p = await seedProject(emu, { rows: 0 });
+  expect((await api('DELETE', `/projects/${p.projectId}/branches/${p.branchId}`)).status).toBe(422);
+  const child = (await api('POST', `/projects/${p.projectId}/branches`, { branch: { name: 'c', protected: true } }))
+    .body;
+  await settle(p, child);
+  expect((await api('DELETE', `/projects/${p.projectId}/branches/${child.branch.id}`)).body.message).toMatch(
+    /protected/,
+  );
+  const grandchild = (
+    await api('POST', `/projects/${p.projectId}/branches`, { branch: { name: 'g', parent_id: child.branch.id } })
+  ).body;
+  await settle(p, grandchild);
+  await api('PATCH', `/projects/${p.projectId}/branches/${child.branch.id}`, { branch: { protected: false } });
+  const del = await api('DELETE', `/projects/${p.projectId}/branches/${child.branch.id}`);
+  expect(del.status).toBe(422);
+  expect(del.body.message).toMatch(/child/);
+  expect(
+    (
+      await api('PATCH', `/projects/${p.projectId}/branches/${p.branchId}`, {
+        branch: { expires_at: new Date(Date.now() + 60_000).toISOString() },
+      })
+    ).status,
+  ).toBe(422);
+  expect((await api('DELETE', `/projects/${p.projectId}/branches/br-nope-123`)).status).toBe(204);
+});
+
+test('expired branches and snapshots are swept', async () => {
+  const p = await seedProject(emu, { rows: 0 });
+  const soon = new Date(Date.now() + 1200).toISOString();
+  const b = (await api('POST', `/projects/${p.projectId}/branches`, { branch: { name: 'temp', expires_at: soon } }))
+    .body;
+  await settle(p, b);
+  const s = (
+    await api('POST', `/projects/${p.projectId}/branches/${p.branchId}/snapshot?expires_at=${encodeURIComponent(soon)}`)
+  ).body;
+  await settle(p, s);
+  expect((await api('GET', `/projects/${p.projectId}/branches/${b.branch.id}`)).status).toBe(200);
+  await sleep(1800);
+  expect((await api('GET', `/projects/${p.projectId}/branches/${b.branch.id}`)).status).toBe(404);
+  expect((await api('GET', `/projects/${p.projectId}/snapshots`)).body.snapshots).toEqual([]);
+  expect(
+    (await api('POST', `/projects/${p.projectId}/branches`, { branch: { expires_at: '2020-01-01T00:00:00Z' } })).status,
+  ).toBe(400);
+});
+
+test('compare_schema reports real catalog differences, and nothing when schemas match', async () => {
+  const p = await seedProject(emu, { rows: 1 });
+  const child = (
+    await api('POST', `/projects/${p.projectId}/branches`, {
+      branch: { name: 'schema' },
+      endpoints: [{ type: 'read_write' }],
+    })
+  ).body;
+  await settle(p, child);
+  const url = `/projects/${p.projectId}/branches/${child.branch.id}/compare_schema?base_branch_id=${p.branchId}&db_name=${p.databaseName}`;
+  expect((await api('GET', url)).body).toEqual({ diff: '' });
+  await queryOnce(
+    child.connection_uris[0].connection_uri as string,
+    'CREATE INDEX items_label ON items (label); ALTER TABLE items DROP COLUMN source',
+  );
+  const { diff } = (await api('GET', url)).body as { diff: string };
+  expect(diff).toMatch(/^--- /);
+  expect(diff).toContain('+CREATE INDEX items_label ON public.items USING btree (label);');
+  expect(diff).toContain('-    source text NOT NULL');
+});
