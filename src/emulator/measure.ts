@@ -48,11 +48,11 @@ async function main(): Promise<void> {
   const sizeMb = Number(process.argv[2] ?? 100);
   const emu = await startEmulator({ operationDelayMs: 0 });
   const h = { authorization: `Bearer ${emu.apiKey}`, 'content-type': 'application/json' };
-  const post = async (path: string, body: unknown): Promise<Record<string, any>> =>
-    // eslint-disable-line @typescript-eslint/no-explicit-any
+  type Mutation = { snapshot: { id: string }; operations: { id: string }[] };
+  const post = async (path: string, body: unknown): Promise<Mutation> =>
     (
       await fetch(`${emu.baseUrl}${path}`, { method: 'POST', headers: h, body: JSON.stringify(body) })
-    ).json() as Promise<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    ).json() as Promise<Mutation>;
   try {
     const p = await seedProject(emu, { rows: 0 });
     const c = new Client({ connectionString: p.connectionUri });
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     let t = performance.now();
     const snap = await post(`/projects/${p.projectId}/branches/${p.branchId}/snapshot`, { name: 'measure' });
     const snapshotRequestMs = performance.now() - t;
-    await waitForOperations(emu, p.projectId, snap.operations as { id: string }[]);
+    await waitForOperations(emu, p.projectId, snap.operations);
     const snapshotTotalMs = performance.now() - t;
     await new Promise((r) => setTimeout(r, 300));
     const duringSnapshot = await pr.stop();
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       finalize_restore: true,
     });
     const restoreRequestMs = performance.now() - t;
-    await waitForOperations(emu, p.projectId, restore.operations as { id: string }[]);
+    await waitForOperations(emu, p.projectId, restore.operations);
     const restoreTotalMs = performance.now() - t;
     await new Promise((r) => setTimeout(r, 300));
     const duringRestore = await pr.stop();
