@@ -1,3 +1,4 @@
+import { createNeonClient } from '../neon';
 import { branchActivities } from './branches';
 import type { ActivityDeps } from './deps';
 import { environmentActivities } from './environment';
@@ -25,6 +26,25 @@ export function createActivities(deps: ActivityDeps): NeonActivities {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * The worker's wiring: the API key and settings come from the worker's environment, never from workflow input.
+ * NEON_API_KEY (required), NEON_API_BASE_URL, NEON_SNAPSHOT_LIMIT ("none" when unknown); the rate budget reads
+ * NEON_RATE_PER_MINUTE and NEON_RATE_PER_SECOND_PER_ROUTE.
+ */
+export function createActivitiesFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<ActivityDeps> = {},
+): NeonActivities {
+  const apiKey = env.NEON_API_KEY;
+  if (!apiKey) throw new Error('NEON_API_KEY is not set for the worker');
+  const limit = env.NEON_SNAPSHOT_LIMIT;
+  return createActivities({
+    neon: createNeonClient({ apiKey, baseUrl: env.NEON_API_BASE_URL || undefined }),
+    snapshotLimit: limit === 'none' ? null : limit ? Number(limit) : 10,
+    ...overrides,
+  });
+}
 export type { ActivityDeps, Clock, DbConnector, DbSession, HttpGet } from './deps';
 export { NON_RETRYABLE_FAILURE_TYPES } from './types';
 export type * from './types';
