@@ -160,6 +160,28 @@ describe('environment, snapshot and branch activities against the emulator', () 
     expect(refused).toMatchObject({ type: 'NeonBadRequest', nonRetryable: true, details: [{ status: 422 }] });
   });
 
+  it('a deterministic name already used for something else is a non-retryable NeonConflict, not a silent reuse', async () => {
+    const { projectId, branchId } = await h.createProject();
+    const other = await h.run(h.activities.createBranch, { projectId, name: 'other', parentId: branchId });
+    await h.run(h.activities.waitForOperations, { projectId, operationIds: other.operationIds });
+    const snap = await h.run(h.activities.ensureSnapshot, { projectId, branchId, name: 'np-wf-9-rollback' });
+    await h.run(h.activities.waitForOperations, { projectId, operationIds: snap.operationIds });
+    const wrongSource = await h
+      .run(h.activities.ensureSnapshot, { projectId, branchId: other.branch.id, name: 'np-wf-9-rollback' })
+      .catch((e: unknown) => e);
+    expect(wrongSource).toMatchObject({ type: 'NeonConflict', nonRetryable: true });
+    const wrongParent = await h
+      .run(h.activities.createBranch, { projectId, name: 'other', parentId: other.branch.id })
+      .catch((e: unknown) => e);
+    expect(wrongParent).toMatchObject({ type: 'NeonConflict', nonRetryable: true });
+    // Two branches named like prod: refusing beats guessing which one to promote onto.
+    await h.run(h.activities.renameBranch, { projectId, branchId: other.branch.id, name: 'main' });
+    const ambiguous = await h
+      .run(h.activities.resolveEnvironment, { projectId, prodBranchName: 'main', devBranchName: 'dev' })
+      .catch((e: unknown) => e);
+    expect(ambiguous).toMatchObject({ type: 'NeonConflict', nonRetryable: true });
+  });
+
   it('invalid input fails before any Neon call, naming the field', async () => {
     const counts = await h.countCalls(async () => {
       const err = await h
