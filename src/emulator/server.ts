@@ -59,18 +59,27 @@ function adminRoutes(d: ServerDeps): Route[] {
   ];
 }
 
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** Neon uses a caller's X-Request-ID as the request's ID; the emulator takes any sane one and generates otherwise. */
+function incomingRequestId(h: string | string[] | undefined): string | undefined {
+  const v = (Array.isArray(h) ? h[0] : h)?.trim();
+  return v && v.length <= 200 && /^[\x21-\x7e]+$/.test(v) ? v : undefined;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function createServer(d: ServerDeps): http.Server {
   const admin = adminRoutes(d);
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    const requestId = newRequestId();
+    const requestId = incomingRequestId(req.headers['x-request-id']) ?? newRequestId();
     const url = new URL(req.url ?? '/', 'http://emulator');
     const method = req.method ?? 'GET';
     const isApi = url.pathname.startsWith('/api/v2/');
     const isAdmin = url.pathname === '/admin' || url.pathname.startsWith('/admin/');
     const path = isApi ? url.pathname.slice('/api/v2'.length) : url.pathname.slice('/admin'.length);
-    const m = match(isApi ? d.routes : isAdmin ? admin : [], method, path);
+    const table = isApi ? d.routes : isAdmin ? admin : [];
+    const m = match(table, method, path);
     const templated = m ? `${method} ${m.route.template}` : 'UNMATCHED';
     const headers = { 'x-request-id': requestId };
     const fail = (
@@ -87,8 +96,20 @@ export function createServer(d: ServerDeps): http.Server {
     let lost = false;
     if (req.headers.authorization !== `Bearer ${d.apiKey}`)
       out = fail(401, 'UNAUTHORIZED', 'authorization failed: missing or invalid API key');
-    else if (!m) out = fail(404, 'NOT_FOUND', `no route for ${method} ${url.pathname}`);
-    else {
+    else if (!m) {
+      // Never NOT_FOUND: a client must not take "the emulator lacks this route" for "the resource is gone".
+      const allowed = METHODS.filter((x) => x !== method && match(table, x, path));
+      out = allowed.length
+        ? fail(
+            405,
+            'METHOD_NOT_ALLOWED',
+            `route not found: ${method} ${url.pathname} (allowed: ${allowed.join(', ')})`,
+            {
+              allow: allowed.join(', '),
+            },
+          )
+        : fail(404, 'ROUTE_NOT_FOUND', `route not found: ${method} ${url.pathname}`);
+    } else {
       const mutating = isApi && method !== 'GET';
       const plan = isApi
         ? d.faults.plan(templated, mutating)

@@ -3,6 +3,7 @@
 import { Client } from 'pg';
 import { seedProject, startEmulator, waitForOperations, type Emulator, type SeededProject } from '../../src/emulator';
 import { queryOnce, rawApi, sleep, type Json } from './helpers';
+import { loadSpecValidator } from './openapi';
 
 let emu: Emulator;
 let api: ReturnType<typeof rawApi>;
@@ -196,4 +197,66 @@ test('compare_schema reports real catalog differences, and nothing when schemas 
   expect(diff).toMatch(/^--- /);
   expect(diff).toContain('+CREATE INDEX items_label ON public.items USING btree (label);');
   expect(diff).toContain('-    source text NOT NULL');
+});
+
+test('an endpoint can be read, updated and deleted; its sessions drop; a second delete answers 204 as the spec says', async () => {
+  const p = await seedProject(emu, { rows: 1 });
+  const url = `/projects/${p.projectId}/endpoints/${p.endpointId}`;
+  expect((await api('GET', url)).body.endpoint).toMatchObject({ id: p.endpointId, branch_id: p.branchId });
+  const refused = await api('PATCH', url, { endpoint: { pooler_enabled: true } });
+  expect(refused.status).toBe(400);
+  const patched = await api('PATCH', url, { endpoint: { autoscaling_limit_max_cu: 4, suspend_timeout_seconds: 300 } });
+  expect(patched.status).toBe(200);
+  expect(patched.body.endpoint).toMatchObject({ autoscaling_limit_max_cu: 4, suspend_timeout_seconds: 300 });
+  await settle(p, patched.body);
+  const held = new Client({ connectionString: p.connectionUri });
+  held.on('error', () => undefined);
+  await held.connect();
+  const del = await api('DELETE', url);
+  expect(del.status).toBe(200);
+  expect(del.body.endpoint.id).toBe(p.endpointId);
+  expect(del.body.operations).toEqual([expect.objectContaining({ action: 'suspend_compute' })]);
+  await expect(held.query('SELECT 1')).rejects.toThrow();
+  await expect(queryOnce(p.connectionUri, 'SELECT 1')).rejects.toThrow(/not found/);
+  await settle(p, del.body);
+  expect((await api('GET', url)).status).toBe(404);
+  const again = await api('DELETE', url);
+  expect(again.status).toBe(204);
+  const spec = loadSpecValidator();
+  expect(spec.check('PATCH', url, 200, patched.body)).toBeUndefined();
+  expect(spec.check('DELETE', url, 200, del.body)).toBeUndefined();
+  expect((await api('GET', `/projects/${p.projectId}/branches/${p.branchId}/endpoints`)).body.endpoints).toEqual([]);
+  await held.end().catch(() => undefined);
+});
+
+test('a route the emulator lacks is never answered like a missing resource', async () => {
+  const p = await seedProject(emu, { rows: 0 });
+  const missing = await api('GET', `/projects/${p.projectId}/branches/br-nope-1`);
+  expect(missing.status).toBe(404);
+  expect(missing.body.code).toBe('NOT_FOUND');
+  const noRoute = await api('GET', `/projects/${p.projectId}/no-such-thing`);
+  expect(noRoute.status).toBe(404);
+  expect(noRoute.body.code).toBe('ROUTE_NOT_FOUND');
+  expect(noRoute.body.code).not.toBe(missing.body.code);
+  const wrongMethod = await api('PUT', `/projects/${p.projectId}/branches/${p.branchId}`);
+  expect(wrongMethod.status).toBe(405);
+  expect(wrongMethod.body.code).toBe('METHOD_NOT_ALLOWED');
+  expect(wrongMethod.headers.get('allow')).toBe('GET, PATCH, DELETE');
+});
+
+test("the caller's X-Request-ID is the request's ID in headers, error bodies and the request log; one is made otherwise", async () => {
+  emu.resetRequestLog();
+  const res = await api('GET', '/projects/nope-123', undefined, { 'x-request-id': 'trace-abc-1' });
+  expect(res.status).toBe(404);
+  expect(res.headers.get('x-request-id')).toBe('trace-abc-1');
+  expect(res.body.request_id).toBe('trace-abc-1');
+  const ok = await api('GET', '/projects', undefined, { 'x-request-id': 'trace-abc-2' });
+  expect(ok.headers.get('x-request-id')).toBe('trace-abc-2');
+  const own = await api('GET', '/projects');
+  expect(own.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  expect(emu.requestLog().map((e) => e.requestId)).toEqual([
+    'trace-abc-1',
+    'trace-abc-2',
+    own.headers.get('x-request-id'),
+  ]);
 });

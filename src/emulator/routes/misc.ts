@@ -7,6 +7,7 @@ import type { OpSpec } from '../ops';
 import { dumpSchema, unifiedDiff } from '../schema-diff';
 import type { BranchRec } from '../types';
 import { branchView, connectionUri, endpointView, operationView } from '../views';
+import { endpointRoutes } from './endpoints';
 import { newEndpoint } from './projects';
 
 const CreateEndpoint = z.object({
@@ -54,10 +55,7 @@ export function miscRoutes(env: Env): Route[] {
       const p = store.project(params.project_id!);
       return { status: 200, body: { endpoints: p.endpoints.map((e) => endpointView(env.views, p, e)) } };
     }),
-    route('GET', '/projects/{project_id}/endpoints/{endpoint_id}', ({ params }) => {
-      const p = store.project(params.project_id!);
-      return { status: 200, body: { endpoint: endpointView(env.views, p, store.endpoint(p, params.endpoint_id!)) } };
-    }),
+    ...endpointRoutes(env),
     route('POST', '/projects/{project_id}/endpoints', async (ctx) => {
       const p = store.project(ctx.params.project_id!);
       const req = parse(CreateEndpoint, ctx.body).endpoint;
