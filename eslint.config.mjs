@@ -28,6 +28,8 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
+      // Activities are async by contract even when an implementation has nothing to await.
+      '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
@@ -38,10 +40,12 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: bannedInWorkflows.filter((m) => !m.includes('*')).map((name) => ({
-            name,
-            message: 'Workflows must be deterministic: no I/O or Node built-ins (call an activity instead).',
-          })),
+          paths: bannedInWorkflows
+            .filter((m) => !m.includes('*'))
+            .map((name) => ({
+              name,
+              message: 'Workflows must be deterministic: no I/O or Node built-ins (call an activity instead).',
+            })),
           patterns: [
             { group: ['pg-*'], message: 'Workflows must not do I/O.' },
             {
@@ -60,7 +64,16 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        console: 'readonly',
+        __dirname: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -3,6 +3,7 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { createHealthActivities } from '../src/activities/health';
 import { createWorker } from '../src/worker';
+import type { healthCheck } from '../src/workflows';
 import { maybeRecordHistory } from './support/histories';
 import { connectTestTemporal, type TestTemporal } from './support/temporal';
 
@@ -49,7 +50,11 @@ test('an activity failure reaches the caller as WorkflowFailedError -> ActivityF
   });
   const err = await worker.runUntil(
     t.client.workflow
-      .execute('healthCheck', { taskQueue: t.taskQueue, workflowId: `health-check-fail-${Date.now()}`, args: ['x'] })
+      .execute<typeof healthCheck>('healthCheck', {
+        taskQueue: t.taskQueue,
+        workflowId: `health-check-fail-${Date.now()}`,
+        args: ['x'],
+      })
       .catch((e: unknown) => e),
   );
   expect(err).toBeInstanceOf(WorkflowFailedError);

@@ -44,7 +44,9 @@ export function findTemporalCli(): TemporalCli | undefined {
  * Finds the Temporal CLI, building it from the Go module proxy into .tools/bin when go is available,
  * and otherwise leaves the download to the SDK. Progress goes to `log` (stderr by default).
  */
-export async function ensureTemporalCli(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<TemporalCli> {
+export async function ensureTemporalCli(
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<TemporalCli> {
   const found = findTemporalCli();
   if (found) return found;
   const go = onPath('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
@@ -62,7 +64,10 @@ export async function ensureTemporalCli(log: (line: string) => void = (l) => pro
     });
     let packages = 0;
     let tail = '';
-    const ticker = setInterval(() => log(`  ... still building (${Math.round((Date.now() - started) / 1000)} s, ${packages} packages compiled)`), 15_000);
+    const ticker = setInterval(
+      () => log(`  ... still building (${Math.round((Date.now() - started) / 1000)} s, ${packages} packages compiled)`),
+      15_000,
+    );
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       tail = (tail + text).slice(-4000);
@@ -95,7 +100,9 @@ export function temporalCliVersion(path: string): string {
 
 if (require.main === module) {
   ensureTemporalCli()
-    .then((cli) => console.log('path' in cli ? `${cli.path} (${cli.source}): ${temporalCliVersion(cli.path)}` : cli.source))
+    .then((cli) =>
+      console.log('path' in cli ? `${cli.path} (${cli.source}): ${temporalCliVersion(cli.path)}` : cli.source),
+    )
     .catch((err: unknown) => {
       console.error(err instanceof Error ? err.message : err);
       process.exit(1);

@@ -14,7 +14,8 @@ export type TestTemporal = {
 
 export async function connectTestTemporal(testFile: string): Promise<TestTemporal> {
   const address = process.env.TEMPORAL_TEST_ADDRESS;
-  if (!address) throw new Error('TEMPORAL_TEST_ADDRESS is not set: run the tests through jest (global setup starts the server)');
+  if (!address)
+    throw new Error('TEMPORAL_TEST_ADDRESS is not set: run the tests through jest (global setup starts the server)');
   const namespace = process.env.TEMPORAL_TEST_NAMESPACE ?? 'default';
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });
