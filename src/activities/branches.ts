@@ -85,8 +85,10 @@ export function branchActivities({ neon }: ActivityDeps) {
     deleteEndpoint: activity(
       z.object({ projectId: neonId, endpointId: neonId }),
       async ({ projectId, endpointId }, call) => {
-        const ops = await neon.deleteEndpoint(projectId, endpointId, call).catch(nullOn404);
-        return ops ? { deleted: true, operationIds: operationIds(ops) } : { deleted: false, operationIds: [] };
+        const res = await neon.deleteEndpoint(projectId, endpointId, call).catch(nullOn404);
+        return res
+          ? { deleted: res.deleted, operationIds: operationIds(res.operations) }
+          : { deleted: false, operationIds: [] };
       },
     ),
   } satisfies Partial<NeonActivities>;

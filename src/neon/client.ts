@@ -256,18 +256,20 @@ export function createNeonClient(config: NeonClientConfig) {
         },
         o,
       ),
-    deleteEndpoint: async (projectId: string, endpointId: string, o?: CallOptions) =>
-      (
-        await call(
-          {
-            method: 'DELETE',
-            route: `${P}/endpoints/{endpoint_id}`,
-            params: [projectId, endpointId],
-            schema: s.operationsResponse.partial(),
-          },
-          o,
-        )
-      ).operations ?? [],
+    /** Neon answers 204 without a body when the endpoint is already gone. */
+    async deleteEndpoint(projectId: string, endpointId: string, o?: CallOptions) {
+      const res = await send(
+        http,
+        {
+          method: 'DELETE',
+          route: `${P}/endpoints/{endpoint_id}`,
+          params: [projectId, endpointId],
+          schema: s.operationsResponse.partial(),
+        },
+        o,
+      );
+      return { deleted: res.status !== 204, operations: res.data.operations ?? [] };
+    },
     getOperation: async (projectId: string, operationId: string, o?: CallOptions) =>
       (
         await call(
