@@ -9,7 +9,7 @@ import { FaultEngine } from './faults';
 import { apiKey as newApiKey } from './ids';
 import { Operations } from './ops';
 import { startEmbeddedCluster, type ClusterTarget, type EmbeddedCluster } from './pg/cluster';
-import { DataPlane } from './pg/data';
+import { DataPlane, type CopyReport } from './pg/data';
 import { PgProxy } from './proxy';
 import { resolver } from './resolve';
 import { projectRoutes } from './routes/projects';
@@ -22,6 +22,7 @@ import { startSweeper, sweep } from './sweeper';
 import type { FaultConfig, RequestLogEntry } from './types';
 
 export type { FaultConfig, FaultRule, RequestLogEntry } from './types';
+export type { CopyReport } from './pg/data';
 export { seedProject, waitForOperations, type SeededProject } from './seed';
 
 export type EmulatorOptions = {
@@ -44,6 +45,11 @@ export type EmulatorOptions = {
   /** Root branches per project; default 25 (Scale plan). */
   rootBranchLimit?: number;
   faults?: FaultConfig;
+  /**
+   * A copy (snapshot, child branch) parks its source's client sessions at their next transaction boundary; a session
+   * still inside a transaction after this long is terminated instead. Default 1000 ms.
+   */
+  parkWaitMs?: number;
   log?: (line: string) => void;
 };
 
@@ -58,6 +64,8 @@ export type Emulator = {
   /** Requests per templated route, e.g. 'POST /projects/{project_id}/branches/{branch_id}/snapshot'. */
   requestCounts(): Record<string, number>;
   resetRequestLog(): void;
+  /** What the last data copy (snapshot, branch, restore) cost its source's client sessions; undefined before one. */
+  lastCopy(): CopyReport | undefined;
   /** Stops HTTP, the Postgres proxy and the embedded Postgres it started. */
   stop(): Promise<void>;
 };
@@ -119,7 +127,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         : (cluster = await startEmbeddedCluster(path.join(dataDir, 'cluster'), log));
       if (cluster) cleanup.push(() => cluster!.stop());
       proxy = new PgProxy(target, (role) => data!.rolePassword(role), resolver(store), log);
-      data = new DataPlane(target, state.secret, (db) => proxy!.hold(db));
+      data = new DataPlane(target, state.secret, (db) => proxy!.quiesce(db, opts.parkWaitMs ?? 1000));
       cleanup.push(
         () => data!.close(),
         () => proxy!.close(),
@@ -153,6 +161,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       requestLog: () => [...requests.entries],
       requestCounts: () => ({ ...requests.counts }),
       resetRequestLog: () => requests.reset(),
+      lastCopy: () => data?.lastCopy,
       stop: () => (stopped ??= runCleanup(cleanup, ownsDir ? dataDir : undefined)),
     };
   } catch (err) {

@@ -1,35 +1,85 @@
 /**
- * Times a snapshot and a finalized restore of a ~100 MB branch on the emulator, and how long a client of the source
- * (prod) is disturbed by each. Run: npx tsx src/emulator/measure.ts [sizeMB]
+ * Times a snapshot, a child branch and a finalized restore of a ~100 MB branch on the emulator, and what each does to
+ * clients of the source (prod) while it runs. Run: npx tsx src/emulator/measure.ts [sizeMB]
+ *
+ * Three clients query prod in a loop during each step:
+ * - session: one connection that never reconnects, using a named prepared statement and a SET; it reports the first
+ *   error it sees (if any), the longest gap between two answers, and whether its SET survived;
+ * - reconnecting: reconnects after an error, counting errors;
+ * - fresh: a new connection per query (how long new sessions wait).
  */
 import { Client } from 'pg';
 import { seedProject, startEmulator, waitForOperations } from './index';
 
-type Probe = { stop(): Promise<{ errors: number; maxGapMs: number; queries: number }> };
+type Result = { errors: number; maxGapMs: number; queries: number; firstError?: string; settingKept?: boolean };
+type Probe = { stop(): Promise<Result> };
+const QUERY = 'SELECT count(*) FROM items WHERE id < 10';
 
-/** A client querying in a loop through a connection string, reconnecting on error, recording the longest gap. */
-function probe(uri: string): Probe {
-  let running = true;
-  let errors = 0;
-  let queries = 0;
+function gapClock(): { tick(): void; max(): number } {
   let last = performance.now();
-  let maxGapMs = 0;
+  let max = 0;
+  return {
+    tick() {
+      const now = performance.now();
+      max = Math.max(max, now - last);
+      last = now;
+    },
+    max: () => Math.round(max),
+  };
+}
+
+function sessionProbe(uri: string): Probe {
+  let running = true;
+  const r: Result = { errors: 0, maxGapMs: 0, queries: 0 };
+  const clock = gapClock();
+  const c = new Client({ connectionString: uri });
+  c.on('error', () => undefined);
+  const loop = async (): Promise<void> => {
+    await c.connect();
+    await c.query(`SET statement_timeout = '7s'`);
+    try {
+      while (running) {
+        await c.query({ name: 'probe', text: QUERY });
+        clock.tick();
+        r.queries++;
+      }
+      const s = await c.query<{ t: string }>(`SELECT current_setting('statement_timeout') AS t`);
+      r.settingKept = s.rows[0]?.t === '7s';
+    } catch (err) {
+      r.errors++;
+      r.firstError = (err as Error).message;
+    }
+    await c.end().catch(() => undefined);
+  };
+  const done = loop();
+  return {
+    async stop() {
+      running = false;
+      await done;
+      return { ...r, maxGapMs: clock.max() };
+    },
+  };
+}
+
+function reconnectingProbe(uri: string, fresh: boolean): Probe {
+  let running = true;
+  const r: Result = { errors: 0, maxGapMs: 0, queries: 0 };
+  const clock = gapClock();
   const loop = async (): Promise<void> => {
     while (running) {
       const c = new Client({ connectionString: uri });
       c.on('error', () => undefined);
       try {
         await c.connect();
-        while (running) {
-          await c.query('SELECT count(*) FROM items WHERE id < 10');
-          const now = performance.now();
-          maxGapMs = Math.max(maxGapMs, now - last);
-          last = now;
-          queries++;
-        }
+        do {
+          await c.query(QUERY);
+          clock.tick();
+          r.queries++;
+        } while (running && !fresh);
         await c.end();
-      } catch {
-        errors++;
+      } catch (err) {
+        r.errors++;
+        r.firstError ??= (err as Error).message;
         await c.end().catch(() => undefined);
       }
     }
@@ -39,7 +89,7 @@ function probe(uri: string): Probe {
     async stop() {
       running = false;
       await done;
-      return { errors, maxGapMs: Math.round(maxGapMs), queries };
+      return { ...r, maxGapMs: clock.max() };
     },
   };
 }
@@ -53,6 +103,7 @@ async function main(): Promise<void> {
     (
       await fetch(`${emu.baseUrl}${path}`, { method: 'POST', headers: h, body: JSON.stringify(body) })
     ).json() as Promise<Mutation>;
+  const r = (n: number): number => Math.round(n);
   try {
     const p = await seedProject(emu, { rows: 0 });
     const c = new Client({ connectionString: p.connectionUri });
@@ -66,49 +117,35 @@ async function main(): Promise<void> {
       .rows[0]!.mb;
     await c.end();
 
-    let pr = probe(p.connectionUri);
-    await new Promise((r) => setTimeout(r, 300));
-    let t = performance.now();
-    const snap = await post(`/projects/${p.projectId}/branches/${p.branchId}/snapshot`, { name: 'measure' });
-    const snapshotRequestMs = performance.now() - t;
-    await waitForOperations(emu, p.projectId, snap.operations);
-    const snapshotTotalMs = performance.now() - t;
-    await new Promise((r) => setTimeout(r, 300));
-    const duringSnapshot = await pr.stop();
-
-    pr = probe(p.connectionUri);
-    await new Promise((r) => setTimeout(r, 300));
-    t = performance.now();
-    const restore = await post(`/projects/${p.projectId}/snapshots/${snap.snapshot.id}/restore`, {
+    /** Runs one step with the three probes on prod's connection string. */
+    const step = async (path: string, body: unknown): Promise<[Mutation, Record<string, unknown>]> => {
+      const probes = {
+        session: sessionProbe(p.connectionUri),
+        reconnecting: reconnectingProbe(p.connectionUri, false),
+        fresh: reconnectingProbe(p.connectionUri, true),
+      };
+      await new Promise((res) => setTimeout(res, 300));
+      const t = performance.now();
+      const res = await post(path, body);
+      const requestMs = performance.now() - t;
+      await waitForOperations(emu, p.projectId, res.operations);
+      const totalMs = performance.now() - t;
+      const copy = emu.lastCopy();
+      await new Promise((res) => setTimeout(res, 300));
+      const clients: Record<string, Result> = {};
+      for (const [k, pr] of Object.entries(probes)) clients[k] = await pr.stop();
+      return [res, { requestMs: r(requestMs), untilOperationsFinishedMs: r(totalMs), copy, clients }];
+    };
+    const [snap, snapshot] = await step(`/projects/${p.projectId}/branches/${p.branchId}/snapshot`, {
+      name: 'measure',
+    });
+    const [, childBranch] = await step(`/projects/${p.projectId}/branches`, { branch: { name: 'child' } });
+    const [, finalizedRestore] = await step(`/projects/${p.projectId}/snapshots/${snap.snapshot.id}/restore`, {
       target_branch_id: p.branchId,
       finalize_restore: true,
     });
-    const restoreRequestMs = performance.now() - t;
-    await waitForOperations(emu, p.projectId, restore.operations);
-    const restoreTotalMs = performance.now() - t;
-    await new Promise((r) => setTimeout(r, 300));
-    const duringRestore = await pr.stop();
-
-    const r = (n: number): number => Math.round(n);
-    process.stdout.write(
-      JSON.stringify(
-        {
-          databaseSizeMb: Number(size),
-          snapshot: {
-            requestMs: r(snapshotRequestMs),
-            untilOperationsFinishedMs: r(snapshotTotalMs),
-            sourceClient: duringSnapshot,
-          },
-          finalizedRestore: {
-            requestMs: r(restoreRequestMs),
-            untilOperationsFinishedMs: r(restoreTotalMs),
-            targetClient: duringRestore,
-          },
-        },
-        null,
-        2,
-      ) + '\n',
-    );
+    const report = { databaseSizeMb: Number(size), snapshot, childBranch, finalizedRestore };
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   } finally {
     await emu.stop();
   }

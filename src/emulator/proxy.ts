@@ -1,5 +1,7 @@
 import net from 'node:net';
 import type { ClusterTarget } from './pg/cluster';
+import { Relay } from './pg/relay';
+import { captureState, restoreState } from './pg/session-state';
 import { BackendAuth, FrameReader, authCleartextRequest, errorResponse, parseStartup, startupPacket } from './pg/wire';
 
 /** Where a client session goes, or why it may not. */
@@ -8,7 +10,27 @@ export type Resolution =
 
 export type Resolver = (endpointId: string | undefined, database: string, user: string, password: string) => Resolution;
 
-type Session = { endpointId: string; physical: string; client: net.Socket; backend?: net.Socket };
+type Session = {
+  endpointId: string;
+  physical: string;
+  role: string;
+  /** Startup parameters for the backend (user and database already mapped). */
+  params: Record<string, string>;
+  client: net.Socket;
+  backend?: net.Socket;
+  relay?: Relay;
+  /** The current backend's cancel key; the client keeps the first backend's, which the proxy maps to this one. */
+  backendKey?: Buffer;
+};
+
+/** What quiescing a database did to its sessions. */
+export type QuiesceReport = {
+  parked: number;
+  terminated: number;
+  reasons: string[];
+  /** Backend PIDs of the sessions terminated (their backends may still be exiting). */
+  pids: number[];
+};
 
 const SSL_REQUEST = 80877103;
 const GSS_REQUEST = 80877104;
@@ -40,6 +62,8 @@ export class PgProxy {
   private server = net.createServer((s) => void this.serve(s).catch(() => s.destroy()));
   private readonly sessions = new Set<Session>();
   private readonly gates = new Map<string, Promise<void>>();
+  /** Client-facing cancel keys (hex) to sessions. */
+  private readonly keys = new Map<string, Session>();
   port = 0;
 
   constructor(
@@ -81,10 +105,11 @@ export class PgProxy {
         continue;
       }
       if (code === CANCEL_REQUEST) {
-        // The cancel key is the backend's own, so the request can be passed on unchanged.
+        // Clients hold their first backend's key; a session moved since then is cancelled through its current one.
+        const s = this.keys.get(packet.subarray(8).toString('hex'));
         const b = this.connectBackend();
         b.on('error', () => b.destroy());
-        b.end(packet);
+        b.end(s?.backendKey ? Buffer.concat([packet.subarray(0, 8), s.backendKey]) : packet);
         client.destroy();
         return;
       }
@@ -102,44 +127,124 @@ export class PgProxy {
       client.end(errorResponse(res.code, res.message));
       return;
     }
-    const session: Session = { endpointId: endpoint!, physical: res.physical, client };
-    this.sessions.add(session);
-    client.on('close', () => {
-      this.sessions.delete(session);
-      session.backend?.destroy();
-    });
-    await this.gates.get(res.physical);
-    if (client.destroyed) return;
-    const backend = (session.backend = this.connectBackend());
-    backend.setNoDelay(true);
-    backend.on('error', () => client.destroy());
-    backend.on('close', () => client.destroy());
     const forwarded: Record<string, string> = {};
     for (const [k, v] of Object.entries(params))
       if (!['user', 'database', 'options', 'replication'].includes(k)) forwarded[k] = v;
     if (options) forwarded.options = options;
-    backend.write(startupPacket({ ...forwarded, user: res.role, database: res.physical }));
+    const session: Session = {
+      endpointId: endpoint!,
+      physical: res.physical,
+      role: res.role,
+      params: { ...forwarded, user: res.role, database: res.physical },
+      client,
+    };
+    this.sessions.add(session);
+    let key: string | undefined;
+    client.on('close', () => {
+      this.sessions.delete(session);
+      if (key) this.keys.delete(key);
+      session.relay?.destroy();
+      session.backend?.destroy();
+    });
+    await this.gates.get(res.physical);
+    if (client.destroyed) return;
+    const opened = await this.openBackend(session);
+    if ('error' in opened) {
+      client.end(opened.error);
+      return;
+    }
+    if (client.destroyed) return void opened.socket.destroy();
+    client.write(Buffer.concat(opened.startup));
+    if (session.backendKey) this.keys.set((key = session.backendKey.toString('hex')), session);
+    reader.detach(); // nothing can be ahead: a client waits for ReadyForQuery before its first query
+    session.relay = new Relay(client, opened.socket);
+    if (opened.ahead.length) client.write(opened.ahead);
+  }
+
+  /**
+   * Connects and logs in a backend for a session, up to its first ReadyForQuery. Returns what the backend sent
+   * (for a new client to see) or the backend's error message.
+   */
+  private async openBackend(
+    s: Session,
+  ): Promise<{ socket: net.Socket; startup: Buffer[]; ahead: Buffer } | { error: Buffer }> {
+    const backend = (s.backend = this.connectBackend());
+    backend.setNoDelay(true);
+    backend.on('error', () => backend.destroy());
+    backend.write(startupPacket(s.params));
     const breader = new FrameReader(backend);
-    const auth = new BackendAuth(res.role, this.backendPassword(res.role));
+    const auth = new BackendAuth(s.role, this.backendPassword(s.role));
+    const startup: Buffer[] = [];
     for (;;) {
       const m = await breader.message();
       if (m.type === 'E') {
-        client.end(m.raw);
-        return;
+        backend.destroy();
+        return { error: m.raw };
       }
-      if (m.type !== 'R') throw new Error(`unexpected backend message ${m.type}`);
-      const reply = auth.reply(m.body);
-      if (reply) backend.write(reply);
-      else if (m.body.readInt32BE(0) === 0) {
-        client.write(m.raw);
-        break;
+      if (m.type === 'R') {
+        const reply = auth.reply(m.body);
+        if (reply) backend.write(reply);
+        else if (m.body.readInt32BE(0) === 0) startup.push(m.raw);
+        continue;
       }
+      if (m.type === 'K') s.backendKey = Buffer.from(m.body);
+      startup.push(m.raw);
+      if (m.type === 'Z') return { socket: backend, startup, ahead: breader.detach() };
     }
-    client.write(breader.detach());
-    const ahead = reader.detach();
-    if (ahead.length) backend.write(ahead);
-    client.pipe(backend);
-    backend.pipe(client);
+  }
+
+  /**
+   * Frees a database of every client session without ending them, so it can serve as a copy's template: each session
+   * is parked at its next transaction boundary (waiting at most `waitMs`), its state read, and its backend closed. New
+   * sessions wait at a gate. `resume` gives each parked session a fresh backend with its state put back and passes on
+   * what the client sent meanwhile. A session that does not reach a boundary in time, or holds state that cannot move
+   * (LISTEN, advisory locks, holdable cursors, temporary tables), is terminated as Postgres would (57P01).
+   */
+  async quiesce(physical: string, waitMs: number): Promise<{ report: QuiesceReport; resume: () => Promise<void> }> {
+    const release = this.hold(physical);
+    const report: QuiesceReport = { parked: 0, terminated: 0, reasons: [], pids: [] };
+    const moved: { s: Session; state: Exclude<Awaited<ReturnType<typeof captureState>>, string> }[] = [];
+    const terminate = (s: Session, why: string): void => {
+      report.terminated++;
+      report.reasons.push(why);
+      if (s.backendKey) report.pids.push(s.backendKey.readInt32BE(0));
+      s.client.end(errorResponse('57P01', `terminating connection: the database is being copied (${why})`));
+      s.relay?.destroy();
+      s.backend?.destroy();
+    };
+    await Promise.all(
+      [...this.sessions]
+        .filter((s) => s.physical === physical && s.relay)
+        .map(async (s) => {
+          const relay = s.relay!;
+          if (!(await relay.park(waitMs))) return terminate(s, `no transaction boundary within ${waitMs} ms`);
+          const state = await captureState(relay).catch((e: Error) => e.message);
+          if (typeof state === 'string') return terminate(s, state);
+          await relay.closeBackend();
+          moved.push({ s, state });
+          report.parked++;
+        }),
+    );
+    if (report.parked || report.terminated)
+      this.log(`proxy: ${physical}: parked ${report.parked} session(s), terminated ${report.terminated}`);
+    const resume = async (): Promise<void> => {
+      release();
+      await Promise.all(
+        moved.map(async ({ s, state }) => {
+          if (s.client.destroyed) return;
+          const opened = await this.openBackend(s).catch((e: Error) => ({
+            error: errorResponse('08006', `backend connection failed: ${e.message}`),
+          }));
+          if ('error' in opened) return void s.client.end(opened.error);
+          if (s.client.destroyed) return void opened.socket.destroy();
+          s.relay!.attach(opened.socket, opened.ahead);
+          const failed = await restoreState(s.relay!, state).catch((e: Error) => e.message);
+          if (failed) return terminate(s, `session state could not be restored: ${failed}`);
+          s.relay!.unpark();
+        }),
+      );
+    };
+    return { report, resume };
   }
 
   /** Closes every client session of an endpoint, as a compute restart does. Returns how many were dropped. */
@@ -148,6 +253,7 @@ export class PgProxy {
     for (const s of this.sessions) {
       if (s.endpointId !== endpointId) continue;
       s.client.destroy();
+      s.relay?.destroy();
       s.backend?.destroy();
       this.sessions.delete(s);
       n++;

@@ -3,26 +3,42 @@ import { Pool, type PoolClient } from 'pg';
 import { PHYSICAL_PREFIX } from '../ids';
 import type { ClusterTarget } from './cluster';
 
-/** Pauses client sessions to a database while it is the template of a copy (implemented by the proxy). */
-export type Gate = (physical: string) => () => void;
+/**
+ * Frees a physical database of client sessions for a copy without ending them (implemented by the proxy): `resume`
+ * gives them back their connection. Sessions it could not keep are counted in the report.
+ */
+export type Quiesce = (physical: string) => Promise<{
+  report: { parked: number; terminated: number; reasons: string[]; pids: number[] };
+  resume: () => Promise<void>;
+}>;
+
+/** What the last copy cost its source's client sessions. */
+export type CopyReport = {
+  /** How long the source had no backend sessions (parked sessions waited this long for an answer). */
+  heldMs: number;
+  parked: number;
+  /** Sessions ended: proxy sessions that could not be parked, and direct backend sessions. */
+  terminated: number;
+  reasons: string[];
+};
 
 const q = (ident: string): string => `"${ident.replace(/"/g, '""')}"`;
 
 /**
  * The physical side of branches: one Postgres database per branch database and per snapshot. Copies use
- * CREATE DATABASE ... TEMPLATE, which needs the template free of sessions, hence the gate.
+ * CREATE DATABASE ... TEMPLATE, which needs the template free of sessions: the proxy parks them meanwhile.
  */
 export class DataPlane {
   private readonly pool: Pool;
   /** Databases being created right now: not yet in the state, but not garbage either. */
   readonly inflight = new Set<string>();
-  /** Milliseconds the last copy held sessions off its source (what a branch or snapshot cost its source). */
-  lastDisturbanceMs = 0;
+  /** What the last copy cost its source's sessions. */
+  lastCopy?: CopyReport;
 
   constructor(
     readonly target: ClusterTarget,
     private readonly secret: string,
-    private readonly gate: Gate,
+    private readonly quiesce: Quiesce,
   ) {
     this.pool = new Pool({
       host: target.host,
@@ -58,19 +74,27 @@ export class DataPlane {
     }
   }
 
-  /** Copies `from` into a new database `to`, holding `from`'s sessions off for the duration (measured). */
+  /** Copies `from` into a new database `to`, its client sessions parked meanwhile (see Quiesce). */
   async copy(from: string, to: string, owner: string): Promise<void> {
     this.inflight.add(to);
-    const release = this.gate(from);
-    const started = performance.now();
     let c: PoolClient | undefined;
+    let direct = 0;
+    // FILE_COPY checkpoints before it copies; flushing dirty pages first keeps that out of the time sessions wait.
+    await this.pool.query('CHECKPOINT').catch(() => undefined);
+    const held = await this.quiesce(from);
+    const started = performance.now();
     try {
       c = await this.pool.connect();
       for (let attempt = 0; ; attempt++) {
-        await c.query(
-          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-          [from],
+        // Sessions that did not come through the proxy (an introspection client, or someone on --pg-url directly).
+        // (Backends of proxy sessions terminated above may still be exiting: not counted twice.)
+        const r = await c.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE datname = $1 AND pid <> pg_backend_pid() AND pid <> ALL ($2::int[])`,
+          [from, held.report.pids],
         );
+        await c.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) pid', [held.report.pids]);
+        direct += r.rowCount ?? 0;
         try {
           await c.query(`CREATE DATABASE ${q(to)} TEMPLATE ${q(from)} OWNER ${q(owner)} STRATEGY FILE_COPY`);
           break;
@@ -80,9 +104,11 @@ export class DataPlane {
         }
       }
     } finally {
-      release();
-      this.lastDisturbanceMs = performance.now() - started;
       c?.release();
+      const heldMs = performance.now() - started;
+      await held.resume();
+      const { parked, terminated, reasons } = held.report;
+      this.lastCopy = { heldMs, parked, terminated: terminated + direct, reasons };
       this.inflight.delete(to);
     }
   }
