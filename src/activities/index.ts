@@ -6,14 +6,17 @@ import { operationActivities } from './operations';
 import { restoreActivities } from './restore';
 import { schemaActivities } from './schema';
 import { snapshotActivities } from './snapshots';
-import type { NeonActivities } from './types';
+import type { NeonActivities, WriteActivities } from './types';
 import { verifyActivities } from './verify';
+import { writeActivities } from './writes';
 
 /**
  * Builds every Neon activity from its dependencies (samples-typescript activities-dependency-injection): the worker
  * passes a real client, tests pass one pointed at the emulator or fakes. Register the result with `Worker.create`.
  */
-export function createActivities(deps: ActivityDeps): NeonActivities {
+export function createActivities(
+  deps: ActivityDeps,
+): NeonActivities & Pick<WriteActivities, 'recordWritePosition' | 'fenceWrites' | 'liftFence'> {
   return {
     ...environmentActivities(deps),
     ...branchActivities(deps),
@@ -22,6 +25,7 @@ export function createActivities(deps: ActivityDeps): NeonActivities {
     ...operationActivities(deps),
     ...schemaActivities(deps),
     ...verifyActivities(deps),
+    ...writeActivities(deps),
   };
 }
 
@@ -35,7 +39,7 @@ export type Activities = ReturnType<typeof createActivities>;
 export function createActivitiesFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<ActivityDeps> = {},
-): NeonActivities {
+): NeonActivities & Pick<WriteActivities, 'recordWritePosition' | 'fenceWrites' | 'liftFence'> {
   const apiKey = env.NEON_API_KEY;
   if (!apiKey) throw new Error('NEON_API_KEY is not set for the worker');
   const limit = env.NEON_SNAPSHOT_LIMIT;
@@ -47,4 +51,5 @@ export function createActivitiesFromEnv(
 }
 export type { ActivityDeps, Clock, DbConnector, DbSession, HttpGet } from './deps';
 export { NON_RETRYABLE_FAILURE_TYPES } from './types';
+export { compareWritePositions, WRITE_FAILURE_TYPES } from './writes';
 export type * from './types';

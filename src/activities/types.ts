@@ -5,6 +5,23 @@
  * Workflows `import type` from here; the implementations live next to this file.
  */
 
+import type {
+  ApplyMigrationInput,
+  ApplyMigrationResult,
+  FenceWritesInput,
+  FenceWritesResult,
+  LiftFenceInput,
+  LiftFenceResult,
+  MigrationPlan,
+  PlanMigrationsInput,
+  ReconcileInput,
+  ReconcileResult,
+  RecordWritePositionInput,
+  RecordWritePositionResult,
+  WriteComparison,
+  WriteFailureType,
+} from './writes/types';
+
 /** ISO 8601 timestamp, e.g. "2025-01-17T10:00:00Z". */
 export type IsoTimestamp = string;
 
@@ -267,7 +284,8 @@ export type ActivityFailureType =
   | 'OperationFailed'
   | 'VerificationFailed'
   | 'DatabaseUnreachable'
-  | 'InvalidInput';
+  | 'InvalidInput'
+  | WriteFailureType;
 
 /**
  * Failure types that no retry can fix. Workflows list them in `nonRetryableErrorTypes` (activities already mark
@@ -298,6 +316,12 @@ export type FailureDetails = {
   verification?: VerifyBranchResult;
   /** For InvalidInput: the path of the offending field, e.g. "checks.0.sql". */
   field?: string;
+  /** For WritesDetected. */
+  writes?: WriteComparison;
+  /** For ReconcileConflict: per table, how many keys conflict and a few of them. */
+  conflicts?: { table: string; count: number; sampleKeys: string[] }[];
+  /** For MigrationFailed and LedgerDiverged. */
+  migrationId?: string;
 };
 
 // ---- the contract ------------------------------------------------------------------------------------------------
@@ -328,3 +352,15 @@ export type NeonActivities = {
   compareSchema: (input: CompareSchemaInput) => Promise<CompareSchemaResult>;
   verifyBranch: (input: VerifyBranchInput) => Promise<VerifyBranchResult>;
 };
+
+/** The write-safety activities of issue 7 (src/activities/writes, src/activities/migrations*.ts). */
+export type WriteActivities = {
+  recordWritePosition: (input: RecordWritePositionInput) => Promise<RecordWritePositionResult>;
+  fenceWrites: (input: FenceWritesInput) => Promise<FenceWritesResult>;
+  liftFence: (input: LiftFenceInput) => Promise<LiftFenceResult>;
+  reconcileLateWrites: (input: ReconcileInput) => Promise<ReconcileResult>;
+  planMigrations: (input: PlanMigrationsInput) => Promise<MigrationPlan>;
+  applyMigration: (input: ApplyMigrationInput) => Promise<ApplyMigrationResult>;
+};
+
+export type * from './writes/types';

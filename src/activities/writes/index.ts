@@ -1,0 +1,17 @@
+import type { ActivityDeps } from '../deps';
+import type { WriteActivities } from '../types';
+import { detectActivities } from './detect';
+import { fenceActivities } from './fence';
+
+/** The activities of issue 7: write detection, the write fence, reconciliation of late writes, migrations. */
+export function writeActivities(
+  deps: ActivityDeps,
+): Pick<WriteActivities, 'recordWritePosition' | 'fenceWrites' | 'liftFence'> {
+  return {
+    ...detectActivities(deps),
+    ...fenceActivities(deps),
+  };
+}
+
+export { compareWritePositions } from './position';
+export { WRITE_FAILURE_TYPES } from './failures';

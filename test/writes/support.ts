@@ -1,0 +1,99 @@
+import { Client } from 'pg';
+import { seedProject, type SeededProject } from '../../src/emulator';
+import { startHarness, type Harness } from '../activities/support';
+
+export { startHarness, type Harness };
+
+/** Runs SQL on a database through a connection string (the test's own, as an application would). */
+export async function sqlOn<R = Record<string, unknown>>(uri: string, text: string, params?: unknown[]): Promise<R[]> {
+  const c = new Client({ connectionString: uri });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows as R[];
+  } finally {
+    await c.end();
+  }
+}
+
+/** A seeded prod ("main", `items` with 10 rows) and helpers bound to it. */
+export type Prod = SeededProject & {
+  where: { projectId: string; databaseName: string; roleName: string };
+  /** Connection string of a branch through one of its endpoints (default its read-write one). */
+  uriOf(branchId: string, endpointId?: string): Promise<string>;
+  settle(ops: { operationIds: string[] }): Promise<void>;
+  /** A branch of `parentId` with a read-write endpoint. */
+  branch(name: string, parentId: string): Promise<{ id: string; endpointId: string }>;
+  endpoint(branchId: string, type?: 'read_write' | 'read_only'): Promise<string>;
+  snapshot(branchId: string, name: string): Promise<string>;
+  /** Restores a snapshot onto `targetBranchId` and finalizes: returns the new branch's ID. */
+  swap(snapshotId: string, targetBranchId: string): Promise<string>;
+};
+
+export async function seedProd(h: Harness, rows = 10): Promise<Prod> {
+  const s = await seedProject(h.emu, { rows, branchName: 'main' });
+  const where = { projectId: s.projectId, databaseName: s.databaseName, roleName: s.roleName };
+  const settle = async (r: { operationIds: string[] }) =>
+    void (await h.run(h.activities.waitForOperations, { projectId: s.projectId, operationIds: r.operationIds }));
+  const endpoint = async (branchId: string, type: 'read_write' | 'read_only' = 'read_write') => {
+    const r = await h.run(h.activities.createEndpoint, { projectId: s.projectId, branchId, type });
+    await settle(r);
+    return r.endpoint.id;
+  };
+  return {
+    ...s,
+    where,
+    settle,
+    endpoint,
+    async uriOf(branchId, endpointId) {
+      const q = new URLSearchParams({ branch_id: branchId, database_name: s.databaseName, role_name: s.roleName });
+      if (endpointId) q.set('endpoint_id', endpointId);
+      return (await h.api('GET', `/projects/${s.projectId}/connection_uri?${q.toString()}`)).uri as string;
+    },
+    async branch(name, parentId) {
+      const r = await h.run(h.activities.createBranch, {
+        projectId: s.projectId,
+        name,
+        parentId,
+        endpointType: 'read_write',
+      });
+      await settle(r);
+      return { id: r.branch.id, endpointId: r.branch.endpoints[0]!.id };
+    },
+    async snapshot(branchId, name) {
+      const r = await h.run(h.activities.ensureSnapshot, { projectId: s.projectId, branchId, name });
+      await settle(r);
+      return r.snapshot.id;
+    },
+    async swap(snapshotId, targetBranchId) {
+      const r = await h.run(h.activities.restoreSnapshot, {
+        projectId: s.projectId,
+        snapshotId,
+        targetBranchId,
+        finalize: true,
+      });
+      await settle(r);
+      return r.branch.id;
+    },
+  };
+}
+
+/** Polls `read` until `done` holds (statistics reach shared memory when a backend exits, a moment after it closes). */
+export async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (done(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The ApplicationFailure an activity threw (its type and details), or a failure of the test if it did not throw. */
+export async function failureOf(p: Promise<unknown>): Promise<{ type: string; message: string; details: unknown[] }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as { type: string; message: string; details: unknown[] };
+  }
+  throw new Error('expected the activity to fail');
+}
