@@ -1,7 +1,32 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
+import type { z } from 'zod';
+import { fromSubmitError, validated } from './client-errors';
 import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from './temporal/connection';
+import { NeonProjectId } from './temporal/search-attributes';
 import { DEFAULT_TASK_QUEUE } from './worker';
-import type { HealthCheckResult } from './workflows';
+import type {
+  HealthCheckResult,
+  JanitorResult,
+  PromoteResult,
+  RefreshResult,
+  RollbackResult,
+  SetupResult,
+} from './workflows';
+import type { DeletePreviewResult, PreviewResult, ResetPreviewResult } from './workflows';
+import {
+  approveUpdate,
+  coordinatorWorkflowId,
+  progressQuery,
+  rejectUpdate,
+  submitUpdate,
+  type Approval,
+  type IfBusy,
+  type Progress,
+  type RunKind,
+} from './workflows/definitions';
+import * as inputs from './workflows/inputs';
+
+export { InvalidInputError, ProjectBusyError } from './client-errors';
 
 export type NeonPromoteClientOptions = {
   /** Defaults to the TEMPORAL_* environment settings. */
@@ -11,7 +36,25 @@ export type NeonPromoteClientOptions = {
   taskQueue?: string;
 };
 
-/** The typed entry point for services: starts and inspects neon-promote runs on Temporal. */
+export type StartOptions = {
+  /** The run's workflow ID (default `<kind>-<projectId>-<time>-<random>`): keep it to await, query or cancel the run. */
+  workflowId?: string;
+  /** When the project has a run active or queued: wait for it (default), or fail at once with ProjectBusyError. */
+  ifBusy?: IfBusy;
+  /** Shown as the run's summary in the Temporal UI. */
+  summary?: string;
+};
+
+/** A mutating run admitted by the project's coordinator. It exists as a workflow once this is returned. */
+export type Run<R> = {
+  workflowId: string;
+  /** 0: it started at once; n: n earlier runs of the project go first. */
+  position: number;
+  handle: WorkflowHandle;
+  result(): Promise<R>;
+};
+
+/** The typed entry point for services: starts, awaits, inspects and cancels neon-promote runs on Temporal. */
 export class NeonPromoteClient {
   private constructor(
     readonly temporal: Client,
@@ -29,10 +72,117 @@ export class NeonPromoteClient {
 
   /** Runs the health-check workflow: resolves when a worker on the task queue answered. */
   async healthCheck(message = 'hello', workflowId = `health-check-${Date.now()}`): Promise<HealthCheckResult> {
-    return this.temporal.workflow.execute('healthCheck', { taskQueue: this.taskQueue, workflowId, args: [message] });
+    return this.temporal.workflow.execute('healthCheck', {
+      taskQueue: this.taskQueue,
+      workflowId,
+      args: [message],
+    }) as Promise<HealthCheckResult>;
+  }
+
+  // ---- mutating runs: one at a time per project --------------------------------------------------------------------
+
+  startSetup(input: inputs.SetupInput, opts?: StartOptions): Promise<Run<SetupResult>> {
+    return this.submit('setup', inputs.setupInput, input, opts);
+  }
+  startPromotion(input: inputs.PromoteInput, opts?: StartOptions): Promise<Run<PromoteResult>> {
+    return this.submit('promote', inputs.promoteInput, input, opts);
+  }
+  startRefresh(input: inputs.RefreshInput, opts?: StartOptions): Promise<Run<RefreshResult>> {
+    return this.submit('refresh', inputs.refreshInput, input, opts);
+  }
+  startRollback(input: inputs.RollbackInput, opts?: StartOptions): Promise<Run<RollbackResult>> {
+    return this.submit('rollback', inputs.rollbackInput, input, opts);
+  }
+  startJanitor(input: inputs.JanitorInput, opts?: StartOptions): Promise<Run<JanitorResult>> {
+    return this.submit('janitor', inputs.janitorInput, input, opts);
+  }
+
+  /** Starts a promotion and waits for its result (`outcome` says promoted, rolled_back, aborted or dry_run). */
+  async promote(input: inputs.PromoteInput, opts?: StartOptions): Promise<PromoteResult> {
+    return (await this.startPromotion(input, opts)).result();
+  }
+
+  // ---- previews: children of dev, not exclusive -----------------------------------------------------------------
+
+  createPreview(input: inputs.PreviewInput, workflowId?: string): Promise<PreviewResult> {
+    return this.execute('createPreview', inputs.previewInput, input, workflowId);
+  }
+  resetPreview(input: inputs.PreviewRef, workflowId?: string): Promise<ResetPreviewResult> {
+    return this.execute('resetPreview', inputs.previewRef, input, workflowId);
+  }
+  deletePreview(input: inputs.DeletePreviewInput, workflowId?: string): Promise<DeletePreviewResult> {
+    return this.execute('deletePreview', inputs.deletePreviewInput, input, workflowId);
+  }
+
+  // ---- any run ---------------------------------------------------------------------------------------------------
+
+  result<R>(workflowId: string): Promise<R> {
+    return this.temporal.workflow.getHandle(workflowId).result() as Promise<R>;
+  }
+  getProgress(workflowId: string): Promise<Progress> {
+    return this.temporal.workflow.getHandle(workflowId).query(progressQuery);
+  }
+  /** Requests cancellation: the run compensates (before the swap: cleans up; after it: rolls prod back). */
+  async cancel(workflowId: string): Promise<void> {
+    await this.temporal.workflow.getHandle(workflowId).cancel();
+  }
+  approve(workflowId: string, by: string, comment?: string): Promise<Approval> {
+    return this.temporal.workflow.getHandle(workflowId).executeUpdate(approveUpdate, { args: [{ by, comment }] });
+  }
+  reject(workflowId: string, by: string, comment?: string): Promise<Approval> {
+    return this.temporal.workflow.getHandle(workflowId).executeUpdate(rejectUpdate, { args: [{ by, comment }] });
   }
 
   async close(): Promise<void> {
     await this.ownedConnection?.close();
+  }
+
+  /**
+   * Admits a run through the project's coordinator with update-with-start: the coordinator is started if it is not
+   * running, and the update returns once the run exists (queued or started), or fails at once if the project is busy
+   * and `ifBusy` is 'refuse'.
+   */
+  private async submit<S extends z.ZodType<{ projectId: string }>, R>(
+    kind: RunKind,
+    schema: S,
+    input: z.input<S>,
+    opts: StartOptions = {},
+  ): Promise<Run<R>> {
+    const { projectId } = validated(schema, input);
+    const workflowId =
+      opts.workflowId ?? `${kind}-${projectId}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const startWorkflowOperation = new WithStartWorkflowOperation('projectCoordinator', {
+      workflowId: coordinatorWorkflowId(projectId),
+      taskQueue: this.taskQueue,
+      args: [{ projectId }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: [{ key: NeonProjectId, value: projectId }],
+      staticSummary: `neon-promote coordinator of project ${projectId}`,
+    });
+    const submitted = await this.temporal.workflow
+      .executeUpdateWithStart(submitUpdate, {
+        args: [{ kind, workflowId, input, ifBusy: opts.ifBusy ?? 'queue', summary: opts.summary }],
+        startWorkflowOperation,
+      })
+      .catch((err: unknown) => {
+        throw fromSubmitError(err, projectId);
+      });
+    const handle = this.temporal.workflow.getHandle(workflowId);
+    return { workflowId, position: submitted.position, handle, result: () => handle.result() as Promise<R> };
+  }
+
+  private async execute<S extends z.ZodType<{ projectId: string }>, R>(
+    type: string,
+    schema: S,
+    input: z.input<S>,
+    workflowId?: string,
+  ): Promise<R> {
+    const { projectId } = validated(schema, input);
+    return this.temporal.workflow.execute(type, {
+      taskQueue: this.taskQueue,
+      workflowId: workflowId ?? `${type}-${projectId}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
+      args: [input],
+      typedSearchAttributes: [{ key: NeonProjectId, value: projectId }],
+    }) as Promise<R>;
   }
 }

@@ -1,6 +1,8 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivitiesFromEnv } from './activities';
 import { createHealthActivities } from './activities/health';
 import { connectionOptions, temporalSettingsFromEnv } from './temporal/connection';
+import { autoHeartbeat } from './worker-heartbeat';
 
 /** The task queue neon-promote's workflows run on unless configured otherwise. */
 export const DEFAULT_TASK_QUEUE = 'neon-promote';
@@ -11,9 +13,11 @@ export type CreateWorkerOptions = {
   taskQueue?: string;
   /** Activity implementations; tests pass fakes or ones built on the emulator. */
   activities: object;
-  /** A pre-built bundle (bundleWorkflowCode) so tests bundle once per file instead of once per worker. */
-  workflowBundle?: { code: string };
+  /** A pre-built bundle (bundleWorkflowCode), in memory or in a file, so tests and worker processes bundle once. */
+  workflowBundle?: { code: string } | { codePath: string };
   identity?: string;
+  /** Passed through (e.g. a short stickyQueueScheduleToStartTimeout in tests that kill workers). */
+  tuning?: Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'maxCachedWorkflows' | 'shutdownGraceTime'>;
 };
 
 /** A worker for neon-promote's workflows; workflows come from the src/workflows barrel. */
@@ -23,21 +27,29 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     activities: opts.activities,
+    interceptors: { activity: [autoHeartbeat()] },
+    ...opts.tuning,
     ...(opts.identity ? { identity: opts.identity } : {}),
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve('./workflows') }),
   });
 }
 
-/** Runs a worker from environment settings until SIGINT/SIGTERM. */
+/**
+ * Runs a worker from environment settings until SIGINT/SIGTERM: Temporal's TEMPORAL_* settings, the task queue from
+ * NEON_PROMOTE_TASK_QUEUE, and the Neon activities' NEON_API_KEY and friends (see createActivitiesFromEnv).
+ */
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = temporalSettingsFromEnv(env);
+  const activities = { ...createHealthActivities(), ...createActivitiesFromEnv(env) };
   const connection = await NativeConnection.connect(connectionOptions(settings));
   try {
     const worker = await createWorker({
       connection,
       namespace: settings.namespace,
       taskQueue: env.NEON_PROMOTE_TASK_QUEUE || DEFAULT_TASK_QUEUE,
-      activities: { ...createHealthActivities() },
+      activities,
     });
     await worker.run();
   } finally {

@@ -1,0 +1,42 @@
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { CONNECTIVITY_CHECK, type PromoteOptions } from './inputs';
+import { resourceName } from './names';
+import type { Run } from './progress';
+import type { PromoteResult } from './promote';
+import type { PromotionPlan } from './promote-plan';
+import { restoreOnto, retireBackup, verify, type Swap, type Where } from './steps';
+
+/**
+ * The compensation of a swap: restore the rollback snapshot onto the new prod (prod's endpoint follows, so
+ * applications keep their connection string) and check that prod answers. The candidate that failed and the
+ * pre-promotion prod are kept as backups for the configured time.
+ */
+export async function undoSwap(
+  run: Run,
+  o: PromoteOptions,
+  where: Where,
+  ctx: { swap: Swap; rollbackSnapshotId: string; plan: PromotionPlan; result: PromoteResult },
+): Promise<void> {
+  const { swap, result } = ctx;
+  const id = workflowInfo().workflowId;
+  await run.step('roll_back', async (s) => {
+    const back = await restoreOnto(where.projectId, ctx.rollbackSnapshotId, swap.restoredBranchId, {
+      restored: resourceName('undo', id),
+      old: resourceName('failed', id),
+    });
+    s.ids = { prodBranchId: back.restoredBranchId, failedBranchId: back.replacedBranchId };
+    result.prodBranchId.after = back.restoredBranchId;
+    // The caller's checks describe the candidate; the pre-promotion data needs only to answer.
+    const check = await verify(where, back.restoredBranchId, ctx.plan.prodEndpointId, [CONNECTIVITY_CHECK]);
+    if (!check.ok) {
+      throw ApplicationFailure.create({
+        type: 'RollbackFailed',
+        nonRetryable: true,
+        message: `prod does not answer after the rollback: ${check.checks.find((c) => !c.ok)?.detail ?? ''}`,
+      });
+    }
+    await retireBackup(where.projectId, back.replacedBranchId, o.retention.backupBranch);
+    const expiresAt = await retireBackup(where.projectId, swap.replacedBranchId, o.retention.backupBranch);
+    result.backupBranch = { id: swap.replacedBranchId, name: resourceName('old', id), expiresAt };
+  });
+}

@@ -1,0 +1,80 @@
+import { maybeRecordHistory } from '../support/histories';
+import { branchId, inventory, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from './support';
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack(__filename);
+});
+afterAll(async () => s?.stop());
+
+const itemsCheck = { kind: 'tablesExist' as const, name: 'items table', tables: ['items'] };
+
+test("setup -> preview -> change on dev -> promote -> refresh -> rollback, seen through prod's unchanged connection string", async () => {
+  const p = await seedProd(s.emu, 5);
+  const prodUri = p.connectionUri;
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    // Phase 1: dev as a second root with prod's data; a second setup changes nothing.
+    const setup = await (await s.client.startSetup({ projectId: p.projectId })).result();
+    expect(setup).toMatchObject({ outcome: 'created', prodBranchId: p.branchId, prodProtected: true });
+    const again = await s.client.startSetup({ projectId: p.projectId }, { workflowId: `setup-again-${p.projectId}` });
+    expect(await again.result()).toMatchObject({ outcome: 'noop' });
+    const devUri = await uriOf(s.emu, p, 'dev');
+    expect(await sourceOf(devUri)).toEqual(['prod']);
+
+    // Phase 2: a preview of dev, reset, deleted.
+    const preview = await s.client.createPreview({ projectId: p.projectId, label: 'pr-1', expiresIn: '2d' });
+    expect(preview).toMatchObject({ outcome: 'created', name: 'preview-pr-1', expiry: { by: 'neon' } });
+    const previewUri = await uriOf(s.emu, p, 'preview-pr-1');
+    await sql(previewUri, `INSERT INTO items (label, source) VALUES ('scratch', 'preview')`);
+    const reset = await s.client.resetPreview({ projectId: p.projectId, name: 'preview-pr-1' });
+    expect(reset.outcome).toBe('reset');
+    expect(await sourceOf(await uriOf(s.emu, p, 'preview-pr-1'))).toEqual(['prod']);
+    expect(await s.client.deletePreview({ projectId: p.projectId, name: 'preview-pr-1' })).toMatchObject({
+      outcome: 'deleted',
+    });
+
+    // The change on dev.
+    await sql(devUri, `UPDATE items SET source = 'dev'`);
+    await sql(devUri, `ALTER TABLE items ADD COLUMN note text`);
+
+    // Phase 3: promote; prod's connection string now serves dev's data; prod's branch ID changed.
+    const run = await s.client.startPromotion({ projectId: p.projectId, checks: [itemsCheck] });
+    const promoted = await run.result();
+    expect(promoted.outcome).toBe('promoted');
+    expect(promoted.plan.schemaDiff.diff).toContain('note');
+    expect(promoted.prodBranchId.before).toBe(p.branchId);
+    expect(promoted.prodBranchId.after).not.toBe(p.branchId);
+    expect(await branchId(s.emu, p.projectId, 'prod')).toBe(promoted.prodBranchId.after);
+    expect(await sourceOf(prodUri)).toEqual(['dev']);
+    const progress = await s.client.getProgress(run.workflowId);
+    expect(progress.steps.map((x) => x.name)).toEqual([
+      'plan',
+      'snapshot_prod',
+      'snapshot_dev',
+      'approval',
+      'restore_candidate',
+      'candidate_endpoint',
+      'verify_candidate',
+      'swap',
+      'verify_prod',
+      'clean_up',
+    ]);
+    const inv = await inventory(s.emu, p.projectId);
+    expect(inv.snapshots.map((x) => x.name)).toEqual([expect.stringMatching(/^np-rollback-/)]);
+    expect(inv.branches.map((b) => b.name).sort()).toEqual(['dev', expect.stringMatching(/^np-old-/), 'prod']);
+    await maybeRecordHistory(run.handle, 'promote');
+
+    // Phase 4: refresh dev from prod: dev's connection string now serves prod's data.
+    await sql(prodUri, `INSERT INTO items (label, source) VALUES ('live', 'prod-live')`);
+    const refreshed = await (await s.client.startRefresh({ projectId: p.projectId })).result();
+    expect(refreshed.outcome).toBe('refreshed');
+    expect(await sourceOf(devUri)).toEqual(['dev', 'prod-live']);
+
+    // Phase 5: roll back to the pre-promotion snapshot.
+    const rolled = await (await s.client.startRollback({ projectId: p.projectId })).result();
+    expect(rolled.outcome).toBe('rolled_back');
+    expect(await sourceOf(prodUri)).toEqual(['prod']);
+    expect(await sql(prodUri, `SELECT count(*)::int AS n FROM items`)).toEqual([{ n: 5 }]);
+  });
+});

@@ -1,0 +1,115 @@
+import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Client } from 'pg';
+import { createActivities } from '../../src/activities';
+import { createHealthActivities } from '../../src/activities/health';
+import { NeonPromoteClient } from '../../src/client';
+import {
+  seedProject,
+  startEmulator,
+  type Emulator,
+  type EmulatorOptions,
+  type SeededProject,
+} from '../../src/emulator';
+import { createNeonClient, RateBudget } from '../../src/neon';
+import { createWorker } from '../../src/worker';
+import { connectTestTemporal, type TestTemporal } from '../support/temporal';
+
+export type Stack = {
+  t: TestTemporal;
+  emu: Emulator;
+  bundle: WorkflowBundleWithSourceMap;
+  client: NeonPromoteClient;
+  /** A worker on this file's task queue with the Neon activities pointed at the emulator. */
+  worker(activities?: object): Promise<Worker>;
+  stop(): Promise<void>;
+};
+
+export async function startStack(testFile: string, emulator: EmulatorOptions = {}): Promise<Stack> {
+  const [t, emu, bundle] = await Promise.all([
+    connectTestTemporal(testFile),
+    startEmulator({ port: 0, operationDelayMs: { min: 5, max: 20 }, ...emulator }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger }),
+  ]);
+  const client = await NeonPromoteClient.connect({ client: t.client, taskQueue: t.taskQueue });
+  return {
+    t,
+    emu,
+    bundle,
+    client,
+    worker: (activities = neonActivities(emu)) =>
+      createWorker({
+        connection: t.nativeConnection,
+        taskQueue: t.taskQueue,
+        workflowBundle: bundle,
+        activities: { ...createHealthActivities(), ...activities },
+      }),
+    async stop() {
+      await emu.stop();
+      await t.close();
+    },
+  };
+}
+
+export function neonActivities(emu: Emulator, snapshotLimit = 10) {
+  return createActivities({
+    neon: createNeonClient({ baseUrl: emu.baseUrl, apiKey: emu.apiKey, rateBudget: new RateBudget() }),
+    snapshotLimit,
+  });
+}
+
+const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+
+/** A project whose default branch is "prod", holding `items` rows marked source='prod'. */
+export function seedProd(emu: Emulator, rows = 5): Promise<SeededProject> {
+  return seedProject(emu, { name: 'wf', rows, source: 'prod', branchName: 'prod' });
+}
+
+export async function sql<T = Record<string, unknown>>(uri: string, text: string): Promise<T[]> {
+  const c = new Client({ connectionString: uri });
+  await c.connect();
+  try {
+    return (await c.query(text)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export async function api(emu: Emulator, method: string, path: string, body?: unknown): Promise<Json> {
+  const res = await fetch(`${emu.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${emu.apiKey}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : {}) as Json;
+}
+
+export type Inventory = {
+  branches: { id: string; name: string; parent_id?: string }[];
+  snapshots: { id: string; name: string }[];
+};
+
+export async function inventory(emu: Emulator, projectId: string): Promise<Inventory> {
+  const [b, s] = await Promise.all([
+    api(emu, 'GET', `/projects/${projectId}/branches`),
+    api(emu, 'GET', `/projects/${projectId}/snapshots`),
+  ]);
+  return { branches: b.branches as Inventory['branches'], snapshots: s.snapshots as Inventory['snapshots'] };
+}
+
+export async function branchId(emu: Emulator, projectId: string, name: string): Promise<string | undefined> {
+  return (await inventory(emu, projectId)).branches.find((b) => b.name === name)?.id;
+}
+
+/** The connection string of a branch's read-write endpoint (holds a password: tests only). */
+export async function uriOf(emu: Emulator, p: SeededProject, branch: string): Promise<string> {
+  const id = await branchId(emu, p.projectId, branch);
+  const q = new URLSearchParams({ branch_id: id ?? '', database_name: p.databaseName, role_name: p.roleName });
+  return ((await api(emu, 'GET', `/projects/${p.projectId}/connection_uri?${q.toString()}`)) as { uri: string }).uri;
+}
+
+export const sourceOf = async (uri: string): Promise<string[]> =>
+  (await sql<{ source: string }>(uri, 'SELECT DISTINCT source FROM items ORDER BY 1')).map((r) => r.source);
