@@ -1,15 +1,15 @@
 import type { ActivityDeps } from '../deps';
 import type { WriteActivities } from '../types';
+import { migrationActivities } from '../migrations';
 import { detectActivities } from './detect';
 import { fenceActivities } from './fence';
 
 /** The activities of issue 7: write detection, the write fence, reconciliation of late writes, migrations. */
-export function writeActivities(
-  deps: ActivityDeps,
-): Pick<WriteActivities, 'recordWritePosition' | 'fenceWrites' | 'liftFence'> {
+export function writeActivities(deps: ActivityDeps): Omit<WriteActivities, 'reconcileLateWrites'> {
   return {
     ...detectActivities(deps),
     ...fenceActivities(deps),
+    ...migrationActivities(deps),
   };
 }
 

@@ -1,0 +1,182 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { checksumOf, ledgerDdl } from '../../src/activities/migrations-ledger';
+import { failureOf, seedProd, sqlOn, startHarness, type Harness, type Prod } from './support';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ mode: 'data' });
+}, 120_000);
+afterAll(() => h?.stop());
+
+/** Runs a migration on dev and records it in dev's ledger, as the app's migration runner would. */
+async function migrate(uri: string, id: string, sql: string): Promise<void> {
+  await sqlOn(uri, ledgerDdl());
+  await sqlOn(uri, sql);
+  await sqlOn(uri, 'INSERT INTO neon_promote_migrations (id, checksum, sql) VALUES ($1, $2, $3)', [
+    id,
+    checksumOf(sql),
+    sql,
+  ]);
+}
+
+const M1 = 'CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL)';
+const M2 = 'ALTER TABLE items ADD COLUMN priority int NOT NULL DEFAULT 0';
+const M3 = "CREATE INDEX items_priority ON items (priority); INSERT INTO notes (body) VALUES ('seeded by 003')";
+
+/** Prod and dev share 001 (prod was forked from dev's ledger); dev then ran 002 and 003; prod kept taking writes. */
+async function setup(): Promise<{ prod: Prod; devId: string; devUri: string }> {
+  const prod = await seedProd(h, 5);
+  await migrate(prod.connectionUri, '001_notes', M1);
+  const dev = await prod.branch('dev', prod.branchId);
+  const devUri = await prod.uriOf(dev.id);
+  await migrate(devUri, '002_priority', M2);
+  await migrate(devUri, '003_index', M3);
+  await sqlOn(prod.connectionUri, "INSERT INTO items (label, source) VALUES ('customer row', 'prod')");
+  return { prod, devId: dev.id, devUri };
+}
+
+const input = (prod: Prod, devId: string) => ({
+  ...prod.where,
+  source: { kind: 'ledger' as const, branchId: devId },
+  prodBranchId: prod.branchId,
+});
+
+describe('promotion by migrations', () => {
+  it('plans exactly the pending migrations, applies them in order, keeps prod rows, then has nothing to do', async () => {
+    const { prod, devId } = await setup();
+    const plan = await h.run(h.activities.planMigrations, input(prod, devId));
+    expect(plan).toEqual({
+      pending: [
+        { id: '002_priority', checksum: checksumOf(M2) },
+        { id: '003_index', checksum: checksumOf(M3) },
+      ],
+      upToDate: false,
+      sourcePosition: '003_index',
+      prodPosition: '001_notes',
+      prodLedgerExists: true,
+    });
+    for (const m of plan.pending)
+      expect(await h.run(h.activities.applyMigration, { ...input(prod, devId), migration: m })).toMatchObject({
+        id: m.id,
+        applied: true,
+      });
+    const rows = await sqlOn(prod.connectionUri, "SELECT label, priority FROM items WHERE source = 'prod'");
+    expect(rows).toEqual([{ label: 'customer row', priority: 0 }]);
+    expect(await sqlOn(prod.connectionUri, 'SELECT body FROM notes')).toEqual([{ body: 'seeded by 003' }]);
+    const ledger = await sqlOn<{ id: string }>(
+      prod.connectionUri,
+      'SELECT id FROM neon_promote_migrations ORDER BY applied_at',
+    );
+    expect(ledger.map((r) => r.id)).toEqual(['001_notes', '002_priority', '003_index']);
+
+    expect(await h.run(h.activities.planMigrations, input(prod, devId))).toMatchObject({
+      pending: [],
+      upToDate: true,
+      prodPosition: '003_index',
+    });
+    // A retry of an applied migration (its response lost) runs nothing: the index would otherwise fail to be created twice.
+    expect(
+      await h.run(h.activities.applyMigration, { ...input(prod, devId), migration: plan.pending[1]! }, 2),
+    ).toMatchObject({
+      applied: false,
+    });
+  });
+
+  it('a migration failing halfway leaves prod and its ledger as they were', async () => {
+    const { prod, devId, devUri } = await setup();
+    const bad = 'CREATE TABLE half (x int); SELECT 1 / 0';
+    await sqlOn(devUri, 'INSERT INTO neon_promote_migrations (id, checksum, sql) VALUES ($1, $2, $3)', [
+      '004_bad',
+      checksumOf(bad),
+      bad,
+    ]);
+    const plan = await h.run(h.activities.planMigrations, input(prod, devId));
+    expect(plan.pending.map((m) => m.id)).toEqual(['002_priority', '003_index', '004_bad']);
+    await h.run(h.activities.applyMigration, { ...input(prod, devId), migration: plan.pending[0]! });
+    await h.run(h.activities.applyMigration, { ...input(prod, devId), migration: plan.pending[1]! });
+    const f = await failureOf(
+      h.run(h.activities.applyMigration, { ...input(prod, devId), migration: plan.pending[2]! }),
+    );
+    expect(f).toMatchObject({
+      type: 'MigrationFailed',
+      nonRetryable: true,
+      details: [{ migrationId: '004_bad', code: '22012' }],
+    });
+    expect(await sqlOn(prod.connectionUri, "SELECT to_regclass('half') AS t")).toEqual([{ t: null }]);
+    expect(await h.run(h.activities.planMigrations, input(prod, devId))).toMatchObject({
+      pending: [{ id: '004_bad' }],
+      prodPosition: '003_index',
+    });
+  });
+
+  it('refuses a migration that ends its own transaction, and ledgers that diverged', async () => {
+    const { prod, devId, devUri } = await setup();
+    const sneaky = 'CREATE TABLE t5 (x int); COMMIT; CREATE TABLE t6 (x int)';
+    const plan = await h.run(h.activities.planMigrations, input(prod, devId));
+    for (const m of plan.pending) await h.run(h.activities.applyMigration, { ...input(prod, devId), migration: m });
+    await sqlOn(devUri, 'INSERT INTO neon_promote_migrations (id, checksum, sql) VALUES ($1, $2, $3)', [
+      '005_sneaky',
+      checksumOf(sneaky),
+      sneaky,
+    ]);
+    const f = await failureOf(
+      h.run(h.activities.applyMigration, {
+        ...input(prod, devId),
+        migration: { id: '005_sneaky', checksum: checksumOf(sneaky) },
+      }),
+    );
+    expect(f).toMatchObject({ type: 'MigrationFailed', message: expect.stringMatching(/ended the transaction/) });
+
+    // Prod has a migration dev never had.
+    await sqlOn(
+      prod.connectionUri,
+      "INSERT INTO neon_promote_migrations (id, checksum, sql) VALUES ('900_hotfix', 'x', '')",
+    );
+    expect(await failureOf(h.run(h.activities.planMigrations, input(prod, devId)))).toMatchObject({
+      type: 'LedgerDiverged',
+      details: [{ migrationId: '900_hotfix' }],
+    });
+    await sqlOn(prod.connectionUri, "DELETE FROM neon_promote_migrations WHERE id = '900_hotfix'");
+    // The same migration, edited on dev after prod applied it.
+    await sqlOn(devUri, "UPDATE neon_promote_migrations SET checksum = 'edited' WHERE id = '002_priority'");
+    expect(await failureOf(h.run(h.activities.planMigrations, input(prod, devId)))).toMatchObject({
+      type: 'LedgerDiverged',
+      details: [{ migrationId: '002_priority' }],
+    });
+  });
+
+  it('reads a folder of SQL files on the worker, and creates prod ledger on the first apply', async () => {
+    const prod = await seedProd(h, 2);
+    const dir = mkdtempSync(path.join(tmpdir(), 'np-migrations-'));
+    try {
+      writeFileSync(path.join(dir, '001_a.sql'), 'CREATE TABLE a (id int PRIMARY KEY)');
+      writeFileSync(path.join(dir, '002_b.sql'), 'ALTER TABLE items ADD COLUMN b text');
+      writeFileSync(path.join(dir, 'README.md'), 'not a migration');
+      const where = { ...prod.where, source: { kind: 'folder' as const, path: dir }, prodBranchId: prod.branchId };
+      const plan = await h.run(h.activities.planMigrations, where);
+      expect(plan).toMatchObject({ prodLedgerExists: false, prodPosition: null, sourcePosition: '002_b' });
+      expect(plan.pending.map((m) => m.id)).toEqual(['001_a', '002_b']);
+      for (const m of plan.pending) await h.run(h.activities.applyMigration, { ...where, migration: m });
+      expect(await h.run(h.activities.planMigrations, where)).toMatchObject({ upToDate: true, prodLedgerExists: true });
+      expect(await sqlOn(prod.connectionUri, 'SELECT count(*)::int AS n FROM items WHERE b IS NULL')).toEqual([
+        { n: 2 },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a ledger table name that is not a plain identifier', async () => {
+    const prod = await seedProd(h, 1);
+    const where = {
+      ...prod.where,
+      source: { kind: 'folder' as const, path: '/nonexistent' },
+      prodBranchId: prod.branchId,
+    };
+    expect(
+      await failureOf(h.run(h.activities.planMigrations, { ...where, ledgerTable: 'x; DROP TABLE items' })),
+    ).toMatchObject({ type: 'InvalidInput', details: [{ field: 'ledgerTable' }] });
+  });
+});
