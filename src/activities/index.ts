@@ -14,7 +14,7 @@ import { writeActivities } from './writes';
  * Builds every Neon activity from its dependencies (samples-typescript activities-dependency-injection): the worker
  * passes a real client, tests pass one pointed at the emulator or fakes. Register the result with `Worker.create`.
  */
-export function createActivities(deps: ActivityDeps): NeonActivities & Omit<WriteActivities, 'reconcileLateWrites'> {
+export function createActivities(deps: ActivityDeps): NeonActivities & WriteActivities {
   return {
     ...environmentActivities(deps),
     ...branchActivities(deps),
@@ -37,7 +37,7 @@ export type Activities = ReturnType<typeof createActivities>;
 export function createActivitiesFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<ActivityDeps> = {},
-): NeonActivities & Omit<WriteActivities, 'reconcileLateWrites'> {
+): NeonActivities & WriteActivities {
   const apiKey = env.NEON_API_KEY;
   if (!apiKey) throw new Error('NEON_API_KEY is not set for the worker');
   const limit = env.NEON_SNAPSHOT_LIMIT;
