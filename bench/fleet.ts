@@ -1,0 +1,156 @@
+/**
+ * Part 4: N projects promoting at once on one worker, against a memory-mode emulator (control plane only) with
+ * realistic operation delays. With `budget`, the worker's rate budget is Neon's 700/min and the tap enforces the same
+ * limit with real 429s, so "zero 429s" is observed, not assumed.
+ */
+import { NeonPromoteClient } from '../src/client';
+import { coordinatorWorkflowId } from '../src/workflows/definitions';
+import { pool, seedFleet } from './lib/seed';
+import { watchProc } from './lib/procs';
+import { diffCounts, requestCounts, startPhase, totalCalls, type Temporal } from './lib/stack';
+import { round } from './lib/stats';
+
+export type FleetOptions = {
+  projects: number;
+  opDelay: string;
+  budget: { perMinute: number; perSecondPerRoute: number } | null;
+  log: (l: string) => void;
+};
+
+export type FleetResult = {
+  projects: number;
+  opDelay: string;
+  budgetPerMinute: number | null;
+  seconds: number;
+  promoted: number;
+  failed: number;
+  failures: string[];
+  promotionsPerSecond: number;
+  p50PromotionMs: number;
+  worker: { peakRssMb: number; cpuSec: number; meanCores: number; peakCores: number };
+  callsPerPromotion: number;
+  requestsPerMinute: { mean: number; busiest60s: number; fullMinutes: number[] };
+  http429: number;
+  historyEvents: { promote: number; coordinator: number; sampled: number };
+};
+
+const UNBOUNDED = { perMinute: 1_000_000, perSecondPerRoute: 100_000 };
+
+export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResult> {
+  const limit = o.budget ?? UNBOUNDED;
+  const phase = await startPhase({
+    temporal: t,
+    mode: 'memory',
+    opDelay: o.opDelay,
+    snapshotQuota: 10,
+    workerEnv: {
+      NEON_RATE_PER_MINUTE: String(limit.perMinute),
+      NEON_RATE_PER_SECOND_PER_ROUTE: String(limit.perSecondPerRoute),
+    },
+    label: `fleet${o.projects}${o.budget ? 'b' : ''}`,
+  });
+  try {
+    const client = await NeonPromoteClient.connect({ client: t.client, taskQueue: phase.taskQueue });
+    o.log(`fleet: seeding ${o.projects} projects (operation delay ${o.opDelay} ms)`);
+    const projects = await seedFleet(phase.emulator, o.projects, `fleet${o.projects}`);
+    if (o.budget) phase.tap.setLimit(o.budget);
+    const before = await requestCounts(phase.emulator);
+    const firstRecord = phase.tap.records.length;
+    const proc = watchProc(phase.worker.pid);
+    o.log(`fleet: ${o.projects} promotions at once${o.budget ? `, budget ${o.budget.perMinute}/min` : ''}`);
+    const t0 = Date.now();
+    const failures: string[] = [];
+    const durations: number[] = [];
+    // Starts are admitted through each project's coordinator; a bounded number in flight keeps the client fair.
+    const ids = await pool(projects, 50, async (projectId) => {
+      const run = await client.startPromotion({ projectId });
+      return { workflowId: run.workflowId, result: run.result() };
+    });
+    await Promise.all(
+      ids.map(async ({ workflowId, result }) => {
+        try {
+          const r = await result;
+          if (r.outcome !== 'promoted') failures.push(`${workflowId}: ${r.outcome} ${r.reason ?? ''}`);
+        } catch (err) {
+          failures.push(`${workflowId}: ${err instanceof Error ? err.message : String(err)}`);
+        } finally {
+          durations.push(Date.now() - t0);
+        }
+      }),
+    );
+    const t1 = Date.now();
+    const worker = proc.stop();
+    const calls = totalCalls(diffCounts(await requestCounts(phase.emulator), before));
+    const times = phase.tap.records
+      .slice(firstRecord)
+      .filter((r) => r.status !== 429)
+      .map((r) => r.start);
+    const seconds = (t1 - t0) / 1000;
+    const history = await historySample(
+      client,
+      ids.map((x) => x.workflowId),
+      projects,
+      20,
+    );
+    durations.sort((a, b) => a - b);
+    return {
+      projects: o.projects,
+      opDelay: o.opDelay,
+      budgetPerMinute: o.budget?.perMinute ?? null,
+      seconds: round(seconds, 1),
+      promoted: o.projects - failures.length,
+      failed: failures.length,
+      failures: failures.slice(0, 10),
+      promotionsPerSecond: round(o.projects / seconds, 2),
+      p50PromotionMs: durations[Math.floor(durations.length / 2)] ?? 0,
+      worker: {
+        peakRssMb: round(worker.peakRssMb),
+        cpuSec: round(worker.cpuSec, 1),
+        meanCores: round(worker.meanCores, 2),
+        peakCores: round(worker.peakCores, 2),
+      },
+      callsPerPromotion: round(calls / o.projects, 1),
+      requestsPerMinute: rates(times, t0, t1),
+      http429: phase.tap.rejected429,
+      historyEvents: history,
+    };
+  } finally {
+    await phase.stop();
+  }
+}
+
+/** Mean rate over the run, the busiest sliding minute, and each full minute from the start. */
+function rates(times: number[], t0: number, t1: number): FleetResult['requestsPerMinute'] {
+  const sorted = [...times].sort((a, b) => a - b);
+  let busiest = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i]! - sorted[j]! >= 60_000) j++;
+    busiest = Math.max(busiest, i - j + 1);
+  }
+  const fullMinutes: number[] = [];
+  for (let from = t0; from + 60_000 <= t1; from += 60_000)
+    fullMinutes.push(sorted.filter((t) => t >= from && t < from + 60_000).length);
+  return { mean: round((sorted.length / (t1 - t0)) * 60_000), busiest60s: busiest, fullMinutes };
+}
+
+/** Events in a sample of promotions' histories and in their coordinators' (every run of it: it continues as new). */
+async function historySample(
+  client: NeonPromoteClient,
+  workflowIds: string[],
+  projects: string[],
+  n: number,
+): Promise<FleetResult['historyEvents']> {
+  const k = Math.min(n, workflowIds.length);
+  let promote = 0;
+  let coordinator = 0;
+  for (let i = 0; i < k; i++) {
+    const h = await client.temporal.workflow.getHandle(workflowIds[i]!).fetchHistory();
+    promote += h.events?.length ?? 0;
+    const coordId = coordinatorWorkflowId(projects[i]!);
+    for await (const run of client.temporal.workflow.list({ query: `WorkflowId = '${coordId}'` })) {
+      const ch = await client.temporal.workflow.getHandle(coordId, run.runId).fetchHistory();
+      coordinator += ch.events?.length ?? 0;
+    }
+  }
+  return { promote: round(promote / k, 1), coordinator: round(coordinator / k, 1), sampled: k };
+}

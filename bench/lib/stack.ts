@@ -1,0 +1,119 @@
+/**
+ * The stack the benchmark runs on, all on loopback: one Temporal dev server for the whole run (SQLite in a temp dir),
+ * and per phase an emulator process, the recording tap in front of it and a worker process pointed at the tap.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startDevServer, type DevServer } from '../../src/dev/temporal-server';
+import { freePort } from '../../test/setup/ports';
+import { readHandshake, spawnTs, stopChild, REPO } from './procs';
+import { startTap, type Tap } from './tap';
+
+export type Temporal = { server: DevServer; client: Client; connection: Connection; dir: string; bundlePath: string };
+
+export async function startTemporal(log: (l: string) => void): Promise<Temporal> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'neon-promote-bench-'));
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const server = await startDevServer({ dbFilename: path.join(dir, 'temporal.db'), port, uiPort, log });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  log('bundling workflows once for every worker of the run');
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: path.join(REPO, 'src', 'workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn: log, error: log, log() {} },
+  });
+  const bundlePath = path.join(dir, 'workflows.js');
+  writeFileSync(bundlePath, code);
+  return { server, client, connection, dir, bundlePath };
+}
+
+export async function stopTemporal(t: Temporal): Promise<void> {
+  await t.connection.close();
+  await t.server.stop();
+  rmSync(t.dir, { recursive: true, force: true });
+}
+
+export type Neon = { baseUrl: string; apiKey: string; adminUrl: string };
+
+export type Phase = {
+  emulator: Neon;
+  tap: Tap;
+  /** What clients under test use: the tap's /api/v2. */
+  neon: Neon;
+  worker: { pid: number };
+  taskQueue: string;
+  stop(): Promise<void>;
+};
+
+export type PhaseOptions = {
+  temporal: Temporal;
+  mode: 'data' | 'memory';
+  opDelay: string;
+  snapshotQuota: number;
+  /** Extra worker environment, e.g. the rate budget. */
+  workerEnv: Record<string, string>;
+  label: string;
+};
+
+export async function startPhase(o: PhaseOptions): Promise<Phase> {
+  // Memory mode keeps its (rewritten-per-change) state file on tmpfs: the emulator's fsyncs are not Neon's latency.
+  const shm = o.mode === 'memory' && existsSync('/dev/shm') ? mkdtempSync('/dev/shm/neon-emu-bench-') : undefined;
+  const args = ['--port', '0', '--op-delay', o.opDelay, '--snapshot-quota', String(o.snapshotQuota)];
+  if (o.mode === 'memory') args.push('--memory');
+  if (shm) args.push('--data-dir', shm);
+  const emuChild = spawnTs('src/emulator/main.ts', args);
+  const cleanups: (() => Promise<void>)[] = [
+    async () => {
+      await stopChild(emuChild);
+      if (shm) rmSync(shm, { recursive: true, force: true });
+    },
+  ];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const hs = await readHandshake(emuChild, ['NEON_API_BASE_URL', 'NEON_API_KEY', 'NEON_EMULATOR_ADMIN_URL']);
+    const emulator = {
+      baseUrl: hs.NEON_API_BASE_URL!,
+      apiKey: hs.NEON_API_KEY!,
+      adminUrl: hs.NEON_EMULATOR_ADMIN_URL!,
+    };
+    const tap = await startTap(new URL(emulator.baseUrl).origin);
+    cleanups.push(() => tap.stop());
+    const neon = { ...emulator, baseUrl: `${tap.url}/api/v2` };
+    const taskQueue = `bench-${o.label}-${process.pid}`;
+    const workerChild = spawnTs('bench/worker-child.ts', [], {
+      TEMPORAL_ADDRESS: o.temporal.server.address,
+      NEON_PROMOTE_TASK_QUEUE: taskQueue,
+      NEON_API_BASE_URL: neon.baseUrl,
+      NEON_API_KEY: neon.apiKey,
+      NEON_SNAPSHOT_LIMIT: String(o.snapshotQuota),
+      BENCH_WORKFLOW_BUNDLE: o.temporal.bundlePath,
+      ...o.workerEnv,
+    });
+    cleanups.push(() => stopChild(workerChild, 30_000));
+    await readHandshake(workerChild, ['WORKER_READY']);
+    workerChild.stderr?.on('data', (d: Buffer) => process.stderr.write(`[worker] ${d.toString()}`));
+    return { emulator, tap, neon, worker: { pid: workerChild.pid! }, taskQueue, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The emulator's own per-route request counts (its admin API, not counted as API calls). */
+export async function requestCounts(neon: Neon): Promise<Record<string, number>> {
+  const res = await fetch(`${neon.adminUrl}/request-counts`, { headers: { authorization: `Bearer ${neon.apiKey}` } });
+  return ((await res.json()) as { counts: Record<string, number> }).counts;
+}
+
+export const totalCalls = (c: Record<string, number>): number => Object.values(c).reduce((a, b) => a + b, 0);
+
+export function diffCounts(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) > 0) out[k] = v - (before[k] ?? 0);
+  return out;
+}
