@@ -21,6 +21,10 @@ type Session = {
   relay?: Relay;
   /** The current backend's cancel key; the client keeps the first backend's, which the proxy maps to this one. */
   backendKey?: Buffer;
+  /** Settles when the session is relaying (or gave up logging in). */
+  ready: Promise<void>;
+  /** Logging in past the gate: a copy must wait for it to be in, then park it. */
+  pastGate?: boolean;
 };
 
 /** What quiescing a database did to its sessions. */
@@ -131,13 +135,24 @@ export class PgProxy {
     for (const [k, v] of Object.entries(params))
       if (!['user', 'database', 'options', 'replication'].includes(k)) forwarded[k] = v;
     if (options) forwarded.options = options;
+    let ready!: () => void;
     const session: Session = {
       endpointId: endpoint!,
       physical: res.physical,
       role: res.role,
       params: { ...forwarded, user: res.role, database: res.physical },
       client,
+      ready: new Promise<void>((r) => (ready = r)),
     };
+    try {
+      await this.login(session, reader);
+    } finally {
+      ready();
+    }
+  }
+
+  private async login(session: Session, reader: FrameReader): Promise<void> {
+    const { client } = session;
     this.sessions.add(session);
     let key: string | undefined;
     client.on('close', () => {
@@ -146,7 +161,9 @@ export class PgProxy {
       session.relay?.destroy();
       session.backend?.destroy();
     });
-    await this.gates.get(res.physical);
+    // Checked again after each wait: a copy may have put up a gate while this session was on its way.
+    for (let gate = this.gates.get(session.physical); gate; gate = this.gates.get(session.physical)) await gate;
+    session.pastGate = true;
     if (client.destroyed) return;
     const opened = await this.openBackend(session);
     if ('error' in opened) {
@@ -214,11 +231,15 @@ export class PgProxy {
     };
     await Promise.all(
       [...this.sessions]
-        .filter((s) => s.physical === physical && s.relay)
+        .filter((s) => s.physical === physical && (s.relay || s.pastGate))
         .map(async (s) => {
-          const relay = s.relay!;
-          if (!(await relay.park(waitMs))) return terminate(s, `no transaction boundary within ${waitMs} ms`);
-          const state = await captureState(relay).catch((e: Error) => e.message);
+          await s.ready; // a session past the gate but still logging in is parked once it is in
+          if (!s.relay || s.client.destroyed) return;
+          const relay = s.relay;
+          const parked = await relay.park(waitMs);
+          const state = parked ? await captureState(relay).catch((e: Error) => e.message) : undefined;
+          if (s.client.destroyed) return; // the client left on its own meanwhile
+          if (!parked || !state) return terminate(s, `no transaction boundary within ${waitMs} ms`);
           if (typeof state === 'string') return terminate(s, state);
           await relay.closeBackend();
           moved.push({ s, state });

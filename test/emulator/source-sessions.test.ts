@@ -127,3 +127,38 @@ test("a cancel request with the client's original key reaches the session's new 
   expect((await c.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
   await c.end();
 });
+
+test('clients connecting and leaving in a loop during copies see no error (sessions mid-login are parked too)', async () => {
+  const p = await seedProject(emu, { rows: 1 });
+  let running = true;
+  const errors: string[] = [];
+  let queries = 0;
+  // Each client stays a little while, so one that logged in unnoticed during a copy would be ended by it.
+  const session = async (): Promise<void> => {
+    const { c } = await connect(p.connectionUri);
+    try {
+      await c.query('SELECT 1');
+      await sleep(40);
+      await c.query('SELECT 1');
+      queries++;
+    } finally {
+      await c.end();
+    }
+  };
+  const loop = async (): Promise<void> => {
+    while (running) await session().catch((e: Error) => errors.push(e.message));
+  };
+  const loops = [loop(), loop(), loop(), loop()];
+  try {
+    await sleep(50);
+    for (const name of ['a', 'b', 'c', 'd', 'e']) {
+      await snapshot(p, name);
+      expect(emu.lastCopy()).toMatchObject({ terminated: 0 });
+    }
+  } finally {
+    running = false;
+    await Promise.all(loops);
+  }
+  expect(errors).toEqual([]);
+  expect(queries).toBeGreaterThan(10);
+});

@@ -87,14 +87,10 @@ export class DataPlane {
       c = await this.pool.connect();
       for (let attempt = 0; ; attempt++) {
         // Sessions that did not come through the proxy (an introspection client, or someone on --pg-url directly).
-        // (Backends of proxy sessions terminated above may still be exiting: not counted twice.)
-        const r = await c.query(
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-           WHERE datname = $1 AND pid <> pg_backend_pid() AND pid <> ALL ($2::int[])`,
-          [from, held.report.pids],
-        );
+        // Backends of sessions that just ended (or that the proxy terminated) may still be exiting: give them a
+        // few milliseconds rather than count them as sessions this copy ended.
         await c.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) pid', [held.report.pids]);
-        direct += r.rowCount ?? 0;
+        direct += await this.endStragglers(c, from);
         try {
           await c.query(`CREATE DATABASE ${q(to)} TEMPLATE ${q(from)} OWNER ${q(owner)} STRATEGY FILE_COPY`);
           break;
@@ -111,6 +107,17 @@ export class DataPlane {
       this.lastCopy = { heldMs, parked, terminated: terminated + direct, reasons };
       this.inflight.delete(to);
     }
+  }
+
+  /** Terminates backends still on `db` after a short grace period; returns how many. */
+  private async endStragglers(c: PoolClient, db: string): Promise<number> {
+    const sql = `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`;
+    for (let i = 0; i < 6; i++) {
+      if (!(await c.query(sql, [db])).rowCount) return 0;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const r = await c.query(`SELECT pg_terminate_backend(pid) FROM (${sql}) x`, [db]);
+    return r.rowCount ?? 0;
   }
 
   async drop(physical: string): Promise<void> {
