@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-member-access --
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment --
    JSON bodies under test are checked by assertions here (and against the spec in seed-002-cycle), not by types. */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -80,4 +80,40 @@ test('killed mid-operation: after restart the operation is finished and its work
   ).toBe('ready');
   const uri = (created.connection_uris as Json[])[0]!.connection_uri as string;
   expect(await queryOnce(uri, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+});
+
+test('a failed operation is still failed after a restart, and one due to fail when the emulator stopped fails at startup', async () => {
+  const dataDir = tempDir();
+  const first = await startEmulator({ dataDir, operationDelayMs: 10 });
+  const p = await seedProject(first, { rows: 2 });
+  const api1 = rawApi(first);
+  const snapRoute = 'POST /projects/{project_id}/branches/{branch_id}/snapshot';
+  first.setFaults({ rules: [{ kind: 'fail_operation', route: snapRoute, times: 1 }] });
+  const failed = (await api1('POST', `/projects/${p.projectId}/branches/${p.branchId}/snapshot?name=failed`)).body;
+  await new Promise((r) => setTimeout(r, 100));
+  const failedOp = (failed.operations as Json[])[0]!.id as string;
+  expect((await api1('GET', `/projects/${p.projectId}/operations/${failedOp}`)).body.operation.status).toBe('failed');
+  await first.stop();
+
+  // Stopped while an operation due to fail is still running.
+  const second = await startEmulator({ dataDir, operationDelayMs: 60_000 });
+  const api2 = rawApi(second);
+  second.setFaults({ rules: [{ kind: 'fail_operation', route: snapRoute, times: 1 }] });
+  const pending = (await api2('POST', `/projects/${p.projectId}/branches/${p.branchId}/snapshot?name=pending`)).body;
+  const pendingOp = (pending.operations as Json[])[0]!.id as string;
+  expect((await api2('GET', `/projects/${p.projectId}/operations/${pendingOp}`)).body.operation.status).not.toBe(
+    'failed',
+  );
+  await second.stop();
+
+  const third = await startEmulator({ dataDir });
+  emus.push(third);
+  const api3 = rawApi(third);
+  for (const id of [failedOp, pendingOp])
+    expect((await api3('GET', `/projects/${p.projectId}/operations/${id}`)).body.operation).toMatchObject({
+      status: 'failed',
+      error: expect.any(String),
+    });
+  expect((await api3('GET', `/projects/${p.projectId}/snapshots`)).body.snapshots).toEqual([]);
+  expect((await api3('POST', `/projects/${p.projectId}/branches/${p.branchId}/snapshot?name=ok`)).status).toBe(200);
 });
