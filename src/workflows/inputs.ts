@@ -75,36 +75,45 @@ export const projectFields = {
   roleName: z.string().min(1).max(63).default('neondb_owner'),
 };
 
-export const setupInput = z.object({ ...projectFields, protectProd: z.boolean().default(true) });
+/** prod and dev must be two branches: a promotion of a branch onto itself would only lose data. */
+const distinct = (i: { prodBranchName: string; devBranchName: string }) => i.prodBranchName !== i.devBranchName;
 
-export const promoteInput = z.object({
-  ...projectFields,
-  /** Run on the restored candidate before the swap and on prod after it. */
-  checks: checks.default([]),
-  /** Extra checks for prod after the swap only (e.g. the application's health URL). */
-  postSwapChecks: checks.default([]),
-  dryRun: z.boolean().default(false),
-  approval: z
-    .object({ required: z.literal(true), timeout: durationMs({ min: 1000, max: 30 * DAY }).default(DAY) })
-    .optional(),
-  retention: z
-    .object({
-      rollbackSnapshot: durationMs({ min: 60_000, max: 30 * DAY }).default(30 * DAY),
-      candidateSnapshot: durationMs({ min: 60_000, max: 30 * DAY }).default(DAY),
-      /** How long the replaced prod ("old" backup) is kept; Neon deletes it at its expiry. */
-      backupBranch: durationMs({ min: 1000, max: 30 * DAY }).default(3_600_000),
-    })
-    .prefault({}),
-  requestedBy: z.string().min(1).max(200).optional(),
-});
+export const setupInput = z
+  .object({ ...projectFields, protectProd: z.boolean().default(true) })
+  .refine(distinct, { message: 'must differ from prodBranchName', path: ['devBranchName'] });
 
-export const refreshInput = z.object({
-  ...projectFields,
-  /** Refresh even when dev has schema changes that prod does not have (they are lost from dev). */
-  force: z.boolean().default(false),
-  checks: checks.default([]),
-  backupRetention: durationMs({ min: 1000, max: 30 * DAY }).default(3_600_000),
-});
+export const promoteInput = z
+  .object({
+    ...projectFields,
+    /** Run on the restored candidate before the swap and on prod after it. */
+    checks: checks.default([]),
+    /** Extra checks for prod after the swap only (e.g. the application's health URL). */
+    postSwapChecks: checks.default([]),
+    dryRun: z.boolean().default(false),
+    approval: z
+      .object({ required: z.literal(true), timeout: durationMs({ min: 1000, max: 30 * DAY }).default(DAY) })
+      .optional(),
+    retention: z
+      .object({
+        rollbackSnapshot: durationMs({ min: 60_000, max: 30 * DAY }).default(30 * DAY),
+        candidateSnapshot: durationMs({ min: 60_000, max: 30 * DAY }).default(DAY),
+        /** How long the replaced prod ("old" backup) is kept; Neon deletes it at its expiry. */
+        backupBranch: durationMs({ min: 1000, max: 30 * DAY }).default(3_600_000),
+      })
+      .prefault({}),
+    requestedBy: z.string().min(1).max(200).optional(),
+  })
+  .refine(distinct, { message: 'must differ from prodBranchName', path: ['devBranchName'] });
+
+export const refreshInput = z
+  .object({
+    ...projectFields,
+    /** Refresh even when dev has schema changes that prod does not have (they are lost from dev). */
+    force: z.boolean().default(false),
+    checks: checks.default([]),
+    backupRetention: durationMs({ min: 1000, max: 30 * DAY }).default(3_600_000),
+  })
+  .refine(distinct, { message: 'must differ from prodBranchName', path: ['devBranchName'] });
 
 export const rollbackInput = z
   .object({

@@ -4,11 +4,11 @@
  * before it is undone on failure or cancellation, and after it the undo is a rollback to the pre-promotion snapshot.
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import type { SnapshotInfo, VerifyBranchResult } from '../activities/types';
+import type { SnapshotInfo, VerificationCheck, VerifyBranchResult } from '../activities/types';
 import { mutation, settle } from './proxies';
 import { ApprovalGate } from './approval';
 import type { Approval } from './definitions';
-import { promoteInput, type PromoteInput } from './inputs';
+import { CONNECTIVITY_CHECK, promoteInput, type PromoteInput } from './inputs';
 import { isoAfter, resourceName } from './names';
 import { planPromotion, type PromotionPlan } from './promote-plan';
 import { Run } from './progress';
@@ -121,7 +121,7 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
       s.ids.endpointId = r.endpoint.id;
       return r.endpoint.id;
     });
-    const pre = await run.step('verify_candidate', () => verify(where, candidate.id, endpointId, o.checks));
+    const pre = await run.step('verify_candidate', () => verify(where, candidate.id, endpointId, orConnect(o.checks)));
     result.verification.candidate = pre;
     if (!pre.ok) {
       await run.step('clean_up', () => saga.compensate());
@@ -141,7 +141,7 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
     onSwapped(swap);
 
     const post = await run.step('verify_prod', async () =>
-      verify(where, swap!.restoredBranchId, plan.prodEndpointId, [...o.checks, ...o.postSwapChecks]).catch(
+      verify(where, swap!.restoredBranchId, plan.prodEndpointId, orConnect([...o.checks, ...o.postSwapChecks])).catch(
         (err: unknown): VerifyBranchResult => {
           if (isCancellation(err)) throw err;
           // Prod unreachable after every retry is as much a failed verification as a failed check.
@@ -208,6 +208,9 @@ async function undo(saga: Saga): Promise<void> {
     });
   }
 }
+
+/** Without checks of the caller's, a branch must at least answer. */
+const orConnect = (checks: VerificationCheck[]): VerificationCheck[] => (checks.length ? checks : [CONNECTIVITY_CHECK]);
 
 function done(run: Run, result: PromoteResult, outcome: PromoteOutcome, reason: string | null): PromoteResult {
   result.outcome = outcome;

@@ -1,0 +1,145 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { InvalidInputError } from '../../src/client';
+import type { PromoteResult } from '../../src/workflows';
+import { maybeRecordHistory } from '../support/histories';
+import { branchId, inventory, neonActivities, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from './support';
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack(__filename);
+});
+afterAll(async () => s?.stop());
+
+/** A project set up for promotion whose dev holds a change (source='dev' and a new column). */
+async function projectWithChange() {
+  const p = await seedProd(s.emu, 4);
+  await (await s.client.startSetup({ projectId: p.projectId })).result();
+  const devUri = await uriOf(s.emu, p, 'dev');
+  await sql(devUri, `UPDATE items SET source = 'dev'`);
+  await sql(devUri, `ALTER TABLE items ADD COLUMN note text`);
+  return p;
+}
+
+const mutating = (): string[] =>
+  s.emu
+    .requestLog()
+    .filter((r) => r.method !== 'GET')
+    .map((r) => `${r.method} ${r.path}`);
+
+test('a failing check on the candidate stops before the swap: prod keeps its data and branch ID, nothing is left behind', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await projectWithChange();
+    const before = await inventory(s.emu, p.projectId);
+    const run = await s.client.startPromotion({
+      projectId: p.projectId,
+      checks: [
+        {
+          kind: 'sql',
+          name: 'no dev rows',
+          sql: `SELECT count(*) FROM items WHERE source = 'dev'`,
+          expect: { value: 0 },
+        },
+      ],
+    });
+    const r = await run.result();
+    expect(r).toMatchObject({ outcome: 'aborted', prodBranchId: { before: p.branchId, after: p.branchId } });
+    expect(r.reason).toContain('no dev rows');
+    expect(r.verification.candidate?.failedCheck).toBe('no dev rows');
+    expect(await branchId(s.emu, p.projectId, 'prod')).toBe(p.branchId);
+    expect(await sourceOf(p.connectionUri)).toEqual(['prod']);
+    // The run's snapshots and the restored candidate are gone: the project looks as it did.
+    expect(await inventory(s.emu, p.projectId)).toEqual(before);
+    await maybeRecordHistory(run.handle, 'promote-aborted');
+  });
+});
+
+test('a failing check on prod after the swap rolls prod back to its pre-promotion data: outcome rolled_back', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await projectWithChange();
+    const run = await s.client.startPromotion({
+      projectId: p.projectId,
+      checks: [{ kind: 'tablesExist', tables: ['items'] }],
+      postSwapChecks: [
+        { kind: 'sql', name: 'app smoke test', sql: 'SELECT count(*) FROM items', expect: { value: 999 } },
+      ],
+    });
+    const r: PromoteResult = await run.result();
+    expect(r.outcome).toBe('rolled_back');
+    expect(r.reason).toContain('app smoke test');
+    expect(await sourceOf(p.connectionUri)).toEqual(['prod']);
+    const columns = await sql(
+      p.connectionUri,
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'items' ORDER BY 1`,
+    );
+    expect(columns.map((c) => c.column_name)).toEqual(['id', 'label', 'source']);
+    // Prod is a third branch now (restored from the rollback snapshot), reached through the same endpoint.
+    expect(r.prodBranchId.after).toBe(await branchId(s.emu, p.projectId, 'prod'));
+    expect(r.prodBranchId.after).not.toBe(p.branchId);
+    const progress = await s.client.getProgress(run.workflowId);
+    expect(progress.steps.map((x) => x.name)).toContain('roll_back');
+    expect(progress.outcome).toBe('rolled_back');
+    const inv = await inventory(s.emu, p.projectId);
+    expect(inv.snapshots.map((x) => x.name)).toEqual([expect.stringMatching(/^np-rollback-/)]);
+    await maybeRecordHistory(run.handle, 'promote-rolled-back');
+  });
+});
+
+test('a dry run returns the plan with the schema diff and changes nothing at Neon', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await projectWithChange();
+    s.emu.resetRequestLog();
+    const r = await s.client.promote({ projectId: p.projectId, dryRun: true });
+    expect(r.outcome).toBe('dry_run');
+    expect(r.plan.schemaDiff.identical).toBe(false);
+    expect(r.plan.schemaDiff.diff).toContain('note');
+    expect(mutating()).toEqual([]);
+  });
+});
+
+test('invalid input fails at once, non-retryable, naming the field, before any Neon call', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    s.emu.resetRequestLog();
+    const bad = { projectId: 'p-1', checks: [{ kind: 'sql', sql: '', expect: { value: 1 } }] };
+    // Through the client: refused before anything starts.
+    await expect(s.client.startPromotion(bad as never)).rejects.toMatchObject({
+      name: 'InvalidInputError',
+      field: 'checks.0.sql',
+    });
+    await expect(s.client.startPromotion({ projectId: 'p-1', devBranchName: 'prod' })).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+    // Started directly: the workflow itself refuses it.
+    const err = await s.t.client.workflow
+      .execute('promote', { taskQueue: s.t.taskQueue, workflowId: `bad-${Date.now()}`, args: [bad] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect(cause).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    expect(cause?.message).toContain('checks.0.sql');
+    expect(s.emu.requestLog()).toEqual([]);
+  });
+});
+
+test('a project without room for two snapshots is refused in the plan, with nothing changed', async () => {
+  const worker = await s.worker(neonActivities(s.emu, 2));
+  await worker.runUntil(async () => {
+    const p = await projectWithChange();
+    // A snapshot the product did not take occupies one of the two slots: it must not be deleted.
+    await fetch(`${s.emu.baseUrl}/projects/${p.projectId}/branches/${p.branchId}/snapshot?name=manual`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.emu.apiKey}` },
+    });
+    s.emu.resetRequestLog();
+    const err = await s.client.promote({ projectId: p.projectId }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'SnapshotQuota' });
+    expect(mutating()).toEqual([]);
+    expect((await inventory(s.emu, p.projectId)).snapshots.map((x) => x.name)).toEqual(['manual']);
+  });
+});
