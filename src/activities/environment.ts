@@ -73,6 +73,8 @@ export function environmentActivities({ neon, snapshotLimit = 10 }: ActivityDeps
 
 /** For lookups where "not there" is an answer, not a failure. */
 export function nullOn404(err: unknown): null {
-  if ((err as { status?: number }).status === 404) return null;
+  const { status, code } = err as { status?: number; code?: string };
+  // A 404 for a route that does not exist (a wrong base URL, a proxy) must not pass for "already deleted".
+  if (status === 404 && code !== 'ROUTE_NOT_FOUND') return null;
   throw err;
 }

@@ -137,7 +137,10 @@ describe('environment, snapshot and branch activities against the emulator', () 
     await h.run(h.activities.waitForOperations, { projectId, operationIds: first.operationIds });
     const id = { projectId, branchId: first.branch.id };
     const endpointId = first.branch.endpoints[0]!.id;
-    expect(await h.run(h.activities.deleteEndpoint, { projectId, endpointId })).toMatchObject({ deleted: true });
+    const deleted = await h.run(h.activities.deleteEndpoint, { projectId, endpointId });
+    expect(deleted).toMatchObject({ deleted: true });
+    // The project stays locked (423) until the delete's operation finished, as on Neon.
+    await h.run(h.activities.waitForOperations, { projectId, operationIds: deleted.operationIds });
     expect(await h.run(h.activities.deleteEndpoint, { projectId, endpointId })).toMatchObject({ deleted: false });
     const ep1 = await h.run(h.activities.createEndpoint, { ...id, type: 'read_write' });
     const ep2 = await h.run(h.activities.createEndpoint, { ...id, type: 'read_write' });
