@@ -31,6 +31,8 @@ export type FleetResult = {
   callsPerPromotion: number;
   requestsPerMinute: { mean: number; busiest60s: number; fullMinutes: number[] };
   http429: number;
+  /** Which of the limiter's limits the 429s hit (per minute, per second per route). */
+  http429By: { minute: number; route: number };
   historyEvents: { promote: number; coordinator: number; sampled: number };
 };
 
@@ -44,6 +46,7 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
     opDelay: o.opDelay,
     snapshotQuota: 10,
     workerEnv: {
+      BENCH_NO_DATABASE: '1',
       NEON_RATE_PER_MINUTE: String(limit.perMinute),
       NEON_RATE_PER_SECOND_PER_ROUTE: String(limit.perSecondPerRoute),
     },
@@ -112,6 +115,7 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
       callsPerPromotion: round(calls / o.projects, 1),
       requestsPerMinute: rates(times, t0, t1),
       http429: phase.tap.rejected429,
+      http429By: { ...phase.tap.rejectedBy },
       historyEvents: history,
     };
   } finally {

@@ -5,9 +5,19 @@
  * comes pre-bundled (BENCH_WORKFLOW_BUNDLE) so each phase does not pay for webpack again.
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { createActivitiesFromEnv } from '../src/activities';
+import { createActivitiesFromEnv, type DbConnector } from '../src/activities';
 import { createHealthActivities } from '../src/activities/health';
 import { createWorker } from '../src/worker';
+
+/**
+ * Memory-mode emulators have no Postgres behind their endpoints, so fleet runs (BENCH_NO_DATABASE=1) give the checks a
+ * session that answers every query at once: the fleet measures orchestration and the API, not Postgres.
+ */
+const noDatabase: DbConnector = () =>
+  Promise.resolve({
+    query: () => Promise.resolve({ rows: [{ '?column?': 1 }], rowCount: 1, fields: [{ name: '?column?' }] }),
+    close: () => Promise.resolve(),
+  });
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -15,7 +25,10 @@ async function main(): Promise<void> {
   const worker = await createWorker({
     connection,
     taskQueue: process.env.NEON_PROMOTE_TASK_QUEUE!,
-    activities: { ...createHealthActivities('bench'), ...createActivitiesFromEnv(process.env) },
+    activities: {
+      ...createHealthActivities('bench'),
+      ...createActivitiesFromEnv(process.env, process.env.BENCH_NO_DATABASE ? { db: noDatabase } : {}),
+    },
     workflowBundle: { codePath: process.env.BENCH_WORKFLOW_BUNDLE! },
   });
   const stop = () => worker.getState() === 'RUNNING' && worker.shutdown();

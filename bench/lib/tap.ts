@@ -26,6 +26,8 @@ export type Tap = {
   url: string;
   records: TapRecord[];
   rejected429: number;
+  /** Which limit each 429 hit. */
+  rejectedBy: { minute: number; route: number };
   setLimit(limit: { perMinute: number; perSecondPerRoute: number } | null): void;
   stop(): Promise<void>;
 };
@@ -43,14 +45,15 @@ class Limiter {
   private minute: number[] = [];
   private readonly perRoute = new Map<string, number[]>();
   constructor(readonly limit: { perMinute: number; perSecondPerRoute: number }) {}
-  admit(route: string, now: number): boolean {
+  admit(route: string, now: number): 'ok' | 'minute' | 'route' {
     this.minute = this.minute.filter((t) => t > now - 60_000);
     const r = (this.perRoute.get(route) ?? []).filter((t) => t > now - 1_000);
     this.perRoute.set(route, r);
-    if (this.minute.length >= this.limit.perMinute || r.length >= this.limit.perSecondPerRoute) return false;
+    if (this.minute.length >= this.limit.perMinute) return 'minute';
+    if (r.length >= this.limit.perSecondPerRoute) return 'route';
     this.minute.push(now);
     r.push(now);
-    return true;
+    return 'ok';
   }
 }
 
@@ -62,6 +65,7 @@ export async function startTap(target: string): Promise<Tap> {
     url: '',
     records: [],
     rejected429: 0,
+    rejectedBy: { minute: 0, route: 0 },
     setLimit: (l) => void (limiter = l ? new Limiter(l) : null),
     stop: () => new Promise((res) => (server.closeAllConnections(), server.close(() => res()), agent.destroy())),
   };
@@ -70,8 +74,10 @@ export async function startTap(target: string): Promise<Tap> {
     const path = req.url ?? '/';
     const route = templateOf(req.method ?? 'GET', path.split('?')[0]!);
     const isApi = path.startsWith('/api/v2/');
-    if (isApi && limiter && !limiter.admit(route, start)) {
+    const verdict = isApi && limiter ? limiter.admit(route, start) : 'ok';
+    if (verdict !== 'ok') {
       tap.rejected429++;
+      tap.rejectedBy[verdict]++;
       tap.records.push({ method: req.method!, route, path, start, end: Date.now(), status: 429, operationIds: [] });
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
       res.end(JSON.stringify({ code: 'TOO_MANY_REQUESTS', message: 'rate limit exceeded (benchmark limiter)' }));

@@ -1,0 +1,158 @@
+/** Turns the phases' measurements into the summary (JSON) and the side-by-side table (stdout). */
+import type { FleetResult } from '../fleet';
+import type { LatencyResult } from '../latency';
+import { floorOf } from './floor';
+import type { PromotionRun } from './runs';
+import { percentile, round } from './stats';
+
+export type SizeSummary = {
+  sizeMb: number;
+  dataMb: number;
+  reps: number;
+  wallMs: { ours: { p50: number; p95: number }; guide: { p50: number; p95: number }; ratioP50: number };
+  /** p50 of each part, ours and guide. */
+  parts: Record<'ours' | 'guide', { neonMs: number; checksMs: number; overheadMs: number }>;
+  prod: Record<
+    'ours' | 'guide',
+    { longestGapMsMax: number; unansweredMsP50: number; unansweredMsMax: number; errors: number }
+  >;
+  calls: { ours: number; guide: number; floor: number; oursExtraPolls: number };
+};
+
+const p50 = (xs: number[]) => percentile(xs, 50);
+
+export function summarizeLatency(l: LatencyResult): SizeSummary[] {
+  return [...new Set(l.runs.map((r) => r.sizeMb))].map((sizeMb) => {
+    const of = (who: PromotionRun['who']) => l.runs.filter((r) => r.sizeMb === sizeMb && r.who === who);
+    const [ours, guide] = [of('ours'), of('guide')];
+    const wall = (rs: PromotionRun[]) => ({
+      p50: p50(rs.map((r) => r.wallMs)),
+      p95: percentile(
+        rs.map((r) => r.wallMs),
+        95,
+      ),
+    });
+    const parts = (rs: PromotionRun[]) => ({
+      neonMs: round(p50(rs.map((r) => r.neonMs))),
+      checksMs: round(p50(rs.map((r) => r.checksMs))),
+      overheadMs: round(p50(rs.map((r) => r.overheadMs))),
+    });
+    const prod = (rs: PromotionRun[]) => ({
+      longestGapMsMax: Math.max(...rs.map((r) => r.probe.longestGapMs)),
+      unansweredMsP50: p50(rs.map((r) => r.probe.unansweredMs)),
+      unansweredMsMax: Math.max(...rs.map((r) => r.probe.unansweredMs)),
+      errors: rs.reduce((s, r) => s + r.probe.errors, 0),
+    });
+    return {
+      sizeMb,
+      dataMb: l.dataMb[String(sizeMb)] ?? sizeMb,
+      reps: ours.length,
+      wallMs: { ours: wall(ours), guide: wall(guide), ratioP50: round(wall(ours).p50 / wall(guide).p50, 3) },
+      parts: { ours: parts(ours), guide: parts(guide) },
+      prod: { ours: prod(ours), guide: prod(guide) },
+      calls: {
+        ours: p50(ours.map((r) => r.calls)),
+        guide: p50(guide.map((r) => r.calls)),
+        floor: p50(ours.map(floorOf)),
+        oursExtraPolls: p50(ours.map((r) => r.extraPolls)),
+      },
+    };
+  });
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+export function renderTables(sizes: SizeSummary[], fleets: FleetResult[]): string {
+  const out: string[] = [];
+  if (sizes.length) {
+    out.push('Promotion latency, prod reachability and API calls (ours vs the guide, same emulator)\n');
+    const rows = sizes.flatMap((s) => [
+      [
+        `${s.sizeMb} MB ours`,
+        s.wallMs.ours.p50,
+        s.wallMs.ours.p95,
+        s.wallMs.ratioP50,
+        s.parts.ours.neonMs,
+        s.parts.ours.checksMs,
+        s.parts.ours.overheadMs,
+        s.prod.ours.longestGapMsMax,
+        s.prod.ours.unansweredMsMax,
+        s.calls.ours,
+        s.calls.floor,
+      ],
+      [
+        `${s.sizeMb} MB guide`,
+        s.wallMs.guide.p50,
+        s.wallMs.guide.p95,
+        '',
+        s.parts.guide.neonMs,
+        s.parts.guide.checksMs,
+        s.parts.guide.overheadMs,
+        s.prod.guide.longestGapMsMax,
+        s.prod.guide.unansweredMsMax,
+        s.calls.guide,
+        '',
+      ],
+    ]);
+    out.push(
+      table(
+        [
+          'run',
+          'p50 ms',
+          'p95 ms',
+          'ratio',
+          'neon ms',
+          'checks ms',
+          'overhead ms',
+          'max gap ms',
+          'unanswered ms (max)',
+          'calls',
+          'floor',
+        ],
+        rows,
+      ),
+    );
+  }
+  if (fleets.length) {
+    out.push('\nFleet: promotions at once on one worker (memory-mode emulator)\n');
+    const rows = fleets.map((f) => [
+      `${f.projects}${f.budgetPerMinute ? ` @${f.budgetPerMinute}/min` : ''}`,
+      `${f.promoted}/${f.projects}`,
+      f.seconds,
+      f.promotionsPerSecond,
+      f.worker.peakRssMb,
+      `${f.worker.meanCores}/${f.worker.peakCores}`,
+      `${f.historyEvents.promote}+${f.historyEvents.coordinator}`,
+      f.callsPerPromotion,
+      f.requestsPerMinute.mean,
+      f.requestsPerMinute.busiest60s,
+      f.budgetPerMinute ? `${round((100 * f.requestsPerMinute.mean) / f.budgetPerMinute)}%` : '',
+      f.http429,
+    ]);
+    out.push(
+      table(
+        [
+          'projects',
+          'promoted',
+          's',
+          'promo/s',
+          'RSS MB',
+          'cores mean/peak',
+          'events',
+          'calls/promo',
+          'req/min',
+          'busiest 60s',
+          'budget used',
+          '429s',
+        ],
+        rows,
+      ),
+    );
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,122 @@
+/**
+ * `npm run bench [-- --quick]`: starts its own stack on loopback (Temporal dev server, emulator, worker) and measures
+ * neon-promote against Neon's guide followed literally, then a fleet on one worker. Prints tables, writes
+ * bench/results/<time>.json and docs/promotion-timeline.svg. Targets are reported, never asserted.
+ */
+import { execSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { runFleet, type FleetResult } from './fleet';
+import { runLatency, type LatencyResult } from './latency';
+import { REPO } from './lib/procs';
+import { renderTables, summarizeLatency } from './lib/report';
+import { startTemporal, stopTemporal } from './lib/stack';
+import { timelineSvg } from './lib/svg';
+import { percentile } from './lib/stats';
+
+const { values: v } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    reps: { type: 'string' },
+    sizes: { type: 'string' },
+    fleet: { type: 'string' },
+    'budget-projects': { type: 'string' },
+    'op-delay': { type: 'string' },
+    'fleet-op-delay': { type: 'string' },
+    skip: { type: 'string' },
+    note: { type: 'string' },
+  },
+});
+const quick = v.quick ?? false;
+const skip = new Set((v.skip ?? '').split(',').filter(Boolean));
+const config = {
+  reps: Number(v.reps ?? (quick ? 3 : 10)),
+  sizesMb: (v.sizes ?? (quick ? '1' : '1,100')).split(',').map(Number),
+  fleet: (v.fleet ?? (quick ? '100' : '100,1000')).split(',').map(Number),
+  // Sized so that the budgeted run lasts well past a minute at ~30 calls per promotion.
+  budgetProjects: Number(v['budget-projects'] ?? (quick ? 20 : 60)),
+  // The emulator's default is 50-150 ms; fixed here so that "time inside Neon" is known exactly.
+  opDelayMs: Number(v['op-delay'] ?? 100),
+  // Neon's own operations (snapshot, restore, compute start) take about a second.
+  fleetOpDelay: v['fleet-op-delay'] ?? '500-1500',
+};
+const log = (l: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${l}\n`);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const t = await startTemporal(log);
+  let latency: LatencyResult | undefined;
+  const fleets: FleetResult[] = [];
+  try {
+    if (!skip.has('latency')) latency = await runLatency(t, { ...config, log });
+    if (!skip.has('fleet'))
+      for (const n of config.fleet)
+        fleets.push(await runFleet(t, { projects: n, opDelay: config.fleetOpDelay, budget: null, log }));
+    if (!skip.has('budget'))
+      fleets.push(
+        await runFleet(t, {
+          projects: config.budgetProjects,
+          opDelay: config.fleetOpDelay,
+          budget: { perMinute: 700, perSecondPerRoute: 40 },
+          log,
+        }),
+      );
+  } finally {
+    await stopTemporal(t);
+  }
+  const sizes = latency ? summarizeLatency(latency) : [];
+  const machine = {
+    nproc: os.cpus().length,
+    memory: execSync('free -h').toString().split('\n')[1]?.trim(),
+    loadavg: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const result = {
+    command,
+    machine,
+    note: v.note ?? null,
+    config,
+    seconds: (Date.now() - started) / 1000,
+    sizes,
+    fleets,
+    latency,
+  };
+  const dir = path.join(REPO, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${machine.date.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2));
+  if (latency) writeChart(latency);
+  process.stdout.write(`\n${renderTables(sizes, fleets)}\n\n`);
+  process.stdout.write(
+    `${command}: ${result.seconds.toFixed(0)} s on ${machine.nproc} cores, load ${machine.loadavg}\n`,
+  );
+  process.stdout.write(`results: ${path.relative(REPO, file)}\n`);
+}
+
+/** The run closest to the median of each contender at the smallest size. */
+function writeChart(l: LatencyResult): void {
+  const size = Math.min(...l.runs.map((r) => r.sizeMb));
+  const pick = (who: 'ours' | 'guide') => {
+    const rs = l.runs.filter((r) => r.sizeMb === size && r.who === who);
+    const mid = percentile(
+      rs.map((r) => r.wallMs),
+      50,
+    );
+    return rs.find((r) => r.wallMs === mid)!;
+  };
+  const svg = timelineSvg([pick('ours'), pick('guide')], `One promotion, ${size} MB, same emulator (median runs)`);
+  mkdirSync(path.join(REPO, 'docs'), { recursive: true });
+  writeFileSync(path.join(REPO, 'docs', 'promotion-timeline.svg'), svg);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
