@@ -12,12 +12,16 @@ beforeAll(async () => {
   h = await startHarness({ mode: 'data' });
 }, 120_000);
 afterAll(() => h?.stop());
+// A failed assertion must not leave a writer process running (stop() is idempotent).
+const writers: Writer[] = [];
+afterEach(async () => void (await Promise.all(writers.splice(0).map((w) => w.stop()))));
 
 async function start(): Promise<{ prod: Prod; devId: string; writer: Writer }> {
   const prod = await seedProd(h, 3);
   await sqlOn(prod.connectionUri, 'CREATE TABLE writes (id bigint PRIMARY KEY, note text)');
   const dev = await prod.branch('dev', prod.branchId);
   const writer = startWriter({ connectionString: prod.connectionUri, intervalMs: 3 });
+  writers.push(writer);
   await writer.waitForCommits(20);
   return { prod, devId: dev.id, writer };
 }
@@ -48,15 +52,16 @@ describe('a promotion with a writer on prod', () => {
     const { prod, devId, writer } = await start();
     const fence = await h.run(h.activities.fenceWrites, { ...prod.where, branchId: prod.branchId });
     const baseline = await h.run(h.activities.recordWritePosition, { ...prod.where, branchId: prod.branchId });
-    expect(baseline.otherSessions).toBe(0); // the writer is locked out: its counters are complete
+    expect(baseline.databaseReadOnly).toBe(true);
     const rollback = await prod.snapshot(prod.branchId, 'np-rollback');
     await writer.waitForError('25006');
-    await h.run(h.activities.recordWritePosition, {
+    const check = await h.run(h.activities.recordWritePosition, {
       ...prod.where,
       branchId: prod.branchId,
       since: baseline,
       failOnWrites: true,
     });
+    expect(check.comparison).toMatchObject({ writesDetected: false, exact: true });
     const newProd = await prod.swap(await prod.snapshot(devId, 'np-candidate'), prod.branchId);
     const lifts = [
       await h.run(h.activities.liftFence, { ...prod.where, branchName: 'main', fencedAt: fence.fencedAt }),

@@ -14,7 +14,8 @@ export function lsnValue(lsn: string): bigint | null {
  * - They count rows written by transactions that rolled back too, so `rowsChanged` is an upper bound.
  * - A backend sends its counters to shared statistics at most about once a second and when it exits (PostgreSQL 15+).
  *   A write committed shortly before `after` by a session that is still open may not be counted yet. `exact` says
- *   whether `after` was read with no other session open (e.g. after `fenceWrites` ended them): then nothing was pending.
+ *   that nothing can be pending: `after` was read with no other session open, or both readings were taken under a
+ *   fence (`fenceWrites` ended the older sessions, waiting for them to exit; the newer ones start read-only).
  * - Counters that go backwards (statistics reset, a compute restarted after scale-to-zero) say nothing about what
  *   happened in between: such tables land in `uncertain` and count as writes, since "no writes" must be a proof.
  * - The LSN is a hint only: it moves for WAL that is not a user write, and in the emulator it is cluster-wide.
@@ -59,7 +60,8 @@ export function compareWritePositions(before: WritePosition, after: WritePositio
     tablesAdded,
     tablesDropped,
     uncertain,
-    exact: after.otherSessions === 0,
+    // Under a fence at both readings, sessions start read-only and the older ones were ended (and flushed at exit).
+    exact: after.otherSessions === 0 || (before.databaseReadOnly && after.databaseReadOnly),
     elapsedMs: Date.parse(after.at) - Date.parse(before.at),
   };
 }

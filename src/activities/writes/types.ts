@@ -67,7 +67,7 @@ export type WriteComparison = {
   tablesDropped: string[];
   /** Why the counters cannot settle the question (counters went backwards: stats reset or compute restart, ...). */
   uncertain: string[];
-  /** The later position was read with no other session open, so no write was still waiting to be counted. */
+  /** No write can still be waiting to be counted: no other session was open at `after`, or both were fenced. */
   exact: boolean;
   /** Milliseconds between the two readings (database clock). */
   elapsedMs: number;
