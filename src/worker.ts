@@ -1,6 +1,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivitiesFromEnv } from './activities';
 import { createHealthActivities } from './activities/health';
+import { createRunActivities } from './activities/runs';
 import { connectionOptions, temporalSettingsFromEnv } from './temporal/connection';
 import { autoHeartbeat } from './worker-heartbeat';
 
@@ -26,7 +27,8 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
-    activities: opts.activities,
+    // The scheduled-run workflow's activities need only the worker's own Temporal client: always registered.
+    activities: { ...createRunActivities(), ...opts.activities },
     interceptors: { activity: [autoHeartbeat()] },
     ...opts.tuning,
     ...(opts.identity ? { identity: opts.identity } : {}),

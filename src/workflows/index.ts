@@ -9,6 +9,7 @@ export * from './promote';
 export * from './refresh-dev';
 export * from './rollback';
 export * from './janitor';
+export * from './scheduled-run';
 export * from './definitions';
 export type * from './inputs';
 export type { PromotionPlan } from './promote-plan';
