@@ -2,11 +2,20 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivitiesFromEnv } from './activities';
 import { createHealthActivities } from './activities/health';
 import { createRunActivities } from './activities/runs';
+import { activityLogAttributes } from './observability/activity-interceptors';
+import { loggerFromEnv } from './observability/logger';
+import { installRuntime, metricsSettingsFromEnv } from './observability/runtime';
 import { connectionOptions, temporalSettingsFromEnv } from './temporal/connection';
 import { autoHeartbeat } from './worker-heartbeat';
 
 /** The task queue neon-promote's workflows run on unless configured otherwise. */
 export const DEFAULT_TASK_QUEUE = 'neon-promote';
+
+/**
+ * Workflow interceptors (projectId on workflow log lines; run and promotion metrics). createWorker adds them when it
+ * bundles; pass them to bundleWorkflowCode's `workflowInterceptorModules` when building a bundle yourself.
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('./observability/workflow-interceptors')];
 
 export type CreateWorkerOptions = {
   connection: NativeConnection;
@@ -29,7 +38,11 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     // The scheduled-run workflow's activities need only the worker's own Temporal client: always registered.
     activities: { ...createRunActivities(), ...opts.activities },
-    interceptors: { activity: [autoHeartbeat()] },
+    interceptors: {
+      activity: [autoHeartbeat(), activityLogAttributes()],
+      // A pre-built bundle carries its own interceptors; naming them again would only draw a warning.
+      ...(opts.workflowBundle ? {} : { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }),
+    },
     ...opts.tuning,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.workflowBundle
@@ -40,20 +53,26 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
 
 /**
  * Runs a worker from environment settings until SIGINT/SIGTERM: Temporal's TEMPORAL_* settings, the task queue from
- * NEON_PROMOTE_TASK_QUEUE, and the Neon activities' NEON_API_KEY and friends (see createActivitiesFromEnv).
+ * NEON_PROMOTE_TASK_QUEUE, and the Neon activities' NEON_API_KEY and friends (see createActivitiesFromEnv). Logs are
+ * JSON lines on stdout (NEON_PROMOTE_LOG_LEVEL, NEON_PROMOTE_LOG_FORMAT); NEON_PROMOTE_METRICS_PORT and
+ * NEON_PROMOTE_METRICS_HOST serve Prometheus metrics.
  */
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = temporalSettingsFromEnv(env);
+  const logger = loggerFromEnv(env);
+  const metrics = metricsSettingsFromEnv(env);
+  installRuntime({ logger, metrics });
   const activities = { ...createHealthActivities(), ...createActivitiesFromEnv(env) };
   const connection = await NativeConnection.connect(connectionOptions(settings));
   try {
-    const worker = await createWorker({
-      connection,
-      namespace: settings.namespace,
-      taskQueue: env.NEON_PROMOTE_TASK_QUEUE || DEFAULT_TASK_QUEUE,
-      activities,
-    });
+    const taskQueue = env.NEON_PROMOTE_TASK_QUEUE || DEFAULT_TASK_QUEUE;
+    const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, activities });
+    logger.info(
+      { address: settings.address, namespace: settings.namespace, taskQueue, metrics: metrics?.bindAddress ?? null },
+      'worker started',
+    );
     await worker.run();
+    logger.info('worker stopped');
   } finally {
     await connection.close();
   }

@@ -1,0 +1,35 @@
+/**
+ * Last line of defence against secrets in log lines: activities already keep connection strings and the API key out
+ * of their messages, but an error from a driver or a dependency may quote one.
+ */
+const URI_PASSWORD = /\b(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/gi;
+const BEARER = /\b(Bearer\s+)[A-Za-z0-9._~+/=-]+/g;
+const SECRET_KEY = /(password|passwd|secret|api[_-]?key|token|authorization|cookie)/i;
+
+export const REDACTED = '[redacted]';
+
+/** Replaces passwords in connection strings, Bearer tokens and the given literal secrets (e.g. NEON_API_KEY). */
+export function scrubText(text: string, secrets: readonly string[] = []): string {
+  let out = text.replace(URI_PASSWORD, `$1${REDACTED}@`).replace(BEARER, `$1${REDACTED}`);
+  for (const s of secrets) if (s.length >= 8) out = out.split(s).join(REDACTED);
+  return out;
+}
+
+/** Scrubs strings anywhere in a log record and blanks fields whose name says they hold a secret. */
+export function scrubValue(value: unknown, secrets: readonly string[] = [], depth = 0): unknown {
+  if (typeof value === 'string') return scrubText(value, secrets);
+  if (value === null || typeof value !== 'object' || depth > 6) return value;
+  if (value instanceof Error) {
+    return {
+      type: value.name,
+      message: scrubText(value.message, secrets),
+      stack: scrubText(value.stack ?? '', secrets),
+    };
+  }
+  if (Array.isArray(value)) return value.map((v) => scrubValue(v, secrets, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = SECRET_KEY.test(k) && typeof v === 'string' ? REDACTED : scrubValue(v, secrets, depth + 1);
+  }
+  return out;
+}
