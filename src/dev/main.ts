@@ -1,12 +1,16 @@
+import { loggerFromEnv } from '../observability/logger';
+import { metricsSettingsFromEnv } from '../observability/runtime';
 import { startStack } from './stack';
 
-/** `npm run dev`: the local stack, until Ctrl-C. */
+/** `npm run dev`: the local stack, until Ctrl-C. The worker logs runs as they finish and serves metrics on :9464. */
 async function main(): Promise<void> {
-  const stack = await startStack();
+  const env = { NEON_PROMOTE_METRICS_PORT: '9464', ...process.env };
+  const stack = await startStack({ logger: loggerFromEnv(env), metrics: metricsSettingsFromEnv(env) });
   console.log(`neon-promote local stack is up
   Temporal UI        ${stack.temporal.uiUrl}
   Temporal address   ${stack.temporal.address}   (task queue ${stack.taskQueue})
   Neon emulator      ${stack.emulator.baseUrl}
+  worker metrics     ${stack.metricsUrl ?? 'off'}
   settings for other shells: source ${stack.envFile}
 Press Ctrl-C to stop.`);
   await stack.done;

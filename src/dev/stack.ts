@@ -1,9 +1,11 @@
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createActivitiesFromEnv } from '../activities';
 import { createHealthActivities } from '../activities/health';
 import { startEmulator, type Emulator } from '../emulator';
+import { createLogger, type Logger } from '../observability/logger';
+import { installRuntime, type MetricsSettings } from '../observability/runtime';
 import { REPO_ROOT } from '../temporal/cli';
 import { createWorker, DEFAULT_TASK_QUEUE } from '../worker';
 import { startDevServer, type DevServer } from './temporal-server';
@@ -17,6 +19,10 @@ export type StackOptions = {
   emulatorPort?: number;
   taskQueue?: string;
   log?: (line: string) => void;
+  /** The worker's log (SDK, workflow and activity lines); default: warnings and errors on stdout. */
+  logger?: Logger;
+  /** Serve the worker's Prometheus metrics here. */
+  metrics?: MetricsSettings;
 };
 
 export type Stack = {
@@ -24,8 +30,9 @@ export type Stack = {
   emulator: Emulator;
   worker: Worker;
   taskQueue: string;
-  /** A file of `export` lines (TEMPORAL_ADDRESS, NEON_API_BASE_URL, NEON_API_KEY) for other shells. */
+  /** A file of `export` lines (TEMPORAL_ADDRESS, NEON_API_BASE_URL, NEON_API_KEY, ...) for other shells and the demo. */
   envFile: string;
+  metricsUrl: string | null;
   /** Resolves when the worker stops (Ctrl-C, or `stop()`), after everything else stopped too. */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -37,7 +44,8 @@ export type Stack = {
  */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  quietWorkerLogs();
+  // The Runtime must exist before the first connection; an embedding program's own Runtime is kept.
+  installRuntime({ logger: opts.logger ?? createLogger({ level: 'warn' }), metrics: opts.metrics });
   const dataDir = resolve(opts.dataDir ?? join(REPO_ROOT, '.data'));
   const taskQueue = opts.taskQueue ?? DEFAULT_TASK_QUEUE;
   const temporal = await startDevServer({
@@ -61,7 +69,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       },
     });
     const envFile = join(dataDir, 'stack.env');
-    const exports = { TEMPORAL_ADDRESS: temporal.address, NEON_PROMOTE_TASK_QUEUE: taskQueue, ...neonEnv };
+    const metricsUrl = opts.metrics ? `http://${opts.metrics.bindAddress}/metrics` : null;
+    const exports = {
+      TEMPORAL_ADDRESS: temporal.address,
+      NEON_PROMOTE_TASK_QUEUE: taskQueue,
+      ...neonEnv,
+      NEON_PROMOTE_UI_URL: temporal.uiUrl,
+      ...(metricsUrl ? { NEON_PROMOTE_METRICS_URL: metricsUrl } : {}),
+    };
     writeFileSync(
       envFile,
       Object.entries(exports)
@@ -83,6 +98,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       worker,
       taskQueue,
       envFile,
+      metricsUrl,
       done,
       async stop() {
         if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -94,14 +110,5 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await emulator?.stop();
     await temporal.stop();
     throw err;
-  }
-}
-
-/** The SDK logs every bundling step at INFO; the local stack shows warnings and errors only. */
-function quietWorkerLogs(): void {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    // Already installed by the embedding program: keep its logger.
   }
 }

@@ -61,7 +61,8 @@ const LEVEL: Record<LogLevel, Level> = { TRACE: 'trace', DEBUG: 'debug', INFO: '
 export function temporalLogger(logger: Logger): TemporalLogger {
   const emit = (level: LogLevel, message: string, meta?: LogMetadata): void => {
     const fields = meta ? { ...meta } : {};
-    const l = LEVEL[level] ?? 'info';
+    // The bundler's webpack report (many lines, at INFO) says nothing an operator acts on: keep it for debugging.
+    const l = message.startsWith('asset workflow-bundle') ? 'debug' : (LEVEL[level] ?? 'info');
     if (logger.isLevelEnabled(l)) logger[l](fields, message);
   };
   return {

@@ -1,0 +1,59 @@
+/**
+ * `npm run demo` as a user runs it: a process of its own with its own stack (temporary data directory, free ports, so
+ * neither the test server nor a user's `npm run dev` is disturbed). Every line of its summary must be green.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../setup/ports';
+
+const ROOT = join(__dirname, '..', '..');
+let dataDir: string;
+beforeAll(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'neon-promote-demo-'));
+});
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+function runDemo(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/demo/main.ts'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out })));
+}
+
+test('the demo runs the whole story and ends with every step green', async () => {
+  const [temporal, ui, emulator, metrics] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const { code, out } = await runDemo([
+    ...['--data-dir', dataDir, '--temporal-port', String(temporal), '--ui-port', String(ui)],
+    ...['--emulator-port', String(emulator), '--metrics-port', String(metrics)],
+  ]);
+  const summary = out.slice(out.indexOf('\nSummary\n'));
+  const rows = summary
+    .split('\n')
+    .slice(3)
+    .filter((l) => /^ {2}(ok|FAILED) /.test(l));
+  const steps = rows.map((l) => l.slice(9, 28).trim());
+  expect(steps).toEqual([
+    'sample project',
+    'setup',
+    'preview',
+    'change on dev',
+    'promotion',
+    'failed promotion',
+    'dev refresh',
+    'rollback',
+    'metrics',
+  ]);
+  expect(rows.filter((l) => !l.startsWith('  ok '))).toEqual([]);
+  expect(summary).toMatch(/promotion +promoted /);
+  expect(summary).toMatch(/failed promotion +rolled_back /);
+  expect(out).toContain(`http://localhost:${ui}/namespaces/default/workflows?query=NeonProjectId`);
+  expect(out).not.toMatch(/postgres(ql)?:\/\/[^\s]*:[^\s@]+@/); // no connection string with a password
+  expect(code).toBe(0);
+}, 180_000);
