@@ -1,5 +1,5 @@
 import { maybeRecordHistory } from '../support/histories';
-import { branchId, inventory, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from './support';
+import { api, branchId, inventory, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from './support';
 
 let s: Stack;
 beforeAll(async () => {
@@ -15,7 +15,8 @@ test("setup -> preview -> change on dev -> promote -> refresh -> rollback, seen 
   const worker = await s.worker();
   await worker.runUntil(async () => {
     // Phase 1: dev as a second root with prod's data; a second setup changes nothing.
-    const setup = await (await s.client.startSetup({ projectId: p.projectId })).result();
+    const setupRun = await s.client.startSetup({ projectId: p.projectId });
+    const setup = await setupRun.result();
     expect(setup).toMatchObject({ outcome: 'created', prodBranchId: p.branchId, prodProtected: true });
     const again = await s.client.startSetup({ projectId: p.projectId }, { workflowId: `setup-again-${p.projectId}` });
     expect(await again.result()).toMatchObject({ outcome: 'noop' });
@@ -23,14 +24,22 @@ test("setup -> preview -> change on dev -> promote -> refresh -> rollback, seen 
     expect(await sourceOf(devUri)).toEqual(['prod']);
 
     // Phase 2: a preview of dev, reset, deleted.
-    const preview = await s.client.createPreview({ projectId: p.projectId, label: 'pr-1', expiresIn: '2d' });
+    const preview = await s.client.createPreview(
+      { projectId: p.projectId, label: 'pr-1', expiresIn: '2d' },
+      `create-preview-${p.projectId}`,
+    );
     expect(preview).toMatchObject({ outcome: 'created', name: 'preview-pr-1', expiry: { by: 'neon' } });
     const previewUri = await uriOf(s.emu, p, 'preview-pr-1');
     await sql(previewUri, `INSERT INTO items (label, source) VALUES ('scratch', 'preview')`);
-    const reset = await s.client.resetPreview({ projectId: p.projectId, name: 'preview-pr-1' });
+    const reset = await s.client.resetPreview(
+      { projectId: p.projectId, name: 'preview-pr-1' },
+      `reset-preview-${p.projectId}`,
+    );
     expect(reset.outcome).toBe('reset');
     expect(await sourceOf(await uriOf(s.emu, p, 'preview-pr-1'))).toEqual(['prod']);
-    expect(await s.client.deletePreview({ projectId: p.projectId, name: 'preview-pr-1' })).toMatchObject({
+    expect(
+      await s.client.deletePreview({ projectId: p.projectId, name: 'preview-pr-1' }, `delete-preview-${p.projectId}`),
+    ).toMatchObject({
       outcome: 'deleted',
     });
 
@@ -67,14 +76,37 @@ test("setup -> preview -> change on dev -> promote -> refresh -> rollback, seen 
 
     // Phase 4: refresh dev from prod: dev's connection string now serves prod's data.
     await sql(prodUri, `INSERT INTO items (label, source) VALUES ('live', 'prod-live')`);
-    const refreshed = await (await s.client.startRefresh({ projectId: p.projectId })).result();
+    const refreshRun = await s.client.startRefresh({ projectId: p.projectId });
+    const refreshed = await refreshRun.result();
     expect(refreshed.outcome).toBe('refreshed');
     expect(await sourceOf(devUri)).toEqual(['dev', 'prod-live']);
 
     // Phase 5: roll back to the pre-promotion snapshot.
-    const rolled = await (await s.client.startRollback({ projectId: p.projectId })).result();
+    const rollbackRun = await s.client.startRollback({ projectId: p.projectId });
+    const rolled = await rollbackRun.result();
     expect(rolled.outcome).toBe('rolled_back');
     expect(await sourceOf(prodUri)).toEqual(['prod']);
     expect(await sql(prodUri, `SELECT count(*)::int AS n FROM items`)).toEqual([{ n: 5 }]);
+
+    // The janitor deletes only what the product made and no longer needs: a snapshot of someone else's stays.
+    await api(s.emu, 'POST', `/projects/${p.projectId}/branches/${rolled.prodBranchId.after}/snapshot?name=manual`);
+    const janitorRun = await s.client.startJanitor({
+      projectId: p.projectId,
+      reserveSnapshotSlots: 9,
+      keepRollbackSnapshots: 1,
+    });
+    const cleaned = await janitorRun.result();
+    expect(cleaned.deletedSnapshots).toEqual([]);
+    expect((await inventory(s.emu, p.projectId)).snapshots.map((x) => x.name)).toContain('manual');
+
+    for (const [name, handle] of [
+      ['setup-environments', setupRun.handle],
+      ['refresh-dev', refreshRun.handle],
+      ['rollback', rollbackRun.handle],
+      ['janitor', janitorRun.handle],
+    ] as const)
+      await maybeRecordHistory(handle, name);
+    for (const name of ['create-preview', 'reset-preview', 'delete-preview'])
+      await maybeRecordHistory(s.t.client.workflow.getHandle(`${name}-${p.projectId}`), name);
   });
 });

@@ -114,8 +114,9 @@ test('invalid input fails at once, non-retryable, naming the field, before any N
       InvalidInputError,
     );
     // Started directly: the workflow itself refuses it.
-    const err = await s.t.client.workflow
+    const err: unknown = await s.t.client.workflow
       .execute('promote', { taskQueue: s.t.taskQueue, workflowId: `bad-${Date.now()}`, args: [bad] })
+      .then(() => undefined)
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const cause = (err as WorkflowFailedError).cause;

@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { seedProd, sourceOf, sql, startStack, inventory, uriOf, type Stack } from './support';
+
+let s: Stack;
+let dir: string;
+let bundlePath: string;
+beforeAll(async () => {
+  s = await startStack(__filename);
+  dir = mkdtempSync(join(tmpdir(), 'np-crash-'));
+  bundlePath = join(dir, 'bundle.js');
+  writeFileSync(bundlePath, s.bundle.code);
+});
+afterAll(async () => s?.stop());
+
+type Worker = { proc: ChildProcess; killpoint: Promise<string | null> };
+
+/** Starts a worker process; `killpoint` resolves when it reached KILL_POINT (or null if it exited first). */
+async function startWorker(killPoint: string | undefined, countFile: string): Promise<Worker> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('./worker-process.ts')], {
+    env: {
+      ...process.env,
+      TASK_QUEUE: s.t.taskQueue,
+      BUNDLE_PATH: bundlePath,
+      NEON_API_BASE_URL: s.emu.baseUrl,
+      NEON_API_KEY: s.emu.apiKey,
+      COUNT_FILE: countFile,
+      KILL_POINT: killPoint ?? '',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: proc.stdout });
+  let ready: () => void;
+  const isReady = new Promise<void>((r) => (ready = r));
+  const killpoint = new Promise<string | null>((resolve) => {
+    lines.on('line', (line) => {
+      if (line === 'READY') ready();
+      if (line.startsWith('KILLPOINT')) resolve(line);
+    });
+    proc.on('exit', () => resolve(null));
+  });
+  await isReady;
+  return { proc, killpoint };
+}
+
+function sigkill(w: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    w.proc.on('exit', () => resolve());
+    w.proc.kill('SIGKILL');
+  });
+}
+
+/** Each step of promote, at the moment its effect is done at Neon but before Temporal hears of it. */
+const KILL_POINTS = [
+  'resolveEnvironment#1', // plan
+  'waitForOperations#1:before', // snapshot prod: taken, its operations not yet waited for
+  'ensureSnapshot#2', // snapshot dev (a lost response: the retry must find it, not take another)
+  'restoreSnapshot#1', // restore the candidate
+  'createEndpoint#1', // its endpoint
+  'verifyBranch#1', // verify the candidate
+  'finalizeRestore#1', // the swap
+  'verifyBranch#2', // verify prod
+  'deleteSnapshot#1', // clean up
+];
+
+test('a worker process killed in every step of promote: a new worker finishes it, nothing created twice', async () => {
+  const p = await seedProd(s.emu, 6);
+  // Setup with an in-process worker; the promotion then runs only on worker processes that get killed.
+  const inProcess = await s.worker();
+  await inProcess.runUntil(async () => {
+    await (await s.client.startSetup({ projectId: p.projectId })).result();
+  });
+  await sql(await uriOf(s.emu, p, 'dev'), `UPDATE items SET source = 'dev'`);
+  s.emu.resetRequestLog();
+  const countFile = join(dir, `count-${p.projectId}`);
+  const reached: string[] = [];
+  // The coordinator admits the run through an update, which needs a worker: the first one is up before the start.
+  let w = await startWorker(KILL_POINTS[0], countFile);
+  const run = await s.client.startPromotion({
+    projectId: p.projectId,
+    checks: [{ kind: 'tablesExist', tables: ['items'] }],
+  });
+  const finished = run.result().then(() => null);
+  for (const [i, point] of KILL_POINTS.entries()) {
+    if (i > 0) w = await startWorker(point, countFile);
+    // A kill point the run never reaches (a wrong count) must fail the test, not hang it.
+    const hit = await Promise.race([w.killpoint, finished]);
+    reached.push(hit ?? `missed ${point}`);
+    await sigkill(w);
+  }
+  const last = await startWorker(undefined, countFile);
+  try {
+    const r = await run.result();
+    expect(r.outcome).toBe('promoted');
+  } finally {
+    await sigkill(last);
+  }
+  expect(reached).toEqual(KILL_POINTS.map((k) => `KILLPOINT ${k}`));
+  expect(await sourceOf(p.connectionUri)).toEqual(['dev']);
+  // Exactly one of everything: two snapshots taken, one restore, one finalize, one endpoint, and what remains.
+  const counts = s.emu.requestCounts();
+  expect(counts['POST /projects/{project_id}/branches/{branch_id}/snapshot']).toBe(2);
+  expect(counts['POST /projects/{project_id}/snapshots/{snapshot_id}/restore']).toBe(1);
+  expect(counts['POST /projects/{project_id}/branches/{branch_id}/finalize_restore']).toBe(1);
+  expect(counts['POST /projects/{project_id}/endpoints']).toBe(1);
+  const inv = await inventory(s.emu, p.projectId);
+  expect(inv.snapshots.map((x) => x.name)).toEqual([expect.stringMatching(/^np-rollback-/)]);
+  expect(inv.branches.map((b) => b.name).sort()).toEqual(['dev', expect.stringMatching(/^np-old-/), 'prod']);
+}, 300_000);

@@ -1,0 +1,41 @@
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { Worker } from '@temporalio/worker';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../../src/activities';
+import { NON_RETRYABLE_ERROR_TYPES } from '../../src/workflows/proxies';
+import { loadRecordedHistories } from '../support/histories';
+
+const histories = loadRecordedHistories();
+
+test('every workflow type has a recorded history (test/replay.test.ts replays them all)', () => {
+  const types = histories.map(
+    (h) => h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name,
+  );
+  expect(new Set(types)).toEqual(
+    new Set([
+      'healthCheck',
+      'projectCoordinator',
+      'setupEnvironments',
+      'createPreview',
+      'resetPreview',
+      'deletePreview',
+      'promote',
+      'refreshDev',
+      'rollback',
+      'janitor',
+      ...types.filter((t) => t === 'scheduledRun'), // issue 6's workflow, recorded by its own tests
+    ]),
+  );
+});
+
+test('a deliberately changed promote fails replay of a recorded promotion', async () => {
+  const h = histories.find((x) => x.name === 'promote');
+  if (!h) throw new Error('test/histories/promote.json is missing (record with RECORD_HISTORIES=1)');
+  await expect(
+    Worker.runReplayHistory({ workflowsPath: require.resolve('./fixtures/changed-promote') }, h.history, h.name),
+  ).rejects.toBeInstanceOf(DeterminismViolationError);
+});
+
+test("the workflows' non-retryable failure types match the activities' list", () => {
+  // Workflows cannot import values from activities: they keep a copy, kept in step here.
+  expect([...NON_RETRYABLE_ERROR_TYPES].sort()).toEqual([...NON_RETRYABLE_FAILURE_TYPES].sort());
+});
