@@ -22,10 +22,17 @@ const compose = composeCommand();
 if (!compose) console.warn('compose validation skipped: neither `docker compose` nor `docker-compose` is installed');
 const withCompose = compose ? test : test.skip;
 
-withCompose('Compose accepts the file', () => {
+withCompose('Compose accepts the files (the workers-only one once its required settings are given)', () => {
   const [cmd, ...args] = compose!;
-  const out = execFileSync(cmd!, [...args, '-f', COMPOSE, 'config', '-q'], { cwd: ROOT, encoding: 'utf8' });
-  expect(out.trim()).toBe('');
+  const config = (file: string, env: Record<string, string> = {}) =>
+    execFileSync(cmd!, [...args, '-f', join(ROOT, file), 'config', '-q'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
+  expect(config('docker-compose.yml').trim()).toBe('');
+  const cloud = { TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.acct', NEON_API_KEY: 'k' };
+  expect(config('docker-compose.workers.yml', cloud).trim()).toBe('');
 });
 
 type Service = { build?: unknown; command?: string[]; environment?: Record<string, string>; ports?: string[] };
