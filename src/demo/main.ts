@@ -15,9 +15,10 @@ import { STORY } from './story';
 import { counterBy, printSummary, scrape } from './summary';
 import { seconds, terminal } from './terminal';
 
+const DEFAULT_DATA_DIR = join(REPO_ROOT, '.data');
 const { values: args } = parseArgs({
   options: {
-    'data-dir': { type: 'string', default: join(REPO_ROOT, '.data') },
+    'data-dir': { type: 'string', default: DEFAULT_DATA_DIR },
     'temporal-port': { type: 'string', default: '7233' },
     'ui-port': { type: 'string', default: '8233' },
     'emulator-port': { type: 'string', default: '7800' },
@@ -65,8 +66,10 @@ async function main(): Promise<number> {
   const query = projectId ? `?query=${encodeURIComponent(`NeonProjectId="${projectId}"`)}` : '';
   const ui = `${stack.uiUrl}/namespaces/default/workflows${query}`;
   term.line(`\nEvery run of this demo in the Temporal UI: ${ui}`);
-  if (!stack.reused)
-    term.line(term.dim('  (the runs are kept in the data directory: `npm run dev` serves that UI again)'));
+  if (!stack.reused) {
+    const again = args['data-dir'] === DEFAULT_DATA_DIR ? '`npm run dev` serves this UI again with them' : 'kept';
+    term.line(term.dim(`  (the demo's stack has stopped; its runs are in ${args['data-dir']}: ${again})`));
+  }
   if (stack.workerLog) term.line(term.dim(`Worker log (JSON lines): ${stack.workerLog}`));
   const red = reports.filter((r) => !r.ok).length;
   term.line(`demo ${red ? term.red(`FAILED (${red} red)`) : term.green('passed')} in ${seconds(Date.now() - started)}`);
