@@ -1,0 +1,210 @@
+/**
+ * Crash matrix: worker processes SIGKILLed at every step boundary of promote (passing, aborted before the swap,
+ * rolled back after it), refreshDev and rollback, at random moments inside activities, and with two workers where
+ * one dies. Each run is held to its reference run (same scenario, no kills): the same terminal state, the same data,
+ * the same creations at Neon (nothing created twice) and the same things left over (nothing beyond retention).
+ */
+import { join } from 'node:path';
+import type { SeededProject } from '../../src/emulator';
+import { startStack, inventory, type Stack } from '../workflows/support';
+import {
+  FULL,
+  creations,
+  pool,
+  record,
+  shape,
+  sleep,
+  startWorker,
+  startedPoints,
+  tempDir,
+  writeBundle,
+  type WorkerProc,
+} from './harness';
+import { SCENARIOS, dataOf, preparedProject, type Scenario, type ScenarioName } from './scenarios';
+
+let s: Stack;
+let bundlePath: string;
+let dir: string;
+beforeAll(async () => {
+  s = await startStack(__filename);
+  bundlePath = writeBundle(s.bundle.code);
+  dir = tempDir('np-rel-crash-');
+});
+afterAll(async () => s?.stop());
+
+let queues = 0;
+const queue = (name: string) => `${s.t.taskQueue}-${name}-${++queues}`;
+
+type Reference = { points: string[]; creations: Record<string, number>; shape: Awaited<ReturnType<typeof shape>> };
+
+/** What a run must end with, whatever was killed on the way. */
+async function holds(sc: Scenario, p: SeededProject, outcome: string, ref: Reference): Promise<void> {
+  expect(outcome).toBe(sc.outcome);
+  expect(await dataOf(s, p)).toEqual({ prod: sc.prod, dev: sc.dev });
+  expect(creations(s.emu.requestLog(), p.projectId)).toEqual(ref.creations);
+  expect(await shape(s.emu, p.projectId)).toEqual(ref.shape);
+  // Nothing beyond retention: every backup branch left has an expiry.
+  for (const b of (await inventory(s.emu, p.projectId)).branches as { name: string; expires_at?: string }[])
+    if (b.name.startsWith('np-old-')) expect(b.expires_at).toBeTruthy();
+}
+
+/** The scenario once without kills, on one worker process: its activity boundaries and what it leaves. */
+async function reference(sc: Scenario): Promise<Reference> {
+  const tq = queue(`ref-${sc.name}`);
+  const { p, client } = await preparedProject(s, tq, sc);
+  const w = await startWorker({ taskQueue: tq, bundlePath, emu: s.emu, countFile: join(dir, `ref-${p.projectId}`) });
+  try {
+    const r = await (await sc.start(client, p)).result();
+    expect(r.outcome).toBe(sc.outcome);
+    expect(await dataOf(s, p)).toEqual({ prod: sc.prod, dev: sc.dev });
+    return {
+      points: startedPoints(w.lines),
+      creations: creations(s.emu.requestLog(), p.projectId),
+      shape: await shape(s.emu, p.projectId),
+    };
+  } finally {
+    await w.kill();
+  }
+}
+
+/**
+ * One run killed at each of `points` in turn ("type#n" after the effect, "type#n:before" before it): the next worker
+ * is started while the doomed one hangs, then the doomed one is SIGKILLed. Returns the kills made.
+ */
+async function killChain(sc: Scenario, ref: Reference, points: string[]): Promise<number> {
+  const tq = queue(`chain-${sc.name}`);
+  const { p, client } = await preparedProject(s, tq, sc);
+  const countFile = join(dir, `chain-${p.projectId}`);
+  const env = { taskQueue: tq, bundlePath, emu: s.emu, countFile };
+  let w = await startWorker({ ...env, killPoint: points[0] });
+  const run = await sc.start(client, p);
+  const finished = run.result().then(
+    () => null,
+    () => null,
+  );
+  const reached: string[] = [];
+  for (let i = 0; i < points.length; i++) {
+    const hit = await Promise.race([w.killpoint, finished]);
+    reached.push(hit ?? `missed ${points[i]}`);
+    const next = await startWorker({ ...env, killPoint: points[i + 1] });
+    await w.kill();
+    w = next;
+  }
+  try {
+    await holds(sc, p, (await run.result()).outcome, ref);
+  } finally {
+    await w.kill();
+  }
+  expect(reached).toEqual(points.map((k) => `KILLPOINT ${k}`));
+  return reached.length;
+}
+
+/** One run whose workers are killed `kills` times at a random moment inside a randomly chosen activity. */
+async function randomKills(sc: Scenario, ref: Reference, kills: number, seed: number): Promise<number> {
+  let x = seed;
+  const rnd = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const tq = queue(`random-${sc.name}`);
+  const { p, client } = await preparedProject(s, tq, sc);
+  const env = { taskQueue: tq, bundlePath, emu: s.emu, countFile: join(dir, `random-${p.projectId}`) };
+  let done = false;
+  let w = await startWorker(env);
+  const run = await sc.start(client, p);
+  const finished = run.result().finally(() => (done = true));
+  let made = 0;
+  const share = Math.min(1, (kills + 1) / ref.points.length);
+  while (made < kills && !done) {
+    const victim: WorkerProc = w;
+    const started = await Promise.race([
+      new Promise<boolean>((resolve) => victim.onLine((l) => l.startsWith('START ') && rnd() < share && resolve(true))),
+      finished.then(
+        () => false,
+        () => false,
+      ),
+    ]);
+    if (!started) break;
+    await sleep(Math.floor(rnd() * 150));
+    const next = await startWorker(env);
+    await victim.kill();
+    made++;
+    w = next;
+  }
+  try {
+    await holds(sc, p, (await run.result()).outcome, ref);
+  } finally {
+    await w.kill();
+  }
+  return made;
+}
+
+/** Two workers carry the same kill point (it fires once): the one that reaches it dies, the other finishes the run. */
+async function twoWorkers(sc: Scenario, ref: Reference, point: string): Promise<number> {
+  const tq = queue(`pair-${sc.name}`);
+  const { p, client } = await preparedProject(s, tq, sc);
+  const env = {
+    taskQueue: tq,
+    bundlePath,
+    emu: s.emu,
+    countFile: join(dir, `pair-${p.projectId}`),
+    killPoint: point,
+    once: true,
+  };
+  const [a, b] = await Promise.all([startWorker(env), startWorker(env)]);
+  const run = await sc.start(client, p);
+  const hit = await Promise.race([a.killpoint.then((l) => l && a), b.killpoint.then((l) => l && b)]);
+  expect(hit).toBeTruthy();
+  await hit!.kill();
+  try {
+    await holds(sc, p, (await run.result()).outcome, ref);
+  } finally {
+    await Promise.all([a.kill(), b.kill()]);
+  }
+  return 1;
+}
+
+/** Kill points for every boundary: before and after each activity, or after only (the worst moment) to save time. */
+const boundaries = (points: string[], before: boolean) => points.flatMap((x) => (before ? [`${x}:before`, x] : [x]));
+const spread = <T>(xs: T[], n: number) =>
+  xs.length <= n ? xs : Array.from({ length: n }, (_, i) => xs[Math.floor((i * xs.length) / n)]!);
+
+const PLAN: { name: ScenarioName; before: boolean; random: number; pairs: number }[] = FULL
+  ? [
+      { name: 'promote', before: true, random: 4, pairs: 3 },
+      { name: 'promote-aborted', before: false, random: 1, pairs: 1 },
+      { name: 'promote-rolled-back', before: false, random: 2, pairs: 1 },
+      { name: 'refresh', before: true, random: 2, pairs: 1 },
+      { name: 'rollback', before: true, random: 2, pairs: 1 },
+    ]
+  : [{ name: 'refresh', before: false, random: 0, pairs: 1 }];
+
+test(
+  FULL ? 'crash matrix: every step boundary, random moments, two workers' : 'crash matrix (fast subset)',
+  async () => {
+    // Scenarios run side by side on task queues of their own: a kill mostly waits for heartbeat timeouts, not CPU.
+    const totals = await pool(PLAN, 3, async (plan) => {
+      const sc = SCENARIOS[plan.name];
+      const ref = await reference(sc);
+      const points = FULL ? boundaries(ref.points, plan.before) : spread(ref.points, 3);
+      let kills = await killChain(sc, ref, points);
+      for (let i = 0; i < plan.random; i++) kills += await randomKills(sc, ref, 3, 7919 * (i + 1));
+      for (const point of spread(ref.points, plan.pairs)) kills += await twoWorkers(sc, ref, point);
+      record(__filename, {
+        section: 'crash matrix',
+        tried: `${sc.name}: SIGKILL at ${points.length} step boundaries${plan.before ? ' (before and after each activity)' : ''}, ${plan.random} run(s) x 3 random in-activity kills, ${plan.pairs} two-worker run(s)`,
+        count: kills,
+        held: `ended ${sc.outcome}; prod = ${sc.prod.join()} data; creations = reference run; leftovers = reference (backups expire)`,
+        ok: true,
+      });
+      return kills;
+    });
+    const total = totals.reduce((a, b) => a + b, 0);
+    record(__filename, {
+      section: 'crash matrix',
+      tried: 'worker processes SIGKILLed in all',
+      count: total,
+      held: 'every run ended in its promised state',
+      ok: true,
+    });
+    if (FULL) expect(total).toBeGreaterThanOrEqual(100);
+  },
+  FULL ? 1_500_000 : 240_000,
+);

@@ -1,0 +1,195 @@
+/**
+ * Shared by the reliability suite: worker processes that report and can be killed, the invariants every run is held
+ * to (outcome, prod's data, nothing created twice, nothing left beyond retention), and the results table.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Emulator, RequestLogEntry } from '../../src/emulator';
+import { inventory, type Inventory } from '../workflows/support';
+
+/** RELIABILITY_FULL=1: the whole suite (npm run test:reliability); otherwise the fast subset that npm test runs. */
+export const FULL = process.env.RELIABILITY_FULL === '1';
+
+/** One directory per jest run (keyed by its dev server) for result rows and worker logs, read by the report. */
+export const runDir = (() => {
+  const key = (process.env.TEMPORAL_TEST_ADDRESS ?? 'none').replace(/[^A-Za-z0-9]+/g, '-');
+  const dir = join(tmpdir(), 'neon-promote-reliability', key);
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  return dir;
+})();
+
+export type ResultRow = { section: string; tried: string; count: number; held: string; ok: boolean };
+
+/** Appends a row to this test file's results (the report test prints and, on a full run, commits them). */
+export function record(testFile: string, row: ResultRow): void {
+  appendFileSync(join(runDir, `${basename(testFile)}.results.jsonl`), `${JSON.stringify(row)}\n`);
+}
+
+export function readRows(): ResultRow[] {
+  return readdirSync(runDir)
+    .filter((f) => f.endsWith('.results.jsonl'))
+    .sort()
+    .flatMap((f) =>
+      readFileSync(join(runDir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as ResultRow),
+    );
+}
+
+export type WorkerProc = {
+  proc: ChildProcess;
+  /** stdout control lines so far ("START x#n", "DONE x#n", "KILLPOINT ..."). */
+  lines: string[];
+  /** Resolves with the KILLPOINT line, or null when the process exits first. */
+  killpoint: Promise<string | null>;
+  onLine(fn: (line: string) => void): void;
+  kill(): Promise<void>;
+};
+
+export type WorkerEnv = {
+  taskQueue: string;
+  bundlePath: string;
+  emu: Pick<Emulator, 'baseUrl' | 'apiKey'>;
+  countFile: string;
+  killPoint?: string;
+  /** A kill point hit by any process is not hit again (two workers carrying the same point: one dies). */
+  once?: boolean;
+  temporalAddress?: string;
+};
+
+let workerSeq = 0;
+
+/** Starts a worker process (test/reliability/worker-process.ts) and resolves once it polls. */
+export async function startWorker(w: WorkerEnv): Promise<WorkerProc> {
+  const logFile = join(runDir, 'logs', `worker-${process.pid}-${++workerSeq}.log`);
+  const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('./worker-process.ts')], {
+    env: {
+      ...process.env,
+      TASK_QUEUE: w.taskQueue,
+      BUNDLE_PATH: w.bundlePath,
+      NEON_API_BASE_URL: w.emu.baseUrl,
+      NEON_API_KEY: w.emu.apiKey,
+      COUNT_FILE: w.countFile,
+      KILL_POINT: w.killPoint ?? '',
+      KILL_ONCE: w.once ? '1' : '',
+      ...(w.temporalAddress ? { TEMPORAL_ADDRESS: w.temporalAddress } : {}),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stderr!.on('data', (chunk: Buffer) => appendFileSync(logFile, chunk));
+  const lines: string[] = [];
+  const listeners: ((line: string) => void)[] = [];
+  let exited = false;
+  const exit = new Promise<void>((r) => proc.on('exit', () => ((exited = true), r())));
+  const ready = new Promise<void>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      lines.push(line);
+      if (line === 'READY') resolve();
+      for (const l of listeners) l(line);
+    });
+    void exit.then(() => reject(new Error(`worker process exited before READY (log: ${logFile})`)));
+  });
+  const killpoint = new Promise<string | null>((resolve) => {
+    listeners.push((line) => line.startsWith('KILLPOINT') && resolve(line));
+    void exit.then(() => resolve(null));
+  });
+  await ready;
+  return {
+    proc,
+    lines,
+    killpoint,
+    onLine: (fn) => listeners.push(fn),
+    async kill() {
+      if (!exited) proc.kill('SIGKILL');
+      await exit;
+    },
+  };
+}
+
+/** Activity boundaries "type#n" in the order a run reported them (its reference run, without kills). */
+export const startedPoints = (lines: string[]): string[] =>
+  lines.filter((l) => l.startsWith('START ')).map((l) => l.slice(6));
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function writeBundle(code: string): string {
+  const path = join(tempDir('np-rel-bundle-'), 'bundle.js');
+  writeFileSync(path, code);
+  return path;
+}
+
+/** Successful (or response-lost, i.e. done) creations per route for one project: what "created twice" is about. */
+export function creations(log: RequestLogEntry[], projectId: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const e of log) {
+    if (e.method !== 'POST' || !e.path.includes(`/projects/${projectId}/`)) continue;
+    if (e.status !== 0 && (e.status < 200 || e.status >= 300)) continue;
+    out[e.route] = (out[e.route] ?? 0) + 1;
+  }
+  return out;
+}
+
+export const mutatingCalls = (log: RequestLogEntry[], projectId?: string): RequestLogEntry[] =>
+  log.filter((e) => e.method !== 'GET' && (!projectId || e.path.includes(`/projects/${projectId}`)));
+
+/** What is left at Neon, with run-specific parts of our names dropped: comparable across projects and runs. */
+export async function shape(emu: Emulator, projectId: string): Promise<{ branches: string[]; snapshots: string[] }> {
+  const inv: Inventory = await inventory(emu, projectId);
+  const norm = (n: string) => (n.startsWith('np-') ? (n.split('-').slice(0, 2).join('-') ?? n) : n);
+  return {
+    branches: inv.branches.map((b) => norm(b.name)).sort(),
+    snapshots: inv.snapshots.map((x) => norm(x.name)).sort(),
+  };
+}
+
+/** Max requests in any sliding window, overall and per route (the client's rate budget is judged on this). */
+export function peakRates(log: RequestLogEntry[]): { perMinute: number; perRouteSecond: number; route: string } {
+  const times = log.map((e) => ({ t: Date.parse(e.at), route: e.route })).sort((a, b) => a.t - b.t);
+  const peak = (xs: number[], windowMs: number) => {
+    let best = 0;
+    for (let i = 0, j = 0; i < xs.length; i++) {
+      while (xs[i]! - xs[j]! >= windowMs) j++;
+      best = Math.max(best, i - j + 1);
+    }
+    return best;
+  };
+  const byRoute = new Map<string, number[]>();
+  for (const x of times) byRoute.set(x.route, [...(byRoute.get(x.route) ?? []), x.t]);
+  let perRouteSecond = 0;
+  let route = '-';
+  for (const [r, xs] of byRoute) {
+    const p = peak(xs, 1000);
+    if (p > perRouteSecond) [perRouteSecond, route] = [p, r];
+  }
+  return {
+    perMinute: peak(
+      times.map((x) => x.t),
+      60_000,
+    ),
+    perRouteSecond,
+    route,
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `fn` over `items` with at most `n` at a time. */
+export async function pool<T, R>(items: T[], n: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return out;
+}
