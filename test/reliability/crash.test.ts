@@ -150,9 +150,12 @@ async function twoWorkers(sc: Scenario, ref: Reference, point: string): Promise<
   };
   const [a, b] = await Promise.all([startWorker(env), startWorker(env)]);
   const run = await sc.start(client, p);
-  const hit = await Promise.race([a.killpoint.then((l) => l && a), b.killpoint.then((l) => l && b)]);
-  expect(hit).toBeTruthy();
-  await hit!.kill();
+  const hit: WorkerProc | null = await Promise.race([
+    a.killpoint.then((l) => (l ? a : null)),
+    b.killpoint.then((l) => (l ? b : null)),
+  ]);
+  if (!hit) throw new Error(`neither worker reached ${point}`);
+  await hit.kill();
   try {
     await holds(sc, p, (await run.result()).outcome, ref);
   } finally {

@@ -80,13 +80,13 @@ export async function startWorker(w: WorkerEnv): Promise<WorkerProc> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  proc.stderr!.on('data', (chunk: Buffer) => appendFileSync(logFile, chunk));
+  proc.stderr.on('data', (chunk: Buffer) => appendFileSync(logFile, chunk));
   const lines: string[] = [];
   const listeners: ((line: string) => void)[] = [];
   let exited = false;
   const exit = new Promise<void>((r) => proc.on('exit', () => ((exited = true), r())));
   const ready = new Promise<void>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
       lines.push(line);
       if (line === 'READY') resolve();
       for (const l of listeners) l(line);
@@ -181,7 +181,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `fn` over `items` with at most `n` at a time. */
 export async function pool<T, R>(items: T[], n: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
+  const out = new Array<R>(items.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(n, items.length) }, async () => {
