@@ -5,6 +5,7 @@ import { nullOn404, withEndpoints } from './environment';
 import { activity, failure } from './failures';
 import { branchRef, isoTimestamp, neonId, resourceName } from './inputs';
 import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
+import { pendingOperationIds } from './operations';
 import type { NeonActivities, UpdateBranchInput, UpdateBranchResult } from './types';
 
 const endpointType = z.enum(['read_write', 'read_only']);
@@ -48,11 +49,9 @@ export function branchActivities({ neon }: ActivityDeps) {
               `branch "${input.name}" exists with parent ${existing.parent_id ?? 'none'}, not ${input.parentId}`,
             );
           }
-          return {
-            branch: await withEndpoints(neon, input.projectId, existing, call),
-            created: false,
-            operationIds: [],
-          };
+          const branch = await withEndpoints(neon, input.projectId, existing, call);
+          const of = { branchIds: [branch.id], endpointIds: branch.endpoints.map((e) => e.id) };
+          return { branch, created: false, operationIds: await pendingOperationIds(neon, input.projectId, of, call) };
         }
         const res = await neon.createBranch(input.projectId, input, call);
         return {
@@ -77,7 +76,11 @@ export function branchActivities({ neon }: ActivityDeps) {
     /** A branch has at most one read-write endpoint, so one of the wanted type that exists is the result. */
     createEndpoint: activity(branchRef.extend({ type: endpointType }), async ({ projectId, branchId, type }, call) => {
       const existing = (await neon.listBranchEndpoints(projectId, branchId, call)).find((e) => e.type === type);
-      if (existing) return { endpoint: toEndpointInfo(existing), created: false, operationIds: [] };
+      if (existing) {
+        const of = { branchIds: [branchId], endpointIds: [existing.id] };
+        const pending = await pendingOperationIds(neon, projectId, of, call);
+        return { endpoint: toEndpointInfo(existing), created: false, operationIds: pending };
+      }
       const res = await neon.createEndpoint(projectId, { branchId, type }, call);
       return { endpoint: toEndpointInfo(res.endpoint), created: true, operationIds: operationIds(res.operations) };
     }),

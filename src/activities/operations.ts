@@ -1,10 +1,30 @@
 import { z } from 'zod';
-import { OPERATION_DONE, OPERATION_FAILED } from '../neon';
+import { type CallOptions, type NeonClient, OPERATION_DONE, OPERATION_FAILED } from '../neon';
 import { type ActivityDeps, systemClock } from './deps';
 import { activity, currentContext, failure } from './failures';
 import { neonId } from './inputs';
 import { toOperationSummary } from './mappers';
 import type { NeonActivities, OperationSummary } from './types';
+
+/**
+ * IDs of the project's unfinished operations that concern these branches or endpoints. An idempotent path that finds
+ * an earlier attempt's work returns them, so the workflow waits for what that attempt started (its response, with the
+ * operation IDs, may have been lost) before relying on the new state. One GET /operations.
+ */
+export async function pendingOperationIds(
+  neon: NeonClient,
+  projectId: string,
+  of: { branchIds?: (string | null | undefined)[]; endpointIds?: (string | null | undefined)[] },
+  call: CallOptions,
+): Promise<string[]> {
+  const branches = new Set(of.branchIds?.filter(Boolean));
+  const endpoints = new Set(of.endpointIds?.filter(Boolean));
+  return (await neon.listOperations(projectId, {}, call))
+    .filter((op) => !OPERATION_DONE.has(op.status) && !OPERATION_FAILED.has(op.status))
+    .filter((op) => (op.branch_id && branches.has(op.branch_id)) || (op.endpoint_id && endpoints.has(op.endpoint_id)))
+    .map((op) => op.id)
+    .reverse(); // oldest first, the order they were started in
+}
 
 /** What a heartbeat carries, so a retried attempt does not poll again what already finished. */
 type Progress = { done: OperationSummary[]; polls: number };

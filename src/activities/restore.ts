@@ -5,6 +5,7 @@ import { withEndpoints } from './environment';
 import { activity } from './failures';
 import { neonId, resourceName } from './inputs';
 import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
+import { pendingOperationIds } from './operations';
 import type { NeonActivities } from './types';
 
 /**
@@ -58,7 +59,13 @@ export function restoreActivities({ neon }: ActivityDeps) {
               operationIds: await finalize(neon, projectId, earlier.id, undefined, call),
             };
           }
-          return { branch, alreadyDone: true, operationIds: [] };
+          const pending = await pendingOperationIds(
+            neon,
+            projectId,
+            { branchIds: [earlier.id, targetBranchId], endpointIds: branch.endpoints.map((e) => e.id) },
+            call,
+          );
+          return { branch, alreadyDone: true, operationIds: pending };
         }
         const res = await neon.restoreSnapshot(
           projectId,
@@ -79,8 +86,12 @@ export function restoreActivities({ neon }: ActivityDeps) {
       async ({ projectId, branchId, oldBranchName }, call) => {
         const branch = await neon.getBranch(projectId, branchId, call);
         const replacedBranchId = branch.restored_as;
-        if (branch.restore_status === 'finalized')
-          return { branchId, replacedBranchId, alreadyDone: true, operationIds: [] };
+        if (branch.restore_status === 'finalized') {
+          // A finalize whose response was lost: its endpoint moves may still be running, and a check made before they
+          // finish would reach the replaced branch. The moved endpoints' operations carry the restored branch's ID.
+          const pending = await pendingOperationIds(neon, projectId, { branchIds: [branchId, replacedBranchId] }, call);
+          return { branchId, replacedBranchId, alreadyDone: true, operationIds: pending };
+        }
         const ids = await finalize(neon, projectId, branchId, oldBranchName, call);
         return { branchId, replacedBranchId, alreadyDone: false, operationIds: ids };
       },

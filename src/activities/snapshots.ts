@@ -4,6 +4,7 @@ import { nullOn404 } from './environment';
 import { activity, failure } from './failures';
 import { isoTimestamp, neonId, projectInput, resourceName } from './inputs';
 import { operationIds, toSnapshotInfo } from './mappers';
+import { pendingOperationIds } from './operations';
 import type { NeonActivities } from './types';
 
 const ensureSnapshotInput = z
@@ -41,7 +42,14 @@ export function snapshotActivities({ neon }: ActivityDeps) {
               `snapshot "${name}" (${found.id}) was taken from branch ${found.source_branch_id}, not ${branchId}`,
             );
           }
-          return { snapshot: toSnapshotInfo(found), created: false, operationIds: [] };
+          // The create may have been this run's own, its response lost: its operations may still be running.
+          const pending = await pendingOperationIds(
+            neon,
+            projectId,
+            { branchIds: [found.source_branch_id ?? branchId] },
+            call,
+          );
+          return { snapshot: toSnapshotInfo(found), created: false, operationIds: pending };
         }
         const res = await neon.createSnapshot(projectId, branchId, { name, expiresAt, lsn, timestamp }, call);
         return { snapshot: toSnapshotInfo(res.snapshot), created: true, operationIds: operationIds(res.operations) };

@@ -282,6 +282,23 @@ export function createNeonClient(config: NeonClientConfig) {
           o,
         )
       ).operation,
+    /**
+     * The project's most recent operations, newest first (one page of `limit`, 1..1000). Neon keeps a project locked
+     * while operations run, so the unfinished ones are among the newest: callers looking for those need no more pages.
+     */
+    listOperations: async (projectId: string, r: { limit?: number } = {}, o?: CallOptions) =>
+      (
+        await call(
+          {
+            method: 'GET',
+            route: `${P}/operations`,
+            params: [projectId],
+            query: { limit: r.limit ?? 100 },
+            schema: s.operationsPageResponse,
+          },
+          o,
+        )
+      ).operations,
     /** A secret (it holds the password): use it to connect and drop it; never log, return or store it. */
     getConnectionUri: async (projectId: string, r: ConnectionUriRequest, o?: CallOptions) =>
       (

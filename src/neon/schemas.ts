@@ -83,6 +83,10 @@ export const restoredSnapshotResponse = z.object({
 });
 export const operationsResponse = z.object({ operations });
 export const operationResponse = z.object({ operation: operationSchema });
+export const operationsPageResponse = z.object({
+  operations,
+  pagination: optional(z.object({ cursor: optional(z.string()) })),
+});
 export const endpointsResponse = z.object({ endpoints: z.array(endpointSchema) });
 export const endpointOperationsResponse = z.object({ endpoint: endpointSchema, operations });
 export const snapshotsResponse = z.object({ snapshots: z.array(snapshotSchema) });

@@ -4,7 +4,8 @@ import { startHarness, total, type Harness } from './support';
 /**
  * Neon API calls each activity makes on its happy path, from the emulator's request log. Exact numbers: an extra
  * call per activity multiplies across a fleet against the 700/minute budget, so a change here should be deliberate.
- * Run with NEON_PROMOTE_PRINT_CALLS=1 to print the table.
+ * Run with NEON_PROMOTE_PRINT_CALLS=1 to print the table. Paths that find an earlier attempt's work ("exists",
+ * "already done") spend one GET /operations to return that attempt's unfinished operations.
  */
 let h: Harness;
 const table: [string, number, string][] = [];
@@ -50,7 +51,7 @@ test('API calls per activity on the happy path', async () => {
   );
   const snapshotId = snap.snapshot.id;
   await settle(snap.operationIds);
-  await expectCalls('ensureSnapshot (exists)', 1, () =>
+  await expectCalls('ensureSnapshot (exists)', 2, () =>
     h.run(a.ensureSnapshot, { projectId, branchId, name: 'calls' }),
   );
   await expectCalls('listSnapshots', 1, () => h.run(a.listSnapshots, { projectId }));
@@ -61,7 +62,7 @@ test('API calls per activity on the happy path', async () => {
   );
   const childId = child.branch.id;
   await settle(child.operationIds);
-  await expectCalls('createBranch (exists)', 2, () =>
+  await expectCalls('createBranch (exists)', 3, () =>
     h.run(a.createBranch, { projectId, name: 'child', parentId: branchId, endpointType: 'read_write' }),
   );
   const renamed = await expectCalls('renameBranch', 2, () =>
@@ -96,7 +97,7 @@ test('API calls per activity on the happy path', async () => {
   );
   const previewId = preview.branch.id;
   await settle(preview.operationIds);
-  await expectCalls('restoreSnapshot (already done)', 2, () =>
+  await expectCalls('restoreSnapshot (already done)', 3, () =>
     h.run(a.restoreSnapshot, { projectId, snapshotId, targetBranchId: branchId, finalize: false }),
   );
   const finalized = await expectCalls('finalizeRestore', 2, () =>
@@ -115,7 +116,7 @@ test('API calls per activity on the happy path', async () => {
     h.run(a.createEndpoint, { projectId, branchId: childId, type: 'read_only' }),
   );
   await settle(ro.operationIds);
-  await expectCalls('createEndpoint (exists)', 1, () =>
+  await expectCalls('createEndpoint (exists)', 2, () =>
     h.run(a.createEndpoint, { projectId, branchId: childId, type: 'read_write' }),
   );
   const deleted = await expectCalls('deleteSnapshot', 1, () => h.run(a.deleteSnapshot, { projectId, snapshotId }));

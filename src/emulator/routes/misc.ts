@@ -33,10 +33,13 @@ export function miscRoutes(env: Env): Route[] {
       if (!op) throw new ApiError(404, 'NOT_FOUND', `operation ${params.operation_id} not found`);
       return { status: 200, body: { operation: operationView(op) } };
     }),
-    route('GET', '/projects/{project_id}/operations', ({ params }) => ({
-      status: 200,
-      body: { operations: [...store.project(params.project_id!).operations].reverse().map(operationView) },
-    })),
+    route('GET', '/projects/{project_id}/operations', ({ params, query }) => {
+      const limit = Number(query.get('limit') ?? 1000);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new ApiError(400, 'BAD_REQUEST', 'limit must be an integer from 1 to 1000');
+      const newest = [...store.project(params.project_id!).operations].reverse().slice(0, limit);
+      return { status: 200, body: { operations: newest.map(operationView) } };
+    }),
     route('GET', '/projects/{project_id}/connection_uri', ({ params, query }) => {
       const p = store.project(params.project_id!);
       const b = store.branch(p, query.get('branch_id') ?? p.branches.find((x) => x.default)!.id);
