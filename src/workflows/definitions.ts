@@ -3,6 +3,7 @@
  * handler and its callers cannot disagree on a name.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ReconcileResult, TableWriteDelta } from '../activities/types';
 
 /** The workflow types that change a project and therefore run one at a time per project. */
 export type RunKind = 'setup' | 'promote' | 'refresh' | 'rollback' | 'janitor';
@@ -43,6 +44,42 @@ export type Progress = {
   steps: StepRecord[];
   outcome: Outcome | null;
   reason: string | null;
+  /** Promotions: what prod received between the rollback snapshot and the swap, and what the policy did about it. */
+  writes?: WriteReport;
+};
+
+// ---- writes to prod during a promotion (issue 7) -----------------------------------------------------------------
+
+export type WritePolicy = 'fence' | 'abort' | 'reconcile' | 'ignore';
+
+export type FenceReport = {
+  /** null: not raised, because the database was read-only already (the owner's setting); nothing was lifted either. */
+  fencedAt: string | null;
+  liftedAt: string | null;
+  /** How long prod refused writes (database clock, fence raised until lifted). */
+  fencedForMs: number | null;
+  sessionsEnded: number;
+  /** Sessions the role could not end (other roles): they could still write while the fence was up. */
+  remainingSessions: { role: string; count: number }[];
+};
+
+export type WriteReport = {
+  policy: WritePolicy;
+  /** Prod received writes between the rollback snapshot and the last check before the swap (null: not checked). */
+  detected: boolean | null;
+  /** From pg_stat_user_tables (rows of rolled-back transactions included). */
+  rowsChanged: number;
+  rowsChangedByTable: Record<string, TableWriteDelta>;
+  /** No session could still hold uncounted writes at the check (always so under the fence). */
+  exact: boolean | null;
+  fence: FenceReport | null;
+  /** reconcile: what was copied into the new prod; ignore with tables named: what was not (a dry run). */
+  reconciled: ReconcileResult | null;
+  /** ignore: rows prod accepted after the rollback snapshot that the new prod does not have. */
+  lost: { rows: number; byTable: Record<string, number>; how: 'exact' | 'estimate' } | null;
+  /** reconcile: tables that received writes but are not in the caller's list: their late writes were not copied. */
+  untrackedTables: string[];
+  note: string | null;
 };
 
 export const progressQuery = defineQuery<Progress>('progress');

@@ -66,6 +66,38 @@ export const CONNECTIVITY_CHECK: VerificationCheck = {
 
 const checks = z.array(verificationCheck).max(100);
 
+const ident = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
+const column = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'expected a column name');
+
+/** What happens to writes prod receives between the rollback snapshot and the swap (issue 7). */
+export const writePolicy = z.enum(['fence', 'abort', 'reconcile', 'ignore']);
+
+/** Tables whose late writes `reconcile` copies into the new prod (and `ignore` counts exactly), with their key. */
+export const reconcileOptions = z.object({
+  tables: z
+    .array(
+      z.object({
+        table: z.string().regex(ident, 'expected table or schema.table'),
+        key: z.array(column).min(1).max(32),
+        timestampColumn: column.optional(),
+      }),
+    )
+    .min(1)
+    .max(200),
+  onConflict: z.enum(['keep_prod', 'keep_dev', 'fail']).default('fail'),
+});
+
+/** Where dev's migrations are for `strategy: 'migrations'`: dev's ledger table (default) or a folder on the worker. */
+export const migrationOptions = z.object({
+  source: z
+    .discriminatedUnion('kind', [
+      z.object({ kind: z.literal('ledger') }),
+      z.object({ kind: z.literal('folder'), path: z.string().min(1).max(1000) }),
+    ])
+    .default({ kind: 'ledger' }),
+  ledgerTable: z.string().min(1).max(127).optional(),
+});
+
 /** Where the environments live and how to reach their data; every mutating workflow takes these. */
 export const projectFields = {
   projectId: neonId,
@@ -102,8 +134,21 @@ export const promoteInput = z
       })
       .prefault({}),
     requestedBy: z.string().min(1).max(200).optional(),
+    /**
+     * `snapshot`: prod becomes dev's snapshot (Neon's promotion). `migrations`: prod keeps its data and gets the
+     * migrations of dev's ledger it lacks (seed 003).
+     */
+    strategy: z.enum(['snapshot', 'migrations']).default('snapshot'),
+    /** Snapshot strategy only. Default `fence`: no write is lost and prod refuses writes only around the swap. */
+    writePolicy: writePolicy.default('fence'),
+    reconcile: reconcileOptions.optional(),
+    migrations: migrationOptions.prefault({}),
   })
-  .refine(distinct, { message: 'must differ from prodBranchName', path: ['devBranchName'] });
+  .refine(distinct, { message: 'must differ from prodBranchName', path: ['devBranchName'] })
+  .refine((i) => i.writePolicy !== 'reconcile' || i.reconcile !== undefined, {
+    message: 'the reconcile policy needs the tables to reconcile',
+    path: ['reconcile'],
+  });
 
 export const refreshInput = z
   .object({

@@ -17,6 +17,7 @@ export type ResourceKind =
   | 'old' // the replaced branch after a swap (backup)
   | 'failed' // promote: the candidate that failed verification after the swap, replaced by the rollback
   | 'undo' // promote: the branch restored from the rollback snapshot
+  | 'rollback-state' // promote (reconcile): the rollback snapshot restored without finalize, the base of the diff
   | 'refresh' // refreshDev: prod snapshot restored onto dev
   | 'restore'; // refreshDev / rollback: the branch restored before it is swapped in
 

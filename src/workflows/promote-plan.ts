@@ -5,8 +5,8 @@ import type { PromoteOptions } from './inputs';
 import { isOwned } from './names';
 import { deleteSnapshot, readWriteEndpoint, refuse, requireBranch, resolveEnvironment } from './steps';
 
-/** A promotion takes two snapshots: the rollback point and the candidate. */
-const SLOTS_NEEDED = 2;
+/** A promotion takes two snapshots: the rollback point and the candidate; by migrations, only the anchor. */
+const slotsNeeded = (o: PromoteOptions): number => (o.strategy === 'migrations' ? 1 : 2);
 
 export type PromotionPlan = {
   prodBranchId: string;
@@ -35,10 +35,11 @@ export async function planPromotion(o: PromoteOptions): Promise<PromotionPlan> {
 
   const expired = expiredOwn(env.snapshots, Date.now());
   const free = env.freeSnapshotSlots;
-  if (free !== null && free < SLOTS_NEEDED) {
-    if (free + expired.length < SLOTS_NEEDED) {
+  const needed = slotsNeeded(o);
+  if (free !== null && free < needed) {
+    if (free + expired.length < needed) {
       throw refuse(
-        `a promotion needs ${SLOTS_NEEDED} free snapshot slots; project ${o.projectId} has ${free} of ` +
+        `a promotion needs ${needed} free snapshot slots; project ${o.projectId} has ${free} of ` +
           `${env.snapshotLimit} and only ${expired.length} expired snapshot(s) of ours to delete`,
         'SnapshotQuota',
       );
@@ -57,6 +58,6 @@ export async function planPromotion(o: PromoteOptions): Promise<PromotionPlan> {
     devBranchId: dev.id,
     schemaDiff,
     freeSnapshotSlots: free,
-    expiredSnapshots: free !== null && free < SLOTS_NEEDED ? expired.map((s) => ({ id: s.id, name: s.name })) : [],
+    expiredSnapshots: free !== null && free < needed ? expired.map((s) => ({ id: s.id, name: s.name })) : [],
   };
 }

@@ -4,7 +4,7 @@ import { resourceName } from './names';
 import type { Run } from './progress';
 import type { PromoteResult } from './promote';
 import type { PromotionPlan } from './promote-plan';
-import { restoreOnto, retireBackup, verify, type Swap, type Where } from './steps';
+import { liftFenceOf, restoreOnto, retireBackup, verify, type Swap, type Where } from './steps';
 
 /**
  * The compensation of a swap: restore the rollback snapshot onto the new prod (prod's endpoint follows, so
@@ -26,6 +26,8 @@ export async function undoSwap(
     });
     s.ids = { prodBranchId: back.restoredBranchId, failedBranchId: back.replacedBranchId };
     result.prodBranchId.after = back.restoredBranchId;
+    // A rollback snapshot taken under our write fence carries it (on Neon): prod must take writes again.
+    if (result.writes?.fence?.fencedAt) await liftFenceOf(where, o.prodBranchName);
     // The caller's checks describe the candidate; the pre-promotion data needs only to answer.
     const check = await verify(where, back.restoredBranchId, ctx.plan.prodEndpointId, [CONNECTIVITY_CHECK]);
     if (!check.ok) {

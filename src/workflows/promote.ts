@@ -1,23 +1,28 @@
 /**
- * Phase 3: promote dev to prod as a saga (plan -> snapshots -> approval -> restore and verify the candidate -> swap ->
- * verify prod -> roll back automatically if that fails -> clean up). Prod is touched only by the swap; every step
- * before it is undone on failure or cancellation, and after it the undo is a rollback to the pre-promotion snapshot.
+ * Phase 3: promote dev to prod as a saga (plan -> candidate snapshot -> approval -> restore and verify the candidate
+ * -> write baseline (fence) -> rollback snapshot -> write check -> swap -> lift / reconcile -> verify prod -> roll back
+ * automatically if that fails -> clean up). Prod's data is touched only by the swap; every step before it is undone on
+ * failure or cancellation, and after it the undo is a rollback to the pre-promotion snapshot. The rollback snapshot
+ * comes last before the swap so the window of writes at risk (and the fence) is as short as it can be (issue 7).
+ * `strategy: 'migrations'` promotes by applying dev's pending migrations instead (promote-migrations.ts).
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { SnapshotInfo, VerificationCheck, VerifyBranchResult } from '../activities/types';
 import { mutation, settle } from './proxies';
 import { ApprovalGate } from './approval';
-import type { Approval } from './definitions';
+import type { Approval, WriteReport } from './definitions';
 import { CONNECTIVITY_CHECK, promoteInput, type PromoteInput } from './inputs';
 import { isoAfter, resourceName } from './names';
+import { promoteByMigrations, type MigrationsReport } from './promote-migrations';
 import { planPromotion, type PromotionPlan } from './promote-plan';
+import { WriteGuard } from './promote-writes';
 import { Run } from './progress';
 import { undoSwap } from './promote-undo';
 import { Saga, isCancellation, shielded } from './saga';
 import { deleteBranch, deleteSnapshot, finalizeOnto, isFinalized, retireBackup, verify, type Swap } from './steps';
 import { parseInput } from './validate';
 
-export type PromoteOutcome = 'promoted' | 'rolled_back' | 'aborted' | 'dry_run';
+export type PromoteOutcome = 'promoted' | 'rolled_back' | 'aborted' | 'dry_run' | 'noop';
 
 export type PromoteResult = {
   outcome: PromoteOutcome;
@@ -32,6 +37,11 @@ export type PromoteResult = {
   /** The replaced prod, kept until `expiresAt` (null: no expiry could be set; the janitor deletes it). */
   backupBranch: { id: string; name: string; expiresAt: string | null } | null;
   verification: { candidate: VerifyBranchResult | null; prod: VerifyBranchResult | null };
+  strategy: 'snapshot' | 'migrations';
+  /** Snapshot strategy: writes prod received between the rollback snapshot and the swap, and what became of them. */
+  writes: WriteReport | null;
+  /** Migrations strategy: the plan and what was applied. */
+  migrations: MigrationsReport | null;
 };
 
 export async function promote(raw: PromoteInput): Promise<PromoteResult> {
@@ -57,8 +67,14 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
     approval: null,
     backupBranch: null,
     verification: { candidate: null, prod: null },
+    strategy: o.strategy,
+    writes: null,
+    migrations: null,
   };
+  if (o.strategy === 'migrations') return promoteByMigrations(run, o, result, done);
   if (o.dryRun) return done(run, result, 'dry_run', null);
+  const guard = new WriteGuard(run, o, where, { branchId: plan.prodBranchId, endpointId: plan.prodEndpointId });
+  result.writes = guard.report;
 
   let candidateBranchId: string | undefined;
   let swap: Swap | undefined;
@@ -70,14 +86,6 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
         s.ids.snapshotId = r.snapshot.id;
         return r.snapshot;
       });
-    const rollbackSnap = await snapshot(
-      'snapshot_prod',
-      plan.prodBranchId,
-      names.rollback,
-      o.retention.rollbackSnapshot,
-    );
-    result.rollbackSnapshotId = rollbackSnap.id;
-    saga.add('delete_rollback_snapshot', () => deleteSnapshot(projectId, rollbackSnap.id));
     const candidateSnap = await snapshot(
       'snapshot_dev',
       plan.devBranchId,
@@ -128,7 +136,21 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
       return done(run, result, 'aborted', `check "${pre.failedCheck}" failed on the candidate; prod untouched`);
     }
 
-    // Extension point (issue 7): record prod's write position and raise the write fence before the swap.
+    // From here to the swap, writes to prod are at risk: fence (or baseline), rollback snapshot, check, swap.
+    await guard.beforeSnapshot(saga);
+    const rollbackSnap = await snapshot(
+      'snapshot_prod',
+      plan.prodBranchId,
+      names.rollback,
+      o.retention.rollbackSnapshot,
+    );
+    result.rollbackSnapshotId = rollbackSnap.id;
+    saga.add('delete_rollback_snapshot', () => deleteSnapshot(projectId, rollbackSnap.id));
+    const stop = await guard.beforeSwap();
+    if (stop) {
+      await run.step('clean_up', () => saga.compensate());
+      return done(run, result, 'aborted', `${stop}; prod untouched`);
+    }
     // The swap is shielded: once started it completes, so a cancellation finds prod either untouched or swapped.
     swap = await run.step('swap', (s) =>
       shielded(async () => {
@@ -139,6 +161,11 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
       }),
     );
     onSwapped(swap);
+    const conflict = await guard.afterSwap(saga, swap, rollbackSnap.id);
+    if (conflict) {
+      await run.step('clean_up', () => undo(saga));
+      return done(run, result, 'rolled_back', `${conflict}; prod rolled back`);
+    }
 
     const post = await run.step('verify_prod', async () =>
       verify(where, swap!.restoredBranchId, plan.prodEndpointId, orConnect([...o.checks, ...o.postSwapChecks])).catch(

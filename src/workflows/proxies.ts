@@ -4,7 +4,10 @@
  * retried within seconds instead of after its whole start-to-close timeout.
  */
 import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { NeonActivities } from '../activities/types';
+import type { NeonActivities as NeonOnly, WriteActivities } from '../activities/types';
+
+/** What workflows call: the Neon activities and issue 7's write-safety ones (one worker registers both). */
+type NeonActivities = NeonOnly & WriteActivities;
 
 /**
  * A copy of NON_RETRYABLE_FAILURE_TYPES (workflow code may import activity modules as types only); a test checks the
@@ -20,6 +23,13 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'OperationFailed',
   'VerificationFailed',
   'InvalidInput',
+  // Issue 7's write-safety failures; ReconcileFailed (a lost race with the new prod's traffic) stays retryable.
+  'WritesDetected',
+  'DetectionFailed',
+  'FenceFailed',
+  'ReconcileConflict',
+  'MigrationFailed',
+  'LedgerDiverged',
 ];
 
 const retry = (
@@ -60,6 +70,20 @@ export const verification = proxyActivities<NeonActivities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '5 seconds',
   retry: retry(5, '5 seconds'),
+});
+
+/** Write positions, the fence and migrations: SQL on prod, retried a few times on a dropped connection. */
+export const writes = proxyActivities<NeonActivities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: retry(10, '5 seconds'),
+});
+
+/** Copying late writes reads and writes whole tables: long, heartbeated, retried after a lost race. */
+export const reconciliation = proxyActivities<NeonActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: retry(5),
 });
 
 /** Compensations must finish: unlimited retries, idempotent by design (a 404 on delete counts as done). */

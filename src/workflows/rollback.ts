@@ -8,6 +8,7 @@ import { isOwned, resourceName } from './names';
 import { Run } from './progress';
 import { isCancellation, shielded } from './saga';
 import {
+  liftFenceOf,
   readWriteEndpoint,
   refuse,
   requireBranch,
@@ -58,6 +59,8 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
           old: resourceName('old', id),
         });
         s.ids = { prodBranchId: r.restoredBranchId, backupBranchId: r.replacedBranchId };
+        // A rollback snapshot taken under the write fence carries it (on Neon): prod must take writes again.
+        await liftFenceOf(o, o.prodBranchName);
         return r;
       }),
     );

@@ -118,3 +118,9 @@ export async function deleteSnapshot(projectId: string, snapshotId: string): Pro
 export async function deleteBranch(projectId: string, branchId: string): Promise<void> {
   await settle(projectId, await compensation.deleteBranch({ projectId, branchId }), compensation);
 }
+
+/** Lifts a write fence (issue 7) from the branch that has this name now; nothing happens when there is none. */
+export async function liftFenceOf(where: Where, branchName: string): Promise<void> {
+  const { projectId, databaseName, roleName } = where;
+  await compensation.liftFence({ projectId, databaseName, roleName, branchName });
+}

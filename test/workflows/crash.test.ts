@@ -56,12 +56,14 @@ function sigkill(w: Worker): Promise<void> {
 /** Each step of promote, at the moment its effect is done at Neon but before Temporal hears of it. */
 const KILL_POINTS = [
   'resolveEnvironment#1', // plan
-  'waitForOperations#1:before', // snapshot prod: taken, its operations not yet waited for
-  'ensureSnapshot#2', // snapshot dev (a lost response: the retry must find it, not take another)
+  'waitForOperations#1:before', // snapshot dev: taken, its operations not yet waited for
   'restoreSnapshot#1', // restore the candidate
   'createEndpoint#1', // its endpoint
   'verifyBranch#1', // verify the candidate
+  'fenceWrites#1', // the write fence (default policy) just raised
+  'ensureSnapshot#2', // snapshot prod under the fence (a lost response: the retry must find it, not take another)
   'finalizeRestore#1', // the swap
+  'liftFence#1', // the fence lifted
   'verifyBranch#2', // verify prod
   'deleteSnapshot#1', // clean up
 ];

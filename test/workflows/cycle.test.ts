@@ -59,13 +59,16 @@ test("setup -> preview -> change on dev -> promote -> refresh -> rollback, seen 
     const progress = await s.client.getProgress(run.workflowId);
     expect(progress.steps.map((x) => x.name)).toEqual([
       'plan',
-      'snapshot_prod',
       'snapshot_dev',
       'approval',
       'restore_candidate',
       'candidate_endpoint',
       'verify_candidate',
+      'fence',
+      'snapshot_prod',
+      'check_writes',
       'swap',
+      'lift_fence',
       'verify_prod',
       'clean_up',
     ]);
