@@ -1,0 +1,96 @@
+/**
+ * Issue 7: a writer process inserts into prod every few milliseconds throughout a promotion, and each write policy
+ * keeps its promise. A snapshot promotion replaces prod's data with dev's by design, so "nothing lost" means: every
+ * acknowledged row is in the new prod or in the rollback snapshot, none only on the "(old)" backup.
+ */
+import { startWriter, type Writer } from '../support/writer';
+import type { PromoteInput } from '../../src/workflows';
+import { branchId, sourceOf, sql, startStack, uriOf, type Stack } from './support';
+import { missingFrom, neonTools, projectWithWrites } from './writes-support';
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack(__filename);
+});
+afterAll(async () => s?.stop());
+const writers: Writer[] = [];
+afterEach(async () => void (await Promise.all(writers.splice(0).map((w) => w.stop()))));
+
+const TABLES = { tables: [{ table: 'writes', key: ['id'] }], onConflict: 'fail' as const };
+
+/** Runs a promotion of dev (items marked 'dev') with a writer on prod from before it starts until after it ended. */
+async function promoteWhileWriting(extra: Partial<PromoteInput>) {
+  const p = await projectWithWrites(s);
+  await sql(await uriOf(s.emu, p, 'dev'), `UPDATE items SET source = 'dev'`);
+  const writer = startWriter({ connectionString: p.connectionUri, intervalMs: 3 });
+  writers.push(writer);
+  await writer.waitForCommits(20);
+  const worker = await s.worker();
+  const result = await worker.runUntil(async () => {
+    const run = await s.client.startPromotion({ projectId: p.projectId, ...extra });
+    return run.result();
+  });
+  await writer.waitForCommits(20);
+  const report = await writer.stop();
+  return { p, result, report, tools: neonTools(s, p) };
+}
+
+test('fence: prod refuses writes from before the rollback snapshot until the swap; nothing acknowledged is lost', async () => {
+  const { p, result, report, tools } = await promoteWhileWriting({ writePolicy: 'fence' });
+  expect(result.outcome).toBe('promoted');
+  expect(result.writes).toMatchObject({ policy: 'fence', detected: false, exact: true });
+  const fence = result.writes!.fence!;
+  expect(fence.fencedForMs).toBeGreaterThan(0);
+  // Measured: database clock from the fence's ALTER DATABASE to its lift (an upper bound by the lift itself).
+  console.log(`fence up for ${fence.fencedForMs} ms; writer refused: ${JSON.stringify(report.errors)}`);
+  expect((report.errors['25006'] ?? 0) + (report.errors['57P01'] ?? 0)).toBeGreaterThan(0);
+  const atSnapshot = await tools.idsInSnapshot(result.rollbackSnapshotId!, result.prodBranchId.before);
+  const onBackup = await tools.idsOnBranch(result.prodBranchId.before);
+  expect([...onBackup].filter((id) => !atSnapshot.has(id))).toEqual([]); // nothing accepted after the snapshot
+  const newProd = await tools.idsOnBranch(result.prodBranchId.after);
+  expect(missingFrom(report.committed, atSnapshot, newProd)).toEqual([]);
+  expect(await sourceOf(p.connectionUri)).toEqual(['dev']);
+}, 120_000);
+
+test('reconcile: late writes are copied from the backup into the new prod; nothing acknowledged is lost', async () => {
+  const { result, report, tools } = await promoteWhileWriting({ writePolicy: 'reconcile', reconcile: TABLES });
+  expect(result.outcome).toBe('promoted');
+  expect(result.writes).toMatchObject({ policy: 'reconcile', detected: true, untrackedTables: [] });
+  const copied = result.writes!.reconciled!.tables[0]!;
+  expect(copied.inserted).toBeGreaterThan(0);
+  const atSnapshot = await tools.idsInSnapshot(result.rollbackSnapshotId!, result.prodBranchId.before);
+  const onBackup = await tools.idsOnBranch(result.prodBranchId.before);
+  const newProd = await tools.idsOnBranch(result.prodBranchId.after);
+  const late = [...onBackup].filter((id) => !atSnapshot.has(id));
+  expect(late.length).toBe(copied.inserted);
+  expect(missingFrom(late, newProd)).toEqual([]);
+  expect(missingFrom(report.committed, atSnapshot, newProd)).toEqual([]);
+}, 120_000);
+
+test('abort: writes before the swap stop the promotion; prod is untouched and the result reports them', async () => {
+  const { p, result, report, tools } = await promoteWhileWriting({ writePolicy: 'abort' });
+  expect(result.outcome).toBe('aborted');
+  expect(result.reason).toMatch(/received writes.*prod untouched/);
+  expect(result.writes!.detected).toBe(true);
+  expect(result.writes!.rowsChangedByTable['public.writes']!.inserts).toBeGreaterThan(0);
+  expect(await branchId(s.emu, p.projectId, 'prod')).toBe(p.branchId);
+  expect(await sourceOf(p.connectionUri)).toEqual(['prod']);
+  const prodIds = await tools.idsOnBranch(p.branchId);
+  expect(missingFrom(report.committed, prodIds)).toEqual([]);
+}, 120_000);
+
+test('ignore: the rows prod took after the rollback snapshot are reported lost, with their count', async () => {
+  const { result, report, tools } = await promoteWhileWriting({ writePolicy: 'ignore', reconcile: TABLES });
+  expect(result.outcome).toBe('promoted');
+  const lost = result.writes!.lost!;
+  const atSnapshot = await tools.idsInSnapshot(result.rollbackSnapshotId!, result.prodBranchId.before);
+  const onBackup = await tools.idsOnBranch(result.prodBranchId.before);
+  const newProd = await tools.idsOnBranch(result.prodBranchId.after);
+  const late = [...onBackup].filter((id) => !atSnapshot.has(id));
+  expect(late.length).toBeGreaterThan(0);
+  expect(lost).toEqual({ rows: late.length, byTable: { writes: late.length }, how: 'exact' });
+  // Every acknowledged row the promotion dropped is one of those counted (and is still on the backup).
+  const dropped = missingFrom(report.committed, atSnapshot, newProd);
+  expect(dropped.length).toBeGreaterThan(0);
+  expect(missingFrom(dropped, new Set(late))).toEqual([]);
+}, 120_000);
