@@ -1,6 +1,9 @@
 import { Client, Connection, WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
 import { fromSubmitError, validated } from './client-errors';
+import { listRuns, type ListRunsOptions, type RunSummary } from './client-runs';
+import * as schedules from './client-schedules';
+import type { ScheduleInfo, ScheduleKind, ScheduleSettings } from './client-schedules';
 import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from './temporal/connection';
 import { NeonProjectId } from './temporal/search-attributes';
 import { DEFAULT_TASK_QUEUE } from './worker';
@@ -131,6 +134,48 @@ export class NeonPromoteClient {
   }
   reject(workflowId: string, by: string, comment?: string): Promise<Approval> {
     return this.temporal.workflow.getHandle(workflowId).executeUpdate(rejectUpdate, { args: [{ by, comment }] });
+  }
+
+  // ---- run listing and schedules (src/client-runs.ts, src/client-schedules.ts) --------------------------------------
+
+  /** The project's runs, newest first, from Temporal's visibility store (a second or so behind). */
+  listRuns(projectId: string, opts?: ListRunsOptions): Promise<RunSummary[]> {
+    return listRuns(this.temporal, projectId, opts);
+  }
+  /** Creates or updates the project's dev-refresh schedule; `run` holds the refresh's other inputs. */
+  scheduleRefresh(
+    projectId: string,
+    settings: ScheduleSettings & { run?: Omit<inputs.RefreshInput, 'projectId'> },
+  ): Promise<ScheduleInfo> {
+    const { run, ...rest } = settings;
+    return schedules.upsertSchedule(this.temporal, this.taskQueue, 'refresh', { ...run, projectId }, rest);
+  }
+  /** Creates or updates the project's janitor schedule; `run` holds the janitor's other inputs. */
+  scheduleJanitor(
+    projectId: string,
+    settings: ScheduleSettings & { run?: Omit<inputs.JanitorInput, 'projectId'> },
+  ): Promise<ScheduleInfo> {
+    const { run, ...rest } = settings;
+    return schedules.upsertSchedule(this.temporal, this.taskQueue, 'janitor', { ...run, projectId }, rest);
+  }
+  listSchedules(projectId?: string): Promise<ScheduleInfo[]> {
+    return schedules.listSchedules(this.temporal, projectId);
+  }
+  describeSchedule(projectId: string, kind: ScheduleKind): Promise<ScheduleInfo> {
+    return schedules.describeSchedule(this.temporal, projectId, kind);
+  }
+  pauseSchedule(projectId: string, kind: ScheduleKind, note?: string): Promise<void> {
+    return schedules.setPaused(this.temporal, projectId, kind, true, note);
+  }
+  resumeSchedule(projectId: string, kind: ScheduleKind, note?: string): Promise<void> {
+    return schedules.setPaused(this.temporal, projectId, kind, false, note);
+  }
+  deleteSchedule(projectId: string, kind: ScheduleKind): Promise<void> {
+    return schedules.deleteSchedule(this.temporal, projectId, kind);
+  }
+  /** Fires the schedule now, as its cron would. */
+  triggerSchedule(projectId: string, kind: ScheduleKind): Promise<void> {
+    return schedules.triggerSchedule(this.temporal, projectId, kind);
   }
 
   async close(): Promise<void> {
