@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { CallOptions, NeonBranch, NeonClient } from '../neon';
 import type { ActivityDeps } from './deps';
 import { withEndpoints } from './environment';
-import { activity } from './failures';
-import { neonId, resourceName } from './inputs';
+import { activity, failure } from './failures';
+import { isoTimestamp, neonId, resourceName } from './inputs';
 import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
 import { pendingOperationIds } from './operations';
 import type { NeonActivities } from './types';
@@ -94,6 +94,50 @@ export function restoreActivities({ neon }: ActivityDeps) {
         }
         const ids = await finalize(neon, projectId, branchId, oldBranchName, call);
         return { branchId, replacedBranchId, alreadyDone: false, operationIds: ids };
+      },
+    ),
+
+    /**
+     * Resets a branch to its parent's head in place (Neon's branch restore with `source_branch_id` = the parent): the
+     * branch keeps its ID, endpoints and connection strings; sessions on its endpoints are dropped.
+     *
+     * A reset leaves no lineage, so the evidence of an earlier attempt is the branch's `last_reset_at`: at or after
+     * `resetAfter` (the workflow passes the step's start time), the reset happened and is not sent again. Without
+     * `resetAfter` every call resets. With `preserveUnderName`, an existing branch of that name is evidence too, so a
+     * retry never preserves twice. A clock behind Neon's at worst resets again: the outcome (parent's head) is the same.
+     */
+    resetBranch: activity(
+      z.object({
+        projectId: neonId,
+        branchId: neonId,
+        resetAfter: isoTimestamp.optional(),
+        preserveUnderName: resourceName.optional(),
+      }),
+      async ({ projectId, branchId, resetAfter, preserveUnderName }, call) => {
+        const branch = await neon.getBranch(projectId, branchId, call);
+        if (!branch.parent_id) throw failure('NeonBadRequest', `branch ${branchId} has no parent to reset from`);
+        const resetAt = branch.last_reset_at;
+        // Neon's timestamps carry whole seconds: a reset in the step's first second counts as this step's.
+        const since = resetAfter ? Math.floor(Date.parse(resetAfter) / 1000) * 1000 : Infinity;
+        const preserved = preserveUnderName
+          ? (await neon.listBranches(projectId, call)).some((b) => b.name === preserveUnderName)
+          : false;
+        if ((resetAt && Date.parse(resetAt) >= since) || preserved) {
+          const pending = await pendingOperationIds(neon, projectId, { branchIds: [branchId] }, call);
+          return { branch: toBranchInfo(branch), resetAt, alreadyDone: true, operationIds: pending };
+        }
+        const res = await neon.restoreBranch(
+          projectId,
+          branchId,
+          { sourceBranchId: branch.parent_id, preserveUnderName },
+          call,
+        );
+        return {
+          branch: toBranchInfo(res.branch),
+          resetAt: res.branch.last_reset_at,
+          alreadyDone: false,
+          operationIds: operationIds(res.operations),
+        };
       },
     ),
   } satisfies Partial<NeonActivities>;

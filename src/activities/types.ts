@@ -187,6 +187,24 @@ export type FinalizeRestoreResult = MutationResult & {
   alreadyDone: boolean;
 };
 
+export type ResetBranchInput = {
+  projectId: string;
+  /** Reset to its parent's head; it keeps its ID, endpoints and connection strings. */
+  branchId: string;
+  /** A reset at or after this instant (Neon's `last_reset_at`) is an earlier attempt's: not sent again. */
+  resetAfter?: IsoTimestamp;
+  /** Keep the data before the reset as a new branch of this name (Neon requires it when the branch has children). */
+  preserveUnderName?: string;
+};
+
+export type ResetBranchResult = MutationResult & {
+  branch: BranchInfo;
+  /** Neon's `last_reset_at` after the reset (null if Neon did not report it). */
+  resetAt: IsoTimestamp | null;
+  /** true when `last_reset_at` (or the preserved branch) showed an earlier attempt already reset it. */
+  alreadyDone: boolean;
+};
+
 // ---- operations --------------------------------------------------------------------------------------------------
 
 export type WaitForOperationsInput = {
@@ -348,6 +366,7 @@ export type NeonActivities = {
   deleteSnapshot: (input: DeleteSnapshotInput) => Promise<DeleteResult>;
   restoreSnapshot: (input: RestoreSnapshotInput) => Promise<RestoreSnapshotResult>;
   finalizeRestore: (input: FinalizeRestoreInput) => Promise<FinalizeRestoreResult>;
+  resetBranch: (input: ResetBranchInput) => Promise<ResetBranchResult>;
   waitForOperations: (input: WaitForOperationsInput) => Promise<WaitForOperationsResult>;
   compareSchema: (input: CompareSchemaInput) => Promise<CompareSchemaResult>;
   verifyBranch: (input: VerifyBranchInput) => Promise<VerifyBranchResult>;

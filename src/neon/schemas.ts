@@ -37,6 +37,8 @@ export const branchSchema = z.object({
   restore_status: optional(z.string()),
   restored_from: optional(z.string()),
   restored_as: optional(z.string()),
+  /** Set by a reset from the parent (POST .../branches/{id}/restore). */
+  last_reset_at: optional(z.string()),
 });
 export type NeonBranch = z.infer<typeof branchSchema>;
 

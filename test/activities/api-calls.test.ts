@@ -119,6 +119,8 @@ test('API calls per activity on the happy path', async () => {
   await expectCalls('createEndpoint (exists)', 2, () =>
     h.run(a.createEndpoint, { projectId, branchId: childId, type: 'read_write' }),
   );
+  const reset = await expectCalls('resetBranch', 2, () => h.run(a.resetBranch, { projectId, branchId: childId }));
+  await settle(reset.operationIds);
   const deleted = await expectCalls('deleteSnapshot', 1, () => h.run(a.deleteSnapshot, { projectId, snapshotId }));
   await settle(deleted.operationIds);
   await expectCalls('deleteBranch', 1, () => h.run(a.deleteBranch, { projectId, branchId: childId }));
