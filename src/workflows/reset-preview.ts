@@ -1,20 +1,22 @@
 /**
- * Resets a preview to dev's head. The activities offer no branch reset (Neon's POST .../branches/{id}/restore with
- * source_branch_id = parent), so the preview is deleted and made again from dev under the same name, with the same
- * expiry: the data is dev's head, the branch and endpoint IDs are new. See the report of issue 5.
+ * Resets a preview to dev's head in place (Neon's branch restore from the parent): the preview keeps its branch ID,
+ * endpoint and connection string, so whatever points at it keeps working; sessions open on it are dropped.
  */
 import { mutation, read, settle } from './proxies';
 import { previewRef, type PreviewRef } from './inputs';
 import { Run } from './progress';
-import { deleteBranch, refuse } from './steps';
+import { readWriteEndpoint, refuse } from './steps';
 import { parseInput } from './validate';
 
 export type ResetPreviewResult = {
   outcome: 'reset';
   projectId: string;
   name: string;
+  /** Unchanged by a reset (before = after); kept as a pair for callers of the delete-and-recreate version. */
   branchId: { before: string; after: string };
   endpointId: string;
+  /** Neon's `last_reset_at` after the reset. */
+  resetAt: string | null;
 };
 
 export async function resetPreview(raw: PreviewRef): Promise<ResetPreviewResult> {
@@ -22,37 +24,30 @@ export async function resetPreview(raw: PreviewRef): Promise<ResetPreviewResult>
   const o = parseInput(previewRef, raw);
   run.begin(o.projectId);
   const { projectId, name } = o;
-  const found = await run.step('plan', async () => {
+  const preview = await run.step('plan', async () => {
     const [branch, dev] = [
       await read.getBranch({ projectId, branchName: name }),
       await read.getBranch({ projectId, branchName: o.devBranchName }),
     ];
     if (!dev) throw refuse(`the dev branch "${o.devBranchName}" does not exist`, 'BranchMissing');
-    if (branch && branch.parentId !== dev.id)
-      throw refuse(`branch "${name}" is not a preview (a child of dev)`, 'NotAPreview');
-    return { branch, dev };
+    if (!branch) throw refuse(`preview "${name}" does not exist (create it first)`, 'BranchMissing');
+    if (branch.parentId !== dev.id) throw refuse(`branch "${name}" is not a preview (a child of dev)`, 'NotAPreview');
+    return branch;
   });
-  // A retry after the delete finds no branch and goes on to recreate it: the name is the key.
-  if (found.branch) await run.step('delete_branch', () => deleteBranch(projectId, found.branch!.id));
-  const expiresAt = found.branch?.expiresAt ?? undefined;
-  const created = await run.step('create_branch', async (s) => {
-    const r = await mutation.createBranch({
-      projectId,
-      name,
-      parentId: found.dev.id,
-      endpointType: 'read_write',
-      ...(expiresAt && Date.parse(expiresAt) > Date.now() ? { expiresAt } : {}),
-    });
+  const reset = await run.step('reset', async (s) => {
+    s.ids = { branchId: preview.id };
+    // Workflow time, fixed for the step: a retried attempt finds the reset by last_reset_at instead of resetting again.
+    const r = await mutation.resetBranch({ projectId, branchId: preview.id, resetAfter: new Date().toISOString() });
     await settle(projectId, r);
-    s.ids = { branchId: r.branch.id };
-    return r.branch;
+    return r;
   });
   run.finish('reset');
   return {
     outcome: 'reset',
     projectId,
     name,
-    branchId: { before: found.branch?.id ?? created.id, after: created.id },
-    endpointId: created.endpoints.find((e) => e.type === 'read_write')?.id ?? '',
+    branchId: { before: preview.id, after: reset.branch.id },
+    endpointId: readWriteEndpoint(preview) ?? '',
+    resetAt: reset.resetAt,
   };
 }

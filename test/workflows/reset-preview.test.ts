@@ -1,0 +1,51 @@
+import { api, seedProd, sql, startStack, uriOf, type Stack } from './support';
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack(__filename);
+});
+afterAll(async () => s?.stop());
+
+const labels = async (uri: string) =>
+  (await sql<{ label: string }>(uri, 'SELECT label FROM items ORDER BY label')).map((r) => r.label);
+
+test("resetPreview: the preview holds dev's head under the same branch ID, endpoint and connection string", async () => {
+  const p = await seedProd(s.emu, 3);
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    await (await s.client.startSetup({ projectId: p.projectId })).result();
+    const preview = await s.client.createPreview({ projectId: p.projectId, label: 'pr-7' });
+    const previewUri = await uriOf(s.emu, p, preview.name);
+    const devUri = await uriOf(s.emu, p, 'dev');
+    await sql(previewUri, `INSERT INTO items (label, source) VALUES ('scratch', 'preview')`);
+    await sql(devUri, `INSERT INTO items (label, source) VALUES ('dev-later', 'dev')`);
+    const before = await api(s.emu, 'GET', `/projects/${p.projectId}/branches/${preview.branchId}/endpoints`);
+
+    const reset = await s.client.resetPreview({ projectId: p.projectId, name: preview.name });
+
+    expect(reset).toMatchObject({ outcome: 'reset', branchId: { before: preview.branchId, after: preview.branchId } });
+    expect(reset.resetAt).not.toBeNull();
+    // The connection string taken before the reset still works, and serves dev's head (its write, not the preview's).
+    expect(await uriOf(s.emu, p, preview.name)).toBe(previewUri);
+    expect(await labels(previewUri)).toEqual(await labels(devUri));
+    expect(await labels(previewUri)).toContain('dev-later');
+    expect(await labels(previewUri)).not.toContain('scratch');
+    const after = await api(s.emu, 'GET', `/projects/${p.projectId}/branches/${preview.branchId}/endpoints`);
+    expect(after.endpoints.map((e: { id: string }) => e.id)).toEqual(before.endpoints.map((e: { id: string }) => e.id));
+    expect(reset.endpointId).toBe(before.endpoints[0].id);
+  });
+});
+
+test('resetPreview refuses a branch that is not a child of dev, and a preview that does not exist', async () => {
+  const p = await seedProd(s.emu, 1);
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    await (await s.client.startSetup({ projectId: p.projectId })).result();
+    await expect(s.client.resetPreview({ projectId: p.projectId, name: 'prod' })).rejects.toMatchObject({
+      cause: { type: 'NotAPreview' },
+    });
+    await expect(s.client.resetPreview({ projectId: p.projectId, name: 'preview-none' })).rejects.toMatchObject({
+      cause: { type: 'BranchMissing' },
+    });
+  });
+});
