@@ -2,6 +2,7 @@ import { createNeonClient } from '../neon';
 import { branchActivities } from './branches';
 import type { ActivityDeps } from './deps';
 import { environmentActivities } from './environment';
+import { fingerprintActivities } from './fingerprint';
 import { operationActivities } from './operations';
 import { restoreActivities } from './restore';
 import { schemaActivities } from './schema';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps): NeonActivities & WriteActi
     ...operationActivities(deps),
     ...schemaActivities(deps),
     ...verifyActivities(deps),
+    ...fingerprintActivities(deps),
     ...writeActivities(deps),
   };
 }

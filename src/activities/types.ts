@@ -286,6 +286,33 @@ export type VerifyBranchResult = {
   durationMs: number;
 };
 
+// ---- data fingerprint --------------------------------------------------------------------------------------------
+
+export type FingerprintBranchInput = {
+  projectId: string;
+  branchId: string;
+  /** Defaults to the branch's read-write endpoint. */
+  endpointId?: string;
+  databaseName: string;
+  roleName: string;
+  /** Schemas whose tables are fingerprinted (default ["public"]). */
+  schemas?: string[];
+  /** Per statement, i.e. per table (default 60 000 ms). */
+  statementTimeoutMs?: number;
+};
+
+/** `hash`: md5 over the sorted md5s of the rows' text, so row order does not matter. */
+export type TableFingerprint = { table: string; rows: number; hash: string };
+
+export type FingerprintBranchResult = {
+  branchId: string;
+  schemas: string[];
+  /** Sorted by name. */
+  tables: TableFingerprint[];
+  /** sha256 over every table's name, row count and hash: equal hashes mean equal data. */
+  hash: string;
+};
+
 // ---- failures ----------------------------------------------------------------------------------------------------
 
 /** `type` of the ApplicationFailures activities throw. */
@@ -370,6 +397,7 @@ export type NeonActivities = {
   waitForOperations: (input: WaitForOperationsInput) => Promise<WaitForOperationsResult>;
   compareSchema: (input: CompareSchemaInput) => Promise<CompareSchemaResult>;
   verifyBranch: (input: VerifyBranchInput) => Promise<VerifyBranchResult>;
+  fingerprintBranch: (input: FingerprintBranchInput) => Promise<FingerprintBranchResult>;
 };
 
 /** The write-safety activities of issue 7 (src/activities/writes, src/activities/migrations*.ts). */
