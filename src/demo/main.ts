@@ -82,7 +82,7 @@ async function promotionCounts(stack: DemoStack): Promise<Record<string, number>
   return counterBy(await scrape(stack.metricsUrl), 'neon_promote_promotions_total', 'outcome');
 }
 
-/** The story made one promotion that promoted and one that rolled back: the worker's metrics must say so too. */
+/** The story made two promotions that promoted and one that rolled back: the worker's metrics must say so too. */
 async function metricsStep(stack: DemoStack, before: Record<string, number>): Promise<StepReport> {
   const t0 = Date.now();
   const moved = (after: Record<string, number>, k: string) => (after[k] ?? 0) - (before[k] ?? 0);
@@ -90,10 +90,10 @@ async function metricsStep(stack: DemoStack, before: Record<string, number>): Pr
   // Workflow metrics reach the exporter with the workflow task that completed the run: allow a moment.
   for (let i = 0; i < 20; i++) {
     after = (await promotionCounts(stack)) ?? {};
-    if (moved(after, 'promoted') >= 1 && moved(after, 'rolled_back') >= 1) break;
+    if (moved(after, 'promoted') >= 2 && moved(after, 'rolled_back') >= 1) break;
     await new Promise((r) => setTimeout(r, 250));
   }
-  const ok = moved(after, 'promoted') === 1 && moved(after, 'rolled_back') === 1;
+  const ok = moved(after, 'promoted') === 2 && moved(after, 'rolled_back') === 1;
   const note = `neon_promote_promotions_total promoted +${moved(after, 'promoted')}, rolled_back +${moved(after, 'rolled_back')} (${stack.metricsUrl})`;
   return { name: 'metrics', outcome: ok ? 'counted' : 'mismatch', ok, note, durationMs: Date.now() - t0, prod: '' };
 }

@@ -7,6 +7,7 @@ import type { VerificationCheck } from '../activities/types';
 import { connectionUri, createProject, query, readWriteEndpoint } from './neon';
 import { appState, describeState, FAULTY_CHANGE, loadSampleApp, MIGRATION, SAMPLE, type AppState } from './sample-app';
 import type { StoryContext } from './runner';
+import { PAGE_VIEWS, pageViewsOn, startDemoWriter } from './writer';
 
 export type StepOutcome = { outcome: string; ok: boolean; note: string };
 
@@ -154,6 +155,34 @@ export const STORY: Step[] = [
       return { outcome: r.outcome, ok: r.outcome === 'rolled_back', note: `to snapshot ${r.snapshot.name}` };
     },
   },
-  // Issue 7 adds its step here: a writer keeps writing to prod through a promotion with the write fence up, and the
-  // step checks that every acknowledged row is in the new prod (prod: { ..., writesLost: 0 }).
+  {
+    name: 'live writes',
+    title: 'dev promoted again while a writer inserts into prod every 5 ms: the write fence loses nothing',
+    prod: { ...MIGRATED, orders: SAMPLE.orders + 1 },
+    async run(ctx) {
+      const devUri = await connectionUri(ctx.neon, ctx.project(), 'dev');
+      await Promise.all([query(ctx.prodUri!, PAGE_VIEWS), query(devUri, PAGE_VIEWS)]);
+      const writer = startDemoWriter(ctx.prodUri!);
+      let r;
+      try {
+        const input = { projectId: ctx.project(), checks: CHECKS, writePolicy: 'fence' as const };
+        r = await ctx.watch(ctx.client.startPromotion(input, { summary: 'demo: promotion under live writes' }));
+        await new Promise((res) => setTimeout(res, 300)); // writing on the new prod
+      } finally {
+        await writer.stop();
+      }
+      // Acknowledged before the fence: on the replaced prod (= the rollback snapshot); after the lift: on the new prod.
+      const [before, after] = await Promise.all([
+        pageViewsOn(ctx.neon, ctx.project(), r.prodBranchId.before),
+        query<{ id: string }>(ctx.prodUri!, 'SELECT id FROM page_views').then((x) => new Set(x.map((y) => +y.id))),
+      ]);
+      const lost = writer.committed.filter((id) => !before.has(id) && !after.has(id)).length;
+      const w = r.writes!;
+      const ok = r.outcome === 'promoted' && lost === 0 && w.detected === false && w.exact === true;
+      const note =
+        `${writer.committed.length} writes acknowledged, ${lost} lost; ${writer.refused} refused while prod was ` +
+        `fenced for ${w.fence?.fencedForMs ?? '?'} ms`;
+      return { outcome: r.outcome, ok, note };
+    },
+  },
 ];

@@ -48,11 +48,13 @@ test('the demo runs the whole story and ends with every step green', async () =>
     'failed promotion',
     'dev refresh',
     'rollback',
+    'live writes',
     'metrics',
   ]);
   expect(rows.filter((l) => !l.startsWith('  ok '))).toEqual([]);
   expect(summary).toMatch(/promotion +promoted /);
   expect(summary).toMatch(/failed promotion +rolled_back /);
+  expect(summary).toMatch(/live writes +promoted .* 0 lost/);
   expect(out).toContain(`http://localhost:${ui}/namespaces/default/workflows?query=NeonProjectId`);
   expect(out).not.toMatch(/postgres(ql)?:\/\/[^\s]*:[^\s@]+@/); // no connection string with a password
   expect(code).toBe(0);
