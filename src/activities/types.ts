@@ -5,6 +5,7 @@
  * Workflows `import type` from here; the implementations live next to this file.
  */
 
+import { NON_RETRYABLE_FAILURE_TYPES as SHARED_NON_RETRYABLE } from '../shared/failure-types';
 import type {
   ApplyMigrationInput,
   ApplyMigrationResult,
@@ -336,17 +337,7 @@ export type ActivityFailureType =
  * Failure types that no retry can fix. Workflows list them in `nonRetryableErrorTypes` (activities already mark
  * them non-retryable; the list protects against a failure raised outside the mapping).
  */
-export const NON_RETRYABLE_FAILURE_TYPES = [
-  'NeonNotFound',
-  'NeonQuotaExceeded',
-  'NeonBadRequest',
-  'NeonConflict',
-  'NeonUnauthorized',
-  'NeonSchemaMismatch',
-  'OperationFailed',
-  'VerificationFailed',
-  'InvalidInput',
-] as const satisfies readonly ActivityFailureType[];
+export const NON_RETRYABLE_FAILURE_TYPES = SHARED_NON_RETRYABLE satisfies readonly ActivityFailureType[];
 
 export type NonRetryableFailureType = (typeof NON_RETRYABLE_FAILURE_TYPES)[number];
 

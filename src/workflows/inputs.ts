@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { VerificationCheck } from '../activities/types';
+import { verificationCheck as sharedVerificationCheck } from '../shared/checks';
 import { durationMs } from './duration';
 
 const DAY = 86_400_000;
@@ -17,44 +18,8 @@ export const branchName = z
   // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
 
-const comparison = z.enum(['eq', 'ne', 'gt', 'gte', 'lt', 'lte']);
-const checkName = z.string().min(1).max(100).optional();
-
-/** The caller's checks (same rules as the verifyBranch activity, which validates them again). */
-export const verificationCheck: z.ZodType<VerificationCheck> = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('sql'),
-    name: checkName,
-    sql: z.string().min(1).max(10_000),
-    expect: z
-      .object({
-        rowCount: z.union([z.number().int().min(0), z.object({ op: comparison, value: z.number() })]).optional(),
-        value: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional(),
-        compare: z.object({ op: comparison, value: z.number() }).optional(),
-      })
-      .refine((e) => e.rowCount !== undefined || e.value !== undefined || e.compare !== undefined, {
-        message: 'set at least one of rowCount, value, compare',
-      }),
-  }),
-  z.object({
-    kind: z.literal('tablesExist'),
-    name: checkName,
-    tables: z
-      .array(
-        z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/, 'expected table or schema.table'),
-      )
-      .min(1)
-      .max(200),
-  }),
-  z.object({
-    kind: z.literal('http'),
-    name: checkName,
-    url: z.url({ protocol: /^https?$/ }),
-    expectStatus: z.number().int().min(100).max(599).optional(),
-    bodyIncludes: z.string().min(1).optional(),
-    timeoutMs: z.number().int().min(100).max(60_000).optional(),
-  }),
-]);
+/** The caller's checks (the verifyBranch activity validates them again with the same schema). */
+export const verificationCheck: z.ZodType<VerificationCheck> = sharedVerificationCheck;
 
 /** A check every database answers: used where the caller gave none (e.g. verifying a rollback). */
 export const CONNECTIVITY_CHECK: VerificationCheck = {

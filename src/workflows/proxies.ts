@@ -5,32 +5,12 @@
  */
 import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { NeonActivities as NeonOnly, WriteActivities } from '../activities/types';
+import { NON_RETRYABLE_ERROR_TYPES } from '../shared/failure-types';
 
 /** What workflows call: the Neon activities and issue 7's write-safety ones (one worker registers both). */
 type NeonActivities = NeonOnly & WriteActivities;
 
-/**
- * A copy of NON_RETRYABLE_FAILURE_TYPES (workflow code may import activity modules as types only); a test checks the
- * two lists match.
- */
-export const NON_RETRYABLE_ERROR_TYPES = [
-  'NeonNotFound',
-  'NeonQuotaExceeded',
-  'NeonBadRequest',
-  'NeonConflict',
-  'NeonUnauthorized',
-  'NeonSchemaMismatch',
-  'OperationFailed',
-  'VerificationFailed',
-  'InvalidInput',
-  // Issue 7's write-safety failures; ReconcileFailed (a lost race with the new prod's traffic) stays retryable.
-  'WritesDetected',
-  'DetectionFailed',
-  'FenceFailed',
-  'ReconcileConflict',
-  'MigrationFailed',
-  'LedgerDiverged',
-];
+export { NON_RETRYABLE_ERROR_TYPES };
 
 const retry = (
   maximumAttempts: number,

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { WRITE_FAILURE_TYPES as SHARED_WRITE_FAILURE_TYPES } from '../../shared/failure-types';
 import type { FailureDetails } from '../types';
 import type { WriteFailureType } from './types';
 
@@ -6,15 +7,7 @@ import type { WriteFailureType } from './types';
  * The failure types of issue 7. Marked non-retryable on the failure itself (except a reconcile that lost a race), so a workflow's retry policy need not
  * list them to stop retrying (though listing them in `nonRetryableErrorTypes` too is what the other types do).
  */
-export const WRITE_FAILURE_TYPES = [
-  'WritesDetected',
-  'DetectionFailed',
-  'FenceFailed',
-  'ReconcileConflict',
-  'ReconcileFailed',
-  'MigrationFailed',
-  'LedgerDiverged',
-] as const satisfies readonly WriteFailureType[];
+export const WRITE_FAILURE_TYPES = SHARED_WRITE_FAILURE_TYPES satisfies readonly WriteFailureType[];
 
 export function writeFailure(
   type: WriteFailureType,

@@ -1,19 +1,9 @@
 // A test-only workflow: calls one activity by name with the retry policy workflows are expected to use.
 import { proxyActivities } from '@temporalio/workflow';
 import type { NeonActivities } from '../../../src/activities/types';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../../../src/shared/failure-types';
 
-/** A copy of NON_RETRYABLE_FAILURE_TYPES: workflow code may import activity modules as types only. */
-const nonRetryableErrorTypes = [
-  'NeonNotFound',
-  'NeonQuotaExceeded',
-  'NeonBadRequest',
-  'NeonConflict',
-  'NeonUnauthorized',
-  'NeonSchemaMismatch',
-  'OperationFailed',
-  'VerificationFailed',
-  'InvalidInput',
-];
+const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURE_TYPES];
 
 const activities = proxyActivities<NeonActivities>({
   startToCloseTimeout: '20 seconds',
