@@ -1,4 +1,5 @@
 import { createNeonClient } from '../neon';
+import { baselineActivities } from './baseline';
 import { branchActivities } from './branches';
 import type { ActivityDeps } from './deps';
 import { environmentActivities } from './environment';
@@ -7,7 +8,7 @@ import { operationActivities } from './operations';
 import { restoreActivities } from './restore';
 import { schemaActivities } from './schema';
 import { snapshotActivities } from './snapshots';
-import type { NeonActivities, WriteActivities } from './types';
+import type { BaselineActivities, NeonActivities, WriteActivities } from './types';
 import { verifyActivities } from './verify';
 import { writeActivities } from './writes';
 
@@ -15,7 +16,7 @@ import { writeActivities } from './writes';
  * Builds every Neon activity from its dependencies (samples-typescript activities-dependency-injection): the worker
  * passes a real client, tests pass one pointed at the emulator or fakes. Register the result with `Worker.create`.
  */
-export function createActivities(deps: ActivityDeps): NeonActivities & WriteActivities {
+export function createActivities(deps: ActivityDeps): NeonActivities & WriteActivities & BaselineActivities {
   return {
     ...environmentActivities(deps),
     ...branchActivities(deps),
@@ -26,6 +27,8 @@ export function createActivities(deps: ActivityDeps): NeonActivities & WriteActi
     ...verifyActivities(deps),
     ...fingerprintActivities(deps),
     ...writeActivities(deps),
+    // Reads Temporal (the worker's own client), not Neon: refreshDev's baseline.
+    ...baselineActivities(),
   };
 }
 
@@ -39,7 +42,7 @@ export type Activities = ReturnType<typeof createActivities>;
 export function createActivitiesFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<ActivityDeps> = {},
-): NeonActivities & WriteActivities {
+): NeonActivities & WriteActivities & BaselineActivities {
   const apiKey = env.NEON_API_KEY;
   if (!apiKey) throw new Error('NEON_API_KEY is not set for the worker');
   const limit = env.NEON_SNAPSHOT_LIMIT;

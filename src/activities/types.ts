@@ -402,3 +402,20 @@ export type WriteActivities = {
 };
 
 export type * from './writes/types';
+
+// ---- refreshDev's baseline (issue 5; src/activities/baseline.ts) -------------------------------------------------
+
+/** The run whose recorded fingerprint says what dev held when its data was last promoted or refreshed. */
+export type RefreshBaseline = {
+  kind: 'last_promotion' | 'last_refresh';
+  workflowId: string;
+  runId: string;
+  closedAt: string | null;
+  /** promote's `candidateFingerprint` or refreshDev's `devFingerprint`; null when the run recorded none. */
+  fingerprint: FingerprintBranchResult | null;
+};
+
+/** Activities that read Temporal (the worker's own client), not Neon. */
+export type BaselineActivities = {
+  findRefreshBaseline: (input: { projectId: string }) => Promise<RefreshBaseline | null>;
+};
