@@ -5,3 +5,10 @@ export { scheduleId, type ScheduleInfo, type ScheduleKind, type ScheduleSettings
 export { createWorker, runWorker, DEFAULT_TASK_QUEUE, type CreateWorkerOptions } from './worker';
 export { temporalSettingsFromEnv, type TemporalSettings } from './temporal/connection';
 export { NeonProjectId, NeonPhase, NeonOutcome } from './temporal/search-attributes';
+export {
+  verifyWebhookSignature,
+  signWebhook,
+  SIGNATURE_HEADER,
+  type VerifyWebhookOptions,
+} from './activities/notify-signature';
+export type { RunFinishedPayload, NotifyOptions } from './workflows/notify-input';

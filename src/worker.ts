@@ -1,6 +1,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivitiesFromEnv } from './activities';
 import { createHealthActivities } from './activities/health';
+import { createNotifyActivities, webhookSettingsFromEnv } from './activities/notify';
 import { createRunActivities } from './activities/runs';
 import { activityLogAttributes } from './observability/activity-interceptors';
 import { loggerFromEnv } from './observability/logger';
@@ -12,10 +13,14 @@ import { autoHeartbeat } from './worker-heartbeat';
 export const DEFAULT_TASK_QUEUE = 'neon-promote';
 
 /**
- * Workflow interceptors (projectId on workflow log lines; run and promotion metrics). createWorker adds them when it
- * bundles; pass them to bundleWorkflowCode's `workflowInterceptorModules` when building a bundle yourself.
+ * Workflow interceptors (notifications of every run's outcome; projectId on workflow log lines; run and promotion
+ * metrics). createWorker adds them when it bundles; pass them to bundleWorkflowCode's `workflowInterceptorModules`
+ * when building a bundle yourself (without them, no run notifies).
  */
-export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('./observability/workflow-interceptors')];
+export const WORKFLOW_INTERCEPTOR_MODULES = [
+  require.resolve('./workflows/notify-interceptor'),
+  require.resolve('./observability/workflow-interceptors'),
+];
 
 export type CreateWorkerOptions = {
   connection: NativeConnection;
@@ -36,8 +41,9 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
-    // The scheduled-run workflow's activities need only the worker's own Temporal client: always registered.
-    activities: { ...createRunActivities(), ...opts.activities },
+    // The scheduled-run workflow's activities need only the worker's own Temporal client: always registered. So are
+    // the notification ones (without a webhook of the worker's own unless opts.activities brings configured ones).
+    activities: { ...createRunActivities(), ...createNotifyActivities(), ...opts.activities },
     interceptors: {
       activity: [autoHeartbeat(), activityLogAttributes()],
       // A pre-built bundle carries its own interceptors; naming them again would only draw a warning.
@@ -55,14 +61,19 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
  * Runs a worker from environment settings until SIGINT/SIGTERM: Temporal's TEMPORAL_* settings, the task queue from
  * NEON_PROMOTE_TASK_QUEUE, and the Neon activities' NEON_API_KEY and friends (see createActivitiesFromEnv). Logs are
  * JSON lines on stdout (NEON_PROMOTE_LOG_LEVEL, NEON_PROMOTE_LOG_FORMAT); NEON_PROMOTE_METRICS_PORT and
- * NEON_PROMOTE_METRICS_HOST serve Prometheus metrics.
+ * NEON_PROMOTE_METRICS_HOST serve Prometheus metrics; NEON_PROMOTE_WEBHOOK_URL and NEON_PROMOTE_WEBHOOK_SECRET
+ * configure notifications.
  */
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = temporalSettingsFromEnv(env);
   const logger = loggerFromEnv(env);
   const metrics = metricsSettingsFromEnv(env);
   installRuntime({ logger, metrics });
-  const activities = { ...createHealthActivities(), ...createActivitiesFromEnv(env) };
+  const activities = {
+    ...createHealthActivities(),
+    ...createActivitiesFromEnv(env),
+    ...createNotifyActivities(webhookSettingsFromEnv(env)),
+  };
   const connection = await NativeConnection.connect(connectionOptions(settings));
   try {
     const taskQueue = env.NEON_PROMOTE_TASK_QUEUE || DEFAULT_TASK_QUEUE;

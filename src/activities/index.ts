@@ -56,3 +56,10 @@ export type { ActivityDeps, Clock, DbConnector, DbSession, HttpGet } from './dep
 export { NON_RETRYABLE_FAILURE_TYPES } from './types';
 export { compareWritePositions, WRITE_FAILURE_TYPES } from './writes';
 export type * from './types';
+export {
+  createNotifyActivities,
+  webhookSettingsFromEnv,
+  NOTIFY_FAILURE_TYPES,
+  type NotifyActivities,
+  type WebhookSettings,
+} from './notify';

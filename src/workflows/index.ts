@@ -10,6 +10,7 @@ export * from './refresh-dev';
 export * from './rollback';
 export * from './janitor';
 export * from './scheduled-run';
+export * from './deliver-notification';
 export * from './definitions';
 export type * from './inputs';
 export type { PromotionPlan } from './promote-plan';

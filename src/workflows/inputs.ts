@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { VerificationCheck } from '../activities/types';
 import { verificationCheck as sharedVerificationCheck } from '../shared/checks';
 import { durationMs } from './duration';
+import { notifyOptions } from './notify-input';
 
 const DAY = 86_400_000;
 
@@ -70,6 +71,8 @@ export const projectFields = {
   devBranchName: branchName.default('dev'),
   databaseName: z.string().min(1).max(63).default('neondb'),
   roleName: z.string().min(1).max(63).default('neondb_owner'),
+  /** A webhook called with the run's outcome (see README, Notifications). */
+  notify: notifyOptions.optional(),
 };
 
 /** prod and dev must be two branches: a promotion of a branch onto itself would only lose data. */
@@ -146,6 +149,7 @@ export const janitorInput = z.object({
   keepRollbackSnapshots: z.number().int().min(1).max(50).default(2),
   /** Snapshot slots left free for the next promotion (it needs two). */
   reserveSnapshotSlots: z.number().int().min(0).max(10).default(2),
+  notify: notifyOptions.optional(),
 });
 
 export const previewInput = z.object({
@@ -159,9 +163,15 @@ export const previewInput = z.object({
   name: branchName.optional(),
   /** Past Neon's 30-day cap a durable timer deletes the preview instead. */
   expiresIn: durationMs({ min: 60_000, max: 365 * DAY }).default(7 * DAY),
+  notify: notifyOptions.optional(),
 });
 
-export const previewRef = z.object({ projectId: neonId, name: branchName, devBranchName: branchName.default('dev') });
+export const previewRef = z.object({
+  projectId: neonId,
+  name: branchName,
+  devBranchName: branchName.default('dev'),
+  notify: notifyOptions.optional(),
+});
 export const deletePreviewInput = previewRef.extend({
   /** Delete at this time instead of now (the durable expiry timer past Neon's 30-day cap). */
   at: z.iso.datetime({ offset: true }).optional(),

@@ -16,6 +16,11 @@ import {
 
 const now = (): string => new Date(Date.now()).toISOString();
 
+// Module state is per workflow execution (the SDK keeps a module cache per workflow), so this is this run's Run.
+let current: Run | undefined;
+/** The Run of the executing workflow, if it made one: the notification interceptor reads its steps and reason. */
+export const currentRun = (): Run | undefined => current;
+
 export class Run {
   readonly progress: Progress;
   private turn = false;
@@ -30,6 +35,8 @@ export class Run {
       outcome: null,
       reason: null,
     };
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- published for the notification interceptor
+    current = this;
     setHandler(progressQuery, () => this.progress);
     // Registered at once so a turn granted before this run asks for it is not lost.
     setHandler(turnSignal, () => void (this.turn = true));

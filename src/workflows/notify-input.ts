@@ -1,0 +1,52 @@
+/**
+ * The optional `notify` field of every mutating workflow's input, and the payload a notification carries. zod only, so
+ * the workflows, the client and the notify activity share one definition.
+ */
+import { z } from 'zod';
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The webhook of one run. https, or http to a loopback address only (a receiver on the worker's own machine): the
+ * payload is signed, not encrypted. No user:password in the URL: the input is kept in the run's history for anyone
+ * who can read it, so a URL that carries a credential belongs in the worker's NEON_PROMOTE_WEBHOOK_URL instead.
+ */
+export const webhookUrl = z
+  .string()
+  .max(2000)
+  .refine((s) => URL.canParse(s), 'expected an absolute URL')
+  .refine((s) => {
+    const u = new URL(s);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
+  }, 'expected an https URL (http only to localhost)')
+  .refine((s) => {
+    const u = new URL(s);
+    return u.username === '' && u.password === '';
+  }, 'must not carry a user or password (set NEON_PROMOTE_WEBHOOK_URL on the worker instead)');
+
+export const notifyOptions = z.object({ url: webhookUrl });
+
+export type NotifyOptions = z.input<typeof notifyOptions>;
+
+/** The JSON body POSTed to the webhook at the end of every run. Holds no secret, connection string or password. */
+export type RunFinishedPayload = {
+  event: 'run.finished';
+  /** Unique per notification and stable across its retries: receivers use it to drop duplicates. */
+  deliveryId: string;
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  projectId: string | null;
+  /** The run's outcome (promoted, rolled_back, aborted, refreshed, ...), or failed / cancelled. */
+  outcome: string;
+  reason: string | null;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  steps: { name: string; status: string; startedAt: string; endedAt: string | null; durationMs: number | null }[];
+  /** One line for a chat message. */
+  summary: string;
+};
+
+/** Where a notification goes: the run's own URL, or the worker's NEON_PROMOTE_WEBHOOK_URL (never in history). */
+export type NotifyTarget = { url: string } | { worker: true };
