@@ -1,0 +1,145 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { verifyWebhookSignature } from '../../src/activities/notify-signature';
+import { seedProd, sql, uriOf } from '../workflows/support';
+import { eventually, SECRET, startNotifyStack, startReceiver, type NotifyStack, type Receiver } from './support';
+
+let s: NotifyStack;
+let rcv: Receiver;
+beforeAll(async () => {
+  [s, rcv] = await Promise.all([startNotifyStack(__filename), startReceiver()]);
+});
+afterAll(async () => Promise.all([s?.stop(), rcv?.close()]));
+beforeEach(() => {
+  rcv.answer = () => ({ status: 200 });
+});
+
+/** A project set up for promotion whose dev holds a change. */
+async function projectWithChange() {
+  const p = await seedProd(s.emu, 3);
+  const setup = await s.client.startSetup({ projectId: p.projectId });
+  await setup.result();
+  await sql(await uriOf(s.emu, p, 'dev'), `UPDATE items SET source = 'dev'`);
+  return Object.assign(p, { setupWorkflowId: setup.workflowId });
+}
+
+const deliveriesOf = (workflowId: string) =>
+  rcv.requests.filter((d) => (JSON.parse(d.body) as { workflowId: string }).workflowId === workflowId);
+
+/** The run's history and its notification's, as text. */
+async function histories(workflowId: string, deliveryId: string): Promise<string> {
+  const run = await s.t.client.workflow.getHandle(workflowId).fetchHistory();
+  const child = await s.t.client.workflow.getHandle(deliveryId).fetchHistory();
+  return JSON.stringify(run) + JSON.stringify(child);
+}
+
+test('a promoted run POSTs a signed run.finished payload with its outcome and steps; no secret in it or in history', async () => {
+  const worker = await s.worker({ secret: SECRET });
+  await worker.runUntil(async () => {
+    const p = await projectWithChange();
+    const run = await s.client.startPromotion({ projectId: p.projectId, notify: { url: rcv.url } });
+    expect((await run.result()).outcome).toBe('promoted');
+    const d = await eventually(() => deliveriesOf(run.workflowId).find((x) => x.status === 200));
+    const body = JSON.parse(d.body) as Record<string, unknown> & { steps: { name: string; status: string }[] };
+    expect(body).toMatchObject({
+      event: 'run.finished',
+      workflowId: run.workflowId,
+      workflowType: 'promote',
+      projectId: p.projectId,
+      outcome: 'promoted',
+      reason: null,
+    });
+    expect(body.steps.find((x) => x.name === 'swap')).toMatchObject({ status: 'done' });
+    expect(d.headers['x-neon-promote-delivery']).toBe(body.deliveryId);
+    const header = d.headers['x-neon-promote-signature'];
+    expect(verifyWebhookSignature({ body: d.body, header, secret: SECRET })).toBe(true);
+    expect(verifyWebhookSignature({ body: d.body, header, secret: 'another-secret-of-length' })).toBe(false);
+
+    // The setup run had no webhook, and neither has this worker: it started no notification.
+    const setup = await s.t.client.workflow.getHandle(p.setupWorkflowId).fetchHistory();
+    expect(JSON.stringify(setup)).not.toContain('deliverNotification');
+
+    const password = new URL(p.connectionUri).password;
+    expect(password.length).toBeGreaterThan(3);
+    const text = (await histories(run.workflowId, body.deliveryId as string)) + d.body;
+    for (const secret of [SECRET, s.emu.apiKey, password]) expect(text).not.toContain(secret);
+  });
+});
+
+test("a rolled-back run notifies the worker's own webhook, whose URL stays out of history", async () => {
+  const worker = await s.worker({ secret: SECRET, url: rcv.url });
+  await worker.runUntil(async () => {
+    const p = await projectWithChange();
+    const run = await s.client.startPromotion({
+      projectId: p.projectId,
+      postSwapChecks: [{ kind: 'sql', name: 'smoke', sql: 'SELECT count(*) FROM items', expect: { value: 999 } }],
+    });
+    expect((await run.result()).outcome).toBe('rolled_back');
+    const d = await eventually(() => deliveriesOf(run.workflowId).find((x) => x.status === 200));
+    const body = JSON.parse(d.body) as { outcome: string; reason: string; deliveryId: string; summary: string };
+    expect(body.outcome).toBe('rolled_back');
+    expect(body.reason).toContain('smoke');
+    expect(body.summary).toContain('rolled_back');
+    expect(
+      verifyWebhookSignature({ body: d.body, header: d.headers['x-neon-promote-signature'], secret: SECRET }),
+    ).toBe(true);
+    expect(await histories(run.workflowId, body.deliveryId)).not.toContain(rcv.url);
+  });
+});
+
+test('a webhook that is down gets the notification later, from the retries, while the run has already completed', async () => {
+  let open = false;
+  rcv.answer = () => (open ? { status: 204 } : { status: 503, headers: { 'retry-after': '1' } });
+  const worker = await s.worker({ secret: SECRET });
+  await worker.runUntil(async () => {
+    const p = await seedProd(s.emu, 2);
+    const run = await s.client.startSetup({ projectId: p.projectId, notify: { url: rcv.url } });
+    expect((await run.result()).outcome).toBe('created');
+    // The run is done while its webhook still refuses: nothing was accepted yet.
+    expect(deliveriesOf(run.workflowId).filter((d) => d.status < 300)).toEqual([]);
+    await eventually(() => (deliveriesOf(run.workflowId).length >= 2 ? true : undefined));
+    open = true;
+    const d = await eventually(() => deliveriesOf(run.workflowId).find((x) => x.status === 204));
+    const body = JSON.parse(d.body) as { outcome: string; deliveryId: string };
+    expect(body.outcome).toBe('created');
+    // Every attempt carried the same delivery ID, so a receiver can drop duplicates.
+    expect(new Set(deliveriesOf(run.workflowId).map((x) => x.headers['x-neon-promote-delivery']))).toEqual(
+      new Set([body.deliveryId]),
+    );
+    expect(await s.t.client.workflow.getHandle(body.deliveryId).result()).toEqual({ status: 204 });
+  });
+});
+
+test('a cancelled run reports cancelled; a webhook that rejects the request (4xx) is not retried', async () => {
+  rcv.answer = () => ({ status: 410 });
+  const worker = await s.worker({ secret: SECRET });
+  await worker.runUntil(async () => {
+    const p = await projectWithChange();
+    const run = await s.client.startPromotion({
+      projectId: p.projectId,
+      approval: { required: true },
+      notify: { url: rcv.url },
+    });
+    await waitForStep(run.workflowId, 'approval');
+    await s.client.cancel(run.workflowId);
+    await expect(run.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    const d = await eventually(() => deliveriesOf(run.workflowId)[0]);
+    const body = JSON.parse(d.body) as { outcome: string; deliveryId: string };
+    expect(body.outcome).toBe('cancelled');
+    const err = await s.t.client.workflow
+      .getHandle(body.deliveryId)
+      .result()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(((err as WorkflowFailedError).cause?.cause as { type?: string } | undefined)?.type).toBe('WebhookRejected');
+    expect(deliveriesOf(run.workflowId)).toHaveLength(1);
+  });
+});
+
+async function waitForStep(workflowId: string, step: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const progress = await s.client.getProgress(workflowId).catch(() => null);
+    if (progress?.currentStep === step) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${workflowId} never reached ${step}`);
+}
