@@ -14,15 +14,20 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 export const webhookUrl = z
   .string()
   .max(2000)
-  .refine((s) => URL.canParse(s), 'expected an absolute URL')
-  .refine((s) => {
-    const u = new URL(s);
-    return u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
-  }, 'expected an https URL (http only to localhost)')
-  .refine((s) => {
-    const u = new URL(s);
-    return u.username === '' && u.password === '';
-  }, 'must not carry a user or password (set NEON_PROMOTE_WEBHOOK_URL on the worker instead)');
+  .superRefine((s, ctx) => {
+    const problem = urlProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+function urlProblem(s: string): string | null {
+  if (!URL.canParse(s)) return 'expected an absolute URL';
+  const u = new URL(s);
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && LOOPBACK.has(u.hostname)))
+    return 'expected an https URL (http only to localhost)';
+  if (u.username || u.password)
+    return 'must not carry a user or password (set NEON_PROMOTE_WEBHOOK_URL on the worker instead)';
+  return null;
+}
 
 export const notifyOptions = z.object({ url: webhookUrl });
 

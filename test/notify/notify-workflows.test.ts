@@ -125,10 +125,13 @@ test('a cancelled run reports cancelled; a webhook that rejects the request (4xx
     const d = await eventually(() => deliveriesOf(run.workflowId)[0]);
     const body = JSON.parse(d.body) as { outcome: string; deliveryId: string };
     expect(body.outcome).toBe('cancelled');
-    const err = await s.t.client.workflow
+    const err: unknown = await s.t.client.workflow
       .getHandle(body.deliveryId)
       .result()
-      .catch((e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(((err as WorkflowFailedError).cause?.cause as { type?: string } | undefined)?.type).toBe('WebhookRejected');
     expect(deliveriesOf(run.workflowId)).toHaveLength(1);
