@@ -58,11 +58,20 @@ export class DataPlane {
 
   async ensureRole(role: string): Promise<void> {
     const pw = this.rolePassword(role).replace(/'/g, "''");
-    await this.pool.query(
-      `DO $$ BEGIN
+    const ensure = () =>
+      this.pool.query(
+        `DO $$ BEGIN
          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(role)}) THEN CREATE ROLE ${q(role)} LOGIN PASSWORD '${pw}';
          ELSE ALTER ROLE ${q(role)} LOGIN PASSWORD '${pw}'; END IF; END $$`,
-    );
+      );
+    try {
+      await ensure();
+    } catch (err) {
+      // Two projects created at once both saw no role and both created it: the loser's second look finds it.
+      const code = (err as { code?: string }).code;
+      if (code !== '23505' && code !== '42710') throw err;
+      await ensure();
+    }
   }
 
   async createEmpty(physical: string, owner: string): Promise<void> {
