@@ -7,6 +7,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writ
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Agent, type Dispatcher } from 'undici';
 import type { Emulator, RequestLogEntry } from '../../src/emulator';
 import { inventory, type Inventory } from '../workflows/support';
 
@@ -192,4 +193,28 @@ export async function pool<T, R>(items: T[], n: number, fn: (item: T, i: number)
     }),
   );
   return out;
+}
+
+export type Send = { method: string; path: string; t: number };
+
+/** An undici Agent that records when each request was sent: the rate budget is about sends, not completions. */
+export class TapAgent extends Agent {
+  readonly sends: Send[] = [];
+  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    this.sends.push({ method: opts.method, path: String(opts.path).split('?')[0]!, t: Date.now() });
+    return super.dispatch(opts, handler);
+  }
+}
+
+/** Sends as request-log entries (templated route from the emulator's log of the same path), for peakRates. */
+export function sendsAsLog(sends: Send[], log: RequestLogEntry[]): RequestLogEntry[] {
+  const routes = new Map(log.map((e) => [`${e.method} ${e.path}`, e.route]));
+  return sends.map((x) => ({
+    method: x.method,
+    path: x.path,
+    route: routes.get(`${x.method} ${x.path}`) ?? `${x.method} ${x.path}`,
+    status: 0,
+    at: new Date(x.t).toISOString(),
+    requestId: '',
+  }));
 }

@@ -77,22 +77,27 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   },
 };
 
-/** A fresh project on `taskQueue`, prepared by an in-process worker that stops before the run under test starts. */
-export async function preparedProject(
+/** Fresh projects on `taskQueue`, prepared by one in-process worker that stops before the runs under test start. */
+export async function preparedProjects(
   s: Stack,
   taskQueue: string,
-  sc: Scenario,
-): Promise<{ p: SeededProject; client: NeonPromoteClient }> {
+  scenarios: Scenario[],
+): Promise<{ p: SeededProject; client: NeonPromoteClient }[]> {
   const client = await NeonPromoteClient.connect({ client: s.t.client, taskQueue });
-  const p = await seedProd(s.emu, 6);
+  const projects: SeededProject[] = [];
+  for (const _ of scenarios) projects.push(await seedProd(s.emu, 6));
   const worker = await createWorker({
     connection: s.t.nativeConnection,
     taskQueue,
     workflowBundle: s.bundle,
     activities: { ...createHealthActivities(), ...neonActivities(s.emu) },
   });
-  await worker.runUntil(sc.prepare(s, client, p));
-  return { p, client };
+  await worker.runUntil(Promise.all(scenarios.map((sc, i) => sc.prepare(s, client, projects[i]!))));
+  return projects.map((p) => ({ p, client }));
+}
+
+export async function preparedProject(s: Stack, taskQueue: string, sc: Scenario) {
+  return (await preparedProjects(s, taskQueue, [sc]))[0]!;
 }
 
 /** Prod's data through its day-one connection string, and dev's. */
