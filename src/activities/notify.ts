@@ -24,12 +24,13 @@ export type WebhookSettings = {
   now?: () => number;
 };
 
-export type NotifyInput = { target: NotifyTarget; payload: RunFinishedPayload };
+/** `projectId` (the payload's, when known) puts the project on the activity's log lines like every Neon activity's. */
+export type NotifyInput = { projectId?: string; target: NotifyTarget; payload: RunFinishedPayload };
 export type NotifyResult = { status: number };
 
 export type NotifyActivities = {
   /** Whether the worker has a webhook of its own (the URL itself stays out of history). */
-  workerWebhook: () => Promise<{ configured: boolean }>;
+  workerWebhook: (input: { projectId?: string }) => Promise<{ configured: boolean }>;
   notify: (input: NotifyInput) => Promise<NotifyResult>;
 };
 

@@ -48,10 +48,11 @@ function rootMessage(err: TemporalFailure): string {
   return e.message;
 }
 
-async function targetOf(args: unknown[]): Promise<NotifyTarget | null> {
+async function targetOf(args: unknown[], projectId: string | null): Promise<NotifyTarget | null> {
   const parsed = notifyOptions.safeParse((args[0] as { notify?: unknown } | undefined)?.notify);
   if (parsed.success) return { url: parsed.data.url };
-  return (await local.workerWebhook()).configured ? { worker: true } : null;
+  const { configured } = await local.workerWebhook(projectId ? { projectId } : {});
+  return configured ? { worker: true } : null;
 }
 
 /** What the webhook receives: names, statuses and times; no Neon IDs' secrets, checks, connection strings or inputs. */
@@ -92,12 +93,12 @@ async function notifyEnd(args: unknown[], end: End): Promise<void> {
   if (!patched('notify')) return;
   await CancellationScope.nonCancellable(async () => {
     try {
-      const target = await targetOf(args);
-      if (!target) return;
       const payload = payloadOf(args, end);
+      const target = await targetOf(args, payload.projectId);
+      if (!target) return;
       await startChild(deliverNotification, {
         workflowId: payload.deliveryId,
-        args: [{ target, payload }],
+        args: [{ ...(payload.projectId ? { projectId: payload.projectId } : {}), target, payload }],
         // The run's result must not wait for a webhook that is down: the child outlives it.
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });
