@@ -14,7 +14,7 @@ import {
   neonActivities,
   type Stack,
 } from '../workflows/support';
-import { mutatingCalls, record } from './harness';
+import { mutatingCalls, noteSecrets, record } from './harness';
 import { waitForOperations, type SeededProject } from '../../src/emulator';
 import { createHealthActivities } from '../../src/activities/health';
 import { createWorker } from '../../src/worker';
@@ -22,6 +22,7 @@ import { createWorker } from '../../src/worker';
 let s: Stack;
 beforeAll(async () => {
   s = await startStack(__filename);
+  await noteSecrets(s.emu);
 });
 afterAll(async () => s?.stop());
 

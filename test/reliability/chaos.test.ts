@@ -10,7 +10,7 @@ import type { FaultRule } from '../../src/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
 import { createWorker } from '../../src/worker';
 import { startStack, type Stack } from '../workflows/support';
-import { FULL, TapAgent, creations, peakRates, record, sendsAsLog, shape } from './harness';
+import { FULL, noteSecrets, TapAgent, creations, peakRates, record, sendsAsLog, shape } from './harness';
 import { SCENARIOS, dataOf, preparedProjects, type Scenario } from './scenarios';
 
 /** Tighter than Neon's 700/min and 40/s per route, so that the chaos actually presses on it. */
@@ -49,6 +49,7 @@ const ALL: FaultRule[] = [
 let s: Stack;
 beforeAll(async () => {
   s = await startStack(__filename, { operationDelayMs: { min: 200, max: 1200 } });
+  await noteSecrets(s.emu);
 });
 afterAll(async () => s?.stop());
 

@@ -9,6 +9,7 @@ import type { SeededProject } from '../../src/emulator';
 import { startStack, inventory, type Stack } from '../workflows/support';
 import {
   FULL,
+  noteSecrets,
   creations,
   pool,
   record,
@@ -27,6 +28,7 @@ let bundlePath: string;
 let dir: string;
 beforeAll(async () => {
   s = await startStack(__filename);
+  await noteSecrets(s.emu);
   bundlePath = writeBundle(s.bundle.code);
   dir = tempDir('np-rel-crash-');
 });

@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Agent, type Dispatcher } from 'undici';
 import type { Emulator, RequestLogEntry } from '../../src/emulator';
-import { inventory, type Inventory } from '../workflows/support';
+import { inventory, seedProd, uriOf, type Inventory } from '../workflows/support';
 
 /** RELIABILITY_FULL=1: the whole suite (npm run test:reliability); otherwise the fast subset that npm test runs. */
 export const FULL = process.env.RELIABILITY_FULL === '1';
@@ -218,3 +218,20 @@ export function sendsAsLog(sends: Send[], log: RequestLogEntry[]): RequestLogEnt
     requestId: '',
   }));
 }
+
+/** Notes this emulator's API key and database password (in the run's temp dir) for the secrets scan at the end. */
+export async function noteSecrets(emu: Emulator): Promise<void> {
+  const p = await seedProd(emu, 1);
+  const password = decodeURIComponent(new URL(await uriOf(emu, p, 'prod')).password);
+  appendFileSync(join(runDir, 'secrets.txt'), `${emu.apiKey}\n${password}\n`);
+}
+
+export const notedSecrets = (): string[] => {
+  try {
+    return readFileSync(join(runDir, 'secrets.txt'), 'utf8')
+      .split('\n')
+      .filter((x) => x.length >= 8);
+  } catch {
+    return [];
+  }
+};
