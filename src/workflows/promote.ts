@@ -6,11 +6,12 @@
  * comes last before the swap so the window of writes at risk (and the fence) is as short as it can be (issue 7).
  * `strategy: 'migrations'` promotes by applying dev's pending migrations instead (promote-migrations.ts).
  */
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import type { SnapshotInfo, VerificationCheck, VerifyBranchResult } from '../activities/types';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
+import type { FingerprintBranchResult, SnapshotInfo, VerificationCheck, VerifyBranchResult } from '../activities/types';
 import { mutation, settle } from './proxies';
 import { ApprovalGate } from './approval';
 import type { Approval, WriteReport } from './definitions';
+import { fingerprintOrNull } from './fingerprints';
 import { CONNECTIVITY_CHECK, promoteInput, type PromoteInput } from './inputs';
 import { isoAfter, resourceName } from './names';
 import { promoteByMigrations, type MigrationsReport } from './promote-migrations';
@@ -42,6 +43,11 @@ export type PromoteResult = {
   writes: WriteReport | null;
   /** Migrations strategy: the plan and what was applied. */
   migrations: MigrationsReport | null;
+  /**
+   * The data the candidate carried (dev's at its snapshot), taken once its checks passed: the baseline a later
+   * refreshDev compares dev with. Null when not taken (migrations strategy, an earlier stop, or it could not be read).
+   */
+  candidateFingerprint: FingerprintBranchResult | null;
 };
 
 export async function promote(raw: PromoteInput): Promise<PromoteResult> {
@@ -70,6 +76,7 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
     strategy: o.strategy,
     writes: null,
     migrations: null,
+    candidateFingerprint: null,
   };
   if (o.strategy === 'migrations') return promoteByMigrations(run, o, result, done);
   if (o.dryRun) return done(run, result, 'dry_run', null);
@@ -129,7 +136,13 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
       s.ids.endpointId = r.endpoint.id;
       return r.endpoint.id;
     });
-    const pre = await run.step('verify_candidate', () => verify(where, candidate.id, endpointId, orConnect(o.checks)));
+    const pre = await run.step('verify_candidate', async () => {
+      const checked = await verify(where, candidate.id, endpointId, orConnect(o.checks));
+      // Histories recorded before the fingerprint existed replay without it.
+      if (checked.ok && patched('candidate-fingerprint'))
+        result.candidateFingerprint = await fingerprintOrNull(where, candidate.id, endpointId);
+      return checked;
+    });
     result.verification.candidate = pre;
     if (!pre.ok) {
       await run.step('clean_up', () => saga.compensate());
