@@ -16,10 +16,32 @@ function fakeClock() {
   };
 }
 
+/**
+ * 2,000 requests on one route through `budget`, each arriving at the server 0-99 ms after its grant (deterministic
+ * pseudo-random), callers showing up unevenly; returns the most arrivals in any sliding second at the server.
+ */
+async function peakArrivalsPerSecond(budget: RateBudget, clock: ReturnType<typeof fakeClock>): Promise<number> {
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  const arrivals: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    if (i % 7 === 0) clock.advance(next() % 30);
+    await budget.acquire('GET /projects/{project_id}/operations/{operation_id}');
+    arrivals.push(clock.now() + (next() % 100));
+  }
+  arrivals.sort((a, b) => a - b);
+  let peak = 0;
+  for (let i = 0, j = 0; i < arrivals.length; i++) {
+    while ((arrivals[j] ?? 0) <= (arrivals[i] ?? 0) - 1000) j++;
+    peak = Math.max(peak, i - j + 1);
+  }
+  return peak;
+}
+
 describe('RateBudget', () => {
   it('lets at most perSecondPerRoute requests of one route through in any second', async () => {
     const clock = fakeClock();
-    const budget = new RateBudget({ perSecondPerRoute: 3, perMinute: 1000, clock });
+    const budget = new RateBudget({ perSecondPerRoute: 3, perMinute: 1000, marginMs: 0, clock });
     const grantedAt: number[] = [];
     for (let i = 0; i < 7; i++) {
       await budget.acquire('GET /projects/{project_id}/operations/{operation_id}');
@@ -34,7 +56,7 @@ describe('RateBudget', () => {
 
   it('lets at most perMinute requests through in any sliding minute, over all routes', async () => {
     const clock = fakeClock();
-    const budget = new RateBudget({ perSecondPerRoute: 100, perMinute: 5, clock });
+    const budget = new RateBudget({ perSecondPerRoute: 100, perMinute: 5, marginMs: 0, clock });
     const start = clock.now();
     for (let i = 0; i < 5; i++) await budget.acquire(`route-${i}`);
     clock.advance(30_000);
@@ -44,7 +66,7 @@ describe('RateBudget', () => {
   });
 
   it('concurrent callers never exceed the budget (real timers)', async () => {
-    const budget = new RateBudget({ perSecondPerRoute: 4, perMinute: 1000 });
+    const budget = new RateBudget({ perSecondPerRoute: 4, perMinute: 1000, marginMs: 0 });
     const started = Date.now();
     const times = await Promise.all(
       Array.from({ length: 10 }, async () => {
@@ -55,6 +77,34 @@ describe('RateBudget', () => {
     times.sort((a, b) => a - b);
     expect(times.filter((t) => t < 900)).toHaveLength(4);
     expect(times.filter((t) => t < 1900)).toHaveLength(8);
+  });
+
+  it('keeps a margin by default: 40 per route in any 1.1 s and 700 in any 60.1 s', async () => {
+    const clock = fakeClock();
+    const budget = new RateBudget({ clock });
+    const start = clock.now();
+    const grantedAt: number[] = [];
+    for (let i = 0; i < 81; i++) {
+      await budget.acquire('GET /projects/{project_id}/operations/{operation_id}');
+      grantedAt.push(clock.now() - start);
+    }
+    expect(grantedAt.slice(0, 40).every((t) => t === 0)).toBe(true);
+    expect(grantedAt.slice(40, 80).every((t) => t === 1100)).toBe(true);
+    expect(grantedAt[80]).toBe(2200);
+
+    const minute = new RateBudget({ perSecondPerRoute: 1000, clock });
+    const minuteStart = clock.now();
+    for (let i = 0; i < 701; i++) await minute.acquire(`route-${i % 50}`);
+    expect(clock.now() - minuteStart).toBe(60_100);
+  });
+
+  it('with the margin, jittered arrivals never put more than the limit into one second at the server', async () => {
+    const clock = fakeClock();
+    const withMargin = new RateBudget({ perSecondPerRoute: 40, perMinute: 1_000_000, marginMs: 100, clock });
+    expect(await peakArrivalsPerSecond(withMargin, clock)).toBe(40);
+    // Without it the same traffic overruns the server's window.
+    const exact = new RateBudget({ perSecondPerRoute: 40, perMinute: 1_000_000, marginMs: 0, clock });
+    expect(await peakArrivalsPerSecond(exact, clock)).toBeGreaterThan(40);
   });
 
   it('stops waiting when the signal aborts', async () => {
