@@ -1,9 +1,24 @@
 /**
  * Phase 4: rewrite dev with prod's current data (snapshot prod -> restore onto dev with finalize -> wait -> verify ->
- * clean up). Dev keeps its endpoint and connection string. Refuses when dev has schema changes prod lacks (work that
- * was never promoted would be lost), unless forced.
+ * fingerprint dev -> clean up). Dev keeps its endpoint and connection string.
+ *
+ * Refuses (ApplicationFailure `UnpromotedChanges`, naming what changed) unless `force`, when dev holds work that was
+ * never promoted and the refresh would lose:
+ * - schema: dev's schema differs from prod's (compare_schema);
+ * - data: the fingerprint of dev's tables (public schema: per table row count and content hash) differs from the
+ *   baseline, the fingerprint recorded by the project's latest completed run that set dev's data on purpose: a
+ *   promotion with outcome promoted (the candidate's, i.e. dev's at its snapshot: `last_promotion`) or a refresh with
+ *   outcome refreshed (dev's right after it: `last_refresh`). A project neon-promote never promoted or refreshed, or
+ *   whose latest such run recorded no fingerprint (a promotion by migrations, or one older than fingerprints), is
+ *   compared with prod's current data instead (`prod`), so prod's own writes since then read as dev's changes: the
+ *   stricter rule when nothing better is known.
+ * The result's `unpromotedChanges` says what differed and which baseline applied (with `force`: what was discarded).
+ * Baselines come from Temporal itself (search attributes and the run's result), never from the databases, where they
+ * would show up in schema diffs and be promoted.
  */
-import { workflowInfo } from '@temporalio/workflow';
+import { patched, workflowInfo } from '@temporalio/workflow';
+import type { BranchWithEndpoints, FingerprintBranchResult } from '../activities/types';
+import { changedTables, findRefreshBaseline, fingerprint, fingerprintOrNull } from './fingerprints';
 import { mutation, read, settle } from './proxies';
 import { CONNECTIVITY_CHECK, refreshInput, type RefreshInput } from './inputs';
 import { isoAfter, resourceName } from './names';
@@ -18,8 +33,19 @@ import {
   restoreOnto,
   retireBackup,
   verify,
+  type Where,
 } from './steps';
 import { parseInput } from './validate';
+
+export type UnpromotedChanges = {
+  /** Dev's schema differed from prod's. */
+  schema: boolean;
+  /** Tables whose data differed from the baseline (or exist on one side only), sorted. */
+  tablesChanged: string[];
+  baseline: 'last_promotion' | 'last_refresh' | 'prod';
+  /** The promotion or refresh whose fingerprint was the baseline (null: prod's current data was). */
+  baselineWorkflowId: string | null;
+};
 
 export type RefreshResult = {
   outcome: 'refreshed';
@@ -27,6 +53,10 @@ export type RefreshResult = {
   devBranchId: { before: string; after: string };
   /** Dev's schema differed from prod's and `force` discarded it. */
   discardedSchemaChanges: boolean;
+  /** What dev held that was never promoted before the refresh (empty unless `force`). */
+  unpromotedChanges: UnpromotedChanges;
+  /** Dev's data right after the refresh: the next refresh's baseline. Null when it could not be read. */
+  devFingerprint: FingerprintBranchResult | null;
   backupBranch: { id: string; expiresAt: string | null };
 };
 
@@ -36,6 +66,7 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
   run.begin(o.projectId);
   await run.waitForTurn();
   const { projectId } = o;
+  const where: Where = { projectId, databaseName: o.databaseName, roleName: o.roleName };
   const id = workflowInfo().workflowId;
   const saga = new Saga();
   try {
@@ -50,14 +81,20 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
         baseBranchId: prod.id,
         databaseName: o.databaseName,
       });
-      if (!diff.identical && !o.force) {
+      s.ids = { prodBranchId: prod.id, devBranchId: dev.id };
+      const devEndpointId = readWriteEndpoint(dev);
+      // Histories recorded before data fingerprints existed replay the schema-only rule.
+      const changes = patched(FINGERPRINTS)
+        ? await unpromoted(where, prod, dev, !diff.identical)
+        : { schema: !diff.identical, tablesChanged: [], baseline: 'prod' as const, baselineWorkflowId: null };
+      if ((changes.schema || changes.tablesChanged.length > 0) && !o.force) {
         throw refuse(
-          `dev has schema changes that prod does not have (never promoted); promote them or refresh with force:\n${diff.diff.slice(0, 2000)}`,
+          `${describeChanges(changes)}; promote them or refresh with force` +
+            (changes.schema ? `:\n${diff.diff.slice(0, 2000)}` : ''),
           'UnpromotedChanges',
         );
       }
-      s.ids = { prodBranchId: prod.id, devBranchId: dev.id };
-      return { prod, dev, devEndpointId: readWriteEndpoint(dev), discarded: !diff.identical };
+      return { prod, dev, devEndpointId, changes };
     });
     const snap = await run.step('snapshot_prod', async (s) => {
       const name = resourceName('refresh', id);
@@ -92,6 +129,9 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
         'VerificationFailed',
       );
     }
+    const devFingerprint = patched(FINGERPRINTS)
+      ? await run.step('fingerprint_dev', () => fingerprintOrNull(where, swap.restoredBranchId, plan.devEndpointId))
+      : null;
     const expiresAt = await run.step('clean_up', async () => {
       await saga.compensate();
       return retireBackup(projectId, swap.replacedBranchId, o.backupRetention);
@@ -101,7 +141,9 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
       outcome: 'refreshed',
       projectId,
       devBranchId: { before: plan.dev.id, after: swap.restoredBranchId },
-      discardedSchemaChanges: plan.discarded,
+      discardedSchemaChanges: plan.changes.schema,
+      unpromotedChanges: plan.changes,
+      devFingerprint,
       backupBranch: { id: swap.replacedBranchId, expiresAt },
     };
   } catch (err) {
@@ -109,4 +151,35 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
     run.finish(isCancellation(err) ? 'cancelled' : 'failed', err instanceof Error ? err.message : String(err));
     throw err;
   }
+}
+
+/** Marks the runs that compare dev's data as well as its schema, and record dev's fingerprint after the refresh. */
+const FINGERPRINTS = 'refresh-fingerprint';
+
+/** Dev's data against the baseline (see the rule above); `schema` is passed through. */
+async function unpromoted(
+  where: Where,
+  prod: BranchWithEndpoints,
+  dev: BranchWithEndpoints,
+  schema: boolean,
+): Promise<UnpromotedChanges> {
+  const [baseline, devNow] = await Promise.all([
+    findRefreshBaseline({ projectId: where.projectId }),
+    fingerprint(where, dev.id, readWriteEndpoint(dev)),
+  ]);
+  if (baseline?.fingerprint) {
+    const tablesChanged = changedTables(baseline.fingerprint, devNow);
+    return { schema, tablesChanged, baseline: baseline.kind, baselineWorkflowId: baseline.workflowId };
+  }
+  const prodNow = await fingerprint(where, prod.id, readWriteEndpoint(prod));
+  return { schema, tablesChanged: changedTables(prodNow, devNow), baseline: 'prod', baselineWorkflowId: null };
+}
+
+function describeChanges(c: UnpromotedChanges): string {
+  const data =
+    c.baseline === 'prod'
+      ? `its data differs from prod's in ${c.tablesChanged.join(', ')} (no promotion or refresh by neon-promote recorded dev's data, so prod's is the baseline)`
+      : `its data changed since the ${c.baseline === 'last_promotion' ? 'last promotion' : 'last refresh'} (${c.baselineWorkflowId}) in ${c.tablesChanged.join(', ')}`;
+  const what = [...(c.schema ? ["its schema differs from prod's"] : []), ...(c.tablesChanged.length ? [data] : [])];
+  return `dev holds changes that were never promoted: ${what.join('; ')}`;
 }
