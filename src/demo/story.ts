@@ -136,7 +136,8 @@ export const STORY: Step[] = [
         `INSERT INTO orders (customer_id, product_id, quantity, total_cents) VALUES (1, 1, 1, 750)`,
       );
       const r = await ctx.watch(
-        ctx.client.startRefresh({ projectId: ctx.project() }, { summary: 'demo: refresh dev' }),
+        // force: dev's faulty change was never promoted (its promotion was rolled back); discarding it is the point.
+        ctx.client.startRefresh({ projectId: ctx.project(), force: true }, { summary: 'demo: refresh dev' }),
       );
       const dev = await appState(await connectionUri(ctx.neon, ctx.project(), 'dev'));
       const ok = r.outcome === 'refreshed' && dev.negativeTotals === 0 && dev.orders === SAMPLE.orders + 1;

@@ -62,7 +62,8 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     prod: ['prod'],
     dev: ['prod'],
     prepare: setupWithChange,
-    start: (c, p) => c.startRefresh({ projectId: p.projectId, checks: [tables] }),
+    // force: the change on dev was never promoted, and refreshDev refuses to discard it otherwise.
+    start: (c, p) => c.startRefresh({ projectId: p.projectId, checks: [tables], force: true }),
   },
   rollback: {
     name: 'rollback',
