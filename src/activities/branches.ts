@@ -1,14 +1,15 @@
 import { z } from 'zod';
-import type { CallOptions } from '../neon';
+import { type CallOptions, NeonBadRequestError, NeonNotFoundError } from '../neon';
 import type { ActivityDeps } from './deps';
 import { nullOn404, withEndpoints } from './environment';
-import { activity, failure } from './failures';
+import { activity, currentContext, failure } from './failures';
 import { branchRef, isoTimestamp, neonId, resourceName } from './inputs';
 import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
 import { pendingOperationIds } from './operations';
 import type { NeonActivities, UpdateBranchInput, UpdateBranchResult } from './types';
 
 const endpointType = z.enum(['read_write', 'read_only']);
+type EndpointType = z.infer<typeof endpointType>;
 const updateInput = branchRef.extend({
   name: resourceName.optional(),
   protected: z.boolean().optional(),
@@ -17,8 +18,21 @@ const updateInput = branchRef.extend({
 
 /** Branch and endpoint mutations, each safe to repeat: create finds by name, update compares, delete accepts 404. */
 export function branchActivities({ neon }: ActivityDeps) {
-  /** PATCH only the fields that differ; a repeat after a lost response then sends nothing. */
+  /**
+   * PATCH only the fields that differ; a repeat after a lost response then sends nothing. Attempt 1 sends the wanted
+   * fields without reading the branch first (one GET saved): a PATCH sets absolute values, so whatever an earlier
+   * execution already set, the outcome is the same, at worst one no-op PATCH.
+   */
   async function update(input: UpdateBranchInput, call: CallOptions): Promise<UpdateBranchResult> {
+    const wanted = {
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.protected !== undefined ? { protected: input.protected } : {}),
+      ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
+    };
+    if ((currentContext()?.info.attempt ?? 1) === 1 && Object.keys(wanted).length > 0) {
+      const res = await neon.updateBranch(input.projectId, input.branchId, wanted, call);
+      return { branch: toBranchInfo(res.branch), changed: true, operationIds: operationIds(res.operations) };
+    }
     const current = await neon.getBranch(input.projectId, input.branchId, call);
     const patch: { name?: string; protected?: boolean; expiresAt?: string | null } = {};
     if (input.name !== undefined && input.name !== current.name) patch.name = input.name;
@@ -28,6 +42,15 @@ export function branchActivities({ neon }: ActivityDeps) {
     if (Object.keys(patch).length === 0) return { branch: toBranchInfo(current), changed: false, operationIds: [] };
     const res = await neon.updateBranch(input.projectId, input.branchId, patch, call);
     return { branch: toBranchInfo(res.branch), changed: true, operationIds: operationIds(res.operations) };
+  }
+
+  /** An endpoint of this type the branch already has, with whatever of its operations is still running. */
+  async function existingEndpoint(projectId: string, branchId: string, type: EndpointType, call: CallOptions) {
+    const existing = (await neon.listBranchEndpoints(projectId, branchId, call)).find((e) => e.type === type);
+    if (!existing) return null;
+    const of = { branchIds: [branchId], endpointIds: [existing.id] };
+    const pending = await pendingOperationIds(neon, projectId, of, call);
+    return { endpoint: toEndpointInfo(existing), created: false, operationIds: pending };
   }
 
   return {
@@ -73,14 +96,28 @@ export function branchActivities({ neon }: ActivityDeps) {
         : { deleted: false, operationIds: [] };
     }),
 
-    /** A branch has at most one read-write endpoint, so one of the wanted type that exists is the result. */
+    /**
+     * A branch has at most one read-write endpoint, so one of the wanted type that exists is the result.
+     *
+     * For a read-write endpoint on attempt 1 the POST goes first (one GET saved): Neon itself refuses a second
+     * read-write endpoint on a branch, so sending cannot make a duplicate, and a refusal (an endpoint made by an
+     * earlier activity execution: a workflow reset, a step run again) falls back to the look-up. Read-only endpoints
+     * have no such guard, and a retry most likely meets its own earlier attempt's endpoint: both look first.
+     */
     createEndpoint: activity(branchRef.extend({ type: endpointType }), async ({ projectId, branchId, type }, call) => {
-      const existing = (await neon.listBranchEndpoints(projectId, branchId, call)).find((e) => e.type === type);
-      if (existing) {
-        const of = { branchIds: [branchId], endpointIds: [existing.id] };
-        const pending = await pendingOperationIds(neon, projectId, of, call);
-        return { endpoint: toEndpointInfo(existing), created: false, operationIds: pending };
+      if (type === 'read_write' && (currentContext()?.info.attempt ?? 1) === 1) {
+        const res = await neon.createEndpoint(projectId, { branchId, type }, call).catch((err: unknown) => {
+          if (err instanceof NeonBadRequestError && !(err instanceof NeonNotFoundError)) return err;
+          throw err;
+        });
+        if (!(res instanceof NeonBadRequestError))
+          return { endpoint: toEndpointInfo(res.endpoint), created: true, operationIds: operationIds(res.operations) };
+        const found = await existingEndpoint(projectId, branchId, type, call);
+        if (!found) throw res;
+        return found;
       }
+      const found = await existingEndpoint(projectId, branchId, type, call);
+      if (found) return found;
       const res = await neon.createEndpoint(projectId, { branchId, type }, call);
       return { endpoint: toEndpointInfo(res.endpoint), created: true, operationIds: operationIds(res.operations) };
     }),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ActivityDeps } from './deps';
 import { nullOn404 } from './environment';
-import { activity, failure } from './failures';
+import { activity, currentContext, failure } from './failures';
 import { isoTimestamp, neonId, projectInput, resourceName } from './inputs';
 import { operationIds, toSnapshotInfo } from './mappers';
 import { pendingOperationIds } from './operations';
@@ -18,6 +18,9 @@ const ensureSnapshotInput = z
   })
   .refine((i) => !(i.lsn && i.timestamp), { message: 'give lsn or timestamp, not both', path: ['lsn'] });
 
+/** How far Neon's clock may be behind the Temporal server's when a retry dates its own snapshot. */
+const CLOCK_SKEW_MS = 1000;
+
 /** Snapshot activities. Names are the idempotency keys: the workflow derives them from its ID and step. */
 export function snapshotActivities({ neon }: ActivityDeps) {
   return {
@@ -26,30 +29,46 @@ export function snapshotActivities({ neon }: ActivityDeps) {
     ),
 
     /**
-     * Finds the snapshot by name and creates it only when absent: a retry after a lost create response (the snapshot
-     * exists, the activity never heard) returns the existing one instead of spending another quota slot.
+     * Creates the snapshot, or on a retry returns the one an earlier attempt made (its response lost) instead of
+     * spending another quota slot.
+     *
+     * Attempt 1 creates without looking (one GET saved per snapshot): nothing of *this step's* can exist yet, because
+     * only an earlier attempt of this same activity execution could have made it, and Temporal numbers every
+     * re-delivery (worker killed, timeout, lost response) 2 or more. A same-named snapshot can still exist at
+     * attempt 1, but it is never this step's: an earlier run under a reused workflow ID (its rollback snapshot is
+     * kept), or the run before a workflow reset. Reusing it would be wrong (a rollback point from before the earlier
+     * run, or a candidate of old dev data), so attempt 1 takes a fresh one: the data as of now, one extra slot until
+     * the older one expires or the janitor deletes it. The workflows never schedule two snapshots of one name in a run.
+     * A retry therefore looks only at snapshots made since the step was first scheduled (Neon's whole seconds, minus
+     * a second for clock skew), so an older namesake neither masks nor conflicts with the attempt's own.
      */
     ensureSnapshot: activity(
       ensureSnapshotInput,
       async ({ projectId, branchId, name, expiresAt, lsn, timestamp }, call) => {
-        const existing = (await neon.listSnapshots(projectId, call)).filter((s) => s.name === name);
-        if (existing.length > 1) throw failure('NeonConflict', `${existing.length} snapshots are named "${name}"`);
-        const found = existing[0];
-        if (found) {
-          if (found.source_branch_id && found.source_branch_id !== branchId) {
-            throw failure(
-              'NeonConflict',
-              `snapshot "${name}" (${found.id}) was taken from branch ${found.source_branch_id}, not ${branchId}`,
-            );
-          }
-          // The create may have been this run's own, its response lost: its operations may still be running.
-          const pending = await pendingOperationIds(
-            neon,
-            projectId,
-            { branchIds: [found.source_branch_id ?? branchId] },
-            call,
+        const info = currentContext()?.info;
+        if ((info?.attempt ?? 1) > 1) {
+          const since = Math.floor((info?.scheduledTimestampMs ?? 0) / 1000) * 1000 - CLOCK_SKEW_MS;
+          const existing = (await neon.listSnapshots(projectId, call)).filter(
+            (s) => s.name === name && !(Date.parse(s.created_at) < since),
           );
-          return { snapshot: toSnapshotInfo(found), created: false, operationIds: pending };
+          if (existing.length > 1) throw failure('NeonConflict', `${existing.length} snapshots are named "${name}"`);
+          const found = existing[0];
+          if (found) {
+            if (found.source_branch_id && found.source_branch_id !== branchId) {
+              throw failure(
+                'NeonConflict',
+                `snapshot "${name}" (${found.id}) was taken from branch ${found.source_branch_id}, not ${branchId}`,
+              );
+            }
+            // The create was this step's own, its response lost: its operations may still be running.
+            const pending = await pendingOperationIds(
+              neon,
+              projectId,
+              { branchIds: [found.source_branch_id ?? branchId] },
+              call,
+            );
+            return { snapshot: toSnapshotInfo(found), created: false, operationIds: pending };
+          }
         }
         const res = await neon.createSnapshot(projectId, branchId, { name, expiresAt, lsn, timestamp }, call);
         return { snapshot: toSnapshotInfo(res.snapshot), created: true, operationIds: operationIds(res.operations) };

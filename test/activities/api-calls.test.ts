@@ -46,13 +46,14 @@ test('API calls per activity on the happy path', async () => {
   await expectCalls('listBranches', 1, () => h.run(a.listBranches, { projectId }));
   await expectCalls('getBranch', 2, () => h.run(a.getBranch, { projectId, branchName: 'main' }));
 
-  const snap = await expectCalls('ensureSnapshot (creates)', 2, () =>
+  // Attempt 1 creates without a look-up; a retry looks for its earlier attempt's snapshot first.
+  const snap = await expectCalls('ensureSnapshot (creates)', 1, () =>
     h.run(a.ensureSnapshot, { projectId, branchId, name: 'calls' }),
   );
   const snapshotId = snap.snapshot.id;
   await settle(snap.operationIds);
-  await expectCalls('ensureSnapshot (exists)', 2, () =>
-    h.run(a.ensureSnapshot, { projectId, branchId, name: 'calls' }),
+  await expectCalls('ensureSnapshot (retry, exists)', 2, () =>
+    h.run(a.ensureSnapshot, { projectId, branchId, name: 'calls' }, 2),
   );
   await expectCalls('listSnapshots', 1, () => h.run(a.listSnapshots, { projectId }));
   await expectCalls('updateSnapshot', 2, () => h.run(a.updateSnapshot, { projectId, snapshotId, name: 'calls-2' }));
@@ -65,12 +66,13 @@ test('API calls per activity on the happy path', async () => {
   await expectCalls('createBranch (exists)', 3, () =>
     h.run(a.createBranch, { projectId, name: 'child', parentId: branchId, endpointType: 'read_write' }),
   );
-  const renamed = await expectCalls('renameBranch', 2, () =>
+  // Attempt 1 PATCHes without reading the branch; a retry reads it and sends only what differs.
+  const renamed = await expectCalls('renameBranch', 1, () =>
     h.run(a.renameBranch, { projectId, branchId: childId, name: 'child-2' }),
   );
   await settle(renamed.operationIds);
-  await expectCalls('renameBranch (already named)', 1, () =>
-    h.run(a.renameBranch, { projectId, branchId: childId, name: 'child-2' }),
+  await expectCalls('renameBranch (retry, already named)', 1, () =>
+    h.run(a.renameBranch, { projectId, branchId: childId, name: 'child-2' }, 2),
   );
   await expectCalls('compareSchema', 1, () =>
     h.run(a.compareSchema, { projectId, branchId: childId, baseBranchId: branchId, databaseName }),
@@ -116,8 +118,12 @@ test('API calls per activity on the happy path', async () => {
     h.run(a.createEndpoint, { projectId, branchId: childId, type: 'read_only' }),
   );
   await settle(ro.operationIds);
-  await expectCalls('createEndpoint (exists)', 2, () =>
+  // Read-write on attempt 1: the POST first; Neon refuses a second one, then the look-up finds the endpoint.
+  await expectCalls('createEndpoint (exists, attempt 1)', 3, () =>
     h.run(a.createEndpoint, { projectId, branchId: childId, type: 'read_write' }),
+  );
+  await expectCalls('createEndpoint (retry, exists)', 2, () =>
+    h.run(a.createEndpoint, { projectId, branchId: childId, type: 'read_write' }, 2),
   );
   const reset = await expectCalls('resetBranch', 2, () => h.run(a.resetBranch, { projectId, branchId: childId }));
   await settle(reset.operationIds);

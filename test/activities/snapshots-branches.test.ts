@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { startHarness, total, type Harness } from './support';
 
 let h: Harness;
@@ -55,6 +56,28 @@ describe('environment, snapshot and branch activities against the emulator', () 
     expect(all.map((s) => s.name)).toEqual([input.name]);
   });
 
+  it('a namesake from an earlier run (reused workflow ID) is not taken for this step: attempt 1 makes its own, a retry finds its own', async () => {
+    const { projectId, branchId } = await h.createProject();
+    const input = { projectId, branchId, name: 'np-rollback-reused-id' };
+    const earlier = await h.run(h.activities.ensureSnapshot, input);
+    await h.run(h.activities.waitForOperations, { projectId, operationIds: earlier.operationIds });
+    // Neon dates snapshots in whole seconds and the retry allows a second of skew: the next step starts 2 s later.
+    await new Promise((r) => setTimeout(r, 2100));
+    const scheduledTimestampMs = Date.now();
+    const own = await new MockActivityEnvironment({ attempt: 1, scheduledTimestampMs }).run(
+      h.activities.ensureSnapshot,
+      input,
+    );
+    expect(own).toMatchObject({ created: true });
+    expect(own.snapshot.id).not.toBe(earlier.snapshot.id);
+    await h.run(h.activities.waitForOperations, { projectId, operationIds: own.operationIds });
+    const retry = await new MockActivityEnvironment({ attempt: 2, scheduledTimestampMs }).run(
+      h.activities.ensureSnapshot,
+      input,
+    );
+    expect(retry).toMatchObject({ created: false, snapshot: { id: own.snapshot.id }, operationIds: [] });
+  });
+
   it('a full snapshot quota is a non-retryable NeonQuotaExceeded', async () => {
     const { projectId, branchId } = await h.createProject();
     for (const n of [1, 2, 3]) {
@@ -106,7 +129,8 @@ describe('environment, snapshot and branch activities against the emulator', () 
 
     const id = { projectId, branchId: first.branch.id };
     expect(await h.run(h.activities.renameBranch, { ...id, name: 'preview-1b' })).toMatchObject({ changed: true });
-    expect(await h.run(h.activities.renameBranch, { ...id, name: 'preview-1b' })).toMatchObject({
+    // A repeat is a retry (attempt 2): it reads the branch and sends nothing.
+    expect(await h.run(h.activities.renameBranch, { ...id, name: 'preview-1b' }, 2)).toMatchObject({
       changed: false,
       operationIds: [],
     });
@@ -118,7 +142,7 @@ describe('environment, snapshot and branch activities against the emulator', () 
       changed: true,
       branch: { protected: true },
     });
-    expect(await h.run(h.activities.protectBranch, { ...id, protected: true })).toMatchObject({ changed: false });
+    expect(await h.run(h.activities.protectBranch, { ...id, protected: true }, 2)).toMatchObject({ changed: false });
     await h.run(h.activities.protectBranch, { ...id, protected: false });
 
     const del1 = await h.run(h.activities.deleteBranch, id);
@@ -171,8 +195,9 @@ describe('environment, snapshot and branch activities against the emulator', () 
     await h.run(h.activities.waitForOperations, { projectId, operationIds: other.operationIds });
     const snap = await h.run(h.activities.ensureSnapshot, { projectId, branchId, name: 'np-wf-9-rollback' });
     await h.run(h.activities.waitForOperations, { projectId, operationIds: snap.operationIds });
+    // A retry (attempt 2; the mock dates its first scheduling at the epoch) that finds the name taken from elsewhere.
     const wrongSource = await h
-      .run(h.activities.ensureSnapshot, { projectId, branchId: other.branch.id, name: 'np-wf-9-rollback' })
+      .run(h.activities.ensureSnapshot, { projectId, branchId: other.branch.id, name: 'np-wf-9-rollback' }, 2)
       .catch((e: unknown) => e);
     expect(wrongSource).toMatchObject({ type: 'NeonConflict', nonRetryable: true });
     const wrongParent = await h
