@@ -64,17 +64,13 @@ describe('environment, snapshot and branch activities against the emulator', () 
     // Neon dates snapshots in whole seconds and the retry allows a second of skew: the next step starts 2 s later.
     await new Promise((r) => setTimeout(r, 2100));
     const scheduledTimestampMs = Date.now();
-    const own = await new MockActivityEnvironment({ attempt: 1, scheduledTimestampMs }).run(
-      h.activities.ensureSnapshot,
-      input,
-    );
+    const step = (attempt: number): ReturnType<typeof h.activities.ensureSnapshot> =>
+      new MockActivityEnvironment({ attempt, scheduledTimestampMs }).run(h.activities.ensureSnapshot, input);
+    const own = await step(1);
     expect(own).toMatchObject({ created: true });
     expect(own.snapshot.id).not.toBe(earlier.snapshot.id);
     await h.run(h.activities.waitForOperations, { projectId, operationIds: own.operationIds });
-    const retry = await new MockActivityEnvironment({ attempt: 2, scheduledTimestampMs }).run(
-      h.activities.ensureSnapshot,
-      input,
-    );
+    const retry = await step(2);
     expect(retry).toMatchObject({ created: false, snapshot: { id: own.snapshot.id }, operationIds: [] });
   });
 
