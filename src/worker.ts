@@ -35,9 +35,19 @@ export type CreateWorkerOptions = {
   tuning?: Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'maxCachedWorkflows' | 'shutdownGraceTime'>;
 };
 
+/**
+ * Workflows kept in the worker's sticky cache unless tuning says otherwise. The SDK sizes its default from the heap
+ * limit (thousands here), and each cached promotion or coordinator holds about 2-3 MB, so a fleet of 100 promotions
+ * with their coordinators took the worker to ~700 MB. A workflow evicted from the cache is replayed from its history
+ * on its next task (a promotion's ~130 events: milliseconds of CPU), which is cheaper than the memory at fleet scale.
+ * NEON_PROMOTE_MAX_CACHED_WORKFLOWS overrides it (workerTuningFromEnv).
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+
 /** A worker for neon-promote's workflows; workflows come from the src/workflows barrel. */
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   return Worker.create({
+    maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
@@ -62,7 +72,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
  * NEON_PROMOTE_TASK_QUEUE, and the Neon activities' NEON_API_KEY and friends (see createActivitiesFromEnv). Logs are
  * JSON lines on stdout (NEON_PROMOTE_LOG_LEVEL, NEON_PROMOTE_LOG_FORMAT); NEON_PROMOTE_METRICS_PORT and
  * NEON_PROMOTE_METRICS_HOST serve Prometheus metrics; NEON_PROMOTE_WEBHOOK_URL and NEON_PROMOTE_WEBHOOK_SECRET
- * configure notifications.
+ * configure notifications; NEON_PROMOTE_MAX_CACHED_WORKFLOWS the sticky cache (default DEFAULT_MAX_CACHED_WORKFLOWS).
  */
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = temporalSettingsFromEnv(env);
@@ -77,7 +87,8 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   const connection = await NativeConnection.connect(connectionOptions(settings));
   try {
     const taskQueue = env.NEON_PROMOTE_TASK_QUEUE || DEFAULT_TASK_QUEUE;
-    const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, activities });
+    const tuning = workerTuningFromEnv(env);
+    const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, activities, tuning });
     logger.info(
       { address: settings.address, namespace: settings.namespace, taskQueue, metrics: metrics?.bindAddress ?? null },
       'worker started',
@@ -87,6 +98,15 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   } finally {
     await connection.close();
   }
+}
+
+/** Worker tuning from the environment: NEON_PROMOTE_MAX_CACHED_WORKFLOWS (a whole number; 0 disables the cache). */
+export function workerTuningFromEnv(env: NodeJS.ProcessEnv): CreateWorkerOptions['tuning'] {
+  const value = env.NEON_PROMOTE_MAX_CACHED_WORKFLOWS;
+  if (!value) return {};
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new RangeError('NEON_PROMOTE_MAX_CACHED_WORKFLOWS: a whole number >= 0');
+  return { maxCachedWorkflows: n };
 }
 
 if (require.main === module) {
