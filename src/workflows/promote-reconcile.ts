@@ -7,10 +7,10 @@ import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/w
 import type { ReconcileResult } from '../activities/types';
 import type { PromoteOptions } from './inputs';
 import { resourceName } from './names';
-import { compensation, mutation, reconciliation, settle } from './proxies';
+import { mutation, reconciliation, settle } from './proxies';
 import type { Run } from './progress';
 import type { Saga } from './saga';
-import { deleteBranch, type Swap, type Where } from './steps';
+import { deleteBranch, deleteEndpoint, type Swap, type Where } from './steps';
 
 export type ReconcileContext = {
   swap: Swap;
@@ -76,10 +76,6 @@ export async function reconcileFromBackup(
     saga.drop('delete_rollback_state', 'delete_backup_endpoint');
     return result;
   });
-}
-
-async function deleteEndpoint(projectId: string, endpointId: string): Promise<void> {
-  await settle(projectId, await compensation.deleteEndpoint({ projectId, endpointId }), compensation);
 }
 
 function summary(r: ReconcileResult): string {

@@ -20,7 +20,16 @@ import { WriteGuard } from './promote-writes';
 import { Run } from './progress';
 import { undoSwap } from './promote-undo';
 import { Saga, isCancellation, shielded } from './saga';
-import { deleteBranch, deleteSnapshot, finalizeOnto, isFinalized, retireBackup, verify, type Swap } from './steps';
+import {
+  deleteBranch,
+  deleteSnapshot,
+  finalizeOnto,
+  isFinalized,
+  retireBackup,
+  settleOrRemove,
+  verify,
+  type Swap,
+} from './steps';
 import { parseInput } from './validate';
 
 export type PromoteOutcome = 'promoted' | 'rolled_back' | 'aborted' | 'dry_run' | 'noop';
@@ -89,7 +98,7 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
     const snapshot = (step: 'snapshot_prod' | 'snapshot_dev', branchId: string, name: string, keepMs: number) =>
       run.step(step, async (s): Promise<SnapshotInfo> => {
         const r = await mutation.ensureSnapshot({ projectId, branchId, name, expiresAt: isoAfter(Date.now(), keepMs) });
-        await settle(projectId, r);
+        await settleOrRemove(projectId, r, () => deleteSnapshot(projectId, r.snapshot.id));
         s.ids.snapshotId = r.snapshot.id;
         return r.snapshot;
       });
@@ -123,7 +132,7 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
         finalize: false,
         name: names.candidate,
       });
-      await settle(projectId, r);
+      await settleOrRemove(projectId, r, () => deleteBranch(projectId, r.branch.id));
       s.ids.branchId = r.branch.id;
       return r.branch;
     });

@@ -19,7 +19,7 @@
 import { patched, workflowInfo } from '@temporalio/workflow';
 import type { BranchWithEndpoints, FingerprintBranchResult } from '../activities/types';
 import { changedTables, findRefreshBaseline, fingerprint, fingerprintOrNull } from './fingerprints';
-import { mutation, read, settle } from './proxies';
+import { mutation, read } from './proxies';
 import { CONNECTIVITY_CHECK, refreshInput, type RefreshInput } from './inputs';
 import { isoAfter, resourceName } from './names';
 import { Run } from './progress';
@@ -32,6 +32,7 @@ import {
   resolveEnvironment,
   restoreOnto,
   retireBackup,
+  settleOrRemove,
   verify,
   type Where,
 } from './steps';
@@ -104,7 +105,7 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
         name,
         expiresAt: isoAfter(Date.now(), 86_400_000),
       });
-      await settle(projectId, r);
+      await settleOrRemove(projectId, r, () => deleteSnapshot(projectId, r.snapshot.id));
       s.ids.snapshotId = r.snapshot.id;
       return r.snapshot;
     });

@@ -9,7 +9,15 @@ import { setupInput, CONNECTIVITY_CHECK, type SetupInput } from './inputs';
 import { resourceName } from './names';
 import { Run } from './progress';
 import { Saga, isCancellation } from './saga';
-import { deleteBranch, deleteSnapshot, refuse, requireBranch, resolveEnvironment, verify } from './steps';
+import {
+  deleteBranch,
+  deleteSnapshot,
+  refuse,
+  requireBranch,
+  resolveEnvironment,
+  settleOrRemove,
+  verify,
+} from './steps';
 import { parseInput } from './validate';
 
 export type SetupResult = {
@@ -50,7 +58,7 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
     const baseline = await run.step('snapshot_prod', async (s) => {
       const name = resourceName('baseline', workflowInfo().workflowId);
       const r = await mutation.ensureSnapshot({ projectId, branchId: prod.id, name });
-      await settle(projectId, r);
+      await settleOrRemove(projectId, r, () => deleteSnapshot(projectId, r.snapshot.id));
       s.ids.snapshotId = r.snapshot.id;
       return r.snapshot;
     });
@@ -64,7 +72,7 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
         finalize: false,
         name: o.devBranchName,
       });
-      await settle(projectId, r);
+      await settleOrRemove(projectId, r, () => deleteBranch(projectId, r.branch.id));
       s.ids.branchId = r.branch.id;
       return r.branch;
     });

@@ -1,5 +1,5 @@
 /** Steps shared by several workflows: resolving the environment, swapping a snapshot in, verifying, retiring backups. */
-import { ApplicationFailure, log } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, log, patched, sleep } from '@temporalio/workflow';
 import type {
   BranchWithEndpoints,
   ResolveEnvironmentResult,
@@ -111,12 +111,77 @@ export async function retireBackup(projectId: string, branchId: string, retentio
   }
 }
 
+/** Whether an activity failed because a Neon operation it waited for ended failed or error. */
+export function isOperationFailed(err: unknown): boolean {
+  return (
+    err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'OperationFailed'
+  );
+}
+
+/** Marks runs whose deletes are sent again after a failed operation (histories from before replay without it). */
+const RESEND_FAILED_DELETES = 'resend-failed-deletes';
+const DELETE_SENDS = 6;
+
+/**
+ * Sends a delete and waits for its operations. A failed delete operation leaves the resource in place (Neon rolls the
+ * operation back), and a delete is idempotent (already gone = done), so it is sent again: up to DELETE_SENDS times,
+ * with a durable pause of 1 s, 2 s, 4 s ... between sends. Every cleanup path deletes through here: compensations,
+ * retired backups, previews, the janitor, the plan's room-making.
+ */
+async function deleteUntilGone(
+  projectId: string,
+  what: string,
+  send: () => Promise<{ operationIds: string[] }>,
+): Promise<void> {
+  for (let sent = 1; ; sent++) {
+    try {
+      await settle(projectId, await send(), compensation);
+      return;
+    } catch (err) {
+      if (!isOperationFailed(err) || sent >= DELETE_SENDS || !patched(RESEND_FAILED_DELETES)) throw err;
+      log.warn('delete operation failed; sending the delete again', { what, sent, error: String(err) });
+      await sleep(1000 * 2 ** (sent - 1));
+    }
+  }
+}
+
 export async function deleteSnapshot(projectId: string, snapshotId: string): Promise<void> {
-  await settle(projectId, await compensation.deleteSnapshot({ projectId, snapshotId }), compensation);
+  await deleteUntilGone(projectId, `snapshot ${snapshotId}`, () =>
+    compensation.deleteSnapshot({ projectId, snapshotId }),
+  );
 }
 
 export async function deleteBranch(projectId: string, branchId: string): Promise<void> {
-  await settle(projectId, await compensation.deleteBranch({ projectId, branchId }), compensation);
+  await deleteUntilGone(projectId, `branch ${branchId}`, () => compensation.deleteBranch({ projectId, branchId }));
+}
+
+export async function deleteEndpoint(projectId: string, endpointId: string): Promise<void> {
+  await deleteUntilGone(projectId, `endpoint ${endpointId}`, () =>
+    compensation.deleteEndpoint({ projectId, endpointId }),
+  );
+}
+
+/**
+ * Waits for the operations of a step that created something. When one of them failed, the run stops (OperationFailed,
+ * as before: a forward step is not retried over a failed operation), but what the creation may have left (Neon can
+ * keep a resource in a failed state; the emulator rolls it back) is deleted first: the step's compensation was not
+ * registered yet, so nothing else would.
+ */
+export async function settleOrRemove(
+  projectId: string,
+  result: { operationIds: string[] },
+  remove: () => Promise<void>,
+): Promise<void> {
+  try {
+    await settle(projectId, result);
+  } catch (err) {
+    if (isOperationFailed(err) && patched(RESEND_FAILED_DELETES)) {
+      await CancellationScope.nonCancellable(remove).catch((cleanupErr: unknown) =>
+        log.error('could not remove what a failed operation left', { error: String(cleanupErr) }),
+      );
+    }
+    throw err;
+  }
 }
 
 /** Lifts a write fence (issue 7) from the branch that has this name now; nothing happens when there is none. */
