@@ -13,7 +13,7 @@ import { messageOf, runStory, storyContext, type StepReport } from './runner';
 import { DemoSetupError, openDemoStack, type DemoStack } from './stack';
 import { STORY } from './story';
 import { counterBy, printSummary, scrape } from './summary';
-import { seconds, terminal } from './terminal';
+import { seconds, terminal } from '../ui/terminal';
 
 const DEFAULT_DATA_DIR = join(REPO_ROOT, '.data');
 const { values: args } = parseArgs({

@@ -2,8 +2,8 @@ import type { NeonPromoteClient, Run } from '../client';
 import type { NeonApi } from './neon';
 import { appState, describeState, type AppState } from './sample-app';
 import type { Step, StepOutcome } from './story';
-import { seconds, type Terminal } from './terminal';
-import { watchRun } from './watch';
+import { seconds, type Terminal } from '../ui/terminal';
+import { watchRun } from '../ui/watch';
 
 export type StoryContext = {
   client: NeonPromoteClient;

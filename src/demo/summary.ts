@@ -1,5 +1,5 @@
 import type { StepReport } from './runner';
-import { seconds, type Terminal } from './terminal';
+import { seconds, type Terminal } from '../ui/terminal';
 
 /** The closing table: one line per step, green or red, the way the demo test reads it too. */
 export function printSummary(term: Terminal, reports: StepReport[]): void {

@@ -1,4 +1,4 @@
-/** Output of the demo: colour and a live status line on a terminal, plain lines elsewhere (CI logs, tests). */
+/** Output of the demo and the CLI: colour and a live status line on a terminal, plain lines elsewhere (CI logs, tests). */
 export type Terminal = {
   tty: boolean;
   /** A permanent line (clears the live status line first). */

@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import type { ScheduleInfo, ScheduleKind } from '../../client-schedules';
+import { InvalidInputError } from '../../client-errors';
+import { projectOf, withClient } from '../context';
+import { EXIT } from '../exit';
+
+type Flags = { project?: string };
+
+/** schedule refresh|janitor|list|pause|resume|delete: Temporal Schedules, pausable here and in the UI. */
+export function registerSchedules(program: Command): void {
+  const schedule = program
+    .command('schedule')
+    .description('nightly dev refreshes and janitor runs (Temporal Schedules)');
+  for (const kind of ['refresh', 'janitor'] as const) {
+    schedule
+      .command(kind)
+      .description(
+        kind === 'refresh' ? 'refresh dev from prod on a schedule' : 'clean up expired snapshots and backups',
+      )
+      .option('--project <id>', 'Neon project ID (or NEON_PROJECT_ID)')
+      .requiredOption('--cron <expr>', 'cron expression, e.g. "0 3 * * *"')
+      .option('--timezone <tz>', 'IANA time zone (default UTC)')
+      .option(
+        '--if-busy <queue|refuse>',
+        'a firing that meets a running promotion waits (queue) or is skipped (refuse)',
+      )
+      .option('--paused', 'create it paused')
+      .option('--force', 'refresh: discard changes on dev that were never promoted')
+      .action(
+        (
+          o: Flags & {
+            cron: string;
+            timezone?: string;
+            ifBusy?: 'queue' | 'refuse';
+            paused?: boolean;
+            force?: boolean;
+          },
+          cmd: Command,
+        ) =>
+          withClient(cmd, async (ctx) => {
+            const projectId = projectOf(o);
+            const settings = { cron: o.cron, timezone: o.timezone, ifBusy: o.ifBusy, paused: Boolean(o.paused) };
+            const info =
+              kind === 'refresh'
+                ? await ctx.client.scheduleRefresh(projectId, { ...settings, run: { force: Boolean(o.force) } })
+                : await ctx.client.scheduleJanitor(projectId, settings);
+            show(ctx, [info]);
+            return EXIT.ok;
+          }),
+      );
+  }
+
+  schedule
+    .command('list')
+    .description('schedules (of one project with --project)')
+    .option('--project <id>', 'Neon project ID')
+    .action((o: Flags, cmd: Command) =>
+      withClient(cmd, async (ctx) => {
+        show(ctx, await ctx.client.listSchedules(o.project ?? process.env.NEON_PROJECT_ID));
+        return EXIT.ok;
+      }),
+    );
+
+  for (const action of ['pause', 'resume', 'delete'] as const) {
+    schedule
+      .command(`${action} <kind>`)
+      .description(`${action} the project's refresh or janitor schedule`)
+      .option('--project <id>', 'Neon project ID (or NEON_PROJECT_ID)')
+      .action((kind: string, o: Flags, cmd: Command) =>
+        withClient(cmd, async (ctx) => {
+          const k = scheduleKind(kind);
+          const projectId = projectOf(o);
+          if (action === 'delete') await ctx.client.deleteSchedule(projectId, k);
+          else if (action === 'pause') await ctx.client.pauseSchedule(projectId, k);
+          else await ctx.client.resumeSchedule(projectId, k);
+          if (ctx.json) ctx.emit({ projectId, kind: k, action });
+          else ctx.term.line(`${action}d the ${k} schedule of ${projectId}`); // paused, resumed, deleted
+          return EXIT.ok;
+        }),
+      );
+  }
+}
+
+function scheduleKind(kind: string): ScheduleKind {
+  if (kind === 'refresh' || kind === 'janitor') return kind;
+  throw new InvalidInputError(`schedule kind must be refresh or janitor, not "${kind}"`, 'kind');
+}
+
+function show(
+  ctx: { json: boolean; emit(v: unknown): void; term: { line(t: string): void } },
+  list: ScheduleInfo[],
+): void {
+  if (ctx.json) return ctx.emit(list);
+  if (list.length === 0) return ctx.term.line('no schedules');
+  for (const s of list) {
+    const next = s.paused ? 'paused' : `next ${s.nextRuns[0] ?? '-'}`;
+    ctx.term.line(`${s.scheduleId}  ${s.kind.padEnd(8)} "${s.cron}" ${s.timezone}  if busy: ${s.ifBusy}  ${next}`);
+  }
+}

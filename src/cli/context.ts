@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { NeonPromoteClient } from '../client';
+import { InvalidInputError } from '../client-errors';
+import { terminal, type Terminal } from '../ui/terminal';
+import { watchRun } from '../ui/watch';
+import { EXIT, exitForOutcome, type ExitCode } from './exit';
+
+/** Options every command accepts (set on the program). */
+export type GlobalOptions = { json?: boolean; debug?: boolean; taskQueue?: string };
+
+/** What a command needs: a client, where to print, and how. */
+export type Ctx = {
+  client: NeonPromoteClient;
+  json: boolean;
+  term: Terminal;
+  /** Machine output: one JSON document on stdout. */
+  emit(value: unknown): void;
+};
+
+/** Runs a command with a connected client; its exit code becomes the process's (errors: see src/cli/main.ts). */
+export async function withClient(cmd: Command, fn: (ctx: Ctx) => Promise<ExitCode>): Promise<void> {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  const client = await NeonPromoteClient.connect({ taskQueue: g.taskQueue || process.env.NEON_PROMOTE_TASK_QUEUE });
+  try {
+    const json = Boolean(g.json);
+    const emit = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+    process.exitCode = await fn({ client, json, term: terminal(), emit });
+  } finally {
+    await client.close();
+  }
+}
+
+/** The project: --project, else NEON_PROJECT_ID. */
+export function projectOf(o: { project?: string }): string {
+  const id = o.project ?? process.env.NEON_PROJECT_ID;
+  if (!id) throw new InvalidInputError('--project is required (or set NEON_PROJECT_ID)', 'projectId');
+  return id;
+}
+
+/** The fields every mutating command shares, from --project/--prod/--dev/--database/--role. */
+export function projectInput(o: { project?: string; prod?: string; dev?: string; database?: string; role?: string }) {
+  return {
+    projectId: projectOf(o),
+    ...(o.prod ? { prodBranchName: o.prod } : {}),
+    ...(o.dev ? { devBranchName: o.dev } : {}),
+    ...(o.database ? { databaseName: o.database } : {}),
+    ...(o.role ? { roleName: o.role } : {}),
+  };
+}
+
+/**
+ * After a start: without --wait, says where the run is (and exits 0); with --wait, shows its steps live (a redrawn
+ * line on a terminal, one line per step elsewhere; nothing but the result with --json) and exits by its outcome.
+ */
+export async function follow(
+  ctx: Ctx,
+  command: string,
+  run: { workflowId: string; position: number; result(): Promise<unknown> },
+  wait: boolean,
+): Promise<ExitCode> {
+  if (!wait) {
+    if (ctx.json) ctx.emit({ workflowId: run.workflowId, position: run.position });
+    else {
+      const queued = run.position > 0 ? ` (queued behind ${run.position} run${run.position > 1 ? 's' : ''})` : '';
+      ctx.term.line(
+        `started ${run.workflowId}${queued}; follow it with: neon-promote status ${run.workflowId} --follow`,
+      );
+    }
+    return EXIT.ok;
+  }
+  if (!ctx.json)
+    ctx.term.line(`${command} ${run.workflowId}${run.position > 0 ? ` (queued: ${run.position} ahead)` : ''}`);
+  const result = (await (ctx.json ? run.result() : watchRun(ctx.client, ctx.term, run.workflowId, run.result()))) as {
+    outcome?: string;
+    reason?: string | null;
+  };
+  if (ctx.json) ctx.emit(result);
+  else ctx.term.line(`${result.outcome ?? 'done'}${result.reason ? `: ${result.reason}` : ''}`);
+  return exitForOutcome(result.outcome, command);
+}

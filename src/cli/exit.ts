@@ -1,0 +1,60 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { InvalidInputError, ProjectBusyError } from '../client-errors';
+
+/** Exit codes, documented in `neon-promote --help` and the README. */
+export const EXIT = { ok: 0, failed: 1, invalidInput: 2, rolledBack: 3, refused: 4 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** Refusals that changed nothing at Neon: the caller can fix the cause and run again. */
+const REFUSALS = new Set([
+  'ProjectBusy',
+  'BranchMissing',
+  'SameBranch',
+  'NoEndpoint',
+  'SnapshotQuota',
+  'UnpromotedChanges',
+  'WritesDetected',
+]);
+
+/** What a finished run's outcome means for the exit code; `rolled_back` is the goal of the rollback command only. */
+export function exitForOutcome(outcome: string | null | undefined, command: string): ExitCode {
+  switch (outcome) {
+    case 'rolled_back':
+      return command === 'rollback' ? EXIT.ok : EXIT.rolledBack;
+    case 'aborted':
+    case 'refused':
+      return EXIT.refused;
+    case 'failed':
+    case 'cancelled':
+      return EXIT.failed;
+    default:
+      return EXIT.ok;
+  }
+}
+
+/** The innermost ApplicationFailure of a failed run: the message an operator needs, not the wrapper's. */
+function rootFailure(err: unknown): ApplicationFailure | undefined {
+  let e: unknown = err;
+  let found: ApplicationFailure | undefined;
+  while (e instanceof Error) {
+    if (e instanceof ApplicationFailure) found = e;
+    e = e.cause;
+  }
+  return found;
+}
+
+/** One line for stderr and the exit code for any error a command can end with. */
+export function describeError(err: unknown): { code: ExitCode; message: string } {
+  if (err instanceof InvalidInputError) return { code: EXIT.invalidInput, message: err.message };
+  if (err instanceof ProjectBusyError) return { code: EXIT.refused, message: err.message };
+  if (err instanceof WorkflowFailedError) {
+    if (err.cause instanceof CancelledFailure) return { code: EXIT.failed, message: 'the run was cancelled' };
+    const root = rootFailure(err);
+    if (root?.type === 'InvalidInput') return { code: EXIT.invalidInput, message: `invalid input: ${root.message}` };
+    if (root?.type && REFUSALS.has(root.type)) return { code: EXIT.refused, message: `refused: ${root.message}` };
+    return { code: EXIT.failed, message: `the run failed: ${root?.message ?? err.cause?.message ?? err.message}` };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: EXIT.failed, message: message.split('\n')[0] ?? message };
+}

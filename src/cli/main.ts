@@ -1,0 +1,71 @@
+import { Command } from 'commander';
+import { startStack } from '../dev/stack';
+import { runWorker } from '../worker';
+import { registerInspection } from './commands/inspect';
+import { registerMutations } from './commands/mutations';
+import { registerPreviews } from './commands/previews';
+import { registerSchedules } from './commands/schedules';
+import { describeError, EXIT } from './exit';
+
+const EXIT_CODES = `
+Exit codes:
+  0  success (promoted, refreshed, rolled back by the rollback command, ...; or started without --wait)
+  1  failed or cancelled
+  2  invalid input (nothing was started, nothing changed at Neon)
+  3  rolled back: the promotion failed its checks on prod and prod was restored
+  4  refused or aborted: the project was busy, a precondition failed, or checks failed before the swap (prod untouched)
+
+Temporal settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_CERT/KEY, TEMPORAL_API_KEY
+(for the local stack: source .data/stack.env).`;
+
+export function buildProgram(): Command {
+  const program = new Command('neon-promote')
+    .description('Neon dev -> prod promotion as crash-safe Temporal workflows')
+    .option('--json', 'machine output: one JSON document on stdout, no progress')
+    .option('--debug', 'print stack traces of errors')
+    .option('--task-queue <name>', 'task queue of the workers (default neon-promote)')
+    .addHelpText('after', EXIT_CODES)
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+
+  program
+    .command('dev')
+    .description('the local stack: Temporal dev server (UI on :8233), Neon emulator and a worker, until Ctrl-C')
+    .action(async () => {
+      const stack = await startStack();
+      console.log(`Temporal UI ${stack.temporal.uiUrl}; settings for other shells: source ${stack.envFile}`);
+      await stack.done;
+    });
+  program
+    .command('worker')
+    .description('run a worker (TEMPORAL_* settings; NEON_API_KEY, NEON_API_BASE_URL) until SIGINT/SIGTERM')
+    .action(() => runWorker());
+
+  registerMutations(program);
+  registerInspection(program);
+  registerPreviews(program);
+  registerSchedules(program);
+  return program;
+}
+
+/** Errors end as one line on stderr (no stack unless --debug) and an exit code (see EXIT_CODES). */
+export async function main(argv = process.argv): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code?.startsWith('commander.')) {
+      // Commander printed the usage problem itself; help and version are not errors.
+      const benign = code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help';
+      process.exitCode = benign ? EXIT.ok : EXIT.invalidInput;
+      return;
+    }
+    const { code: exit, message } = describeError(err);
+    process.stderr.write(`neon-promote: ${message}\n`);
+    if (argv.includes('--debug') && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = exit;
+  }
+}
+
+if (require.main === module) void main();
