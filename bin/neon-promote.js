@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// Runs the built CLI when there is one, the TypeScript sources through tsx otherwise.
+// In a checkout the TypeScript sources run through tsx (a stale dist/ must not answer); an installed package
+// without sources runs dist/.
 const path = require('node:path');
 const fs = require('node:fs');
 
-const built = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
-if (fs.existsSync(built)) {
-  require(built).main();
-} else {
+const source = path.join(__dirname, '..', 'src', 'cli', 'main.ts');
+if (fs.existsSync(source)) {
   require('tsx/cjs');
-  require(path.join(__dirname, '..', 'src', 'cli', 'main.ts')).main();
+  require(source).main();
+} else {
+  require(path.join(__dirname, '..', 'dist', 'cli', 'main.js')).main();
 }
