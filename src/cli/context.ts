@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { NeonPromoteClient } from '../client';
 import { InvalidInputError } from '../client-errors';
+import { temporalSettingsFromEnv } from '../temporal/connection';
 import { terminal, type Terminal } from '../ui/terminal';
 import { watchRun } from '../ui/watch';
 import { EXIT, exitForOutcome, type ExitCode } from './exit';
@@ -20,7 +21,16 @@ export type Ctx = {
 /** Runs a command with a connected client; its exit code becomes the process's (errors: see src/cli/main.ts). */
 export async function withClient(cmd: Command, fn: (ctx: Ctx) => Promise<ExitCode>): Promise<void> {
   const g = cmd.optsWithGlobals<GlobalOptions>();
-  const client = await NeonPromoteClient.connect({ taskQueue: g.taskQueue || process.env.NEON_PROMOTE_TASK_QUEUE });
+  const temporal = temporalSettingsFromEnv();
+  const client = await NeonPromoteClient.connect({
+    temporal,
+    taskQueue: g.taskQueue || process.env.NEON_PROMOTE_TASK_QUEUE,
+  }).catch((err: unknown) => {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `cannot reach Temporal at ${temporal.address} (${why}); start one (npm run dev) or set TEMPORAL_ADDRESS`,
+    );
+  });
   try {
     const json = Boolean(g.json);
     const emit = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
