@@ -1,26 +1,22 @@
-import type { Browser } from 'playwright-core';
-import { chromium } from 'playwright-core';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createHealthActivities } from '../../src/activities/health';
-import { NeonOutcome, NeonPhase, NeonProjectId } from '../../src/temporal/search-attributes';
-import { createWorker } from '../../src/worker';
-import type { healthCheck } from '../../src/workflows';
-import { connectTestTemporal, type TestTemporal } from '../support/temporal';
+import type { Worker } from '@temporalio/worker';
+import { chromium, type Browser } from 'playwright-core';
+import { seedProd, sql, startStack, uriOf, type Stack } from '../workflows/support';
 
 // Debian's Chromium, installed by the test set-up (test/setup/browser.ts); skipped with its reason where there is none.
 const chromiumPath = process.env.NEON_PROMOTE_TEST_CHROMIUM;
 const uiUrl = process.env.TEMPORAL_TEST_UI_URL;
-const skipReason = process.env.NEON_PROMOTE_TEST_BROWSER_SKIP;
-if (!chromiumPath) console.warn(`browser test skipped: ${skipReason ?? 'no browser'}`);
+if (!chromiumPath) console.warn(`browser test skipped: ${process.env.NEON_PROMOTE_TEST_BROWSER_SKIP ?? 'no browser'}`);
 const browserTest = chromiumPath && uiUrl ? test : test.skip;
 
-let t: TestTemporal;
-let workflowBundle: WorkflowBundleWithSourceMap;
+let s: Stack;
+let worker: Worker;
+let running: Promise<void>;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  t = await connectTestTemporal(__filename);
-  workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows') });
+  s = await startStack(__filename);
+  worker = await s.worker();
+  running = worker.run();
   if (chromiumPath) {
     browser = await chromium.launch({
       executablePath: chromiumPath,
@@ -30,36 +26,34 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  await t?.close();
+  worker?.shutdown();
+  await running;
+  await s?.stop();
 });
 
-browserTest('an operator finds a run in the Temporal UI by its Neon project ID and sees its outcome', async () => {
-  const projectId = `ui-test-${Date.now()}`;
-  const workflowId = `health-check-${projectId}`;
-  const worker = await createWorker({
-    connection: t.nativeConnection,
-    taskQueue: t.taskQueue,
-    workflowBundle,
-    activities: createHealthActivities(),
-  });
-  await worker.runUntil(
-    t.client.workflow.execute<typeof healthCheck>('healthCheck', {
-      taskQueue: t.taskQueue,
-      workflowId,
-      args: ['ui'],
-      typedSearchAttributes: [
-        { key: NeonProjectId, value: projectId },
-        { key: NeonPhase, value: 'health-check' },
-        { key: NeonOutcome, value: 'ok' },
-      ],
-    }),
-  );
-  const page = await browser!.newPage();
-  const query = encodeURIComponent(`NeonProjectId="${projectId}"`);
-  await page.goto(`${uiUrl}/namespaces/${t.namespace}/workflows?query=${query}`);
-  const row = page.getByRole('row').filter({ hasText: workflowId });
-  await row.waitFor({ timeout: 30_000 });
-  expect(await row.innerText()).toMatch(/Completed/i);
-  await page.screenshot({ path: '/tmp/neon-promote-ui.png' });
-  await page.close();
-});
+browserTest(
+  'an operator finds a promotion in the Temporal UI by its Neon project ID and sees its outcome',
+  async () => {
+    const project = await seedProd(s.emu);
+    await s.client.startSetup({ projectId: project.projectId }).then((r) => r.result());
+    await sql(await uriOf(s.emu, project, 'dev'), "UPDATE items SET source = 'dev'");
+    const run = await s.client.startPromotion({ projectId: project.projectId });
+    expect(await run.result()).toMatchObject({ outcome: 'promoted' });
+
+    const page = await browser!.newPage();
+    const query = encodeURIComponent(`NeonProjectId="${project.projectId}" AND WorkflowType="promote"`);
+    await page.goto(`${uiUrl}/namespaces/${s.t.namespace}/workflows?query=${query}`);
+    const row = page.getByRole('row').filter({ hasText: run.workflowId });
+    await row.waitFor({ timeout: 30_000 });
+    expect(await row.innerText()).toMatch(/Completed/i);
+
+    // The run's page shows the outcome the workflow recorded as a search attribute.
+    await row.getByRole('link', { name: run.workflowId }).click();
+    await page.getByText('Search Attributes', { exact: true }).click();
+    await page.getByText('NeonOutcome').first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: '/tmp/neon-promote-ui.png', fullPage: true });
+    const body = await page.locator('body').innerText();
+    expect(body).toMatch(/NeonOutcome[\s\S]{0,80}promoted/);
+    await page.close();
+  },
+);
