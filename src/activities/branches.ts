@@ -5,7 +5,7 @@ import { nullOn404, withEndpoints } from './environment';
 import { activity, currentContext, failure } from './failures';
 import { branchRef, isoTimestamp, neonId, resourceName } from './inputs';
 import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
-import { pendingOperationIds } from './operations';
+import { pendingOperationIds, settlingAll } from './operations';
 import type { NeonActivities, UpdateBranchInput, UpdateBranchResult } from './types';
 
 const endpointType = z.enum(['read_write', 'read_only']);
@@ -17,7 +17,8 @@ const updateInput = branchRef.extend({
 });
 
 /** Branch and endpoint mutations, each safe to repeat: create finds by name, update compares, delete accepts 404. */
-export function branchActivities({ neon }: ActivityDeps) {
+export function branchActivities(deps: ActivityDeps) {
+  const { neon } = deps;
   /**
    * PATCH only the fields that differ; a repeat after a lost response then sends nothing. Attempt 1 sends the wanted
    * fields without reading the branch first (one GET saved): a PATCH sets absolute values, so whatever an earlier
@@ -53,85 +54,105 @@ export function branchActivities({ neon }: ActivityDeps) {
     return { endpoint: toEndpointInfo(existing), created: false, operationIds: pending };
   }
 
-  return {
-    createBranch: activity(
-      z.object({
-        projectId: neonId,
-        name: resourceName,
-        parentId: neonId,
-        expiresAt: isoTimestamp.optional(),
-        protected: z.boolean().optional(),
-        endpointType: endpointType.optional(),
-      }),
-      async (input, call) => {
-        const existing = (await neon.listBranches(input.projectId, call)).find((b) => b.name === input.name);
-        if (existing) {
-          if (existing.parent_id !== input.parentId) {
-            throw failure(
-              'NeonConflict',
-              `branch "${input.name}" exists with parent ${existing.parent_id ?? 'none'}, not ${input.parentId}`,
-            );
+  return settlingAll(
+    deps,
+    [
+      'createBranch',
+      'updateBranch',
+      'renameBranch',
+      'protectBranch',
+      'setBranchExpiry',
+      'deleteBranch',
+      'createEndpoint',
+      'deleteEndpoint',
+    ],
+    {
+      createBranch: activity(
+        z.object({
+          projectId: neonId,
+          name: resourceName,
+          parentId: neonId,
+          expiresAt: isoTimestamp.optional(),
+          protected: z.boolean().optional(),
+          endpointType: endpointType.optional(),
+        }),
+        async (input, call) => {
+          const existing = (await neon.listBranches(input.projectId, call)).find((b) => b.name === input.name);
+          if (existing) {
+            if (existing.parent_id !== input.parentId) {
+              throw failure(
+                'NeonConflict',
+                `branch "${input.name}" exists with parent ${existing.parent_id ?? 'none'}, not ${input.parentId}`,
+              );
+            }
+            const branch = await withEndpoints(neon, input.projectId, existing, call);
+            const of = { branchIds: [branch.id], endpointIds: branch.endpoints.map((e) => e.id) };
+            return { branch, created: false, operationIds: await pendingOperationIds(neon, input.projectId, of, call) };
           }
-          const branch = await withEndpoints(neon, input.projectId, existing, call);
-          const of = { branchIds: [branch.id], endpointIds: branch.endpoints.map((e) => e.id) };
-          return { branch, created: false, operationIds: await pendingOperationIds(neon, input.projectId, of, call) };
-        }
-        const res = await neon.createBranch(input.projectId, input, call);
-        return {
-          branch: { ...toBranchInfo(res.branch), endpoints: res.endpoints.map(toEndpointInfo) },
-          created: true,
-          operationIds: operationIds(res.operations),
-        };
-      },
-    ),
-    updateBranch: activity(updateInput, update),
-    renameBranch: activity(branchRef.extend({ name: resourceName }), update),
-    protectBranch: activity(branchRef.extend({ protected: z.boolean() }), update),
-    setBranchExpiry: activity(branchRef.extend({ expiresAt: isoTimestamp.nullable() }), update),
+          const res = await neon.createBranch(input.projectId, input, call);
+          return {
+            branch: { ...toBranchInfo(res.branch), endpoints: res.endpoints.map(toEndpointInfo) },
+            created: true,
+            operationIds: operationIds(res.operations),
+          };
+        },
+      ),
+      updateBranch: activity(updateInput, update),
+      renameBranch: activity(branchRef.extend({ name: resourceName }), update),
+      protectBranch: activity(branchRef.extend({ protected: z.boolean() }), update),
+      setBranchExpiry: activity(branchRef.extend({ expiresAt: isoTimestamp.nullable() }), update),
 
-    deleteBranch: activity(branchRef, async ({ projectId, branchId }, call) => {
-      const res = await neon.deleteBranch(projectId, branchId, call).catch(nullOn404);
-      return res
-        ? { deleted: res.deleted, operationIds: operationIds(res.operations) }
-        : { deleted: false, operationIds: [] };
-    }),
-
-    /**
-     * A branch has at most one read-write endpoint, so one of the wanted type that exists is the result.
-     *
-     * For a read-write endpoint on attempt 1 the POST goes first (one GET saved): Neon itself refuses a second
-     * read-write endpoint on a branch, so sending cannot make a duplicate, and a refusal (an endpoint made by an
-     * earlier activity execution: a workflow reset, a step run again) falls back to the look-up. Read-only endpoints
-     * have no such guard, and a retry most likely meets its own earlier attempt's endpoint: both look first.
-     */
-    createEndpoint: activity(branchRef.extend({ type: endpointType }), async ({ projectId, branchId, type }, call) => {
-      if (type === 'read_write' && (currentContext()?.info.attempt ?? 1) === 1) {
-        const res = await neon.createEndpoint(projectId, { branchId, type }, call).catch((err: unknown) => {
-          if (err instanceof NeonBadRequestError && !(err instanceof NeonNotFoundError)) return err;
-          throw err;
-        });
-        if (!(res instanceof NeonBadRequestError))
-          return { endpoint: toEndpointInfo(res.endpoint), created: true, operationIds: operationIds(res.operations) };
-        const found = await existingEndpoint(projectId, branchId, type, call);
-        if (!found) throw res;
-        return found;
-      }
-      const found = await existingEndpoint(projectId, branchId, type, call);
-      if (found) return found;
-      const res = await neon.createEndpoint(projectId, { branchId, type }, call);
-      return { endpoint: toEndpointInfo(res.endpoint), created: true, operationIds: operationIds(res.operations) };
-    }),
-
-    deleteEndpoint: activity(
-      z.object({ projectId: neonId, endpointId: neonId }),
-      async ({ projectId, endpointId }, call) => {
-        const res = await neon.deleteEndpoint(projectId, endpointId, call).catch(nullOn404);
+      deleteBranch: activity(branchRef, async ({ projectId, branchId }, call) => {
+        const res = await neon.deleteBranch(projectId, branchId, call).catch(nullOn404);
         return res
           ? { deleted: res.deleted, operationIds: operationIds(res.operations) }
           : { deleted: false, operationIds: [] };
-      },
-    ),
-  } satisfies Partial<NeonActivities>;
+      }),
+
+      /**
+       * A branch has at most one read-write endpoint, so one of the wanted type that exists is the result.
+       *
+       * For a read-write endpoint on attempt 1 the POST goes first (one GET saved): Neon itself refuses a second
+       * read-write endpoint on a branch, so sending cannot make a duplicate, and a refusal (an endpoint made by an
+       * earlier activity execution: a workflow reset, a step run again) falls back to the look-up. Read-only endpoints
+       * have no such guard, and a retry most likely meets its own earlier attempt's endpoint: both look first.
+       */
+      createEndpoint: activity(
+        branchRef.extend({ type: endpointType }),
+        async ({ projectId, branchId, type }, call) => {
+          if (type === 'read_write' && (currentContext()?.info.attempt ?? 1) === 1) {
+            const res = await neon.createEndpoint(projectId, { branchId, type }, call).catch((err: unknown) => {
+              if (err instanceof NeonBadRequestError && !(err instanceof NeonNotFoundError)) return err;
+              throw err;
+            });
+            if (!(res instanceof NeonBadRequestError))
+              return {
+                endpoint: toEndpointInfo(res.endpoint),
+                created: true,
+                operationIds: operationIds(res.operations),
+              };
+            const found = await existingEndpoint(projectId, branchId, type, call);
+            if (!found) throw res;
+            return found;
+          }
+          const found = await existingEndpoint(projectId, branchId, type, call);
+          if (found) return found;
+          const res = await neon.createEndpoint(projectId, { branchId, type }, call);
+          return { endpoint: toEndpointInfo(res.endpoint), created: true, operationIds: operationIds(res.operations) };
+        },
+      ),
+
+      deleteEndpoint: activity(
+        z.object({ projectId: neonId, endpointId: neonId }),
+        async ({ projectId, endpointId }, call) => {
+          const res = await neon.deleteEndpoint(projectId, endpointId, call).catch(nullOn404);
+          return res
+            ? { deleted: res.deleted, operationIds: operationIds(res.operations) }
+            : { deleted: false, operationIds: [] };
+        },
+      ),
+    },
+  ) satisfies Partial<NeonActivities>;
 }
 
 function sameInstant(a: string | null, b: string | null): boolean {

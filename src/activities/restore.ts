@@ -5,7 +5,7 @@ import { withEndpoints } from './environment';
 import { activity, failure } from './failures';
 import { isoTimestamp, neonId, resourceName } from './inputs';
 import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
-import { pendingOperationIds } from './operations';
+import { pendingOperationIds, settlingAll } from './operations';
 import type { NeonActivities } from './types';
 
 /**
@@ -37,8 +37,9 @@ async function finalize(
 }
 
 /** Restores and finalizes. Both POSTs are not idempotent, so each looks for the earlier attempt's effect first. */
-export function restoreActivities({ neon }: ActivityDeps) {
-  return {
+export function restoreActivities(deps: ActivityDeps) {
+  const { neon } = deps;
+  return settlingAll(deps, ['restoreSnapshot', 'finalizeRestore', 'resetBranch'], {
     restoreSnapshot: activity(
       z.object({
         projectId: neonId,
@@ -140,5 +141,5 @@ export function restoreActivities({ neon }: ActivityDeps) {
         };
       },
     ),
-  } satisfies Partial<NeonActivities>;
+  }) satisfies Partial<NeonActivities>;
 }

@@ -4,7 +4,7 @@ import { nullOn404 } from './environment';
 import { activity, currentContext, failure } from './failures';
 import { isoTimestamp, neonId, projectInput, resourceName } from './inputs';
 import { operationIds, toSnapshotInfo } from './mappers';
-import { pendingOperationIds } from './operations';
+import { pendingOperationIds, settlingAll } from './operations';
 import type { NeonActivities } from './types';
 
 const ensureSnapshotInput = z
@@ -22,8 +22,9 @@ const ensureSnapshotInput = z
 const CLOCK_SKEW_MS = 1000;
 
 /** Snapshot activities. Names are the idempotency keys: the workflow derives them from its ID and step. */
-export function snapshotActivities({ neon }: ActivityDeps) {
-  return {
+export function snapshotActivities(deps: ActivityDeps) {
+  const { neon } = deps;
+  return settlingAll(deps, ['ensureSnapshot', 'deleteSnapshot'], {
     listSnapshots: activity(projectInput, async ({ projectId }, call) =>
       (await neon.listSnapshots(projectId, call)).map(toSnapshotInfo),
     ),
@@ -96,5 +97,5 @@ export function snapshotActivities({ neon }: ActivityDeps) {
         return ops ? { deleted: true, operationIds: operationIds(ops) } : { deleted: false, operationIds: [] };
       },
     ),
-  } satisfies Partial<NeonActivities>;
+  }) satisfies Partial<NeonActivities>;
 }

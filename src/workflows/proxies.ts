@@ -3,12 +3,12 @@
  * heartbeat timeout: the worker heartbeats for activities that do not (src/worker.ts), so a killed worker's activity is
  * retried within seconds instead of after its whole start-to-close timeout.
  */
-import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { NeonActivities as NeonOnly, WriteActivities } from '../activities/types';
+import { patched, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import type { ExplainActivities, NeonActivities as NeonOnly, WriteActivities } from '../activities/types';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/failure-types';
 
-/** What workflows call: the Neon activities and issue 7's write-safety ones (one worker registers both). */
-type NeonActivities = NeonOnly & WriteActivities;
+/** What workflows call: the Neon activities, issue 7's write-safety ones and the checks' EXPLAIN (one worker). */
+type NeonActivities = NeonOnly & WriteActivities & ExplainActivities;
 
 export { NON_RETRYABLE_ERROR_TYPES };
 
@@ -31,12 +31,68 @@ export const read = proxyActivities<NeonActivities>({
   retry: retry(10),
 });
 
-/** Neon mutations: idempotent (found by name or lineage before sending), so retried until they succeed. */
-export const mutation = proxyActivities<NeonActivities>({
+/** Neon mutations as histories before SETTLE_IN_ACTIVITY recorded them: the wait was a separate activity. */
+const mutationOnly = proxyActivities<NeonActivities>({
   startToCloseTimeout: '60 seconds',
   heartbeatTimeout: '5 seconds',
   retry: retry(0),
 });
+
+/**
+ * Neon mutations that wait for their own operations before they return (src/activities/operations.ts `settling`):
+ * as long as the operations may take, heartbeating all along, so a killed worker is still noticed in seconds.
+ */
+const mutationAndWait = proxyActivities<NeonActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: retry(0),
+});
+
+/**
+ * Patch marking runs whose mutations wait for their own operations: one activity per mutation instead of two, so a
+ * promotion makes about half as many activity hand-offs (each a Temporal round trip). Histories recorded before it
+ * (test/histories/) replay with the separate waitForOperations activities.
+ */
+export const SETTLE_IN_ACTIVITY = 'settle-in-activity';
+
+/** The activities that accept `waitForOperations: true` (the ones src/activities wraps with `settling`). */
+const SETTLES_ITSELF: ReadonlySet<string> = new Set([
+  'ensureSnapshot',
+  'deleteSnapshot',
+  'restoreSnapshot',
+  'finalizeRestore',
+  'resetBranch',
+  'createBranch',
+  'updateBranch',
+  'renameBranch',
+  'protectBranch',
+  'setBranchExpiry',
+  'deleteBranch',
+  'createEndpoint',
+  'deleteEndpoint',
+]);
+
+type AnyActivity = (input: object) => Promise<unknown>;
+
+/**
+ * `plain` as the workflows call it, except that in a run with SETTLE_IN_ACTIVITY the mutations go through `waiting`
+ * with `waitForOperations: true`: their results then carry `operationsSettled`, and `settle` has nothing left to do.
+ */
+function settlingInActivity(plain: NeonActivities, waiting: NeonActivities): NeonActivities {
+  return new Proxy(plain, {
+    get(target, name, receiver) {
+      const direct = Reflect.get(target, name, receiver) as unknown;
+      if (typeof name !== 'string' || !SETTLES_ITSELF.has(name)) return direct;
+      return (input: object) =>
+        patched(SETTLE_IN_ACTIVITY)
+          ? (Reflect.get(waiting, name) as AnyActivity)({ ...input, waitForOperations: true })
+          : (direct as AnyActivity)(input);
+    },
+  });
+}
+
+/** Neon mutations: idempotent (found by name or lineage before sending), so retried until they succeed. */
+export const mutation = settlingInActivity(mutationOnly, mutationAndWait);
 
 /** The operation wait heartbeats itself with its progress, and resumes from it on retry. */
 export const operations = proxyActivities<NeonActivities>({
@@ -67,18 +123,21 @@ export const reconciliation = proxyActivities<NeonActivities>({
 });
 
 /** Compensations must finish: unlimited retries, idempotent by design (a 404 on delete counts as done). */
-export const compensation = proxyActivities<NeonActivities>({
-  startToCloseTimeout: '60 seconds',
-  heartbeatTimeout: '5 seconds',
-  retry: retry(0),
-});
+export const compensation = settlingInActivity(
+  proxyActivities<NeonActivities>({
+    startToCloseTimeout: '60 seconds',
+    heartbeatTimeout: '5 seconds',
+    retry: retry(0),
+  }),
+  mutationAndWait,
+);
 
-/** Waits for what a mutation started; no activity at all when it started nothing. */
+/** Waits for what a mutation started; no activity at all when it started nothing or waited itself. */
 export async function settle(
   projectId: string,
-  result: { operationIds: string[] },
+  result: { operationIds: string[]; operationsSettled?: boolean },
   via: Pick<NeonActivities, 'waitForOperations'> = operations,
 ): Promise<void> {
-  if (result.operationIds.length > 0)
+  if (result.operationIds.length > 0 && !result.operationsSettled)
     await via.waitForOperations({ projectId, operationIds: result.operationIds, maxPollIntervalMs: 2000 });
 }

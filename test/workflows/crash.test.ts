@@ -56,7 +56,7 @@ function sigkill(w: Worker): Promise<void> {
 /** Each step of promote, at the moment its effect is done at Neon but before Temporal hears of it. */
 const KILL_POINTS = [
   'resolveEnvironment#1', // plan
-  'waitForOperations#1:before', // snapshot dev: taken, its operations not yet waited for
+  'ensureSnapshot#1', // snapshot dev: taken and its operations waited for (in the same activity), the result lost
   'restoreSnapshot#1', // restore the candidate
   'createEndpoint#1', // its endpoint
   'verifyBranch#1', // verify the candidate

@@ -1,0 +1,133 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { settling, SettleTimes } from '../../src/activities/operations';
+import type { NeonClient, NeonOperation } from '../../src/neon';
+import { startHarness, total, type Harness } from './support';
+
+/** Time that moves only when the code under test sleeps, so durations are exact. */
+function fakeClock() {
+  let now = 0;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => now,
+    sleep: (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+      return Promise.resolve();
+    },
+  };
+}
+
+/** A fake Neon whose operations finish `durationMs` after the mutation (on the fake clock). */
+function fakeNeon(clock: ReturnType<typeof fakeClock>, durationMs: number, polledAt: number[] = []) {
+  const neon = {
+    getOperation: (_projectId: string, id: string) => {
+      polledAt.push(clock.now());
+      const status = clock.now() >= durationMs ? 'finished' : 'running';
+      return Promise.resolve({ id, action: 'create_timeline', status } as NeonOperation);
+    },
+  };
+  return { neon: neon as unknown as NeonClient, polledAt };
+}
+
+describe('SettleTimes', () => {
+  it('starts at 0, jumps to when work was seen done after a miss, lowers by 5% after a hit, capped', () => {
+    const t = new SettleTimes(1000);
+    expect(t.firstDelayMs('ensureSnapshot')).toBe(0);
+    t.record('ensureSnapshot', false, 180);
+    expect(t.firstDelayMs('ensureSnapshot')).toBe(180);
+    t.record('ensureSnapshot', true, 180);
+    expect(t.firstDelayMs('ensureSnapshot')).toBe(171);
+    expect(t.firstDelayMs('deleteSnapshot')).toBe(0);
+    t.record('deleteSnapshot', false, 60_000);
+    expect(t.firstDelayMs('deleteSnapshot')).toBe(1000);
+  });
+});
+
+describe('settling', () => {
+  const mutate = () => Promise.resolve({ created: true, operationIds: ['op-1'] });
+
+  it('without the flag returns at once and polls nothing', async () => {
+    const clock = fakeClock();
+    const { neon, polledAt } = fakeNeon(clock, 120);
+    const wrapped = settling('m', mutate, { neon, clock }, new SettleTimes());
+    const result = await new MockActivityEnvironment().run(wrapped, { projectId: 'p-1' });
+    expect(result).toEqual({ created: true, operationIds: ['op-1'] });
+    expect(polledAt).toEqual([]);
+  });
+
+  it('with the flag waits for the operations; the next wait of that kind polls first when the work is due', async () => {
+    const clock = fakeClock();
+    const { neon, polledAt } = fakeNeon(clock, 120);
+    const times = new SettleTimes();
+    const wrapped = settling('m', mutate, { neon, clock }, times);
+    const env = new MockActivityEnvironment();
+    const input = { projectId: 'p-1', waitForOperations: true };
+    const first = await env.run(wrapped, input);
+    expect(first).toEqual({ created: true, operationIds: ['op-1'], operationsSettled: true });
+    // Nothing learned yet: at once, then 100 and 150 ms later (the work finished at 120): seen done at 250.
+    expect(polledAt).toEqual([0, 100, 250]);
+    expect(times.firstDelayMs('m')).toBe(250);
+
+    // The first poll now comes when the work is due and finds it done; each such hit lowers the estimate by 5%.
+    const again = () => {
+      const restarted = offsetClock(clock);
+      const { neon: fresh } = fakeNeon(restarted, 120, polledAt);
+      return env.run(settling('m', mutate, { neon: fresh, clock: restarted }, times), input);
+    };
+    polledAt.length = 0;
+    await again();
+    expect(polledAt).toEqual([250]);
+    expect(times.firstDelayMs('m')).toBe(238);
+    // Once it is down near the work's 120 ms: mostly one poll, now and then a miss polled again soon after.
+    for (let i = 0; i < 20; i++) await again();
+    let misses = 0;
+    for (let i = 0; i < 20; i++) {
+      polledAt.length = 0;
+      await again();
+      if (polledAt.length > 1) misses++;
+      expect(polledAt[polledAt.length - 1]).toBeGreaterThanOrEqual(120);
+      expect(polledAt[polledAt.length - 1]).toBeLessThan(150);
+    }
+    expect(misses).toBeGreaterThan(0);
+    expect(misses).toBeLessThanOrEqual(5);
+  });
+
+  it('a mutation that started nothing is settled without a poll', async () => {
+    const clock = fakeClock();
+    const { neon, polledAt } = fakeNeon(clock, 0);
+    const none = () => Promise.resolve({ changed: false, operationIds: [] as string[] });
+    const wrapped = settling('m', none, { neon, clock }, new SettleTimes());
+    const result = await new MockActivityEnvironment().run(wrapped, { projectId: 'p-1', waitForOperations: true });
+    expect(result).toEqual({ changed: false, operationIds: [], operationsSettled: true });
+    expect(polledAt).toEqual([]);
+  });
+});
+
+/** A view of `clock` restarted at 0, so each mutation's operations start at time 0 of their own. */
+function offsetClock(clock: ReturnType<typeof fakeClock>): ReturnType<typeof fakeClock> {
+  const origin = clock.now();
+  return { ...clock, now: () => clock.now() - origin };
+}
+
+describe('settling against the emulator', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ operationDelayMs: 40 });
+  });
+  afterAll(() => h.stop());
+
+  it('ensureSnapshot with waitForOperations returns once its operations finished, in one activity', async () => {
+    const { projectId, branchId } = await h.createProject();
+    let result: { operationIds: string[]; operationsSettled?: true } | undefined;
+    const counts = await h.countCalls(async () => {
+      result = await h.run(h.activities.ensureSnapshot, { projectId, branchId, name: 'np-s', waitForOperations: true });
+    });
+    expect(result?.operationsSettled).toBe(true);
+    expect(counts['POST /projects/{project_id}/branches/{branch_id}/snapshot']).toBe(1);
+    expect(total(counts)).toBeGreaterThanOrEqual(2); // the POST and at least one poll
+    const ops = await h.run(h.activities.waitForOperations, { projectId, operationIds: result?.operationIds ?? [] });
+    expect(ops.operations.map((o) => o.status)).toEqual(result?.operationIds.map(() => 'finished'));
+    expect(ops.polls).toBe(1);
+  });
+});
