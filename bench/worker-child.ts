@@ -7,6 +7,7 @@
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivitiesFromEnv, type DbConnector } from '../src/activities';
+import type { NeonActivities, WriteActivities } from '../src/activities/types';
 import { createHealthActivities } from '../src/activities/health';
 import { createWorker, workerTuningFromEnv } from '../src/worker';
 
@@ -20,6 +21,58 @@ const noDatabase: DbConnector = () =>
     close: () => Promise.resolve(),
   });
 
+/**
+ * Likewise the SQL of issue 7's write safety and the data fingerprint, which open sessions of their own (not through
+ * `db`): without a database they answer at once as a quiet prod would (no writes, no sessions, nothing fenced), so
+ * the fleet's promotions run the whole default path (fence, rollback snapshot, swap, lift) against the API.
+ */
+function noDatabaseWrites(): Partial<NeonActivities & WriteActivities> {
+  const at = () => new Date().toISOString();
+  const position = (branchId: string, since: boolean) => ({
+    branchId,
+    lsn: '0/0',
+    tables: {},
+    at: at(),
+    otherSessions: 0,
+    databaseReadOnly: false,
+    tablesTruncated: false,
+    comparison: since
+      ? {
+          writesDetected: false,
+          rowsChangedByTable: {},
+          rowsChanged: 0,
+          lsnAdvanced: false,
+          tablesAdded: [],
+          tablesDropped: [],
+          uncertain: [],
+          exact: true,
+          elapsedMs: 0,
+        }
+      : null,
+  });
+  return {
+    recordWritePosition: (i) => Promise.resolve(position(i.branchId ?? '', i.since !== undefined)),
+    fenceWrites: (i) =>
+      Promise.resolve({
+        branchId: i.branchId ?? '',
+        fencedAt: at(),
+        alreadyFenced: false,
+        sessionsEnded: 0,
+        remainingSessions: [],
+      }),
+    liftFence: (i) =>
+      Promise.resolve({
+        branchId: i.branchId ?? null,
+        wasFenced: true,
+        liftedAt: at(),
+        fencedForMs: 0,
+        sessionsEnded: 0,
+        skipped: null,
+      }),
+    fingerprintBranch: (i) => Promise.resolve({ branchId: i.branchId, schemas: ['public'], tables: [], hash: 'bench' }),
+  };
+}
+
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
@@ -29,6 +82,7 @@ async function main(): Promise<void> {
     activities: {
       ...createHealthActivities('bench'),
       ...createActivitiesFromEnv(process.env, process.env.BENCH_NO_DATABASE ? { db: noDatabase } : {}),
+      ...(process.env.BENCH_NO_DATABASE ? noDatabaseWrites() : {}),
     },
     workflowBundle: { codePath: process.env.BENCH_WORKFLOW_BUNDLE! },
     tuning: workerTuningFromEnv(process.env),
