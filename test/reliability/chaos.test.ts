@@ -10,7 +10,7 @@ import type { FaultRule } from '../../src/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
 import { createWorker } from '../../src/worker';
 import { startStack, type Stack } from '../workflows/support';
-import { FULL, noteSecrets, TapAgent, creations, peakRates, record, sendsAsLog, shape } from './harness';
+import { FULL, noteSecrets, section, TapAgent, creations, peakRates, record, sendsAsLog, shape } from './harness';
 import { SCENARIOS, dataOf, preparedProjects, type Scenario } from './scenarios';
 
 /** Tighter than Neon's 700/min and 40/s per route, so that the chaos actually presses on it. */
@@ -156,10 +156,13 @@ test(
         ]
       : [{ name: 'all of them at once', rules: ALL, mayFail: true, scenarios: [PASS, BACK] }];
     for (const c of cases) {
-      const held = await underFaults(c.rules, c.scenarios, c.mayFail ?? false);
+      const tried = `${c.name}: ${c.scenarios.length} promotions at once`;
+      const held = await section(__filename, { section: 'API chaos', tried }, () =>
+        underFaults(c.rules, c.scenarios, c.mayFail ?? false),
+      );
       record(__filename, {
         section: 'API chaos',
-        tried: `${c.name}: ${c.scenarios.length} promotions at once`,
+        tried,
         count: c.scenarios.length,
         held: `${held}; nothing created twice; ${c.mayFail ? 'a stopped run left prod untouched' : 'every run ended as promised'}`,
         ok: true,

@@ -63,13 +63,30 @@ export type WorkerEnv = {
 };
 
 let workerSeq = 0;
+const live = new Set<ChildProcess>();
 
-/** Starts a worker process (test/reliability/worker-process.ts) and resolves once it polls. */
+/** SIGKILLs every worker process this test file started that is still running (afterAll: none outlives a failure). */
+export async function killAllWorkers(): Promise<void> {
+  await Promise.all(
+    [...live].map(
+      (proc) =>
+        new Promise<void>((resolve) => {
+          if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+          proc.once('exit', () => resolve());
+          proc.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
+/** Starts a worker process (test/workflows/worker-process.ts) and resolves once it polls. */
 export async function startWorker(w: WorkerEnv): Promise<WorkerProc> {
   const logFile = join(runDir, 'logs', `worker-${process.pid}-${++workerSeq}.log`);
-  const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('./worker-process.ts')], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('../workflows/worker-process.ts')], {
     env: {
       ...process.env,
+      WORKER_LOG: 'json',
+      WORKER_NAME: 'reliability-worker',
       TASK_QUEUE: w.taskQueue,
       BUNDLE_PATH: w.bundlePath,
       NEON_API_BASE_URL: w.emu.baseUrl,
@@ -81,6 +98,8 @@ export async function startWorker(w: WorkerEnv): Promise<WorkerProc> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
   proc.stderr.on('data', (chunk: Buffer) => appendFileSync(logFile, chunk));
   const lines: string[] = [];
   const listeners: ((line: string) => void)[] = [];
@@ -111,9 +130,30 @@ export async function startWorker(w: WorkerEnv): Promise<WorkerProc> {
   };
 }
 
-/** Activity boundaries "type#n" in the order a run reported them (its reference run, without kills). */
+/** Activity boundaries "type#n@k" in the order a run reported them (its reference run, without kills). */
 export const startedPoints = (lines: string[]): string[] =>
   lines.filter((l) => l.startsWith('START ')).map((l) => l.slice(6));
+
+/**
+ * Runs `fn`; if it throws, first records `row` as NOT HELD with what failed, so the table shows every section tried,
+ * not only those that held.
+ */
+export async function section<T>(
+  testFile: string,
+  row: Omit<ResultRow, 'held' | 'ok' | 'count'>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    // Jest's matcher messages carry ANSI colours.
+    const what = (err instanceof Error ? err.message : String(err))
+      .replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '')
+      .replace(/\s+/g, ' ');
+    record(testFile, { ...row, count: 0, held: `FAILED: ${what.slice(0, 300)}`, ok: false });
+    throw err;
+  }
+}
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
