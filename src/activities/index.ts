@@ -3,12 +3,13 @@ import { baselineActivities } from './baseline';
 import { branchActivities } from './branches';
 import type { ActivityDeps } from './deps';
 import { environmentActivities } from './environment';
+import { explainActivities } from './explain';
 import { fingerprintActivities } from './fingerprint';
 import { operationActivities } from './operations';
 import { restoreActivities } from './restore';
 import { schemaActivities } from './schema';
 import { snapshotActivities } from './snapshots';
-import type { BaselineActivities, NeonActivities, WriteActivities } from './types';
+import type { BaselineActivities, ExplainActivities, NeonActivities, WriteActivities } from './types';
 import { verifyActivities } from './verify';
 import { writeActivities } from './writes';
 
@@ -16,7 +17,9 @@ import { writeActivities } from './writes';
  * Builds every Neon activity from its dependencies (samples-typescript activities-dependency-injection): the worker
  * passes a real client, tests pass one pointed at the emulator or fakes. Register the result with `Worker.create`.
  */
-export function createActivities(deps: ActivityDeps): NeonActivities & WriteActivities & BaselineActivities {
+export function createActivities(
+  deps: ActivityDeps,
+): NeonActivities & WriteActivities & BaselineActivities & ExplainActivities {
   return {
     ...environmentActivities(deps),
     ...branchActivities(deps),
@@ -27,6 +30,7 @@ export function createActivities(deps: ActivityDeps): NeonActivities & WriteActi
     ...verifyActivities(deps),
     ...fingerprintActivities(deps),
     ...writeActivities(deps),
+    ...explainActivities(deps),
     // Reads Temporal (the worker's own client), not Neon: refreshDev's baseline.
     ...baselineActivities(),
   };
@@ -42,7 +46,7 @@ export type Activities = ReturnType<typeof createActivities>;
 export function createActivitiesFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<ActivityDeps> = {},
-): NeonActivities & WriteActivities & BaselineActivities {
+): NeonActivities & WriteActivities & BaselineActivities & ExplainActivities {
   const apiKey = env.NEON_API_KEY;
   if (!apiKey) throw new Error('NEON_API_KEY is not set for the worker');
   const limit = env.NEON_SNAPSHOT_LIMIT;

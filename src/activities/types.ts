@@ -419,3 +419,25 @@ export type RefreshBaseline = {
 export type BaselineActivities = {
   findRefreshBaseline: (input: { projectId: string }) => Promise<RefreshBaseline | null>;
 };
+
+// ---- read-only checks before a run mutates (issue 8; src/activities/explain.ts) ------------------------------------
+
+export type ExplainChecksInput = {
+  projectId: string;
+  /** The branch whose schema the checks are planned against (dev for a promotion, prod for a refresh or rollback). */
+  branchId: string;
+  endpointId?: string;
+  databaseName: string;
+  roleName: string;
+  checks: VerificationCheck[];
+  statementTimeoutMs?: number;
+};
+
+export type ExplainChecksResult = {
+  /** The SQL checks that are not read-only queries, by index in `checks`, and why; empty when all are. */
+  refused: { index: number; reason: string }[];
+};
+
+export type ExplainActivities = {
+  explainChecks: (input: ExplainChecksInput) => Promise<ExplainChecksResult>;
+};

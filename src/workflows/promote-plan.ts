@@ -3,7 +3,14 @@ import type { CompareSchemaResult, SnapshotInfo } from '../activities/types';
 import { read } from './proxies';
 import type { PromoteOptions } from './inputs';
 import { isOwned } from './names';
-import { deleteSnapshot, readWriteEndpoint, refuse, requireBranch, resolveEnvironment } from './steps';
+import {
+  deleteSnapshot,
+  readWriteEndpoint,
+  refuse,
+  requireBranch,
+  requireReadOnlyChecks,
+  resolveEnvironment,
+} from './steps';
 
 /** A promotion takes two snapshots: the rollback point and the candidate; by migrations, only the anchor. */
 const slotsNeeded = (o: PromoteOptions): number => (o.strategy === 'migrations' ? 1 : 2);
@@ -32,6 +39,12 @@ export async function planPromotion(o: PromoteOptions): Promise<PromotionPlan> {
   if (prod.id === dev.id) throw refuse(`prod and dev are the same branch (${prod.id})`, 'SameBranch');
   const prodEndpointId = readWriteEndpoint(prod);
   if (!prodEndpointId) throw refuse(`prod (${prod.id}) has no read-write endpoint to verify through`, 'NoEndpoint');
+  // The checks run on the candidate (dev's data and schema): planned on dev, before anything is deleted or created.
+  await requireReadOnlyChecks(
+    { projectId: o.projectId, databaseName: o.databaseName, roleName: o.roleName },
+    { id: dev.id, endpointId: readWriteEndpoint(dev) },
+    { checks: o.checks, postSwapChecks: o.postSwapChecks },
+  );
 
   const expired = expiredOwn(env.snapshots, Date.now());
   const free = env.freeSnapshotSlots;

@@ -29,6 +29,7 @@ import {
   readWriteEndpoint,
   refuse,
   requireBranch,
+  requireReadOnlyChecks,
   resolveEnvironment,
   restoreOnto,
   retireBackup,
@@ -76,6 +77,8 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
       const prod = requireBranch(env.prod, 'prod', o.prodBranchName);
       const dev = requireBranch(env.dev, 'dev', o.devBranchName);
       if (prod.id === dev.id) throw refuse(`prod and dev are the same branch (${prod.id})`, 'SameBranch');
+      // The checks run on dev once it holds prod's data: planned on prod.
+      await requireReadOnlyChecks(where, { id: prod.id, endpointId: readWriteEndpoint(prod) }, { checks: o.checks });
       const diff = await read.compareSchema({
         projectId,
         branchId: dev.id,

@@ -12,6 +12,7 @@ import {
   readWriteEndpoint,
   refuse,
   requireBranch,
+  requireReadOnlyChecks,
   resolveEnvironment,
   restoreOnto,
   retireBackup,
@@ -50,6 +51,8 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
         throw refuse(`project ${projectId} has no snapshot ${what}`, 'SnapshotMissing');
       }
       s.ids = { prodBranchId: prod.id, snapshotId: snapshot.id };
+      const where = { projectId, databaseName: o.databaseName, roleName: o.roleName };
+      await requireReadOnlyChecks(where, { id: prod.id, endpointId: readWriteEndpoint(prod) }, { checks: o.checks });
       return { prod, snapshot, endpointId: readWriteEndpoint(prod) };
     });
     const swap = await run.step('swap', (s) =>

@@ -184,6 +184,43 @@ export async function settleOrRemove(
   }
 }
 
+/** Marks runs that EXPLAIN their SQL checks in the plan (histories from before replay without the activity). */
+const EXPLAIN_CHECKS = 'explain-checks';
+
+/**
+ * Refuses, before anything changes at Neon, SQL checks that are not read-only queries (they would be refused only at
+ * verification, after snapshots and restores): Postgres plans each one on `branchId` (never runs it). `lists` names
+ * each list of checks by its input field, so the refusal says e.g. "checks.0.sql: must be a read-only query (...)".
+ */
+export async function requireReadOnlyChecks(
+  where: Where,
+  branch: { id: string; endpointId: string | undefined },
+  lists: Record<string, VerificationCheck[]>,
+): Promise<void> {
+  const fields = Object.entries(lists).filter(([, checks]) => checks.some((c) => c.kind === 'sql'));
+  if (fields.length === 0 || !patched(EXPLAIN_CHECKS)) return;
+  for (const [field, checks] of fields) {
+    const { refused } = await read.explainChecks({
+      projectId: where.projectId,
+      databaseName: where.databaseName,
+      roleName: where.roleName,
+      branchId: branch.id,
+      ...(branch.endpointId ? { endpointId: branch.endpointId } : {}),
+      checks,
+    });
+    const first = refused[0];
+    if (first) {
+      const path = `${field}.${first.index}.sql`;
+      throw ApplicationFailure.create({
+        type: 'InvalidInput',
+        nonRetryable: true,
+        message: `invalid input: ${path}: must be a read-only query (${first.reason})`,
+        details: [{ field: path }],
+      });
+    }
+  }
+}
+
 /** Lifts a write fence (issue 7) from the branch that has this name now; nothing happens when there is none. */
 export async function liftFenceOf(where: Where, branchName: string): Promise<void> {
   const { projectId, databaseName, roleName } = where;
