@@ -64,9 +64,10 @@ test('emulator restarted mid-promotion (same data dir and port): the run continu
         const countFile = join(dir, 'count-emu');
         const w = await startWorker({ taskQueue: t.taskQueue, bundlePath, emu, countFile });
         const at = new Promise<void>((r) => w.onLine((l) => l.startsWith('START restoreSnapshot') && r()));
+        const from = emu.requestLog().length;
         const run = await sc.start(client, p);
         await at;
-        logs.push(emu.requestLog());
+        logs.push(emu.requestLog().slice(from));
         await emu.stop();
         const down = Date.now();
         await new Promise((r) => setTimeout(r, 3000));
@@ -123,6 +124,7 @@ test('Temporal dev server restarted with its SQLite file kept: the run continues
         };
         let w = await startWorker(env);
         const at = new Promise<void>((r) => w.onLine((l) => l.startsWith('START restoreSnapshot') && r()));
+        const from = emu.requestLog().length;
         const run = await sc.start(client, p);
         await at;
         await server.stop();
