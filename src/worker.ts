@@ -37,12 +37,13 @@ export type CreateWorkerOptions = {
 
 /**
  * Workflows kept in the worker's sticky cache unless tuning says otherwise. The SDK sizes its default from the heap
- * limit (thousands here), and each cached promotion or coordinator holds about 2-3 MB, so a fleet of 100 promotions
- * with their coordinators took the worker to ~700 MB. A workflow evicted from the cache is replayed from its history
- * on its next task (a promotion's ~130 events: milliseconds of CPU), which is cheaper than the memory at fleet scale.
+ * limit (thousands here), and measured on the bench's fleet of 100 promotions (200 workflows with the coordinators),
+ * each cached workflow costs about 1.1 MB of RSS: 706 MB unbounded, 488 MB with 10 cached. 40 is the least that the
+ * SDK's default of 40 concurrent workflow tasks allows. A workflow evicted from the cache is replayed from its history
+ * on its next task (a promotion's ~140 events), CPU the worker has to spare at fleet scale (it waits on Neon).
  * NEON_PROMOTE_MAX_CACHED_WORKFLOWS overrides it (workerTuningFromEnv).
  */
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 40;
 
 /** A worker for neon-promote's workflows; workflows come from the src/workflows barrel. */
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
