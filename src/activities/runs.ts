@@ -47,10 +47,12 @@ export function createRunActivities(deps: RunActivityDeps = {}) {
       const npc = await NeonPromoteClient.connect({ client: temporal, taskQueue: Context.current().info.taskQueue });
       const opts = { workflowId: req.workflowId, ifBusy: req.ifBusy, summary: req.summary };
       try {
-        const run =
+        const started: Promise<{ workflowId: string; position: number }> =
           req.kind === 'refresh'
-            ? await npc.startRefresh(req.input as never, opts)
-            : await npc.startJanitor(req.input as never, opts);
+            ? npc.startRefresh(req.input as never, opts)
+            : npc.startJanitor(req.input as never, opts);
+        // The update's long poll does not see the activity's abort signal; the race lets a worker shut down.
+        const run = await Promise.race([started, Context.current().cancelled]);
         return { admitted: true, workflowId: run.workflowId, position: run.position };
       } catch (err) {
         if (err instanceof ProjectBusyError)

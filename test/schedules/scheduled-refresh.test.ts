@@ -1,0 +1,98 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { RefreshResult, ScheduledRunResult } from '../../src/workflows';
+import { coordinatorStateQuery, coordinatorWorkflowId } from '../../src/workflows/definitions';
+import { seedProd, sql, startStack, uriOf, type Stack } from '../workflows/support';
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack(__filename);
+});
+afterAll(async () => s?.stop());
+
+/** Polls until `get` returns something other than undefined (visibility and schedule state lag by a moment). */
+async function eventually<T>(what: string, get: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 300; i++) {
+    const v = await get().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function heldPromotion(projectId: string) {
+  const run = await s.client.startPromotion({ projectId, approval: { required: true, timeout: '1h' } });
+  await eventually('the approval step', async () =>
+    (await s.client.getProgress(run.workflowId)).currentStep === 'approval' ? true : undefined,
+  );
+  return run;
+}
+
+/** The workflow the schedule started at its n-th firing (1-based). */
+const firing = (projectId: string, n: number) =>
+  eventually(`firing ${n}`, async () => (await s.client.describeSchedule(projectId, 'refresh')).recentRuns[n - 1]);
+
+test.only('a scheduled refresh that meets a promotion waits for it (queue) or is skipped (refuse), and never overlaps', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await seedProd(s.emu, 3);
+    await (await s.client.startSetup({ projectId: p.projectId })).result();
+    await sql(await uriOf(s.emu, p, 'dev'), `UPDATE items SET source = 'dev'`);
+
+    // ifBusy 'queue': the firing's refresh waits behind the promotion, touching nothing, and runs after it.
+    const created = await s.client.scheduleRefresh(p.projectId, { cron: '0 3 * * *', ifBusy: 'queue' });
+    expect(created).toMatchObject({ scheduleId: `neon-promote-refresh-${p.projectId}`, paused: false });
+    expect(created.nextRuns[0]).toMatch(/T03:00:00/);
+    const promotion = await heldPromotion(p.projectId);
+    await s.client.triggerSchedule(p.projectId, 'refresh');
+    const first = await firing(p.projectId, 1);
+    const refreshId = `${first.workflowId}-refresh`;
+    const coordinator = s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId));
+    await eventually('the refresh queued', async () =>
+      (await coordinator.query(coordinatorStateQuery)).queued.includes(refreshId) ? true : undefined,
+    );
+    expect(await s.client.getProgress(refreshId)).toMatchObject({ queued: true, steps: [] });
+
+    // A second firing while the first still waits is skipped by the schedule's overlap policy.
+    await s.client.triggerSchedule(p.projectId, 'refresh');
+    const handle = s.t.client.schedule.getHandle(created.scheduleId);
+    await eventually('the overlap skip', async () =>
+      (await handle.describe()).info.numActionsSkippedOverlap === 1 ? true : undefined,
+    );
+    expect((await s.client.describeSchedule(p.projectId, 'refresh')).recentRuns).toHaveLength(1);
+
+    await s.client.approve(promotion.workflowId, 'alice');
+    expect((await promotion.result()).outcome).toBe('promoted');
+    const scheduled = s.t.client.workflow.getHandle(first.workflowId);
+    expect((await scheduled.result()) as ScheduledRunResult).toMatchObject({
+      outcome: 'refreshed',
+      runWorkflowId: refreshId,
+    });
+    expect((await s.client.result<RefreshResult>(refreshId)).outcome).toBe('refreshed');
+    const [pa, pr] = await Promise.all([s.client.getProgress(promotion.workflowId), s.client.getProgress(refreshId)]);
+    expect(pr.steps[0]!.startedAt >= pa.steps.at(-1)!.endedAt!).toBe(true);
+
+    // ifBusy 'refuse' (the same schedule, updated): the firing is skipped and starts no refresh at all.
+    await s.client.scheduleRefresh(p.projectId, { cron: '0 3 * * *', ifBusy: 'refuse' });
+    const again = await heldPromotion(p.projectId);
+    await s.client.triggerSchedule(p.projectId, 'refresh');
+    const second = await firing(p.projectId, 2);
+    const skipped = (await s.t.client.workflow.getHandle(second.workflowId).result()) as ScheduledRunResult;
+    expect(skipped).toMatchObject({ outcome: 'refused', runWorkflowId: null });
+    expect(skipped.reason).toContain(again.workflowId);
+    await expect(s.t.client.workflow.getHandle(`${second.workflowId}-refresh`).describe()).rejects.toBeInstanceOf(
+      WorkflowNotFoundError,
+    );
+    expect(await s.client.getProgress(again.workflowId)).toMatchObject({ currentStep: 'approval' });
+    await s.client.reject(again.workflowId, 'bob');
+    expect((await again.result()).outcome).toBe('aborted');
+
+    // Paused, listed, deleted.
+    await s.client.pauseSchedule(p.projectId, 'refresh', 'maintenance');
+    expect(await s.client.describeSchedule(p.projectId, 'refresh')).toMatchObject({
+      paused: true,
+      note: 'maintenance',
+    });
+    await s.client.deleteSchedule(p.projectId, 'refresh');
+    await expect(s.client.describeSchedule(p.projectId, 'refresh')).rejects.toThrow(/no schedule/);
+  });
+});
