@@ -126,8 +126,8 @@ export async function upsertSchedule(
       }));
     });
   } catch (err) {
-    // The server parses the cron expression; a malformed one comes back as INVALID_ARGUMENT.
-    if ((err as { code?: number }).code === GRPC_INVALID_ARGUMENT)
+    // The server parses the cron expression; the SDK turns its INVALID_ARGUMENT into a TypeError with the reason.
+    if (err instanceof TypeError || (err as { code?: number }).code === GRPC_INVALID_ARGUMENT)
       throw new InvalidInputError(`invalid input: cron: ${firstLine(err)}`, 'cron');
     throw err;
   }

@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { InvalidInputError } from '../../src/client-errors';
 import type { RefreshResult, ScheduledRunResult } from '../../src/workflows';
 import { coordinatorStateQuery, coordinatorWorkflowId } from '../../src/workflows/definitions';
 import { seedProd, sql, startStack, uriOf, type Stack } from '../workflows/support';
@@ -31,7 +32,7 @@ async function heldPromotion(projectId: string) {
 const firing = (projectId: string, n: number) =>
   eventually(`firing ${n}`, async () => (await s.client.describeSchedule(projectId, 'refresh')).recentRuns[n - 1]);
 
-test.only('a scheduled refresh that meets a promotion waits for it (queue) or is skipped (refuse), and never overlaps', async () => {
+test('a scheduled refresh that meets a promotion waits for it (queue) or is skipped (refuse), and never overlaps', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
     const p = await seedProd(s.emu, 3);
@@ -95,4 +96,57 @@ test.only('a scheduled refresh that meets a promotion waits for it (queue) or is
     await s.client.deleteSchedule(p.projectId, 'refresh');
     await expect(s.client.describeSchedule(p.projectId, 'refresh')).rejects.toThrow(/no schedule/);
   });
+});
+
+test('a janitor schedule runs the janitor through the coordinator; listRuns shows the runs newest first', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await seedProd(s.emu, 1);
+    await (await s.client.startSetup({ projectId: p.projectId })).result();
+    const created = await s.client.scheduleJanitor(p.projectId, { cron: '@daily', ifBusy: 'refuse' });
+    expect(created).toMatchObject({
+      kind: 'janitor',
+      ifBusy: 'refuse',
+      scheduleId: `neon-promote-janitor-${p.projectId}`,
+    });
+    await s.client.triggerSchedule(p.projectId, 'janitor');
+    const fired = await eventually(
+      'the janitor firing',
+      async () => (await s.client.describeSchedule(p.projectId, 'janitor')).recentRuns[0],
+    );
+    const done = (await s.t.client.workflow.getHandle(fired.workflowId).result()) as ScheduledRunResult;
+    expect(done).toMatchObject({ outcome: 'noop', runWorkflowId: `${fired.workflowId}-janitor` });
+
+    // The firing and its run are findable by project; the coordinator (plumbing) is not listed.
+    const runs = await eventually('the runs in visibility', async () => {
+      const r = await s.client.listRuns(p.projectId);
+      return r.length === 3 && r.every((x) => x.status === 'COMPLETED') ? r : undefined;
+    });
+    expect(runs.map((r) => r.type)).toEqual(['janitor', 'scheduledRun', 'setupEnvironments']);
+    expect(runs[0]).toMatchObject({ outcome: 'noop', phase: 'done' });
+    expect(runs.map((r) => r.startTime)).toEqual(
+      runs
+        .map((r) => r.startTime)
+        .sort()
+        .reverse(),
+    );
+    expect(await s.client.listSchedules(p.projectId)).toEqual([expect.objectContaining({ kind: 'janitor' })]);
+    await s.client.deleteSchedule(p.projectId, 'janitor');
+  });
+});
+
+test('a bad cron, time zone, ifBusy or project is refused as invalid input and creates no schedule', async () => {
+  const id = 'lone-project-1';
+  for (const settings of [
+    { cron: 'every night' },
+    { cron: '99 3 * * *' },
+    { cron: '0 3 * * *', timezone: 'Mars/Olympus' },
+  ]) {
+    const err = await s.client.scheduleRefresh(id, settings).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as Error).message).toMatch(/^invalid input: (cron|timezone): /);
+  }
+  await expect(s.client.scheduleRefresh(id, { cron: '0 3 * * *', ifBusy: 'maybe' as never })).rejects.toThrow(/ifBusy/);
+  await expect(s.client.scheduleJanitor('NOT A PROJECT', { cron: '0 3 * * *' })).rejects.toThrow(/projectId/);
+  await expect(s.client.describeSchedule(id, 'refresh')).rejects.toThrow(/no schedule/);
 });
