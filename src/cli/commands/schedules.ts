@@ -61,10 +61,15 @@ export function registerSchedules(program: Command): void {
       }),
     );
 
-  for (const action of ['pause', 'resume', 'delete'] as const) {
+  const done = { pause: 'paused', resume: 'resumed', delete: 'deleted', trigger: 'fired' } as const;
+  for (const action of ['pause', 'resume', 'delete', 'trigger'] as const) {
     schedule
       .command(`${action} <kind>`)
-      .description(`${action} the project's refresh or janitor schedule`)
+      .description(
+        action === 'trigger'
+          ? "fire the project's refresh or janitor schedule now (skipped if its previous firing still runs)"
+          : `${action} the project's refresh or janitor schedule`,
+      )
       .option('--project <id>', 'Neon project ID (or NEON_PROJECT_ID)')
       .action((kind: string, o: Flags, cmd: Command) =>
         withClient(cmd, async (ctx) => {
@@ -72,9 +77,10 @@ export function registerSchedules(program: Command): void {
           const projectId = projectOf(o);
           if (action === 'delete') await ctx.client.deleteSchedule(projectId, k);
           else if (action === 'pause') await ctx.client.pauseSchedule(projectId, k);
+          else if (action === 'trigger') await ctx.client.triggerSchedule(projectId, k);
           else await ctx.client.resumeSchedule(projectId, k);
           if (ctx.json) ctx.emit({ projectId, kind: k, action });
-          else ctx.term.line(`${action}d the ${k} schedule of ${projectId}`); // paused, resumed, deleted
+          else ctx.term.line(`${done[action]} the ${k} schedule of ${projectId}`);
           return EXIT.ok;
         }),
       );
