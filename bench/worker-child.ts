@@ -90,6 +90,19 @@ async function main(): Promise<void> {
   const stop = () => worker.getState() === 'RUNNING' && worker.shutdown();
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Where the RSS goes (for docs/BENCHMARKS.md): the main isolate's heap (activities, the Neon client) and its
+  // off-heap buffers, the rest being the workflow thread's isolate, Temporal's Rust core and code.
+  process.on('SIGUSR2', () => {
+    const m = process.memoryUsage();
+    const mb = (n: number) => Math.round(n / 2 ** 20);
+    const parts = {
+      rss: mb(m.rss),
+      mainHeapTotal: mb(m.heapTotal),
+      mainHeapUsed: mb(m.heapUsed),
+      external: mb(m.external),
+    };
+    process.stderr.write(`WORKER_MEMORY_MB ${JSON.stringify(parts)}\n`);
+  });
   process.stdout.write('WORKER_READY=1\n');
   try {
     await worker.run();

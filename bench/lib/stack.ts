@@ -92,6 +92,8 @@ export async function startPhase(o: PhaseOptions): Promise<Phase> {
       NEON_API_KEY: neon.apiKey,
       NEON_SNAPSHOT_LIMIT: String(o.snapshotQuota),
       BENCH_WORKFLOW_BUNDLE: o.temporal.bundlePath,
+      // Node flags for the worker alone (e.g. --max-old-space-size), to see what bounds its RSS.
+      ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
       ...o.workerEnv,
     });
     cleanups.push(() => stopChild(workerChild, 30_000));
