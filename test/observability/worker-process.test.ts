@@ -81,7 +81,11 @@ test('a promotion moves the outcome counter and duration histogram; logs carry w
 
   // Workflow metrics reach the exporter when the workflow task that finished the run completes: poll briefly.
   let after = '';
-  for (let i = 0; i < 50 && sample(after, 'neon_promote_promotions_total', promoted) === 0; i++) {
+  // The SDK counts the completion once the server accepted the final workflow task, a moment after ours.
+  const seen = () =>
+    sample(after, 'neon_promote_promotions_total', promoted) > 0 &&
+    sample(after, 'temporal_workflow_completed_total', { workflow_type: 'promote' }) > 0;
+  for (let i = 0; i < 100 && !seen(); i++) {
     after = await scrape(port);
     await new Promise((r) => setTimeout(r, 100));
   }

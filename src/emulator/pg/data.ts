@@ -151,7 +151,11 @@ export class DataPlane {
   /** A short-lived client on one physical database (schema introspection, seeding). */
   async withDatabase<T>(physical: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
     const pool = new Pool({ ...this.pool.options, database: physical, max: 1 });
+    // A copy of this database ends its direct sessions: the running query fails, and the 'error' event the driver
+    // also emits must not crash the emulator's process.
+    pool.on('error', () => undefined);
     const c = await pool.connect();
+    c.on('error', () => undefined);
     try {
       return await fn(c);
     } finally {
