@@ -91,18 +91,22 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   // Where the RSS goes (for docs/BENCHMARKS.md): the main isolate's heap (activities, the Neon client) and its
-  // off-heap buffers, the rest being the workflow thread's isolate, Temporal's Rust core and code.
-  process.on('SIGUSR2', () => {
-    const m = process.memoryUsage();
+  // off-heap buffers; the rest is the workflow thread's isolate, Temporal's Rust core and code. Not on a signal:
+  // Temporal's Runtime shuts the worker down on SIGUSR2.
+  const every = Number(process.env.BENCH_MEMORY_LOG_MS ?? 0);
+  if (every > 0) {
     const mb = (n: number) => Math.round(n / 2 ** 20);
-    const parts = {
-      rss: mb(m.rss),
-      mainHeapTotal: mb(m.heapTotal),
-      mainHeapUsed: mb(m.heapUsed),
-      external: mb(m.external),
-    };
-    process.stderr.write(`WORKER_MEMORY_MB ${JSON.stringify(parts)}\n`);
-  });
+    setInterval(() => {
+      const m = process.memoryUsage();
+      const parts = {
+        rss: mb(m.rss),
+        mainHeapTotal: mb(m.heapTotal),
+        mainHeapUsed: mb(m.heapUsed),
+        external: mb(m.external),
+      };
+      process.stderr.write(`WORKER_MEMORY_MB ${JSON.stringify(parts)}\n`);
+    }, every).unref();
+  }
   process.stdout.write('WORKER_READY=1\n');
   try {
     await worker.run();
