@@ -30,6 +30,8 @@ export async function pendingOperationIds(
 type Progress = { done: OperationSummary[]; polls: number };
 
 const FIRST_INTERVAL_MS = 100;
+/** The first poll intervals of a kind of mutation the worker has not timed yet: fine, so its first estimate is tight. */
+const LEARNING_INTERVAL_MS = 25;
 const GROWTH = 1.5;
 
 /**
@@ -79,10 +81,11 @@ async function pollUntilDone(
  * its own operations polls first when they are likely done instead of at once: on Neon's emulator and on Neon a
  * poll sent right after the mutation finds the operation running, and each such poll is an API call (and per-route
  * budget) spent for nothing. The estimate starts at 0 (poll at once, as before). A first poll that found work still
- * running raises it to when the next polls (an eighth of the estimate apart at first, then growing) saw the work done;
+ * running raises it to when the next polls (a tenth of the estimate apart at first, then growing) saw the work done;
  * one that found it done lowers it by 5%. So it hovers just above the usual duration: with steady durations about
- * one first poll in five finds work running (one extra poll) and a wait ends within a tenth of the duration after the
- * work. Capped, so that a few slow operations do not delay the next ones much.
+ * one first poll in three finds work running (one extra poll) and a wait ends within a tenth of the duration after the
+ * work. Until a kind is timed, its polls start 25 ms apart (a few extra polls, once per worker). Capped, so that a few
+ * slow operations do not delay the next ones much.
  */
 export class SettleTimes {
   private readonly estimates = new Map<string, number>();
@@ -127,8 +130,9 @@ export function settling<I extends { projectId: string }, R extends { operationI
     const firstDelayMs = times.firstDelayMs(kind);
     const call = callOptions();
     try {
-      // After a first poll at the estimate the next come soon (an eighth of it apart, growing): a miss costs little time.
-      const firstIntervalMs = firstDelayMs > 0 ? Math.max(20, Math.round(firstDelayMs / 8)) : FIRST_INTERVAL_MS;
+      // Polls after the first come soon (a tenth of the estimate apart, growing; 25 ms while nothing is learned), so
+      // a miss costs little time and the estimate it leaves behind is tight.
+      const firstIntervalMs = firstDelayMs > 0 ? Math.max(10, Math.round(firstDelayMs / 10)) : LEARNING_INTERVAL_MS;
       const options = { firstDelayMs, firstIntervalMs, maxPollIntervalMs: 2000 };
       const { rounds } = await pollUntilDone(neon, clock, input.projectId, result.operationIds, options, call);
       times.record(kind, rounds === 1, clock.now() - answeredAt);
