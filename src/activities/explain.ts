@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { redact } from '../neon';
 import { verificationCheck } from './checks';
-import { pgConnector } from './db';
+import { pgConnector, branchConnectionUri } from './db';
 import type { ActivityDeps, DbSession } from './deps';
 import { activity, failure } from './failures';
 import { neonId } from './inputs';
@@ -98,16 +98,7 @@ export function explainActivities({ neon, db = pgConnector }: ActivityDeps) {
       const sqlChecks = input.checks.flatMap((c, index) => (c.kind === 'sql' ? [{ index, sql: c.sql }] : []));
       if (sqlChecks.length === 0) return { refused: [] };
       const timeoutMs = input.statementTimeoutMs ?? 5_000;
-      const uri = await neon.getConnectionUri(
-        input.projectId,
-        {
-          branchId: input.branchId,
-          endpointId: input.endpointId,
-          databaseName: input.databaseName,
-          roleName: input.roleName,
-        },
-        call,
-      );
+      const uri = await branchConnectionUri(neon, input, call);
       const secrets = [uri, ...passwordOf(uri)];
       const session = await db(uri, { statementTimeoutMs: timeoutMs }).catch((err: unknown) => {
         const message = err instanceof Error ? err.message : String(err);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { redact } from '../neon';
-import { pgConnector } from './db';
+import { pgConnector, branchConnectionUri } from './db';
 import type { ActivityDeps, DbSession } from './deps';
 import { activity, failure } from './failures';
 import { neonId } from './inputs';
@@ -40,16 +40,7 @@ export function fingerprintActivities({ neon, db = pgConnector }: ActivityDeps) 
       }),
       async (input, call): Promise<FingerprintBranchResult> => {
         const timeoutMs = input.statementTimeoutMs ?? 60_000;
-        const uri = await neon.getConnectionUri(
-          input.projectId,
-          {
-            branchId: input.branchId,
-            endpointId: input.endpointId,
-            databaseName: input.databaseName,
-            roleName: input.roleName,
-          },
-          call,
-        );
+        const uri = await branchConnectionUri(neon, input, call);
         const secrets = secretsOf(uri);
         let session: DbSession | undefined;
         try {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { redact } from '../neon';
 import { verificationCheck, judgeSql } from './checks';
-import { pgConnector, undiciGet } from './db';
+import { pgConnector, undiciGet, branchConnectionUri } from './db';
 import type { ActivityDeps, DbSession } from './deps';
 import { activity, failure } from './failures';
 import { neonId } from './inputs';
@@ -41,16 +41,7 @@ export function verifyActivities({ neon, db = pgConnector, httpGet = undiciGet }
       const results: CheckResult[] = [];
       try {
         if (needsDb) {
-          const uri = await neon.getConnectionUri(
-            input.projectId,
-            {
-              branchId: input.branchId,
-              endpointId: input.endpointId,
-              databaseName: input.databaseName,
-              roleName: input.roleName,
-            },
-            call,
-          );
+          const uri = await branchConnectionUri(neon, input, call);
           secrets = secretsOf(uri);
           session = await db(uri, { statementTimeoutMs }).catch((err: unknown) => {
             throw failure(

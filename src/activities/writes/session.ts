@@ -2,18 +2,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import pg from 'pg';
 import type { CallOptions, NeonClient } from '../../neon';
 import { redact } from '../../neon';
+import { branchConnectionUri, type BranchDatabase } from '../db';
 import { failure } from '../failures';
 import { writeFailure } from './failures';
 import type { WriteFailureType } from './types';
 
-/** Where an activity connects: a branch's database as one role, through the branch's (or the given) endpoint. */
-export type BranchDatabase = {
-  projectId: string;
-  branchId: string;
-  endpointId?: string;
-  databaseName: string;
-  roleName: string;
-};
+export type { BranchDatabase };
 
 /**
  * A pg session on one branch that the activity opened itself. The connection string (it holds the password) lives
@@ -52,16 +46,7 @@ export async function openBranch(
   call: CallOptions,
   opts: { statementTimeoutMs?: number; lockTimeoutMs?: number } = {},
 ): Promise<BranchSession> {
-  const uri = await neon.getConnectionUri(
-    target.projectId,
-    {
-      branchId: target.branchId,
-      endpointId: target.endpointId,
-      databaseName: target.databaseName,
-      roleName: target.roleName,
-    },
-    call,
-  );
+  const uri = await branchConnectionUri(neon, target, call);
   const secrets = secretsOf(uri);
   const scrub = (m: string) => redact(m, secrets);
   const client = new pg.Client({
