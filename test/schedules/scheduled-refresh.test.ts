@@ -51,7 +51,11 @@ test('a scheduled refresh that meets a promotion waits for it (queue) or is skip
     await eventually('the refresh queued', async () =>
       (await coordinator.query(coordinatorStateQuery)).queued.includes(refreshId) ? true : undefined,
     );
-    expect(await s.client.getProgress(refreshId)).toMatchObject({ queued: true, steps: [] });
+    // The coordinator lists the run as soon as it admits it; the child workflow exists a moment later.
+    const queued = await eventually('the queued refresh started', () =>
+      s.client.getProgress(refreshId).catch(() => undefined),
+    );
+    expect(queued).toMatchObject({ queued: true, steps: [] });
 
     // A second firing while the first still waits is skipped by the schedule's overlap policy.
     await s.client.triggerSchedule(p.projectId, 'refresh');
