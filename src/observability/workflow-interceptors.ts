@@ -4,18 +4,7 @@
  * they only read the input, the result and workflow time, and the log and metric sinks stay silent during replay.
  */
 import { isCancellation, log, metricMeter, workflowInfo, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
-
-/** The workflows that change a project or its previews; their results carry an `outcome`. */
-const RUN_TYPES = new Set([
-  'setupEnvironments',
-  'createPreview',
-  'resetPreview',
-  'deletePreview',
-  'promote',
-  'refreshDev',
-  'rollback',
-  'janitor',
-]);
+import { RUN_WORKFLOW_TYPES } from '../workflows/definitions';
 
 // Bucket bounds (seconds) for the promotion duration are set where the Runtime is installed (observability/runtime.ts).
 const runs = metricMeter.createCounter(
@@ -49,7 +38,7 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
         async execute(input, next) {
           projectId = projectIdOf(input.args);
           const type = workflowInfo().workflowType;
-          if (!RUN_TYPES.has(type)) return next(input);
+          if (!RUN_WORKFLOW_TYPES.has(type)) return next(input);
           const started = Date.now(); // workflow time: the same on replay
           const finish = (outcome: string): void => {
             const durationMs = Date.now() - started;

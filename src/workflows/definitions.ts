@@ -23,6 +23,18 @@ export type Outcome =
   | 'cancelled'
   | 'failed';
 
+/** The workflows that change a project or its previews: their results carry an `outcome`, they count and notify. */
+export const RUN_WORKFLOW_TYPES: ReadonlySet<string> = new Set([
+  'setupEnvironments',
+  'createPreview',
+  'resetPreview',
+  'deletePreview',
+  'promote',
+  'refreshDev',
+  'rollback',
+  'janitor',
+]);
+
 export type StepStatus = 'running' | 'done' | 'failed' | 'skipped';
 
 export type StepRecord = {

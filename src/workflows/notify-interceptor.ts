@@ -21,18 +21,7 @@ import type { NotifyActivities } from '../activities/notify';
 import { deliverNotification } from './deliver-notification';
 import { notifyOptions, type NotifyTarget, type RunFinishedPayload } from './notify-input';
 import { currentRun } from './progress';
-
-/** The runs that notify: the ones that change a project or its previews (scheduledRun's own run notifies). */
-const NOTIFYING = new Set([
-  'setupEnvironments',
-  'createPreview',
-  'resetPreview',
-  'deletePreview',
-  'promote',
-  'refreshDev',
-  'rollback',
-  'janitor',
-]);
+import { RUN_WORKFLOW_TYPES } from './definitions';
 
 const local = proxyLocalActivities<NotifyActivities>({
   startToCloseTimeout: '5 seconds',
@@ -120,7 +109,7 @@ export const interceptors: WorkflowInterceptorsFactory = () => ({
   inbound: [
     {
       async execute(input, next) {
-        if (!NOTIFYING.has(workflowInfo().workflowType)) return next(input);
+        if (!RUN_WORKFLOW_TYPES.has(workflowInfo().workflowType)) return next(input);
         let result: unknown;
         try {
           result = await next(input);
