@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment --
+/* eslint-disable @typescript-eslint/no-unsafe-member-access --
    JSON bodies under test are checked by assertions here, not by types. */
 /**
  * The emulator on an external Postgres server (`pgUrl`, `neon-emulator --pg-url`) instead of its embedded one. The
