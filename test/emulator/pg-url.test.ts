@@ -89,7 +89,8 @@ const emulatorDatabases = async (): Promise<string[]> =>
     .map((r) => r.datname)
     .sort();
 
-const settle = (projectId: string, body: Json) => waitForOperations(emu, projectId, (body.operations as Json[]) ?? []);
+const settle = (projectId: string, body: Json) =>
+  waitForOperations(emu, projectId, (body.operations as { id: string }[]) ?? []);
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'neon-emu-pgurl-'));
