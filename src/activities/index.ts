@@ -1,4 +1,5 @@
 import { createNeonClient } from '../neon';
+import { admissionActivities, type AdmissionActivities } from './admission';
 import { baselineActivities } from './baseline';
 import { branchActivities } from './branches';
 import type { ActivityDeps } from './deps';
@@ -19,7 +20,7 @@ import { writeActivities } from './writes';
  */
 export function createActivities(
   deps: ActivityDeps,
-): NeonActivities & WriteActivities & BaselineActivities & ExplainActivities {
+): NeonActivities & WriteActivities & BaselineActivities & ExplainActivities & AdmissionActivities {
   return {
     ...environmentActivities(deps),
     ...branchActivities(deps),
@@ -31,8 +32,9 @@ export function createActivities(
     ...fingerprintActivities(deps),
     ...writeActivities(deps),
     ...explainActivities(deps),
-    // Reads Temporal (the worker's own client), not Neon: refreshDev's baseline.
+    // Read Temporal (the worker's own client), not Neon: refreshDev's baseline; admitting directly started runs.
     ...baselineActivities(),
+    ...admissionActivities(),
   };
 }
 
@@ -46,7 +48,7 @@ export type Activities = ReturnType<typeof createActivities>;
 export function createActivitiesFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<ActivityDeps> = {},
-): NeonActivities & WriteActivities & BaselineActivities & ExplainActivities {
+): NeonActivities & WriteActivities & BaselineActivities & ExplainActivities & AdmissionActivities {
   const apiKey = env.NEON_API_KEY;
   if (!apiKey) throw new Error('NEON_API_KEY is not set for the worker');
   const limit = env.NEON_SNAPSHOT_LIMIT;

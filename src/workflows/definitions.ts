@@ -8,6 +8,15 @@ import type { ReconcileResult, TableWriteDelta } from '../activities/types';
 /** The workflow types that change a project and therefore run one at a time per project. */
 export type RunKind = 'setup' | 'promote' | 'refresh' | 'rollback' | 'janitor';
 
+/** The workflow type of each kind of run. */
+export const RUN_KIND_WORKFLOW_TYPES: Readonly<Record<RunKind, string>> = {
+  setup: 'setupEnvironments',
+  promote: 'promote',
+  refresh: 'refreshDev',
+  rollback: 'rollback',
+  janitor: 'janitor',
+};
+
 export type Outcome =
   | 'promoted'
   | 'rolled_back'
@@ -118,6 +127,11 @@ export type SubmitRequest = {
   ifBusy: IfBusy;
   /** Shown in the Temporal UI as the run's summary. */
   summary?: string;
+  /**
+   * Set when the run was started directly (not by the coordinator) and asks to be admitted: the coordinator starts no
+   * child, signals this run's turn and awaits its end (`input` is not used).
+   */
+  external?: { runId: string };
 };
 
 /** `position` 0: the run starts now; n: n runs go first. The run exists as a workflow when this returns. */

@@ -26,7 +26,7 @@ export async function janitor(raw: JanitorInput): Promise<JanitorResult> {
   const run = new Run('janitor');
   const o = parseInput(janitorInput, raw);
   run.begin(o.projectId);
-  await run.waitForTurn();
+  await run.waitForTurn(raw);
   const { projectId } = o;
   const result: JanitorResult = { outcome: 'noop', projectId, deletedSnapshots: [], deletedBranches: [], skipped: [] };
   const env = await run.step('survey', () => resolveEnvironment(o));

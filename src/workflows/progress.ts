@@ -3,8 +3,16 @@
  * the current-details text of the Temporal UI. Steps are recorded in workflow state (not in history), so they cost no
  * events beyond one search-attribute upsert per step.
  */
-import { condition, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { NeonOutcome, NeonPhase, NeonProjectId } from '../temporal/search-attributes';
+import { DIRECT_ADMISSION, admitStartedDirectly, ifBusyOf, refusedFailure, runKindOf } from './admission';
 import {
   coordinatorWorkflowId,
   progressQuery,
@@ -50,16 +58,30 @@ export class Run {
   }
 
   /**
-   * When the project's coordinator started this run, wait until it grants the turn (earlier runs of the project are
-   * done). A run started directly, without the coordinator, is not excluded from others: the client never does that.
+   * Waits until the project's coordinator grants this run its turn (earlier runs of the project are done). A run the
+   * coordinator started is admitted already; a run started directly asks the coordinator to admit it first, honouring
+   * `ifBusy` from its raw input (default 'queue'), and ends at once, non-retryable, when it is refused.
    */
-  async waitForTurn(): Promise<void> {
+  async waitForTurn(raw?: unknown): Promise<void> {
     const projectId = this.progress.projectId;
-    if (!projectId || workflowInfo().parent?.workflowId !== coordinatorWorkflowId(projectId)) return;
-    if (this.turn) return;
-    this.progress.queued = true;
-    this.phase('queued');
-    await condition(() => this.turn);
+    if (!projectId) return;
+    if (workflowInfo().parent?.workflowId !== coordinatorWorkflowId(projectId)) {
+      const kind = runKindOf(this.workflowType);
+      // Runs started directly before admission existed replay without it.
+      if (!kind || !patched(DIRECT_ADMISSION)) return;
+      const ifBusy = ifBusyOf(raw);
+      this.queue();
+      const admitted = await admitStartedDirectly(projectId, kind, ifBusy);
+      if (!admitted.admitted) {
+        this.progress.queued = false;
+        this.finish('refused', admitted.reason);
+        throw refusedFailure(admitted.reason);
+      }
+    }
+    if (!this.turn) {
+      this.queue();
+      await condition(() => this.turn);
+    }
     this.progress.queued = false;
   }
 
@@ -98,6 +120,12 @@ export class Run {
       { key: NeonOutcome, value: outcome },
     ]);
     this.summarize();
+  }
+
+  private queue(): void {
+    if (this.progress.queued) return;
+    this.progress.queued = true;
+    this.phase('queued');
   }
 
   private phase(name: string): void {

@@ -3,7 +3,9 @@
  * a time. Callers reach it with update-with-start; the update's validator refuses at once when the project is busy and
  * the caller asked to be refused, which is atomic because a workflow handles its updates one task at a time. Each
  * admitted run is a child workflow of its own (own ID, search attributes, history, cancel button), started at once so
- * the caller can await it, and told by a signal when its turn comes.
+ * the caller can await it, and told by a signal when its turn comes. A run started directly (not through the client)
+ * submits itself as an external entry (src/workflows/admission.ts): no child is started, the run is signalled when its
+ * turn comes, and its end is awaited by an activity, so a run that is terminated does not hold the project.
  */
 import {
   ApplicationFailure,
@@ -11,6 +13,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   log,
   setHandler,
   startChild,
@@ -26,6 +29,7 @@ import {
   type RunKind,
   type SubmitRequest,
 } from './definitions';
+import { externalRuns } from './admission';
 import { janitor } from './janitor';
 import { promote } from './promote';
 import { refreshDev } from './refresh-dev';
@@ -40,7 +44,12 @@ const MAX_HISTORY_EVENTS = 2000;
 export type CoordinatorInput = { projectId: string; finished?: number };
 
 type AnyRun = (input: unknown) => Promise<unknown>;
-type Entry = { workflowId: string; started: Promise<ChildWorkflowHandle<AnyRun> | null> };
+type Entry = {
+  workflowId: string;
+  started: Promise<ChildWorkflowHandle<AnyRun> | null>;
+  /** A run started directly that submitted itself: signalled and awaited, not started. */
+  external?: { runId: string };
+};
 
 export async function projectCoordinator({ projectId, finished = 0 }: CoordinatorInput): Promise<void> {
   const queue: Entry[] = [];
@@ -54,7 +63,14 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
   setHandler(
     submitUpdate,
     async (req: SubmitRequest) => {
+      const listed = queue.findIndex((e) => isSameExternal(e, req));
+      // A retried admission of the same execution: already queued.
+      if (listed >= 0) return { workflowId: req.workflowId, position: listed };
       const position = queue.length;
+      if (req.external) {
+        queue.push({ workflowId: req.workflowId, started: Promise.resolve(null), external: req.external });
+        return { workflowId: req.workflowId, position };
+      }
       const started = startRun(projectId, req);
       // Queued before the start resolves, so the next update's validator already sees this run.
       queue.push({ workflowId: req.workflowId, started: started.catch(() => null) });
@@ -73,7 +89,14 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
             type: 'InvalidInput',
             message: 'invalid input: workflowId: 1-200 characters',
           });
-        if (queue.some((e) => e.workflowId === req.workflowId))
+        if (req.external !== undefined && typeof req.external?.runId !== 'string')
+          throw ApplicationFailure.create({
+            type: 'InvalidInput',
+            message: 'invalid input: external.runId: the run ID of the run asking to be admitted',
+          });
+        const listed = queue.find((e) => e.workflowId === req.workflowId);
+        if (listed && isSameExternal(listed, req)) return;
+        if (listed)
           throw ApplicationFailure.create({
             type: 'AlreadySubmitted',
             message: `run ${req.workflowId} is already admitted`,
@@ -100,7 +123,8 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
       continue;
     }
     const handle = await entry.started;
-    if (handle) {
+    if (entry.external) await followExternal(entry.workflowId, entry.external.runId);
+    else if (handle) {
       try {
         await handle.signal(turnSignal);
         await handle.result();
@@ -111,6 +135,25 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
     }
     queue.shift();
     finished++;
+  }
+}
+
+const isSameExternal = (e: Entry, req: SubmitRequest): boolean =>
+  e.workflowId === req.workflowId && e.external !== undefined && e.external.runId === req.external?.runId;
+
+/** Grants a directly started run its turn and waits until it has closed, however it closed. */
+async function followExternal(workflowId: string, runId: string): Promise<void> {
+  try {
+    await getExternalWorkflowHandle(workflowId, runId).signal(turnSignal);
+  } catch (err) {
+    // Closed before its turn (cancelled or terminated while it waited): nothing to wait for.
+    log.info('external run ended before its turn', { workflowId, error: String(err) });
+    return;
+  }
+  try {
+    await externalRuns.awaitExternalRun({ workflowId, runId });
+  } catch (err) {
+    log.warn('could not await the external run; the next run may go', { workflowId, error: String(err) });
   }
 }
 

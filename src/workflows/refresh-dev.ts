@@ -66,7 +66,7 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
   const run = new Run('refreshDev');
   const o = parseInput(refreshInput, raw);
   run.begin(o.projectId);
-  await run.waitForTurn();
+  await run.waitForTurn(raw);
   const { projectId } = o;
   const where: Where = { projectId, databaseName: o.databaseName, roleName: o.roleName };
   const id = workflowInfo().workflowId;

@@ -32,7 +32,7 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
   const run = new Run('rollback');
   const o = parseInput(rollbackInput, raw);
   run.begin(o.projectId);
-  await run.waitForTurn();
+  await run.waitForTurn(raw);
   const { projectId } = o;
   const id = workflowInfo().workflowId;
   try {

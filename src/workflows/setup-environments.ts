@@ -34,7 +34,7 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
   const run = new Run('setupEnvironments');
   const o = parseInput(setupInput, raw);
   run.begin(o.projectId);
-  await run.waitForTurn();
+  await run.waitForTurn(raw);
   const { projectId } = o;
   const saga = new Saga();
   const env = await run.step('plan', () => resolveEnvironment(o));
