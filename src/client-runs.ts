@@ -27,7 +27,7 @@ export type ListRunsOptions = {
   type?: string;
 };
 
-const listOptions = z.object({
+export const listOptions = z.object({
   limit: z.number().int().min(1).max(1000).default(50),
   type: z
     .string()

@@ -61,7 +61,7 @@ export function scheduleId(projectId: string, kind: ScheduleKind): string {
   return `${PREFIX}${kind}-${projectId}`;
 }
 
-const settingsSchema = z.object({
+export const settingsSchema = z.object({
   cron: z
     .string()
     .trim()

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { NeonPromoteClient } from '../client';
-import { InvalidInputError } from '../client-errors';
+import { InvalidInputError, validated } from '../client-errors';
+import { neonId } from '../workflows/inputs';
 import { temporalSettingsFromEnv } from '../temporal/connection';
 import { terminal, type Terminal } from '../ui/terminal';
 import { watchRun } from '../ui/watch';
@@ -17,6 +19,30 @@ export type Ctx = {
   /** Machine output: one JSON document on stdout. */
   emit(value: unknown): void;
 };
+
+/**
+ * Checks a command's input against its workflow's schema before anything connects (so bad input exits 2 even when
+ * Temporal is down) and returns it unchanged: the client validates it again, and the workflow once more.
+ */
+export function checked<S extends z.ZodType>(schema: S, input: z.input<S>): z.input<S> {
+  validated(schema, input);
+  return input;
+}
+
+/** A workflow ID given on the command line (Temporal's own limit is far higher; this one is for humans). */
+export const runId = z
+  .string()
+  .min(1)
+  .max(400)
+  // eslint-disable-next-line no-control-regex -- a control character would hide what the ID really is
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
+
+const startSchema = z.object({ ifBusy: z.enum(['queue', 'refuse']).optional(), workflowId: runId.optional() });
+
+/** --if-busy and --workflow-id of the mutating commands, checked. */
+export function startOptions(o: { ifBusy?: string; workflowId?: string }): z.output<typeof startSchema> {
+  return validated(startSchema, { ifBusy: o.ifBusy, workflowId: o.workflowId });
+}
 
 /** Runs a command with a connected client; its exit code becomes the process's (errors: see src/cli/main.ts). */
 export async function withClient(cmd: Command, fn: (ctx: Ctx) => Promise<ExitCode>): Promise<void> {
@@ -44,7 +70,7 @@ export async function withClient(cmd: Command, fn: (ctx: Ctx) => Promise<ExitCod
 export function projectOf(o: { project?: string }): string {
   const id = o.project ?? process.env.NEON_PROJECT_ID;
   if (!id) throw new InvalidInputError('--project is required (or set NEON_PROJECT_ID)', 'projectId');
-  return id;
+  return validated(z.object({ projectId: neonId }), { projectId: id }).projectId;
 }
 
 /** The fields every mutating command shares, from --project/--prod/--dev/--database/--role. */

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { z } from 'zod';
+import { listOptions } from '../../client-runs';
 import type { StepRecord } from '../../workflows/definitions';
 import { seconds, type Terminal } from '../../ui/terminal';
 import { watchRun } from '../../ui/watch';
-import { projectOf, withClient } from '../context';
+import { checked, projectOf, runId, withClient } from '../context';
 import { EXIT, exitForOutcome } from '../exit';
 
 /** status, runs. */
@@ -11,8 +13,9 @@ export function registerInspection(program: Command): void {
     .command('status <run>')
     .description("a run's step timeline with durations, and its outcome")
     .option('--follow', 'keep showing steps until the run ends, and exit by its outcome')
-    .action((run: string, o: { follow?: boolean }, cmd: Command) =>
-      withClient(cmd, async (ctx) => {
+    .action(async (run: string, o: { follow?: boolean }, cmd: Command) => {
+      checked(z.object({ run: runId }), { run });
+      await withClient(cmd, async (ctx) => {
         const handle = ctx.client.temporal.workflow.getHandle(run);
         if (o.follow && !ctx.json) await watchRun(ctx.client, ctx.term, run, handle.result()).catch(() => undefined);
         const [progress, description] = await Promise.all([ctx.client.getProgress(run), handle.describe()]);
@@ -27,8 +30,8 @@ export function registerInspection(program: Command): void {
           if (progress.outcome) t.line(`outcome: ${progress.outcome}${progress.reason ? ` (${progress.reason})` : ''}`);
         }
         return progress.outcome ? exitForOutcome(progress.outcome, commandOf(progress.workflowType)) : EXIT.ok;
-      }),
-    );
+      });
+    });
 
   program
     .command('runs')
@@ -36,9 +39,11 @@ export function registerInspection(program: Command): void {
     .option('--project <id>', 'Neon project ID (or NEON_PROJECT_ID)')
     .option('--type <workflowType>', 'only runs of this type (promote, refreshDev, rollback, ...)')
     .option('--limit <n>', 'at most this many', (v) => Number(v), 20)
-    .action((o: { project?: string; type?: string; limit: number }, cmd: Command) =>
-      withClient(cmd, async (ctx) => {
-        const runs = await ctx.client.listRuns(projectOf(o), { type: o.type, limit: o.limit });
+    .action(async (o: { project?: string; type?: string; limit: number }, cmd: Command) => {
+      const projectId = projectOf(o);
+      const opts = checked(listOptions, { type: o.type, limit: o.limit });
+      await withClient(cmd, async (ctx) => {
+        const runs = await ctx.client.listRuns(projectId, opts);
         if (ctx.json) ctx.emit(runs);
         else if (runs.length === 0) ctx.term.line('no runs');
         else
@@ -47,8 +52,8 @@ export function registerInspection(program: Command): void {
               `${r.startTime}  ${r.type.padEnd(18)} ${r.status.padEnd(10)} ${(r.outcome ?? r.phase ?? '').padEnd(12)} ${r.workflowId}`,
             );
         return EXIT.ok;
-      }),
-    );
+      });
+    });
 }
 
 function stepLine(t: Terminal, s: StepRecord): string {

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import type { PromoteInput } from '../../workflows/inputs';
+import { z } from 'zod';
+import * as inputs from '../../workflows/inputs';
 import { checksFromFlags } from '../checks';
-import { follow, projectInput, withClient } from '../context';
+import { checked, follow, projectInput, runId, startOptions, withClient } from '../context';
 import { EXIT } from '../exit';
 
 type ProjectFlags = { project?: string; prod?: string; dev?: string; database?: string; role?: string };
-type RunFlags = ProjectFlags & { wait?: boolean; ifBusy?: 'queue' | 'refuse'; workflowId?: string };
+type RunFlags = ProjectFlags & { wait?: boolean; ifBusy?: string; workflowId?: string };
 type CheckFlags = { check?: string[]; checksFile?: string; tablesExist?: string; healthUrl?: string };
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -38,22 +39,17 @@ function checkOptions(c: Command, prefix = ''): Command {
     .option(`--${prefix}health-url <url>`, 'HTTP URL that must answer 2xx');
 }
 
-const startOpts = (o: RunFlags) => ({ ifBusy: o.ifBusy, workflowId: o.workflowId });
-
 /** setup, promote, approve/reject, refresh, rollback, cancel. */
 export function registerMutations(program: Command): void {
   runOptions(program.command('setup').description("make dev an isolated root branch with prod's data; protect prod"))
     .option('--no-protect', 'leave prod unprotected')
-    .action((o: RunFlags & { protect: boolean }, cmd: Command) =>
-      withClient(cmd, async (ctx) =>
-        follow(
-          ctx,
-          'setup',
-          await ctx.client.startSetup({ ...projectInput(o), protectProd: o.protect }, startOpts(o)),
-          Boolean(o.wait),
-        ),
-      ),
-    );
+    .action(async (o: RunFlags & { protect: boolean }, cmd: Command) => {
+      const input = checked(inputs.setupInput, { ...projectInput(o), protectProd: o.protect });
+      const start = startOptions(o);
+      await withClient(cmd, async (ctx) =>
+        follow(ctx, 'setup', await ctx.client.startSetup(input, start), Boolean(o.wait)),
+      );
+    });
 
   const promote = checkOptions(checkOptions(runOptions(program.command('promote'))), 'post-swap-')
     .description('replace prod with a verified snapshot of dev (rolls back by itself if prod fails its checks)')
@@ -71,12 +67,13 @@ export function registerMutations(program: Command): void {
     .option('--migrations-folder <path>', "SQL files on the worker (strategy migrations; default: dev's ledger table)")
     .option('--notify-url <url>', 'webhook called with the outcome')
     .option('--requested-by <who>', 'recorded in the run');
-  promote.action((o: RunFlags & CheckFlags & PromoteFlags, cmd: Command) =>
-    withClient(cmd, async (ctx) => {
-      const run = await ctx.client.startPromotion(promoteInput(o), startOpts(o));
-      return follow(ctx, 'promote', run, Boolean(o.wait));
-    }),
-  );
+  promote.action(async (o: RunFlags & CheckFlags & PromoteFlags, cmd: Command) => {
+    const input = checked(inputs.promoteInput, promoteInput(o));
+    const start = startOptions(o);
+    await withClient(cmd, async (ctx) =>
+      follow(ctx, 'promote', await ctx.client.startPromotion(input, start), Boolean(o.wait)),
+    );
+  });
 
   for (const decision of ['approve', 'reject'] as const) {
     program
@@ -84,53 +81,61 @@ export function registerMutations(program: Command): void {
       .description(`${decision} a promotion waiting for approval`)
       .requiredOption('--by <who>', 'who decides (recorded in the run)')
       .option('--comment <text>')
-      .action((run: string, o: { by: string; comment?: string }, cmd: Command) =>
-        withClient(cmd, async (ctx) => {
+      .action(async (run: string, o: { by: string; comment?: string }, cmd: Command) => {
+        checked(decisionSchema, { run, by: o.by });
+        await withClient(cmd, async (ctx) => {
           const a = await ctx.client[decision](run, o.by, o.comment);
           if (ctx.json) ctx.emit(a);
           else ctx.term.line(`${a.approved ? 'approved' : 'rejected'} by ${a.by} at ${a.at}`);
           return EXIT.ok;
-        }),
-      );
+        });
+      });
   }
 
   checkOptions(runOptions(program.command('refresh')))
     .description('replace dev with a snapshot of prod (refuses when dev holds unpromoted changes, unless --force)')
     .option('--force', 'refresh even if dev holds changes never promoted (they are lost from dev)')
-    .action((o: RunFlags & CheckFlags & { force?: boolean }, cmd: Command) =>
-      withClient(cmd, async (ctx) => {
-        const input = { ...projectInput(o), force: Boolean(o.force), checks: checksFromFlags(o) };
-        return follow(ctx, 'refresh', await ctx.client.startRefresh(input, startOpts(o)), Boolean(o.wait));
-      }),
-    );
+    .action(async (o: RunFlags & CheckFlags & { force?: boolean }, cmd: Command) => {
+      const input = checked(inputs.refreshInput, {
+        ...projectInput(o),
+        force: Boolean(o.force),
+        checks: checksFromFlags(o),
+      });
+      const start = startOptions(o);
+      await withClient(cmd, async (ctx) =>
+        follow(ctx, 'refresh', await ctx.client.startRefresh(input, start), Boolean(o.wait)),
+      );
+    });
 
   checkOptions(runOptions(program.command('rollback')))
     .description('restore prod from a snapshot (default: the latest pre-promotion snapshot)')
     .option('--snapshot <id>', 'snapshot ID to restore')
     .option('--snapshot-name <name>', 'snapshot name to restore')
-    .action((o: RunFlags & CheckFlags & { snapshot?: string; snapshotName?: string }, cmd: Command) =>
-      withClient(cmd, async (ctx) => {
-        const input = {
-          ...projectInput(o),
-          ...(o.snapshot ? { snapshotId: o.snapshot } : {}),
-          ...(o.snapshotName ? { snapshotName: o.snapshotName } : {}),
-          checks: checksFromFlags(o),
-        };
-        return follow(ctx, 'rollback', await ctx.client.startRollback(input, startOpts(o)), Boolean(o.wait));
-      }),
-    );
+    .action(async (o: RunFlags & CheckFlags & { snapshot?: string; snapshotName?: string }, cmd: Command) => {
+      const input = checked(inputs.rollbackInput, {
+        ...projectInput(o),
+        ...(o.snapshot ? { snapshotId: o.snapshot } : {}),
+        ...(o.snapshotName ? { snapshotName: o.snapshotName } : {}),
+        checks: checksFromFlags(o),
+      });
+      const start = startOptions(o);
+      await withClient(cmd, async (ctx) =>
+        follow(ctx, 'rollback', await ctx.client.startRollback(input, start), Boolean(o.wait)),
+      );
+    });
 
   program
     .command('cancel <run>')
     .description('cancel a run: before the swap it cleans up, after it prod is rolled back')
-    .action((run: string, _o: unknown, cmd: Command) =>
-      withClient(cmd, async (ctx) => {
+    .action(async (run: string, _o: unknown, cmd: Command) => {
+      checked(z.object({ run: runId }), { run });
+      await withClient(cmd, async (ctx) => {
         await ctx.client.cancel(run);
         if (ctx.json) ctx.emit({ workflowId: run, cancelRequested: true });
         else ctx.term.line(`cancellation requested for ${run}`);
         return EXIT.ok;
-      }),
-    );
+      });
+    });
 }
 
 type PromoteFlags = {
@@ -175,5 +180,14 @@ function promoteInput(o: RunFlags & CheckFlags & PromoteFlags) {
     ...(o.migrationsFolder ? { migrations: { source: { kind: 'folder', path: o.migrationsFolder } } } : {}),
     ...(o.notifyUrl ? { notify: { url: o.notifyUrl } } : {}),
     ...(o.requestedBy ? { requestedBy: o.requestedBy } : {}),
-  } as PromoteInput;
+  } as inputs.PromoteInput;
 }
+
+/** approve/reject: the run's gate refuses the same `by` (the comment it truncates, so any comment goes). */
+const decisionSchema = z.object({
+  run: runId,
+  by: z
+    .string()
+    .max(200)
+    .refine((by) => by.trim() !== '', 'who decides (1-200 characters)'),
+});

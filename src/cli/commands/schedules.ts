@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import type { ScheduleInfo, ScheduleKind } from '../../client-schedules';
+import { settingsSchema, type ScheduleInfo, type ScheduleKind } from '../../client-schedules';
 import { InvalidInputError } from '../../client-errors';
-import { projectOf, withClient } from '../context';
+import { janitorInput, refreshInput } from '../../workflows/inputs';
+import { checked, projectOf, withClient } from '../context';
 import { EXIT } from '../exit';
 
 type Flags = { project?: string };
@@ -27,26 +28,29 @@ export function registerSchedules(program: Command): void {
       .option('--paused', 'create it paused')
       .option('--force', 'refresh: discard changes on dev that were never promoted')
       .action(
-        (
-          o: Flags & {
-            cron: string;
-            timezone?: string;
-            ifBusy?: 'queue' | 'refuse';
-            paused?: boolean;
-            force?: boolean;
-          },
+        async (
+          o: Flags & { cron: string; timezone?: string; ifBusy?: string; paused?: boolean; force?: boolean },
           cmd: Command,
-        ) =>
-          withClient(cmd, async (ctx) => {
-            const projectId = projectOf(o);
-            const settings = { cron: o.cron, timezone: o.timezone, ifBusy: o.ifBusy, paused: Boolean(o.paused) };
+        ) => {
+          const projectId = projectOf(o);
+          const settings = checked(settingsSchema, {
+            cron: o.cron,
+            timezone: o.timezone,
+            ifBusy: o.ifBusy as 'queue' | 'refuse' | undefined, // checked here
+            paused: Boolean(o.paused),
+          });
+          const run = { force: Boolean(o.force) };
+          if (kind === 'refresh') checked(refreshInput, { projectId, ...run });
+          else checked(janitorInput, { projectId });
+          await withClient(cmd, async (ctx) => {
             const info =
               kind === 'refresh'
-                ? await ctx.client.scheduleRefresh(projectId, { ...settings, run: { force: Boolean(o.force) } })
+                ? await ctx.client.scheduleRefresh(projectId, { ...settings, run })
                 : await ctx.client.scheduleJanitor(projectId, settings);
             show(ctx, [info]);
             return EXIT.ok;
-          }),
+          });
+        },
       );
   }
 
@@ -54,12 +58,13 @@ export function registerSchedules(program: Command): void {
     .command('list')
     .description('schedules (of one project with --project)')
     .option('--project <id>', 'Neon project ID')
-    .action((o: Flags, cmd: Command) =>
-      withClient(cmd, async (ctx) => {
-        show(ctx, await ctx.client.listSchedules(o.project ?? process.env.NEON_PROJECT_ID));
+    .action(async (o: Flags, cmd: Command) => {
+      const projectId = o.project || process.env.NEON_PROJECT_ID ? projectOf(o) : undefined;
+      await withClient(cmd, async (ctx) => {
+        show(ctx, await ctx.client.listSchedules(projectId));
         return EXIT.ok;
-      }),
-    );
+      });
+    });
 
   const done = { pause: 'paused', resume: 'resumed', delete: 'deleted', trigger: 'fired' } as const;
   for (const action of ['pause', 'resume', 'delete', 'trigger'] as const) {
@@ -71,10 +76,10 @@ export function registerSchedules(program: Command): void {
           : `${action} the project's refresh or janitor schedule`,
       )
       .option('--project <id>', 'Neon project ID (or NEON_PROJECT_ID)')
-      .action((kind: string, o: Flags, cmd: Command) =>
-        withClient(cmd, async (ctx) => {
-          const k = scheduleKind(kind);
-          const projectId = projectOf(o);
+      .action(async (kind: string, o: Flags, cmd: Command) => {
+        const k = scheduleKind(kind);
+        const projectId = projectOf(o);
+        await withClient(cmd, async (ctx) => {
           if (action === 'delete') await ctx.client.deleteSchedule(projectId, k);
           else if (action === 'pause') await ctx.client.pauseSchedule(projectId, k);
           else if (action === 'trigger') await ctx.client.triggerSchedule(projectId, k);
@@ -82,8 +87,8 @@ export function registerSchedules(program: Command): void {
           if (ctx.json) ctx.emit({ projectId, kind: k, action });
           else ctx.term.line(`${done[action]} the ${k} schedule of ${projectId}`);
           return EXIT.ok;
-        }),
-      );
+        });
+      });
   }
 }
 
