@@ -15,6 +15,8 @@ export type FleetOptions = {
   opDelay: string;
   budget: { perMinute: number; perSecondPerRoute: number } | null;
   log: (l: string) => void;
+  /** Promotions still running this long after the start are terminated and reported as unfinished. */
+  timeoutMs?: number;
 };
 
 export type FleetResult = {
@@ -24,6 +26,8 @@ export type FleetResult = {
   seconds: number;
   promoted: number;
   failed: number;
+  /** Still running at the time limit (terminated then); 0 when every promotion ended. */
+  unfinished: number;
   failures: string[];
   promotionsPerSecond: number;
   p50PromotionMs: number;
@@ -69,19 +73,38 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
       const run = await client.startPromotion({ projectId });
       return { workflowId: run.workflowId, result: run.result() };
     });
-    await Promise.all(
+    const open = new Set(ids.map((x) => x.workflowId));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((res) => {
+      timer = setTimeout(() => res('timeout'), o.timeoutMs ?? 3_600_000);
+    });
+    const ended = Promise.all(
       ids.map(async ({ workflowId, result }) => {
         try {
           const r = await result;
           if (r.outcome !== 'promoted') failures.push(`${workflowId}: ${r.outcome} ${r.reason ?? ''}`);
         } catch (err) {
+          if (!open.has(workflowId)) return; // terminated at the time limit
           failures.push(`${workflowId}: ${err instanceof Error ? err.message : String(err)}`);
         } finally {
-          durations.push(Date.now() - t0);
+          if (open.delete(workflowId)) durations.push(Date.now() - t0);
         }
       }),
     );
+    const outcome = await Promise.race([ended, timedOut]);
+    clearTimeout(timer);
     const t1 = Date.now();
+    const unfinished = [...open];
+    if (outcome === 'timeout') {
+      o.log(`fleet: ${unfinished.length} still running after ${(t1 - t0) / 1000} s: terminating them`);
+      open.clear();
+      await pool(unfinished, 20, (id) =>
+        client.temporal.workflow
+          .getHandle(id)
+          .terminate('bench time limit')
+          .catch(() => undefined),
+      );
+    }
     const worker = proc.stop();
     const calls = totalCalls(diffCounts(await requestCounts(phase.emulator), before));
     const times = phase.tap.records
@@ -101,10 +124,11 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
       opDelay: o.opDelay,
       budgetPerMinute: o.budget?.perMinute ?? null,
       seconds: round(seconds, 1),
-      promoted: o.projects - failures.length,
+      promoted: o.projects - failures.length - unfinished.length,
       failed: failures.length,
+      unfinished: unfinished.length,
       failures: failures.slice(0, 10),
-      promotionsPerSecond: round(o.projects / seconds, 2),
+      promotionsPerSecond: round((o.projects - unfinished.length) / seconds, 2),
       p50PromotionMs: durations[Math.floor(durations.length / 2)] ?? 0,
       worker: {
         peakRssMb: round(worker.peakRssMb),

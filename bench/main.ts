@@ -27,6 +27,8 @@ const { values: v } = parseArgs({
     'fleet-op-delay': { type: 'string' },
     skip: { type: 'string' },
     note: { type: 'string' },
+    'temporal-config': { type: 'string' },
+    'fleet-timeout': { type: 'string' },
   },
 });
 const quick = v.quick ?? false;
@@ -41,19 +43,39 @@ const config = {
   opDelayMs: Number(v['op-delay'] ?? 100),
   // Neon's own operations (snapshot, restore, compute start) take about a second.
   fleetOpDelay: v['fleet-op-delay'] ?? '500-1500',
+  // Minutes a fleet may run; promotions still running then are terminated and reported as unfinished.
+  fleetTimeoutMin: Number(v['fleet-timeout'] ?? 12),
+  // Dev server dynamic config on top of the local stack's (e.g. system.enableActivityEagerExecution=false).
+  temporalConfig: Object.fromEntries(
+    (v['temporal-config'] ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => {
+        const [k, val = ''] = kv.split('=');
+        return [k!, val === 'true' ? true : val === 'false' ? false : /^\d+$/.test(val) ? Number(val) : val];
+      }),
+  ),
 };
 const log = (l: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${l}\n`);
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const t = await startTemporal(log);
+  const t = await startTemporal(log, config.temporalConfig);
   let latency: LatencyResult | undefined;
   const fleets: FleetResult[] = [];
   try {
     if (!skip.has('latency')) latency = await runLatency(t, { ...config, log });
     if (!skip.has('fleet'))
       for (const n of config.fleet)
-        fleets.push(await runFleet(t, { projects: n, opDelay: config.fleetOpDelay, budget: null, log }));
+        fleets.push(
+          await runFleet(t, {
+            projects: n,
+            opDelay: config.fleetOpDelay,
+            budget: null,
+            log,
+            timeoutMs: config.fleetTimeoutMin * 60_000,
+          }),
+        );
     if (!skip.has('budget'))
       fleets.push(
         await runFleet(t, {
@@ -61,6 +83,7 @@ async function main(): Promise<void> {
           opDelay: config.fleetOpDelay,
           budget: { perMinute: 700, perSecondPerRoute: 40 },
           log,
+          timeoutMs: config.fleetTimeoutMin * 60_000,
         }),
       );
   } finally {

@@ -2,6 +2,7 @@
 import type { FleetResult } from '../fleet';
 import type { LatencyResult } from '../latency';
 import { floorOf } from './floor';
+import { BREAKDOWN_PARTS } from './history';
 import type { PromotionRun } from './runs';
 import { percentile, round } from './stats';
 
@@ -17,6 +18,8 @@ export type SizeSummary = {
     { longestGapMsMax: number; unansweredMsP50: number; unansweredMsMax: number; errors: number }
   >;
   calls: { ours: number; guide: number; floor: number; oursExtraPolls: number };
+  /** Ours: p50 of each part of the history breakdown (bench/lib/history.ts), and of the counts. */
+  temporal: Record<string, number> | null;
 };
 
 const p50 = (xs: number[]) => percentile(xs, 50);
@@ -56,8 +59,16 @@ export function summarizeLatency(l: LatencyResult): SizeSummary[] {
         floor: p50(ours.map(floorOf)),
         oursExtraPolls: p50(ours.map((r) => r.extraPolls)),
       },
+      temporal: temporalParts(ours),
     };
   });
+}
+
+function temporalParts(rs: PromotionRun[]): Record<string, number> | null {
+  const with_ = rs.filter((r) => r.temporal);
+  if (!with_.length) return null;
+  const keys = [...BREAKDOWN_PARTS, 'activities', 'workflowTasks', 'localActivities'] as const;
+  return Object.fromEntries(keys.map((k) => [k, p50(with_.map((r) => r.temporal![k]))]));
 }
 
 function table(head: string[], rows: (string | number)[][]): string {
@@ -117,12 +128,23 @@ export function renderTables(sizes: SizeSummary[], fleets: FleetResult[]): strin
         rows,
       ),
     );
+    const parts = sizes.filter((s) => s.temporal);
+    if (parts.length) {
+      out.push("\nWhere ours' wall time goes, from the promote run's history (p50 of each part, ms)\n");
+      const keys = [...BREAKDOWN_PARTS, 'activities', 'workflowTasks', 'localActivities'];
+      out.push(
+        table(
+          ['size', ...keys],
+          parts.map((s) => [`${s.sizeMb} MB`, ...keys.map((k) => s.temporal![k] ?? '')]),
+        ),
+      );
+    }
   }
   if (fleets.length) {
     out.push('\nFleet: promotions at once on one worker (memory-mode emulator)\n');
     const rows = fleets.map((f) => [
       `${f.projects}${f.budgetPerMinute ? ` @${f.budgetPerMinute}/min` : ''}`,
-      `${f.promoted}/${f.projects}`,
+      `${f.promoted}/${f.projects}${f.unfinished ? ` (${f.unfinished} unfinished)` : ''}`,
       f.seconds,
       f.promotionsPerSecond,
       f.worker.peakRssMb,

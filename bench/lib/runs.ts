@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { NeonPromoteClient } from '../../src/client';
+import { historyBreakdown, type Breakdown } from './history';
 import { startProbe, type ProbeResult } from './probe';
 import { diffCounts, requestCounts, totalCalls, type Phase } from './stack';
 import { length, minus, union, type Interval } from './stats';
@@ -27,9 +28,11 @@ export type PromotionRun = {
   /** Relative to the start, for the timeline chart. */
   steps: Step[];
   api: { route: string; start: number; end: number; status: number }[];
+  /** Ours: where the wall time went between the promote run's history events (bench/lib/history.ts). */
+  temporal?: Breakdown;
 };
 
-type Measured = { wallMs: number; steps: Step[]; checks: Interval[] };
+type Measured = { wallMs: number; steps: Step[]; checks: Interval[]; temporal?: Breakdown };
 
 async function measure(
   who: PromotionRun['who'],
@@ -66,6 +69,7 @@ async function measure(
     probe: { ...p, gaps: p.gaps.map((g) => ({ at: g.at - t0, ms: g.ms })) },
     steps: m.steps.map((s) => ({ ...s, start: s.start - t0, end: s.end - t0 })),
     api: records.map((r) => ({ route: r.route, start: r.start - t0, end: r.end - t0, status: r.status })),
+    ...(m.temporal ? { temporal: m.temporal } : {}),
   };
 }
 
@@ -94,7 +98,8 @@ export function runOurs(
       .filter((s) => s.status !== 'skipped' && s.endedAt)
       .map((s) => ({ name: s.name, start: Date.parse(s.startedAt), end: Date.parse(s.endedAt!) }));
     const checks = steps.filter((s) => s.name.startsWith('verify')).map((s): Interval => [s.start, s.end]);
-    return { wallMs, steps, checks };
+    const temporal = await historyBreakdown(client.temporal, run.workflowId, t0, t0 + wallMs);
+    return { wallMs, steps, checks, temporal };
   });
 }
 

@@ -14,10 +14,15 @@ import { startTap, type Tap } from './tap';
 
 export type Temporal = { server: DevServer; client: Client; connection: Connection; dir: string; bundlePath: string };
 
-export async function startTemporal(log: (l: string) => void): Promise<Temporal> {
+/** The dev server with the local stack's dynamic config (src/dev/temporal-server.ts), plus `dynamicConfig`. */
+export async function startTemporal(
+  log: (l: string) => void,
+  dynamicConfig: Record<string, string | number | boolean> = {},
+): Promise<Temporal> {
   const dir = mkdtempSync(path.join(tmpdir(), 'neon-promote-bench-'));
   const [port, uiPort] = [await freePort(), await freePort()];
-  const server = await startDevServer({ dbFilename: path.join(dir, 'temporal.db'), port, uiPort, log });
+  const dbFilename = path.join(dir, 'temporal.db');
+  const server = await startDevServer({ dbFilename, port, uiPort, log, dynamicConfig });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   log('bundling workflows once for every worker of the run');
@@ -59,8 +64,12 @@ export type PhaseOptions = {
 };
 
 export async function startPhase(o: PhaseOptions): Promise<Phase> {
-  // Memory mode keeps its (rewritten-per-change) state file on tmpfs: the emulator's fsyncs are not Neon's latency.
-  const shm = o.mode === 'memory' && existsSync('/dev/shm') ? mkdtempSync('/dev/shm/neon-emu-bench-') : undefined;
+  // Memory mode without --data-dir keeps no state file (src/emulator/index.ts): rewriting the whole state per change
+  // was the fleet's bound. BENCH_MEMORY_STATE_FILE=1 puts it back (on tmpfs) to compare.
+  const shm =
+    o.mode === 'memory' && process.env.BENCH_MEMORY_STATE_FILE && existsSync('/dev/shm')
+      ? mkdtempSync('/dev/shm/neon-emu-bench-')
+      : undefined;
   const args = ['--port', '0', '--op-delay', o.opDelay, '--snapshot-quota', String(o.snapshotQuota)];
   if (o.mode === 'memory') args.push('--memory');
   if (shm) args.push('--data-dir', shm);

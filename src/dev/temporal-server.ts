@@ -11,7 +11,24 @@ export type DevServerOptions = {
   port?: number;
   uiPort?: number;
   log?: (line: string) => void;
+  /** `--dynamic-config-value` pairs, on top of (or replacing) DEV_SERVER_DYNAMIC_CONFIG. */
+  dynamicConfig?: Record<string, string | number | boolean>;
 };
+
+/**
+ * Dynamic config the local stack's dev server starts with. Eager activity execution: when a workflow task schedules
+ * an activity on the worker's own task queue, the server hands the activity task back in the task's completion
+ * instead of through matching (the TypeScript SDK asks for it by default; the server grants it only with this on).
+ * Production servers take the same key in their dynamic config (`system.enableActivityEagerExecution`).
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string | number | boolean>> = {
+  'system.enableActivityEagerExecution': true,
+};
+
+/** `--dynamic-config-value KEY=JSON` flags for `temporal server start-dev`. */
+export function dynamicConfigFlags(values: Record<string, string | number | boolean>): string[] {
+  return Object.entries(values).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]);
+}
 
 export type DevServer = { address: string; uiUrl: string; process: ChildProcess; stop(): Promise<void> };
 
@@ -26,6 +43,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   mkdirSync(dirname(opts.dbFilename), { recursive: true });
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort)];
   args.push('--db-filename', opts.dbFilename, '--log-level', 'error', ...searchAttributeFlags());
+  args.push(...dynamicConfigFlags({ ...DEV_SERVER_DYNAMIC_CONFIG, ...opts.dynamicConfig }));
   const child = spawn(cli.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));

@@ -93,7 +93,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const ownsDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'neon-emu-'));
   mkdirSync(dataDir, { recursive: true });
-  const store = new Store(dataDir);
+  // Memory mode without a data dir of the caller's keeps no state file: the temp dir goes on stop, so a file could not
+  // survive the process anyway, and rewriting the whole state on every change costs O(projects) per mutation and per
+  // operation step (300 fresh projects: 1.3 MB of JSON, ~20 ms to serialise; a fleet of 1,000 was bound by it).
+  const store = new Store(opts.mode === 'memory' && !opts.dataDir ? undefined : dataDir);
   const state = store.state;
   const apiKey = opts.apiKey ?? state.apiKey ?? newApiKey();
   state.apiKey = apiKey;
