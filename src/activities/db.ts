@@ -4,28 +4,45 @@ import type { CallOptions, NeonClient } from '../neon';
 import type { DbConnector, HttpGet } from './deps';
 
 /**
- * Opens a pg session for verification. User SQL runs in the extended protocol (`queryMode: 'extended'`), which
- * refuses several statements in one string, so a check cannot slip a "COMMIT; DELETE ..." past the read-only
- * transaction it runs in.
+ * Opens a pg session. Read mode (verification, fingerprints, EXPLAIN): user SQL runs in the extended protocol
+ * (`queryMode: 'extended'`), which refuses several statements in one string, so a check cannot slip a
+ * "COMMIT; DELETE ..." past the read-only transaction it runs in; the statement timeout is the caller's to set, this
+ * bounds each query client-side a little beyond it. Write mode (write safety, reconciliation, migrations): the
+ * statement and lock timeouts are the session's settings, and SQL without parameters goes through the simple protocol
+ * (a migration is several statements; the result is the last statement's).
  */
-export const pgConnector: DbConnector = async (connectionString, { statementTimeoutMs }) => {
+export const pgConnector: DbConnector = async (connectionString, options) => {
+  const { statementTimeoutMs, lockTimeoutMs, mode = 'read' } = options;
+  const write = mode === 'write';
   const client = new pg.Client({
     connectionString,
     connectionTimeoutMillis: 10_000,
-    query_timeout: statementTimeoutMs + 5_000,
-    application_name: 'neon-promote-verify',
+    ...(write
+      ? {
+          application_name: 'neon-promote',
+          statement_timeout: statementTimeoutMs,
+          lock_timeout: lockTimeoutMs ?? 10_000,
+        }
+      : { query_timeout: statementTimeoutMs + 5_000, application_name: 'neon-promote-verify' }),
   });
-  // A restore drops connections; an 'error' event without a listener would crash the worker.
+  // A restore or a fence drops connections; an 'error' event without a listener would crash the worker.
   client.on('error', () => undefined);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
   return {
     async query(sql, params) {
-      const res = await client.query({ text: sql, values: params, queryMode: 'extended' } as pg.QueryConfig);
-      return {
-        rows: res.rows as Record<string, unknown>[],
-        rowCount: res.rowCount ?? res.rows.length,
-        fields: res.fields,
-      };
+      const res =
+        write && !params
+          ? await client.query(sql)
+          : await client.query({ text: sql, values: params, queryMode: 'extended' } as pg.QueryConfig);
+      // A multi-statement string (write mode) gives one result per statement: the last one is what callers read.
+      const last = Array.isArray(res) ? (res as pg.QueryResult[]).at(-1) : res;
+      const rows = (last?.rows ?? []) as Record<string, unknown>[];
+      return { rows, rowCount: last?.rowCount ?? rows.length, fields: last?.fields ?? [] };
     },
     close: () => client.end(),
   };

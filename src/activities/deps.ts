@@ -3,7 +3,7 @@ import type { NeonClient } from '../neon';
 /** Time, injectable so polling and timeouts can be tested without waiting. */
 export type Clock = { now(): number; sleep(ms: number, signal?: AbortSignal): Promise<void> };
 
-/** A read-only database session for verification; `pg` by default. */
+/** A database session: read-only for verification, or a write session (write safety, migrations); `pg` by default. */
 export type DbSession = {
   query(
     sql: string,
@@ -12,8 +12,15 @@ export type DbSession = {
   close(): Promise<void>;
 };
 
-/** Opens a session with the connection string the activity fetched; the string must not outlive the call. */
-export type DbConnector = (connectionString: string, options: { statementTimeoutMs: number }) => Promise<DbSession>;
+/**
+ * Opens a session with the connection string the activity fetched; the string must not outlive the call. `mode`
+ * 'write' (the write activities) sets the statement and lock timeouts on the session and lets SQL without parameters
+ * hold several statements; 'read' (default) runs every query in the extended protocol.
+ */
+export type DbConnector = (
+  connectionString: string,
+  options: { statementTimeoutMs: number; lockTimeoutMs?: number; mode?: 'read' | 'write' },
+) => Promise<DbSession>;
 
 /** An HTTP GET for health checks; undici by default. */
 export type HttpGet = (

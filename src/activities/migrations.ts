@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CallOptions, NeonClient } from '../neon';
+import type { CallOptions } from '../neon';
 import type { ActivityDeps } from './deps';
 import { activity, failure } from './failures';
 import { neonId } from './inputs';
@@ -14,7 +14,7 @@ import {
 } from './migrations-ledger';
 import type { WriteActivities } from './types';
 import { writeFailure } from './writes/failures';
-import { isTransient, messageOf, sqlState, withBranch } from './writes/session';
+import { isTransient, messageOf, sqlState, withBranch, type SessionDeps } from './writes/session';
 import type { ApplyMigrationResult, MigrationPlan, MigrationSource } from './writes/types';
 
 const source = z.discriminatedUnion('kind', [
@@ -38,11 +38,11 @@ type Where = z.output<typeof planInput>;
 const MARK = "SET LOCAL neon_promote.in_migration = 'on'";
 const MARKED = "SELECT current_setting('neon_promote.in_migration', true) = 'on' AS inside";
 
-async function loadSource(neon: NeonClient, w: Where, call: CallOptions): Promise<Migration[]> {
+async function loadSource(deps: SessionDeps, w: Where, call: CallOptions): Promise<Migration[]> {
   const src: MigrationSource = w.source;
   if (src.kind === 'folder') return readFolder(src.path);
   const target = { ...w, branchId: src.branchId, endpointId: src.endpointId };
-  const rows = await withBranch(neon, target, call, (s) => readLedger(s, w.ledgerTable ?? DEFAULT_LEDGER, true), {
+  const rows = await withBranch(deps, target, call, (s) => readLedger(s, w.ledgerTable ?? DEFAULT_LEDGER, true), {
     sqlFailure: 'MigrationFailed',
   });
   if (!rows)
@@ -56,14 +56,14 @@ const prodTarget = (w: Where) => ({ ...w, branchId: w.prodBranchId, endpointId: 
  * Promotion by migrations (seed 003): prod keeps its data and gets the migrations it lacks, each in its own
  * transaction together with its ledger row. The rollback anchor (a snapshot of prod) is the workflow's part.
  */
-export function migrationActivities({ neon }: ActivityDeps) {
+export function migrationActivities(deps: ActivityDeps) {
   return {
     /** Which migrations prod lacks, in order; empty when dev and prod are at the same ledger position. */
     planMigrations: activity(planInput, async (w, call): Promise<MigrationPlan> => {
       ledgerName(w.ledgerTable); // refuses a bad name before anything is read
-      const src = await loadSource(neon, w, call);
+      const src = await loadSource(deps, w, call);
       const prod = await withBranch(
-        neon,
+        deps,
         prodTarget(w),
         call,
         (s) => readLedger(s, w.ledgerTable ?? DEFAULT_LEDGER, false),
@@ -86,7 +86,7 @@ export function migrationActivities({ neon }: ActivityDeps) {
       }),
       async (w, call): Promise<ApplyMigrationResult> => {
         const { id, checksum } = w.migration;
-        const m = (await loadSource(neon, w, call)).find((x) => x.id === id);
+        const m = (await loadSource(deps, w, call)).find((x) => x.id === id);
         if (!m) throw writeFailure('LedgerDiverged', `the source no longer has migration "${id}"`, { migrationId: id });
         if (m.checksum !== checksum)
           throw writeFailure('LedgerDiverged', `migration "${id}" changed in the source since it was planned`, {
@@ -99,7 +99,7 @@ export function migrationActivities({ neon }: ActivityDeps) {
           statementTimeoutMs: w.statementTimeoutMs ?? 300_000,
         };
         return withBranch(
-          neon,
+          deps,
           prodTarget(w),
           call,
           async (s) => {

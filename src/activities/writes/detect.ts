@@ -65,7 +65,7 @@ export async function readPosition(s: BranchSession): Promise<WritePosition> {
 }
 
 /** Write detection (issue 7): always on, whatever the write policy. */
-export function detectActivities({ neon }: ActivityDeps) {
+export function detectActivities(deps: ActivityDeps) {
   return {
     /**
      * Records prod's write position: its LSN and per-table write counters. With `since`, also compares with an earlier
@@ -75,7 +75,7 @@ export function detectActivities({ neon }: ActivityDeps) {
     recordWritePosition: activity(
       writeTarget.extend({ since: position.optional(), failOnWrites: z.boolean().optional() }),
       async (input, call): Promise<RecordWritePositionResult> => {
-        const now = await withBranch(neon, input, call, readPosition, { sqlFailure: 'DetectionFailed' });
+        const now = await withBranch(deps, input, call, readPosition, { sqlFailure: 'DetectionFailed' });
         const comparison = input.since ? compareWritePositions(input.since, now) : null;
         if (comparison?.writesDetected && input.failOnWrites) {
           const what = comparison.uncertain.length

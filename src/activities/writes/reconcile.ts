@@ -51,23 +51,17 @@ async function withSessions<T>(
   const at = (branchId: string, endpointId?: string) => ({ ...i, branchId, endpointId });
   const opts = { sqlFailure: 'ReconcileFailed' as const, statementTimeoutMs: 600_000 };
   return withBranch(
-    deps.neon,
+    deps,
     at(i.sourceBranchId, i.sourceEndpointId),
     call,
     (source) =>
       withBranch(
-        deps.neon,
+        deps,
         at(i.targetBranchId, i.targetEndpointId),
         call,
         (target) =>
           i.baseBranchId
-            ? withBranch(
-                deps.neon,
-                at(i.baseBranchId, i.baseEndpointId),
-                call,
-                (base) => fn({ source, base, target }),
-                opts,
-              )
+            ? withBranch(deps, at(i.baseBranchId, i.baseEndpointId), call, (base) => fn({ source, base, target }), opts)
             : fn({ source, base: null, target }),
         opts,
       ),

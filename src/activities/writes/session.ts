@@ -1,13 +1,16 @@
 import { ApplicationFailure } from '@temporalio/common';
-import pg from 'pg';
-import type { CallOptions, NeonClient } from '../../neon';
+import type { CallOptions } from '../../neon';
 import { redact } from '../../neon';
-import { branchConnectionUri, type BranchDatabase } from '../db';
+import { branchConnectionUri, pgConnector, type BranchDatabase } from '../db';
+import type { ActivityDeps, DbSession } from '../deps';
 import { failure } from '../failures';
 import { writeFailure } from './failures';
 import type { WriteFailureType } from './types';
 
 export type { BranchDatabase };
+
+/** What a write session needs: Neon for the connection string, and the worker's injected connector (pg by default). */
+export type SessionDeps = Pick<ActivityDeps, 'neon' | 'db'>;
 
 /**
  * A pg session on one branch that the activity opened itself. The connection string (it holds the password) lives
@@ -39,53 +42,49 @@ export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Fetches the branch's connection string from Neon and connects; the string never leaves this function. */
+/**
+ * Fetches the branch's connection string from Neon and connects through the injected connector (`deps.db`, pg by
+ * default) in write mode; the string never leaves this function.
+ */
 export async function openBranch(
-  neon: NeonClient,
+  deps: SessionDeps,
   target: BranchDatabase,
   call: CallOptions,
   opts: { statementTimeoutMs?: number; lockTimeoutMs?: number } = {},
 ): Promise<BranchSession> {
+  const { neon, db = pgConnector } = deps;
   const uri = await branchConnectionUri(neon, target, call);
   const secrets = secretsOf(uri);
   const scrub = (m: string) => redact(m, secrets);
-  const client = new pg.Client({
-    connectionString: uri,
-    connectionTimeoutMillis: 10_000,
-    application_name: 'neon-promote',
-    statement_timeout: opts.statementTimeoutMs ?? 60_000,
-    lock_timeout: opts.lockTimeoutMs ?? 10_000,
-  });
-  // A restore or a fence drops connections; an 'error' event without a listener would crash the worker.
-  client.on('error', () => undefined);
+  let session: DbSession;
   try {
-    await client.connect();
+    session = await db(uri, {
+      mode: 'write',
+      statementTimeoutMs: opts.statementTimeoutMs ?? 60_000,
+      lockTimeoutMs: opts.lockTimeoutMs ?? 10_000,
+    });
   } catch (err) {
-    await client.end().catch(() => undefined);
     throw failure('DatabaseUnreachable', `cannot connect to branch ${target.branchId}: ${scrub(messageOf(err))}`);
   }
   return {
     branchId: target.branchId,
     async query<R extends Record<string, unknown>>(sql: string, params?: unknown[]) {
-      const res = params ? await client.query(sql, params) : await client.query(sql);
-      // A multi-statement string gives one result per statement: the last one is what callers read.
-      const last = Array.isArray(res) ? (res as pg.QueryResult[]).at(-1) : res;
-      return (last?.rows ?? []) as R[];
+      return (await session.query(sql, params)).rows as R[];
     },
     scrub,
-    close: () => client.end().catch(() => undefined),
+    close: () => session.close().catch(() => undefined),
   };
 }
 
 /** Runs `fn` with a session, closes it, and turns a dropped connection into a retryable DatabaseUnreachable. */
 export async function withBranch<T>(
-  neon: NeonClient,
+  deps: SessionDeps,
   target: BranchDatabase,
   call: CallOptions,
   fn: (s: BranchSession) => Promise<T>,
   opts: { statementTimeoutMs?: number; lockTimeoutMs?: number; sqlFailure: WriteFailureType },
 ): Promise<T> {
-  const s = await openBranch(neon, target, call, opts);
+  const s = await openBranch(deps, target, call, opts);
   try {
     return await fn(s);
   } catch (err) {
