@@ -48,6 +48,8 @@ export const endpointSchema = z.object({
   branch_id: z.string(),
   type: z.enum(['read_write', 'read_only']),
   current_state: z.string(),
+  /** Where clients connect, e.g. ep-cool-darkness-123456.us-east-2.aws.neon.tech. */
+  host: optional(z.string()),
 });
 export type NeonEndpoint = z.infer<typeof endpointSchema>;
 

@@ -1,8 +1,10 @@
 import type { Worker } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { PreviewListing } from '../../src/cli/preview-list';
 import type { SeededProject } from '../../src/emulator';
-import { seedProd, sourceOf, sql, startStack, uriOf, type Stack } from '../workflows/support';
+import { freePort } from '../setup/ports';
+import { api, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from '../workflows/support';
 
 // The CLI as a user runs it: a spawned process against the real dev server, a worker and the emulator.
 const root = join(__dirname, '..', '..');
@@ -14,12 +16,20 @@ let project: SeededProject;
 type Result = { code: number | null; stdout: string; stderr: string };
 
 function cli(...args: string[]): Promise<Result> {
+  return cliWith({}, ...args);
+}
+
+/** The CLI with these environment settings over the stack's (Temporal's, and Neon's for `preview list`). */
+function cliWith(settings: Record<string, string>, ...args: string[]): Promise<Result> {
   const env = {
     ...process.env,
     TEMPORAL_ADDRESS: process.env.TEMPORAL_TEST_ADDRESS,
     TEMPORAL_NAMESPACE: s.t.namespace,
     NEON_PROMOTE_TASK_QUEUE: s.t.taskQueue,
+    NEON_API_BASE_URL: s.emu.baseUrl,
+    NEON_API_KEY: s.emu.apiKey,
     NO_COLOR: '1',
+    ...settings,
   };
   const child = spawn(process.execPath, ['--require', 'tsx/cjs', join(root, 'src/cli/main.ts'), ...args], {
     cwd: root,
@@ -111,4 +121,108 @@ test.each([
   expect(r.stderr).toMatch(named);
   expect(r.stderr).not.toMatch(/^\s+at .+:\d+/m); // no stack trace
   expect(mutatingCalls()).toBe(before);
+});
+
+test('preview list: the previews Neon has now, which ones neon-promote made, with endpoint host and expiry', async () => {
+  const p = ['--project', project.projectId];
+  const made = await cli('preview', 'create', 'cli-list', ...p, '--expires-in', '2h', '--json');
+  expect(made.code).toBe(0);
+  const created = JSON.parse(made.stdout) as { name: string; branchId: string; endpointId: string; expiresAt: string };
+  // A child of dev made by someone else (the console, neonctl): a preview too, but not neon-promote's.
+  const branches = (await api(s.emu, 'GET', `/projects/${project.projectId}/branches`)).branches as {
+    id: string;
+    name: string;
+  }[];
+  const dev = branches.find((b) => b.name === 'dev')!;
+  const other = (
+    await api(s.emu, 'POST', `/projects/${project.projectId}/branches`, {
+      branch: { name: 'hand-made', parent_id: dev.id },
+      endpoints: [{ type: 'read_write' }],
+    })
+  ).branch as { id: string };
+
+  // Which runs made what comes from Temporal's visibility store, a moment behind the run.
+  let list: PreviewListing[] = [];
+  for (let i = 0; i < 100; i++) {
+    const r = await cli('preview', 'list', ...p, '--json');
+    expect(r.code).toBe(0);
+    list = JSON.parse(r.stdout) as PreviewListing[];
+    if (list.find((x) => x.name === created.name)?.createdBy === 'neon-promote') break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  expect(list.map((x) => x.name).sort()).toEqual(['hand-made', created.name].sort()); // not prod, not dev
+  expect(list.find((x) => x.name === created.name)).toEqual({
+    name: created.name,
+    branchId: created.branchId,
+    parent: { id: dev.id, name: 'dev' },
+    endpointId: created.endpointId,
+    host: new URL(s.emu.baseUrl).hostname,
+    expiresAt: created.expiresAt,
+    createdAt: expect.any(String) as unknown,
+    createdBy: 'neon-promote',
+    workflowId: expect.stringMatching(/^createPreview-/) as unknown,
+  });
+  expect(list.find((x) => x.name === 'hand-made')).toMatchObject({
+    branchId: other.id,
+    parent: { id: dev.id, name: 'dev' },
+    expiresAt: null,
+    createdBy: 'other',
+    workflowId: null,
+  });
+
+  const text = await cli('preview', 'list', ...p);
+  expect(text.code).toBe(0);
+  expect(text.stdout).toMatch(new RegExp(`${created.name} .*parent dev .*by neon-promote`));
+  expect(text.stdout).toMatch(/hand-made .*not by neon-promote/);
+
+  const deleted = await cli('preview', 'delete', created.name, ...p);
+  expect(deleted.code).toBe(0);
+  const after = JSON.parse((await cli('preview', 'list', ...p, '--json')).stdout) as PreviewListing[];
+  expect(after.map((x) => x.name)).toEqual(['hand-made']);
+});
+
+test('preview list without NEON_API_KEY: exit 2 and one line saying what to set', async () => {
+  const r = await cliWith({ NEON_API_KEY: '' }, 'preview', 'list', '--project', project.projectId);
+  expect(r.code).toBe(2);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(/NEON_API_KEY/);
+});
+
+describe('with Temporal unreachable', () => {
+  const secrets = { TEMPORAL_API_KEY: 'temporal-secret-4711', NEON_API_KEY: 'neon-secret-4712' };
+  let down: Record<string, string>;
+  beforeAll(async () => {
+    down = { ...secrets, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` }; // nothing listens there
+  });
+
+  test.each([
+    [['promote', '--project', 'NOT A PROJECT!'], /projectId/],
+    [['promote', '--project', 'p-1', '--write-policy', 'maybe'], /writePolicy/],
+    [['setup', '--project', 'p-1', '--if-busy', 'sometimes'], /ifBusy/],
+    [['refresh', '--project', 'p-1', '--check', 'SELECT 1'], /--check/],
+    [['rollback', '--project', 'p-1', '--snapshot', 'a', '--snapshot-name', 'b'], /snapshotId/],
+    [['preview', 'create', 'bad label!', '--project', 'p-1'], /label/],
+    [['preview', 'list', '--project', 'p-1', '--dev', ''], /devBranchName/],
+    [['runs', '--project', 'p-1', '--limit', '0'], /limit/],
+    [['schedule', 'refresh', '--project', 'p-1', '--cron', 'often'], /cron/],
+    [['schedule', 'pause', 'weekly', '--project', 'p-1'], /kind/],
+    [['approve', 'run-1', '--by', ' '], /by/],
+  ])('invalid input %j: exit 2 and one line naming the field', async (args, named) => {
+    const r = await cliWith(down, ...args);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(named);
+    expect(r.code).toBe(2);
+  });
+
+  test.each([
+    [['promote', '--project', 'p-1', '--check', 'items: SELECT count(*) FROM items => >= 1']],
+    [['preview', 'list', '--project', 'p-1']],
+  ])('valid input %j: exit 1 and one line saying Temporal cannot be reached, no stack, no secret', async (args) => {
+    const r = await cliWith(down, ...args);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(new RegExp(`cannot reach Temporal at ${down.TEMPORAL_ADDRESS}`));
+    expect(r.stderr).not.toMatch(/^\s+at .+:\d+/m);
+    for (const secret of Object.values(secrets)) expect(r.stderr + r.stdout).not.toContain(secret);
+  });
 });

@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
-import { projectOf, withClient } from '../context';
+import { z } from 'zod';
+import { branchName, deletePreviewInput, neonId, previewInput, previewRef } from '../../workflows/inputs';
+import { checked, projectOf, withClient } from '../context';
 import { EXIT } from '../exit';
+import { listPreviews, neonSettingsFromEnv } from '../preview-list';
 
 type Flags = { project?: string; dev?: string };
+
+const listInput = z.object({ projectId: neonId, devBranchName: branchName });
 
 /** preview create|reset|delete|list: short-lived child branches of dev. */
 export function registerPreviews(program: Command): void {
@@ -13,54 +18,80 @@ export function registerPreviews(program: Command): void {
   base(preview.command('create <label>'))
     .description('a child branch of dev with a read-write endpoint and an expiry')
     .option('--expires-in <duration>', 'e.g. 2h, 7 days (default 7 days)')
-    .action((label: string, o: Flags & { expiresIn?: string }, cmd: Command) =>
-      withClient(cmd, async (ctx) => {
-        const r = await ctx.client.createPreview({
-          projectId: projectOf(o),
-          label,
-          ...(o.dev ? { devBranchName: o.dev } : {}),
-          ...(o.expiresIn ? { expiresIn: o.expiresIn } : {}),
-        });
+    .action(async (label: string, o: Flags & { expiresIn?: string }, cmd: Command) => {
+      const input = checked(previewInput, {
+        projectId: projectOf(o),
+        label,
+        ...(o.dev ? { devBranchName: o.dev } : {}),
+        ...(o.expiresIn ? { expiresIn: o.expiresIn } : {}),
+      });
+      await withClient(cmd, async (ctx) => {
+        const r = await ctx.client.createPreview(input);
         if (ctx.json) ctx.emit(r);
         else
           ctx.term.line(
             `${r.outcome} ${r.name} (branch ${r.branchId}, endpoint ${r.endpointId}, expires ${r.expiresAt})`,
           );
         return EXIT.ok;
-      }),
-    );
+      });
+    });
 
   base(preview.command('reset <name>'))
     .description("reset a preview to dev's head (same branch, endpoint and connection string)")
-    .action((name: string, o: Flags, cmd: Command) =>
-      withClient(cmd, async (ctx) => {
-        const r = await ctx.client.resetPreview({ projectId: projectOf(o), name });
+    .action(async (name: string, o: Flags, cmd: Command) => {
+      const input = checked(previewRef, { projectId: projectOf(o), name, ...(o.dev ? { devBranchName: o.dev } : {}) });
+      await withClient(cmd, async (ctx) => {
+        const r = await ctx.client.resetPreview(input);
         if (ctx.json) ctx.emit(r);
         else ctx.term.line(`${r.outcome} ${name}`);
         return EXIT.ok;
-      }),
-    );
+      });
+    });
 
   base(preview.command('delete <name>'))
     .description('delete a preview')
-    .action((name: string, o: Flags, cmd: Command) =>
-      withClient(cmd, async (ctx) => {
-        const r = await ctx.client.deletePreview({ projectId: projectOf(o), name });
+    .action(async (name: string, o: Flags, cmd: Command) => {
+      const input = checked(deletePreviewInput, {
+        projectId: projectOf(o),
+        name,
+        ...(o.dev ? { devBranchName: o.dev } : {}),
+      });
+      await withClient(cmd, async (ctx) => {
+        const r = await ctx.client.deletePreview(input);
         if (ctx.json) ctx.emit(r);
         else ctx.term.line(`${r.outcome} ${name}`);
         return EXIT.ok;
-      }),
-    );
+      });
+    });
 
   base(preview.command('list'))
-    .description('previews made by neon-promote (from its runs)')
-    .action((o: Flags, cmd: Command) =>
-      withClient(cmd, async (ctx) => {
-        const runs = await ctx.client.listRuns(projectOf(o), { type: 'createPreview', limit: 100 });
-        if (ctx.json) ctx.emit(runs);
-        else if (runs.length === 0) ctx.term.line('no previews');
-        else for (const r of runs) ctx.term.line(`${r.startTime}  ${r.status.padEnd(10)} ${r.workflowId}`);
+    .description(
+      "the project's previews as Neon has them now (children of dev), and which ones neon-promote made; " +
+        "reads Neon with the worker's NEON_API_KEY and NEON_API_BASE_URL",
+    )
+    .action(async (o: Flags, cmd: Command) => {
+      const { projectId, devBranchName } = checked(listInput, {
+        projectId: projectOf(o),
+        devBranchName: o.dev ?? 'dev',
+      });
+      const neon = neonSettingsFromEnv();
+      await withClient(cmd, async (ctx) => {
+        const previews = await listPreviews(ctx.client, neon, projectId, devBranchName);
+        if (ctx.json) ctx.emit(previews);
+        else if (previews.length === 0) ctx.term.line('no previews');
+        else
+          for (const p of previews)
+            ctx.term.line(
+              [
+                p.name.padEnd(24),
+                p.branchId.padEnd(24),
+                `parent ${p.parent?.name ?? p.parent?.id ?? '-'}`.padEnd(20),
+                (p.host ?? 'no endpoint').padEnd(28),
+                `expires ${p.expiresAt ?? 'never'}`.padEnd(34),
+                p.createdBy === 'neon-promote' ? `by neon-promote (${p.workflowId})` : 'not by neon-promote',
+              ].join(' '),
+            );
         return EXIT.ok;
-      }),
-    );
+      });
+    });
 }
