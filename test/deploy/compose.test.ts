@@ -1,38 +1,40 @@
 /**
- * docker-compose.yml and the Dockerfile: checked by Compose itself where it is installed (`docker compose` v2, else
- * Debian's docker-compose 1.29), and always for what this repo promises: the services, worker settings, and that
- * every dist/ entry point the containers run is built from a source file.
+ * docker-compose.yml and the Dockerfile: checked by Compose itself (`docker compose` v2, else Debian's docker-compose
+ * 1.29, which test/setup/compose.ts installs where it can), and always for what this repo promises: the services,
+ * worker settings, and that every dist/ entry point the containers run is built from a source file.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { ensureCompose } from '../setup/compose';
 
 const ROOT = join(__dirname, '..', '..');
 const COMPOSE = join(ROOT, 'docker-compose.yml');
 
-/** The Compose command on this machine, or undefined. */
-function composeCommand(): string[] | undefined {
-  if (spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0) return ['docker', 'compose'];
-  if (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0) return ['docker-compose'];
-  return undefined;
-}
-
-const compose = composeCommand();
-if (!compose) console.warn('compose validation skipped: neither `docker compose` nor `docker-compose` is installed');
+// Installed here (as root with apt-get) when missing, so a fresh machine runs the check instead of skipping it.
+const found = ensureCompose((line) => process.stderr.write(`${line}\n`));
+if ('skip' in found) console.warn(`compose validation skipped: ${found.skip}`);
+const compose = 'command' in found ? found.command : undefined;
 const withCompose = compose ? test : test.skip;
 
 withCompose('Compose accepts the files (the workers-only one once its required settings are given)', () => {
   const [cmd, ...args] = compose!;
+  const cloud = { TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.acct', NEON_API_KEY: 'k' };
+  const unset = Object.fromEntries(Object.keys(cloud).map((k) => [k, undefined]));
   const config = (file: string, env: Record<string, string> = {}) =>
     execFileSync(cmd!, [...args, '-f', join(ROOT, file), 'config', '-q'], {
       cwd: ROOT,
       encoding: 'utf8',
-      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...unset, ...env },
     });
   expect(config('docker-compose.yml').trim()).toBe('');
-  const cloud = { TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.acct', NEON_API_KEY: 'k' };
   expect(config('docker-compose.workers.yml', cloud).trim()).toBe('');
+  // Without them Compose refuses the workers-only file and says which setting is missing.
+  expect(() => config('docker-compose.workers.yml')).toThrow(
+    /set TEMPORAL_ADDRESS|set TEMPORAL_NAMESPACE|set NEON_API_KEY/,
+  );
 });
 
 type Service = { build?: unknown; command?: string[]; environment?: Record<string, string>; ports?: string[] };
