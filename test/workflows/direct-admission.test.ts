@@ -1,0 +1,190 @@
+/**
+ * Runs started directly (as the Temporal UI or `temporal workflow start` would, past NeonPromoteClient) are admitted by
+ * the project's coordinator like any other run: they wait their turn or are refused, and a terminated one does not
+ * hold the project.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { PromoteResult, StepRecord } from '../../src/workflows';
+import { coordinatorStateQuery, coordinatorWorkflowId, type CoordinatorState } from '../../src/workflows/definitions';
+import { maybeRecordHistory } from '../support/histories';
+import { seedProd, sourceOf, sql, startStack, uriOf, type Stack } from './support';
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack(__filename);
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+async function projectWithChange() {
+  const p = await seedProd(s.emu, 3);
+  await (await s.client.startSetup({ projectId: p.projectId })).result();
+  await sql(await uriOf(s.emu, p, 'dev'), `UPDATE items SET source = 'dev'`);
+  return p;
+}
+
+let seq = 0;
+/** Starts a workflow the way the Temporal UI does: by type, on the task queue, with no coordinator involved. */
+function startDirectly(type: string, input: Record<string, unknown>) {
+  return s.t.client.workflow.start(type, {
+    taskQueue: s.t.taskQueue,
+    workflowId: `direct-${type}-${Date.now()}-${seq++}`,
+    args: [input],
+  });
+}
+
+async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  for (let i = 0; i < 400; i++) {
+    const v = await read();
+    if (ok(v)) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const coordinatorState = (projectId: string): Promise<CoordinatorState> =>
+  s.t.client.workflow.getHandle(coordinatorWorkflowId(projectId)).query(coordinatorStateQuery);
+
+const waitForStep = (workflowId: string, step: string) =>
+  until(
+    `${workflowId} at ${step}`,
+    () => s.client.getProgress(workflowId),
+    (p) => p.currentStep === step,
+  );
+
+/** Mutating Neon calls on the project since log position `from`. */
+const mutationsSince = (from: number, projectId: string) =>
+  s.emu
+    .requestLog()
+    .slice(from)
+    .filter((r) => r.method !== 'GET' && r.path.includes(projectId));
+
+async function failureOf(result: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await result.catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return cause as ApplicationFailure;
+}
+
+const approval = { required: true as const, timeout: '1h' };
+
+test('a promotion started directly waits behind a run the client started and never overlaps it; with ifBusy refuse it is refused', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await projectWithChange();
+    const first = await s.client.startPromotion({ projectId: p.projectId, approval });
+    await waitForStep(first.workflowId, 'approval'); // holds the project: its candidate snapshot exists
+
+    // Asked to be refused: it ends at once, naming the active run, and changes nothing at Neon.
+    const from = s.emu.requestLog().length;
+    const refused = await startDirectly('promote', { projectId: p.projectId, ifBusy: 'refuse' });
+    const failure = await failureOf(refused.result());
+    expect(failure.type).toBe('ProjectBusy');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain(`${first.workflowId} is running`);
+    expect(await s.client.getProgress(refused.workflowId)).toMatchObject({ outcome: 'refused', steps: [] });
+    expect(mutationsSince(from, p.projectId)).toEqual([]);
+
+    // Willing to wait (the default): queued behind the first, touching nothing until its turn.
+    const direct = await startDirectly('promote', { projectId: p.projectId });
+    await until(
+      'the direct run to be queued',
+      () => coordinatorState(p.projectId),
+      (c) => c.queued.includes(direct.workflowId),
+    );
+    expect(await coordinatorState(p.projectId)).toMatchObject({
+      active: first.workflowId,
+      queued: [direct.workflowId],
+    });
+    expect(await s.client.getProgress(direct.workflowId)).toMatchObject({ queued: true, steps: [] });
+    // A client-started run asking to be refused sees the direct run as part of the queue.
+    await expect(s.client.startPromotion({ projectId: p.projectId }, { ifBusy: 'refuse' })).rejects.toThrow(/busy/);
+
+    await s.client.approve(first.workflowId, 'alice');
+    const [a, b] = [await first.result(), (await direct.result()) as PromoteResult];
+    expect([a.outcome, b.outcome]).toEqual(['promoted', 'promoted']);
+    // The direct run planned only after the first had ended: it found the first's prod.
+    expect(b.prodBranchId.before).toBe(a.prodBranchId.after);
+    const [pa, pb] = await Promise.all([
+      s.client.getProgress(first.workflowId),
+      s.client.getProgress(direct.workflowId),
+    ]);
+    const firstEnded = pa.steps
+      .map((x: StepRecord) => x.endedAt!)
+      .sort()
+      .at(-1)!;
+    expect(pb.steps.every((x: StepRecord) => x.startedAt >= firstEnded)).toBe(true);
+    expect(await sourceOf(p.connectionUri)).toEqual(['dev']);
+    await until(
+      'the coordinator to be idle',
+      () => coordinatorState(p.projectId),
+      (c) => c.active === null,
+    );
+    await maybeRecordHistory(direct, 'promote-direct');
+    await maybeRecordHistory(s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId)), 'coordinator-direct');
+  });
+});
+
+test('a direct run terminated while it holds the project, or while it waits, does not wedge the coordinator', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await projectWithChange();
+    await until(
+      'setup to be done',
+      () => coordinatorState(p.projectId),
+      (c) => c.active === null,
+    );
+
+    // Holding the project (idle before, so it went first) when it is terminated: it cannot report its end itself.
+    const held = await startDirectly('promote', { projectId: p.projectId, approval });
+    await waitForStep(held.workflowId, 'approval');
+    const behind = await s.client.startPromotion({ projectId: p.projectId, dryRun: true });
+    expect(behind.position).toBe(1);
+    expect(await s.client.getProgress(behind.workflowId)).toMatchObject({ queued: true, steps: [] });
+    await held.terminate('test: a run that never reports back');
+    expect((await behind.result()).outcome).toBe('dry_run');
+
+    // Waiting in the queue when it is terminated: the coordinator skips it when its turn comes.
+    const active = await s.client.startPromotion({ projectId: p.projectId, approval });
+    await waitForStep(active.workflowId, 'approval');
+    const waiting = await startDirectly('promote', { projectId: p.projectId, dryRun: true });
+    await until(
+      'the direct run to be queued',
+      () => coordinatorState(p.projectId),
+      (c) => c.queued.includes(waiting.workflowId),
+    );
+    await waiting.terminate('test: terminated while queued');
+    const last = await s.client.startPromotion({ projectId: p.projectId, dryRun: true });
+    await s.client.reject(active.workflowId, 'bob');
+    expect((await active.result()).outcome).toBe('aborted');
+    expect((await last.result()).outcome).toBe('dry_run');
+    const c = await until(
+      'the coordinator to be idle',
+      () => coordinatorState(p.projectId),
+      (x) => x.active === null,
+    );
+    expect(c.queued).toEqual([]);
+  });
+});
+
+test('invalid input to a directly started run fails at once, before admission and before any Neon call', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await seedProd(s.emu, 1);
+    const from = s.emu.requestLog().length;
+    const badCheck = await startDirectly('promote', { projectId: p.projectId, checks: [{ kind: 'nope' }] });
+    expect((await failureOf(badCheck.result())).type).toBe('InvalidInput');
+    const badIfBusy = await startDirectly('refreshDev', { projectId: p.projectId, ifBusy: 'later' });
+    const failure = await failureOf(badIfBusy.result());
+    expect(failure.type).toBe('InvalidInput');
+    expect(failure.message).toMatch(/ifBusy/);
+    expect(mutationsSince(from, p.projectId)).toEqual([]);
+    // Never admitted: no coordinator was started for the project.
+    await expect(s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId)).describe()).rejects.toThrow(
+      /not found/i,
+    );
+  });
+});
