@@ -79,14 +79,13 @@ async function findBranch(
  * sessions as they start, so the fence also ends every session that started before it. It stops applications, not
  * an adversary: a session may still `SET default_transaction_read_only = off` (this activity does, for itself).
  */
-export function fenceActivities(deps: ActivityDeps) {
-  const { neon, clock = systemClock } = deps;
+export function fenceActivities({ neon, clock = systemClock }: ActivityDeps) {
   return {
     fenceWrites: activity(
       writeTarget.extend({ terminateTimeoutMs: z.number().int().min(100).max(60_000).optional() }),
       async (input, call): Promise<FenceWritesResult> =>
         withBranch(
-          deps,
+          neon,
           input,
           call,
           async (s) => {
@@ -125,14 +124,22 @@ export function fenceActivities(deps: ActivityDeps) {
         .refine((i) => !!i.branchId !== !!i.branchName, { message: 'give branchId or branchName', path: ['branchId'] }),
       async (input, call): Promise<LiftFenceResult> => {
         const none = { wasFenced: false, liftedAt: null, fencedForMs: null, sessionsEnded: 0 };
-        const branch = await findBranch(neon, input.projectId, input, call);
-        if (!branch) return { ...none, branchId: null, skipped: 'branch_not_found' };
-        const endpoints = await neon.listBranchEndpoints(input.projectId, branch.id, call);
-        const endpointId = input.endpointId ?? endpoints.find((e) => e.type === 'read_write')?.id;
-        if (!endpointId) return { ...none, branchId: branch.id, skipped: 'no_endpoint' };
-        const target = { ...input, branchId: branch.id, endpointId };
+        // Given the branch and its endpoint (the run knows both after a swap), no look-up: the connection string's
+        // 404 says the branch or endpoint is gone.
+        const known = input.branchId && input.endpointId ? { id: input.branchId, endpointId: input.endpointId } : null;
+        let target: typeof input & { branchId: string; endpointId: string };
+        if (known) target = { ...input, branchId: known.id, endpointId: known.endpointId };
+        else {
+          const branch = await findBranch(neon, input.projectId, input, call);
+          if (!branch) return { ...none, branchId: null, skipped: 'branch_not_found' };
+          const endpoints = await neon.listBranchEndpoints(input.projectId, branch.id, call);
+          const endpointId = input.endpointId ?? endpoints.find((e) => e.type === 'read_write')?.id;
+          if (!endpointId) return { ...none, branchId: branch.id, skipped: 'no_endpoint' };
+          target = { ...input, branchId: branch.id, endpointId };
+        }
+        const branch = { id: target.branchId };
         return withBranch(
-          deps,
+          neon,
           target,
           call,
           async (s) => {
@@ -153,7 +160,11 @@ export function fenceActivities(deps: ActivityDeps) {
             };
           },
           { sqlFailure: 'FenceFailed' },
-        );
+        ).catch((err: unknown) => {
+          if (known && nullOn404(err) === null)
+            return { ...none, branchId: null, skipped: 'branch_not_found' as const };
+          throw err;
+        });
       },
     ),
   } satisfies Partial<WriteActivities>;
