@@ -79,13 +79,14 @@ async function findBranch(
  * sessions as they start, so the fence also ends every session that started before it. It stops applications, not
  * an adversary: a session may still `SET default_transaction_read_only = off` (this activity does, for itself).
  */
-export function fenceActivities({ neon, clock = systemClock }: ActivityDeps) {
+export function fenceActivities(deps: ActivityDeps) {
+  const { neon, clock = systemClock } = deps;
   return {
     fenceWrites: activity(
       writeTarget.extend({ terminateTimeoutMs: z.number().int().min(100).max(60_000).optional() }),
       async (input, call): Promise<FenceWritesResult> =>
         withBranch(
-          neon,
+          deps,
           input,
           call,
           async (s) => {
@@ -139,7 +140,7 @@ export function fenceActivities({ neon, clock = systemClock }: ActivityDeps) {
         }
         const branch = { id: target.branchId };
         return withBranch(
-          neon,
+          deps,
           target,
           call,
           async (s) => {
