@@ -13,7 +13,8 @@ export function autoHeartbeat(intervalMs = 1000): ActivityInterceptorsFactory {
   return (ctx: Context) => ({
     inbound: {
       async execute(input, next) {
-        if (SELF_HEARTBEATING.has(ctx.info.activityType)) return next(input);
+        // Local activities have no heartbeats (the SDK logs a failed one for each): their workflow task stands in.
+        if (ctx.info.isLocal || SELF_HEARTBEATING.has(ctx.info.activityType)) return next(input);
         ctx.heartbeat();
         const timer = setInterval(() => ctx.heartbeat(), intervalMs);
         try {

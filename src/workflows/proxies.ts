@@ -3,7 +3,7 @@
  * heartbeat timeout: the worker heartbeats for activities that do not (src/worker.ts), so a killed worker's activity is
  * retried within seconds instead of after its whole start-to-close timeout.
  */
-import { patched, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import { patched, proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { ExplainActivities, NeonActivities as NeonOnly, WriteActivities } from '../activities/types';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/failure-types';
 
@@ -24,12 +24,54 @@ const retry = (
   nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
 });
 
+/**
+ * Patch marking runs whose short steps run as local activities: in the worker that runs the workflow task, results
+ * recorded as markers, with no activity task through the server and no workflow task after each one (a promotion's
+ * plan and write guard: ~6 fewer hand-offs). Histories recorded before it replay with activity tasks.
+ *
+ * The trade-offs, and why these steps only: a local activity has no heartbeat (a dead worker is noticed when its
+ * workflow task times out, 10 s, instead of the 5 s heartbeat timeout), retries within the worker (backoffs over a
+ * minute become timers), and holds its workflow task open while it runs. Its result is on record only once that
+ * task completes: a worker killed in the middle re-runs every local activity of the task, so a step may be local
+ * only if running it again after the later ones changed things gives the same decision (reads, idempotent writes;
+ * see `durableWrites` for the read that is not). So: lookups (a few Neon reads, seconds at most) and the write
+ * guard's SQL (fence, write positions after it: a session on prod, seconds). Mutations and their operation waits
+ * (minutes), checks, fingerprints, migrations, copies and compensations stay activities.
+ */
+export const LOCAL_SHORT_STEPS = 'local-short-steps';
+
+const SHORT_STEPS: ReadonlySet<string> = new Set([
+  'resolveEnvironment',
+  'compareSchema',
+  'explainChecks',
+  'getBranch',
+  'recordWritePosition',
+  'fenceWrites',
+]);
+
+/** `remote` as the workflows call it, except that in a run with LOCAL_SHORT_STEPS the short steps go through `local`. */
+function shortStepsLocal(remote: NeonActivities, local: NeonActivities): NeonActivities {
+  return new Proxy(remote, {
+    get(target, name, receiver) {
+      const direct = Reflect.get(target, name, receiver) as unknown;
+      if (typeof name !== 'string' || !SHORT_STEPS.has(name)) return direct;
+      return (input: object) =>
+        patched(LOCAL_SHORT_STEPS) ? (Reflect.get(local, name) as AnyActivity)(input) : (direct as AnyActivity)(input);
+    },
+  });
+}
+
+type AnyActivity = (input: object) => Promise<unknown>;
+
 /** Lookups: cheap, so a few quick retries, then the run fails with the reason. */
-export const read = proxyActivities<NeonActivities>({
-  startToCloseTimeout: '30 seconds',
-  heartbeatTimeout: '5 seconds',
-  retry: retry(10),
-});
+export const read = shortStepsLocal(
+  proxyActivities<NeonActivities>({
+    startToCloseTimeout: '30 seconds',
+    heartbeatTimeout: '5 seconds',
+    retry: retry(10),
+  }),
+  proxyLocalActivities<NeonActivities>({ startToCloseTimeout: '30 seconds', retry: retry(10) }),
+);
 
 /** Neon mutations as histories before SETTLE_IN_ACTIVITY recorded them: the wait was a separate activity. */
 const mutationOnly = proxyActivities<NeonActivities>({
@@ -72,8 +114,6 @@ const SETTLES_ITSELF: ReadonlySet<string> = new Set([
   'deleteEndpoint',
 ]);
 
-type AnyActivity = (input: object) => Promise<unknown>;
-
 /**
  * `plain` as the workflows call it, except that in a run with SETTLE_IN_ACTIVITY the mutations go through `waiting`
  * with `waitForOperations: true`: their results then carry `operationsSettled`, and `settle` has nothing left to do.
@@ -108,12 +148,23 @@ export const verification = proxyActivities<NeonActivities>({
   retry: retry(5, '5 seconds'),
 });
 
-/** Write positions, the fence and migrations: SQL on prod, retried a few times on a dropped connection. */
-export const writes = proxyActivities<NeonActivities>({
+/**
+ * Write positions, the fence and migrations, as activities whatever the patches: for a read whose answer must be on
+ * record before the next step changes what it reads. A local activity's result is recorded only when its workflow
+ * task completes, so a worker killed during a later local activity of the same task (the fence) re-runs the read
+ * too, and it would then see the fence as prod's own setting.
+ */
+export const durableWrites = proxyActivities<NeonActivities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '5 seconds',
   retry: retry(10, '5 seconds'),
 });
+
+/** Write positions, the fence and migrations: SQL on prod, retried a few times on a dropped connection. */
+export const writes = shortStepsLocal(
+  durableWrites,
+  proxyLocalActivities<NeonActivities>({ startToCloseTimeout: '5 minutes', retry: retry(10, '5 seconds') }),
+);
 
 /** Copying late writes reads and writes whole tables: long, heartbeated, retried after a lost race. */
 export const reconciliation = proxyActivities<NeonActivities>({
