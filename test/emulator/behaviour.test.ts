@@ -25,6 +25,19 @@ test('401 without the API key, with Neon error body', async () => {
 });
 
 test('a mutation while the project has a running operation gets 423; it succeeds once operations finish', async () => {
+  // Operations that last long enough that a loaded machine cannot finish them before the next request arrives.
+  const slow = await startEmulator({ operationDelayMs: 1500 });
+  try {
+    await lockedWhileRunning(slow);
+  } finally {
+    await slow.stop();
+  }
+});
+
+async function lockedWhileRunning(emu: Emulator): Promise<void> {
+  const api = rawApi(emu);
+  const settle = (p: SeededProject, body: Json): Promise<void> =>
+    waitForOperations(emu, p.projectId, body.operations as { id: string }[]);
   const p = await seedProject(emu, { rows: 1 });
   const [a, b] = await Promise.all([
     api('POST', `/projects/${p.projectId}/branches`, { branch: { name: 'a' } }),
@@ -41,7 +54,7 @@ test('a mutation while the project has a running operation gets 423; it succeeds
     (await api('GET', `/projects/${p.projectId}/branches/${created.body.branch.id}`)).body.branch.current_state,
   ).toBe('ready');
   expect((await api('POST', `/projects/${p.projectId}/branches`, { branch: { name: 'c' } })).status).toBe(201);
-});
+}
 
 test('snapshot quota and root-branch limit answer 422 with a clear message', async () => {
   const p = await seedProject(emu, { rows: 1 });

@@ -17,7 +17,9 @@ export async function connectTestTemporal(testFile: string): Promise<TestTempora
   if (!address)
     throw new Error('TEMPORAL_TEST_ADDRESS is not set: run the tests through jest (global setup starts the server)');
   const namespace = process.env.TEMPORAL_TEST_NAMESPACE ?? 'default';
-  const connection = await Connection.connect({ address });
+  // A patient deadline: on a machine loaded by parallel suites the shared dev server can take longer than the default
+  // 10 s to accept a new connection, and a connect failure there says nothing about the code under test.
+  const connection = await Connection.connect({ address, connectTimeout: 60_000 });
   const nativeConnection = await NativeConnection.connect({ address });
   const taskQueue = `test-${basename(testFile).replace(/\.test\.ts$/, '')}-${process.pid}`;
   return {
