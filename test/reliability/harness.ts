@@ -165,15 +165,77 @@ export function writeBundle(code: string): string {
   return path;
 }
 
-/** Successful (or response-lost, i.e. done) creations per route for one project: what "created twice" is about. */
-export function creations(log: RequestLogEntry[], projectId: string): Record<string, number> {
+/** One "project ... rolled back after a failed operation" line of the emulator's log, and when it came. */
+export type Rollback = { projectId: string; t: number };
+
+/** An emulator `log` option that notes every rollback after a failed operation (fault `fail_operation`). */
+export function rollbackWatcher(): { log: (line: string) => void; rollbacks: Rollback[] } {
+  const rollbacks: Rollback[] = [];
+  return {
+    rollbacks,
+    log: (line) => {
+      const m = /project (\S+) rolled back after a failed operation/.exec(line);
+      if (m) rollbacks.push({ projectId: m[1]!, t: Date.now() });
+    },
+  };
+}
+
+/**
+ * The requests whose work the emulator undid. A project runs one mutation at a time and stays locked until that
+ * mutation's operations end, and a failed one puts the project back as it was before the mutation: so each rollback
+ * undid the project's last mutation logged before it. (A 204 is a DELETE of something already gone, no mutation.)
+ */
+export function undoneBy(log: RequestLogEntry[], rollbacks: Rollback[]): Set<RequestLogEntry> {
+  const out = new Set<RequestLogEntry>();
+  for (const r of rollbacks) {
+    const last = [...log]
+      .reverse()
+      .find(
+        (e) =>
+          e.method !== 'GET' &&
+          e.path.includes(`/projects/${r.projectId}/`) &&
+          Date.parse(e.at) <= r.t &&
+          (e.status === 0 || (e.status >= 200 && e.status < 300 && e.status !== 204)),
+      );
+    if (last) out.add(last);
+  }
+  return out;
+}
+
+const isCreation = (e: RequestLogEntry, projectId: string) =>
+  e.method === 'POST' && e.path.includes(`/projects/${projectId}/`);
+const tookEffect = (e: RequestLogEntry) => e.status === 0 || (e.status >= 200 && e.status < 300);
+
+/**
+ * Resources created per route for one project, which "created twice" is about: creations that took effect (a 2xx, or
+ * a response lost after the work was done) and stayed (not undone by a failed operation). A POST that Neon refused (a
+ * second read-write endpoint on a branch, say) created nothing and is not counted here; see `creationCalls`.
+ */
+export function creations(
+  log: RequestLogEntry[],
+  projectId: string,
+  undone: Set<RequestLogEntry> = new Set(),
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const e of log) {
-    if (e.method !== 'POST' || !e.path.includes(`/projects/${projectId}/`)) continue;
-    if (e.status !== 0 && (e.status < 200 || e.status >= 300)) continue;
+    if (!isCreation(e, projectId) || !tookEffect(e) || undone.has(e)) continue;
     out[e.route] = (out[e.route] ?? 0) + 1;
   }
   return out;
+}
+
+/** Creation calls, not resources: those that took effect, those of them undone by a failed operation, and refusals. */
+export function creationCalls(
+  log: RequestLogEntry[],
+  projectId: string,
+  undone: Set<RequestLogEntry>,
+): { tookEffect: number; undone: number; refused: number } {
+  const calls = log.filter((e) => isCreation(e, projectId));
+  return {
+    tookEffect: calls.filter(tookEffect).length,
+    undone: calls.filter((e) => tookEffect(e) && undone.has(e)).length,
+    refused: calls.filter((e) => e.status >= 400 && e.status < 500 && ![423, 429].includes(e.status)).length,
+  };
 }
 
 export const mutatingCalls = (log: RequestLogEntry[], projectId?: string): RequestLogEntry[] =>
