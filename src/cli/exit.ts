@@ -13,6 +13,8 @@ const REFUSALS = new Set([
   'SameBranch',
   'NoEndpoint',
   'SnapshotQuota',
+  'SnapshotMissing',
+  'NotAPreview',
   'UnpromotedChanges',
   'WritesDetected',
 ]);
@@ -51,7 +53,8 @@ export function describeError(err: unknown): { code: ExitCode; message: string }
   if (err instanceof WorkflowFailedError) {
     if (err.cause instanceof CancelledFailure) return { code: EXIT.failed, message: 'the run was cancelled' };
     const root = rootFailure(err);
-    if (root?.type === 'InvalidInput') return { code: EXIT.invalidInput, message: `invalid input: ${root.message}` };
+    if (root?.type === 'InvalidInput')
+      return { code: EXIT.invalidInput, message: `invalid input: ${root.message.replace(/^invalid input: /, '')}` };
     if (root?.type && REFUSALS.has(root.type)) return { code: EXIT.refused, message: `refused: ${root.message}` };
     return { code: EXIT.failed, message: `the run failed: ${root?.message ?? err.cause?.message ?? err.message}` };
   }
