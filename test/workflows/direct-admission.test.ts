@@ -170,6 +170,35 @@ test('a direct run terminated while it holds the project, or while it waits, doe
   });
 });
 
+test('two runs started directly, a promotion and a dev refresh, go one after the other', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await projectWithChange();
+    const promotion = await startDirectly('promote', { projectId: p.projectId, approval });
+    await waitForStep(promotion.workflowId, 'approval');
+    const refresh = await startDirectly('refreshDev', { projectId: p.projectId });
+    const c = await until(
+      'the refresh to be queued',
+      () => coordinatorState(p.projectId),
+      (x) => x.queued.includes(refresh.workflowId),
+    );
+    expect(c.active).toBe(promotion.workflowId);
+    expect(await s.client.getProgress(refresh.workflowId)).toMatchObject({ queued: true, steps: [] });
+    await s.client.approve(promotion.workflowId, 'carol');
+    expect(((await promotion.result()) as PromoteResult).outcome).toBe('promoted');
+    expect(((await refresh.result()) as { outcome: string }).outcome).toBe('refreshed');
+    const [pp, pr] = await Promise.all([
+      s.client.getProgress(promotion.workflowId),
+      s.client.getProgress(refresh.workflowId),
+    ]);
+    const promotionEnded = pp.steps
+      .map((x: StepRecord) => x.endedAt!)
+      .sort()
+      .at(-1)!;
+    expect(pr.steps.every((x: StepRecord) => x.startedAt >= promotionEnded)).toBe(true);
+  });
+});
+
 test('invalid input to a directly started run fails at once, before admission and before any Neon call', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
