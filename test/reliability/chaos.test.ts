@@ -9,7 +9,8 @@ import { createActivities } from '../../src/activities';
 import type { FaultRule } from '../../src/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
 import { createWorker } from '../../src/worker';
-import { startStack, type Stack } from '../workflows/support';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { api, neonActivities, seedProd, startStack, type Stack } from '../workflows/support';
 import {
   FULL,
   creationCalls,
@@ -192,3 +193,26 @@ test(
   },
   FULL ? 900_000 : 180_000,
 );
+
+test('a second read-write endpoint on a branch is refused (4xx, as Neon) and createEndpoint adopts the existing one', async () => {
+  const p = await seedProd(s.emu, 1);
+  const from = s.emu.requestLog().length;
+  // Attempt 1 POSTs without looking first (one GET saved): the refusal is what keeps it from making a second one.
+  const a = neonActivities(s.emu);
+  const r = await new MockActivityEnvironment({ attempt: 1 }).run(a.createEndpoint, {
+    projectId: p.projectId,
+    branchId: p.branchId,
+    type: 'read_write' as const,
+  });
+  expect(r).toMatchObject({ created: false, endpoint: { id: p.endpointId } });
+  const posts = s.emu
+    .requestLog()
+    .slice(from)
+    .filter((e) => e.route === 'POST /projects/{project_id}/endpoints');
+  expect(posts.map((e) => e.status)).toEqual([400]);
+  const listed = (await api(s.emu, 'GET', `/projects/${p.projectId}/branches/${p.branchId}/endpoints`)).endpoints as {
+    id: string;
+    type: string;
+  }[];
+  expect(listed.filter((e) => e.type === 'read_write').map((e) => e.id)).toEqual([p.endpointId]);
+});
