@@ -99,6 +99,7 @@ async function underFaults(rules: FaultRule[], scenarios: Scenario[], mayFail: b
   // RELIABILITY_CHAOS_SEED: the same fault draws again (interleavings still vary from run to run).
   s.emu.setFaults({ rules, seed: Number(process.env.RELIABILITY_CHAOS_SEED ?? 42) });
   tap = new TapAgent();
+  const why: string[] = [];
   const w = await worker();
   const outcomes = await w.runUntil(
     Promise.all(
@@ -107,6 +108,10 @@ async function underFaults(rules: FaultRule[], scenarios: Scenario[], mayFail: b
           return (await (await scenarios[i]!.start(client, p)).result()).outcome;
         } catch (err) {
           if (!mayFail) throw err;
+          // Why it stopped, for the table: the innermost failure's message.
+          let e: unknown = err;
+          while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+          why.push(e instanceof Error ? e.message.slice(0, 160) : String(e));
           return 'failed';
         }
       }),
@@ -149,7 +154,7 @@ async function underFaults(rules: FaultRule[], scenarios: Scenario[], mayFail: b
     const again = tap.sends.find((x) => x.t > Date.parse(e.at) && x.method === e.method && x.path === e.path);
     if (again) expect(again.t - Date.parse(e.at)).toBeGreaterThanOrEqual(950);
   }
-  const ended = outcomes.map((o) => o).join(', ');
+  const ended = outcomes.join(', ') + (why.length ? ` (failed: ${why.join('; ')})` : '');
   return `${faulted} faulted responses; ended: ${ended}; creation calls ${calls.tookEffect} took effect (${calls.undone} undone by a failed operation), ${calls.refused} refused; peak ${peaks.perMinute}/min, ${peaks.perRouteSecond}/s on one route (budget ${BUDGET.perMinute}, ${BUDGET.perSecondPerRoute})`;
 }
 
