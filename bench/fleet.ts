@@ -26,7 +26,7 @@ export type FleetResult = {
   seconds: number;
   promoted: number;
   failed: number;
-  /** Still running at the time limit (terminated then); 0 when every promotion ended. */
+  /** Still running at the time limit (terminated then) or not started by then; 0 when every promotion ended. */
   unfinished: number;
   failures: string[];
   promotionsPerSecond: number;
@@ -68,16 +68,21 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
     const t0 = Date.now();
     const failures: string[] = [];
     const durations: number[] = [];
+    // The time limit counts from the first start: starts themselves queue behind the worker at fleet scale.
+    let timer: NodeJS.Timeout | undefined;
+    let late = false;
+    const timedOut = new Promise<'timeout'>((res) => {
+      timer = setTimeout(() => ((late = true), res('timeout')), o.timeoutMs ?? 3_600_000);
+    });
     // Starts are admitted through each project's coordinator; a bounded number in flight keeps the client fair.
-    const ids = await pool(projects, 50, async (projectId) => {
+    const started = await pool(projects, 50, async (projectId) => {
+      if (late) return null;
       const run = await client.startPromotion({ projectId });
       return { workflowId: run.workflowId, result: run.result() };
     });
+    const ids = started.filter((x) => x !== null);
+    const notStarted = started.length - ids.length;
     const open = new Set(ids.map((x) => x.workflowId));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((res) => {
-      timer = setTimeout(() => res('timeout'), o.timeoutMs ?? 3_600_000);
-    });
     const ended = Promise.all(
       ids.map(async ({ workflowId, result }) => {
         try {
@@ -95,6 +100,7 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
     clearTimeout(timer);
     const t1 = Date.now();
     const unfinished = [...open];
+    if (notStarted) o.log(`fleet: ${notStarted} not started within the time limit`);
     if (outcome === 'timeout') {
       o.log(`fleet: ${unfinished.length} still running after ${(t1 - t0) / 1000} s: terminating them`);
       open.clear();
@@ -124,11 +130,11 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
       opDelay: o.opDelay,
       budgetPerMinute: o.budget?.perMinute ?? null,
       seconds: round(seconds, 1),
-      promoted: o.projects - failures.length - unfinished.length,
+      promoted: o.projects - failures.length - unfinished.length - notStarted,
       failed: failures.length,
-      unfinished: unfinished.length,
+      unfinished: unfinished.length + notStarted,
       failures: failures.slice(0, 10),
-      promotionsPerSecond: round((o.projects - unfinished.length) / seconds, 2),
+      promotionsPerSecond: round((o.projects - unfinished.length - notStarted) / seconds, 2),
       p50PromotionMs: durations[Math.floor(durations.length / 2)] ?? 0,
       worker: {
         peakRssMb: round(worker.peakRssMb),
