@@ -28,6 +28,7 @@ import {
   type RunKind,
 } from './workflows/definitions';
 import * as inputs from './workflows/inputs';
+import { listPreviewsInput, type PreviewListing } from './workflows/list-previews';
 
 export { InvalidInputError, ProjectBusyError } from './client-errors';
 
@@ -115,6 +116,24 @@ export class NeonPromoteClient {
   }
   deletePreview(input: inputs.DeletePreviewInput, workflowId?: string): Promise<DeletePreviewResult> {
     return this.execute('deletePreview', inputs.deletePreviewInput, input, workflowId);
+  }
+  /**
+   * The project's previews as Neon has them now (children of dev, and branches a createPreview run made or named
+   * `preview-...`), and which ones neon-promote made: a short read-only listPreviews run on the worker, which holds
+   * the Neon key. Not admitted through the coordinator, and not tagged with the project (it is no run of the project).
+   */
+  async listPreviews(projectId: string, opts: { dev?: string; workflowId?: string } = {}): Promise<PreviewListing[]> {
+    const input = validated(listPreviewsInput, {
+      projectId,
+      ...(opts.dev !== undefined ? { devBranchName: opts.dev } : {}),
+    });
+    return this.temporal.workflow.execute('listPreviews', {
+      taskQueue: this.taskQueue,
+      workflowId:
+        opts.workflowId ?? `listPreviews-${projectId}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
+      args: [input],
+      staticSummary: `neon-promote preview list of project ${projectId}`,
+    }) as Promise<PreviewListing[]>;
   }
 
   // ---- any run ---------------------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { type CallOptions, NeonBadRequestError, NeonNotFoundError } from '../neon';
 import type { ActivityDeps } from './deps';
@@ -6,7 +7,26 @@ import { activity, currentContext, failure } from './failures';
 import { branchRef, isoTimestamp, neonId, resourceName } from './inputs';
 import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
 import { pendingOperationIds, settlingAll } from './operations';
-import type { NeonActivities, UpdateBranchInput, UpdateBranchResult } from './types';
+import type { BranchInfo, EndpointInfo, NeonActivities, UpdateBranchInput, UpdateBranchResult } from './types';
+
+/** An endpoint with where clients connect: the host only, never a role, password or connection string. */
+export type EndpointWithHost = EndpointInfo & { host: string | null };
+
+/** Every branch of a project and every endpoint, as Neon has them now (listPreviews reads these). */
+export type ProjectBranches = { branches: BranchInfo[]; endpoints: EndpointWithHost[] };
+
+/** A completed createPreview run of the project and the branch its result names. */
+export type PreviewRun = { branchId: string; workflowId: string };
+
+/** The reads behind the listPreviews workflow: Neon's branches and endpoints, and Temporal's createPreview runs. */
+export type PreviewListingActivities = {
+  listBranchesAndEndpoints: (input: { projectId: string }) => Promise<ProjectBranches>;
+  findPreviewRuns: (input: { projectId: string }) => Promise<PreviewRun[]>;
+};
+
+/** How many createPreview runs findPreviewRuns reads (newest first), and how many results it fetches at once. */
+const PREVIEW_RUNS_LIMIT = 1000;
+const RESULT_FETCHES_AT_ONCE = 16;
 
 const endpointType = z.enum(['read_write', 'read_only']);
 type EndpointType = z.infer<typeof endpointType>;
@@ -142,6 +162,46 @@ export function branchActivities(deps: ActivityDeps) {
         },
       ),
 
+      /** Two project-wide lists (branches, endpoints), whatever the number of branches. */
+      listBranchesAndEndpoints: activity(z.object({ projectId: neonId }), async ({ projectId }, call) => {
+        const [branches, endpoints] = await Promise.all([
+          neon.listBranches(projectId, call),
+          neon.listEndpoints(projectId, call),
+        ]);
+        return {
+          branches: branches.map(toBranchInfo),
+          endpoints: endpoints.map((e) => ({ ...toEndpointInfo(e), host: e.host ?? null })),
+        } satisfies ProjectBranches;
+      }),
+
+      /**
+       * The branches the project's completed createPreview runs made, from Temporal (the worker's own client):
+       * visibility lists the runs, each run's result names its branch. Visibility is a second or so behind, so a run
+       * that just ended may be missing. A run whose history retention deleted tells nothing and is left out.
+       */
+      findPreviewRuns: activity(z.object({ projectId: neonId }), async ({ projectId }) => {
+        const temporal = Context.current().client;
+        const query = `NeonProjectId = '${projectId}' AND WorkflowType = 'createPreview' AND ExecutionStatus = 'Completed'`;
+        const runs: { workflowId: string; runId: string }[] = [];
+        for await (const info of temporal.workflow.list({ query, pageSize: 100 })) {
+          runs.push({ workflowId: info.workflowId, runId: info.runId });
+          if (runs.length >= PREVIEW_RUNS_LIMIT) break;
+        }
+        const found: PreviewRun[] = [];
+        for (let i = 0; i < runs.length; i += RESULT_FETCHES_AT_ONCE) {
+          await Promise.all(
+            runs.slice(i, i + RESULT_FETCHES_AT_ONCE).map(async ({ workflowId, runId }) => {
+              const result = (await temporal.workflow
+                .getHandle(workflowId, runId, { followRuns: false })
+                .result()
+                .catch(() => undefined)) as { branchId?: unknown } | undefined;
+              if (typeof result?.branchId === 'string') found.push({ branchId: result.branchId, workflowId });
+            }),
+          );
+        }
+        return found.sort((a, b) => (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0));
+      }),
+
       deleteEndpoint: activity(
         z.object({ projectId: neonId, endpointId: neonId }),
         async ({ projectId, endpointId }, call) => {
@@ -152,7 +212,7 @@ export function branchActivities(deps: ActivityDeps) {
         },
       ),
     },
-  ) satisfies Partial<NeonActivities>;
+  ) satisfies Partial<NeonActivities & PreviewListingActivities>;
 }
 
 function sameInstant(a: string | null, b: string | null): boolean {

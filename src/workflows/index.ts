@@ -5,6 +5,7 @@ export * from './setup-environments';
 export * from './create-preview';
 export * from './reset-preview';
 export * from './delete-preview';
+export * from './list-previews';
 export * from './promote';
 export * from './refresh-dev';
 export * from './rollback';

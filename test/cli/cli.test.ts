@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { PreviewListing } from '../../src/cli/preview-list';
 import type { SeededProject } from '../../src/emulator';
 import { freePort } from '../setup/ports';
+import { maybeRecordHistory } from '../support/histories';
 import { api, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from '../workflows/support';
 
 // The CLI as a user runs it: a spawned process against the real dev server, a worker and the emulator.
@@ -19,8 +20,8 @@ function cli(...args: string[]): Promise<Result> {
   return cliWith({}, ...args);
 }
 
-/** The CLI with these environment settings over the stack's (Temporal's, and Neon's for `preview list`). */
-function cliWith(settings: Record<string, string>, ...args: string[]): Promise<Result> {
+/** The CLI with these environment settings over the stack's (undefined: the variable is not set at all). */
+function cliWith(settings: Record<string, string | undefined>, ...args: string[]): Promise<Result> {
   const env = {
     ...process.env,
     TEMPORAL_ADDRESS: process.env.TEMPORAL_TEST_ADDRESS,
@@ -123,7 +124,10 @@ test.each([
   expect(mutatingCalls()).toBe(before);
 });
 
-test('preview list: the previews Neon has now, which ones neon-promote made, with endpoint host and expiry', async () => {
+/** `preview list` asks the worker: the CLI has no Neon settings at all (as on a laptop without the Neon key). */
+const noNeon = { NEON_API_KEY: undefined, NEON_API_BASE_URL: undefined };
+
+test('preview list (no Neon key in the CLI): the previews Neon has now, which ones neon-promote made, host and expiry', async () => {
   const p = ['--project', project.projectId];
   const made = await cli('preview', 'create', 'cli-list', ...p, '--expires-in', '2h', '--json');
   expect(made.code).toBe(0);
@@ -134,23 +138,31 @@ test('preview list: the previews Neon has now, which ones neon-promote made, wit
     name: string;
   }[];
   const dev = branches.find((b) => b.name === 'dev')!;
+  const prod = branches.find((b) => b.name === 'prod')!;
   const other = (
     await api(s.emu, 'POST', `/projects/${project.projectId}/branches`, {
       branch: { name: 'hand-made', parent_id: dev.id },
       endpoints: [{ type: 'read_write' }],
     })
   ).branch as { id: string };
+  // Named like a preview but not a child of dev (and no endpoint): listed by its name, not neon-promote's.
+  const named = (
+    await api(s.emu, 'POST', `/projects/${project.projectId}/branches`, {
+      branch: { name: 'preview-by-hand', parent_id: prod.id },
+    })
+  ).branch as { id: string };
 
   // Which runs made what comes from Temporal's visibility store, a moment behind the run.
   let list: PreviewListing[] = [];
   for (let i = 0; i < 100; i++) {
-    const r = await cli('preview', 'list', ...p, '--json');
+    const r = await cliWith(noNeon, 'preview', 'list', ...p, '--json');
+    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     list = JSON.parse(r.stdout) as PreviewListing[];
     if (list.find((x) => x.name === created.name)?.createdBy === 'neon-promote') break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  expect(list.map((x) => x.name).sort()).toEqual(['hand-made', created.name].sort()); // not prod, not dev
+  expect(list.map((x) => x.name)).toEqual(['hand-made', created.name, 'preview-by-hand'].sort()); // not prod, not dev
   expect(list.find((x) => x.name === created.name)).toEqual({
     name: created.name,
     branchId: created.branchId,
@@ -165,27 +177,71 @@ test('preview list: the previews Neon has now, which ones neon-promote made, wit
   expect(list.find((x) => x.name === 'hand-made')).toMatchObject({
     branchId: other.id,
     parent: { id: dev.id, name: 'dev' },
+    endpointId: expect.any(String) as unknown,
     expiresAt: null,
     createdBy: 'other',
     workflowId: null,
   });
+  expect(list.find((x) => x.name === 'preview-by-hand')).toMatchObject({
+    branchId: named.id,
+    parent: { id: prod.id, name: 'prod' },
+    endpointId: null,
+    host: null,
+    createdBy: 'other',
+  });
 
-  const text = await cli('preview', 'list', ...p);
+  const text = await cliWith(noNeon, 'preview', 'list', ...p);
   expect(text.code).toBe(0);
-  expect(text.stdout).toMatch(new RegExp(`${created.name} .*parent dev .*by neon-promote`));
-  expect(text.stdout).toMatch(/hand-made .*not by neon-promote/);
+  expect(text.stdout).toMatch(new RegExp(`${created.name} .*parent dev .*by neon-promote \\(createPreview-`));
+  expect(text.stdout).toMatch(/hand-made .*parent dev .*not by neon-promote/);
+  expect(text.stdout).toMatch(/preview-by-hand .*parent prod .*no endpoint .*not by neon-promote/);
 
   const deleted = await cli('preview', 'delete', created.name, ...p);
   expect(deleted.code).toBe(0);
-  const after = JSON.parse((await cli('preview', 'list', ...p, '--json')).stdout) as PreviewListing[];
-  expect(after.map((x) => x.name)).toEqual(['hand-made']);
+  const after = JSON.parse((await cliWith(noNeon, 'preview', 'list', ...p, '--json')).stdout) as PreviewListing[];
+  expect(after.map((x) => x.name)).toEqual(['hand-made', 'preview-by-hand']);
+  for (const id of [other.id, named.id]) await api(s.emu, 'DELETE', `/projects/${project.projectId}/branches/${id}`);
 });
 
-test('preview list without NEON_API_KEY: exit 2 and one line saying what to set', async () => {
-  const r = await cliWith({ NEON_API_KEY: '' }, 'preview', 'list', '--project', project.projectId);
-  expect(r.code).toBe(2);
-  expect(r.stderr.trim().split('\n')).toHaveLength(1);
-  expect(r.stderr).toMatch(/NEON_API_KEY/);
+test('listPreviews: a read-only run of two reads, outside the coordinator, with no secret in its history', async () => {
+  const preview = await s.client.createPreview({ projectId: project.projectId, label: 'history' });
+  const before = mutatingCalls();
+  const workflowId = `listPreviews-history-${Date.now()}`;
+  const list = await s.client.listPreviews(project.projectId, { workflowId });
+  expect(list.map((x) => x.name)).toContain(preview.name);
+  expect(mutatingCalls()).toBe(before); // reads only
+
+  const handle = s.t.client.workflow.getHandle(workflowId);
+  const history = await handle.fetchHistory();
+  const scheduled = (history.events ?? [])
+    .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+    .filter((name): name is string => typeof name === 'string')
+    .sort();
+  expect(scheduled).toEqual(['findPreviewRuns', 'listBranchesAndEndpoints']);
+  // No admission through the coordinator: no update, signal or child of any kind.
+  expect(
+    (history.events ?? []).filter(
+      (e) =>
+        e.signalExternalWorkflowExecutionInitiatedEventAttributes ??
+        e.startChildWorkflowExecutionInitiatedEventAttributes ??
+        e.markerRecordedEventAttributes,
+    ),
+  ).toEqual([]);
+
+  // What the run recorded (its reads and its result): IDs, names, hosts and times; no key, password or URI.
+  const recorded = JSON.stringify(history);
+  const uri = new URL(await uriOf(s.emu, project, preview.name));
+  expect(uri.password.length).toBeGreaterThan(0);
+  for (const secret of [s.emu.apiKey, uri.password, uri.toString()]) expect(recorded).not.toContain(secret);
+  expect(recorded).not.toMatch(/postgres(ql)?:\/\//);
+  expect(JSON.stringify(list)).not.toMatch(/password|postgres(ql)?:\/\//i);
+  await maybeRecordHistory(handle, 'list-previews');
+  await s.client.deletePreview({ projectId: project.projectId, name: preview.name });
+});
+
+test('listPreviews: invalid input is refused by the client before anything runs', async () => {
+  await expect(s.client.listPreviews('NOT A PROJECT!')).rejects.toThrow(/projectId/);
+  await expect(s.client.listPreviews(project.projectId, { dev: '' })).rejects.toThrow(/devBranchName/);
 });
 
 describe('with Temporal unreachable', () => {

@@ -1,13 +1,11 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { branchName, deletePreviewInput, neonId, previewInput, previewRef } from '../../workflows/inputs';
+import { deletePreviewInput, previewInput, previewRef } from '../../workflows/inputs';
+import { listPreviewsInput } from '../../workflows/list-previews';
 import { checked, projectOf, withClient } from '../context';
 import { EXIT } from '../exit';
-import { listPreviews, neonSettingsFromEnv } from '../preview-list';
+import { previewLines } from '../preview-list';
 
 type Flags = { project?: string; dev?: string };
-
-const listInput = z.object({ projectId: neonId, devBranchName: branchName });
 
 /** preview create|reset|delete|list: short-lived child branches of dev. */
 export function registerPreviews(program: Command): void {
@@ -67,30 +65,17 @@ export function registerPreviews(program: Command): void {
   base(preview.command('list'))
     .description(
       "the project's previews as Neon has them now (children of dev), and which ones neon-promote made; " +
-        "reads Neon with the worker's NEON_API_KEY and NEON_API_BASE_URL",
+        'read by the worker (a listPreviews run), so no Neon key is needed here',
     )
     .action(async (o: Flags, cmd: Command) => {
-      const { projectId, devBranchName } = checked(listInput, {
+      const { projectId, devBranchName } = checked(listPreviewsInput, {
         projectId: projectOf(o),
         devBranchName: o.dev ?? 'dev',
       });
-      const neon = neonSettingsFromEnv();
       await withClient(cmd, async (ctx) => {
-        const previews = await listPreviews(ctx.client, neon, projectId, devBranchName);
+        const previews = await ctx.client.listPreviews(projectId, { dev: devBranchName });
         if (ctx.json) ctx.emit(previews);
-        else if (previews.length === 0) ctx.term.line('no previews');
-        else
-          for (const p of previews)
-            ctx.term.line(
-              [
-                p.name.padEnd(24),
-                p.branchId.padEnd(24),
-                `parent ${p.parent?.name ?? p.parent?.id ?? '-'}`.padEnd(20),
-                (p.host ?? 'no endpoint').padEnd(28),
-                `expires ${p.expiresAt ?? 'never'}`.padEnd(34),
-                p.createdBy === 'neon-promote' ? `by neon-promote (${p.workflowId})` : 'not by neon-promote',
-              ].join(' '),
-            );
+        else for (const line of previewLines(previews)) ctx.term.line(line);
         return EXIT.ok;
       });
     });
