@@ -10,6 +10,7 @@ import { apiKey as newApiKey } from './ids';
 import { Operations } from './ops';
 import { startEmbeddedCluster, type ClusterTarget, type EmbeddedCluster } from './pg/cluster';
 import { DataPlane, type CopyReport } from './pg/data';
+import { Namespace } from './pg/namespace';
 import { PgProxy } from './proxy';
 import { resolver } from './resolve';
 import { projectRoutes } from './routes/projects';
@@ -129,12 +130,17 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         ? targetFromUrl(opts.pgUrl)
         : (cluster = await startEmbeddedCluster(path.join(dataDir, 'cluster'), log));
       if (cluster) cleanup.push(() => cluster!.stop());
-      proxy = new PgProxy(target, (role) => data!.rolePassword(role), resolver(store), log);
-      data = new DataPlane(target, state.secret, (db) => proxy!.quiesce(db, opts.parkWaitMs ?? 1000));
+      // On a server of the caller's, other emulators (and other users) have objects too: touch only our own.
+      const ns = new Namespace(state.namespace ?? '', !cluster);
+      proxy = new PgProxy(target, (role) => data!.rolePassword(role), resolver(store), log, ns);
+      data = new DataPlane(target, state.secret, (db) => proxy!.quiesce(db, opts.parkWaitMs ?? 1000), ns);
+      if (!ns.garbagePrefix()) log('gc: off (a state from before instance tags, on a shared server)');
       cleanup.push(
         () => data!.close(),
         () => proxy!.close(),
       );
+      // A temp data dir goes on stop, and with it the only record of what is ours on the caller's server.
+      if (ownsDir && opts.pgUrl) cleanup.push(() => data!.dropNamespace());
       state.proxyPort = await proxy.listen(proxyHost, state.proxyPort ?? 0);
       const dropped = await data.gc(store.referencedDatabases());
       if (dropped.length) log(`gc: dropped ${dropped.length} orphaned database(s)`);

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { ClusterTarget } from './pg/cluster';
+import type { Namespace } from './pg/namespace';
 import { Relay } from './pg/relay';
 import { captureState, restoreState } from './pg/session-state';
 import { BackendAuth, FrameReader, authCleartextRequest, errorResponse, parseStartup, startupPacket } from './pg/wire';
@@ -12,9 +13,10 @@ export type Resolver = (endpointId: string | undefined, database: string, user: 
 
 type Session = {
   endpointId: string;
+  /** The state's names; the backend sees them through the namespace (`params`). */
   physical: string;
   role: string;
-  /** Startup parameters for the backend (user and database already mapped). */
+  /** Startup parameters for the backend (user and database already mapped to the server's names). */
   params: Record<string, string>;
   client: net.Socket;
   backend?: net.Socket;
@@ -75,6 +77,7 @@ export class PgProxy {
     private readonly backendPassword: (role: string) => string,
     private readonly resolve: Resolver,
     private readonly log: (line: string) => void,
+    private readonly ns: Namespace,
   ) {}
 
   async listen(host: string, port: number): Promise<number> {
@@ -140,7 +143,7 @@ export class PgProxy {
       endpointId: endpoint!,
       physical: res.physical,
       role: res.role,
-      params: { ...forwarded, user: res.role, database: res.physical },
+      params: { ...forwarded, user: this.ns.role(res.role), database: this.ns.database(res.physical) },
       client,
       ready: new Promise<void>((r) => (ready = r)),
     };
@@ -190,7 +193,7 @@ export class PgProxy {
     backend.on('error', () => backend.destroy());
     backend.write(startupPacket(s.params));
     const breader = new FrameReader(backend);
-    const auth = new BackendAuth(s.role, this.backendPassword(s.role));
+    const auth = new BackendAuth(s.params.user!, this.backendPassword(s.role));
     const startup: Buffer[] = [];
     for (;;) {
       const m = await breader.message();

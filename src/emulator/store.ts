@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ApiError } from './http';
@@ -17,6 +18,9 @@ export class Store {
       this.file && existsSync(this.file)
         ? (JSON.parse(readFileSync(this.file, 'utf8')) as State)
         : { version: 1, nextDbId: 1000, projects: {} };
+    // A state from before instance tags named its databases and roles without one: it keeps doing so (tag '') so that
+    // what it made stays reachable. Any other state gets a tag of its own, kept from then on.
+    this.state.namespace ??= this.referencedDatabases().size ? '' : randomBytes(4).toString('hex');
   }
 
   save(): void {

@@ -126,6 +126,8 @@ export type State = {
   proxyPort?: number;
   apiKey?: string;
   secret?: string;
+  /** Instance tag naming this emulator's objects on its Postgres server (see pg/namespace.ts); '' in older states. */
+  namespace?: string;
   nextDbId: number;
   projects: Record<string, ProjectRec>;
 };

@@ -7,7 +7,7 @@
  * own PostgreSQL is never used.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -123,10 +123,11 @@ test('projects, endpoints, branches, snapshots and restores live in the external
   // What was written through the endpoint is in that database, read with the external server's own superuser.
   const directUrl = ext.url.replace(/\/postgres$/, `/${mainDb}`);
   expect(await queryOnce(directUrl, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 3 }]);
-  // The emulated role logs in with a password (the external server's pg_hba asks for one).
-  expect(await queryOnce(ext.url, `SELECT rolname FROM pg_roles WHERE rolname = '${p.roleName}'`)).toEqual([
-    { rolname: p.roleName },
-  ]);
+  // The emulated role logs in with a password (the external server's pg_hba asks for one), as a server role named
+  // with the emulator's tag: the API name neondb_owner is left to whoever else uses the server.
+  const [who] = await queryOnce<{ name: string }>(p.connectionUri, 'SELECT current_user AS name');
+  expect(who!.name).toMatch(new RegExp(`^neonemu_[0-9a-f]{8}_${p.roleName}$`));
+  expect(await queryOnce(ext.url, `SELECT rolname FROM pg_roles WHERE rolname = '${p.roleName}'`)).toEqual([]);
 
   // A child branch is a copy of its parent in a database of its own in the external cluster.
   const child = (
@@ -207,17 +208,169 @@ test('bin/neon-emulator.js --pg-url serves a project from the external cluster',
   expect(stderr).not.toContain(PASSWORD); // the superuser URL's password is not logged
 });
 
-// Known limit, held here so a fix shows: two emulators on one external server are not isolated. Each one drops every
-// neonemu_ database its own state does not name (at start, and after rolling back a failed operation), and both give
-// the shared role names (neondb_owner) passwords of their own. Run one emulator per external server until physical
-// names and roles carry an instance tag.
-test.failing("two emulators on one external server keep each other's databases", async () => {
-  const first = await seedProject(emu, { rows: 1 });
-  const second = await startEmulator({ pgUrl: ext.url, operationDelayMs: 10 });
+/** Server roles named after the emulated role `neondb_owner` (an emulator's are `neonemu_<tag>_neondb_owner`). */
+const ownerRoles = async (): Promise<string[]> =>
+  (await queryOnce<{ rolname: string }>(ext.url, "SELECT rolname FROM pg_roles WHERE rolname LIKE '%neondb\\_owner'"))
+    .map((r) => r.rolname)
+    .sort();
+const tagOf = (dataDir: string): string =>
+  (JSON.parse(readFileSync(path.join(dataDir, 'state.json'), 'utf8')) as { namespace: string }).namespace;
+const count = async (uri: string): Promise<number> =>
+  (await queryOnce<{ n: number }>(uri, 'SELECT count(*)::int AS n FROM items'))[0]!.n;
+
+test("two emulators on one external server keep each other's databases and roles", async () => {
+  const first = await seedProject(emu, { rows: 1, source: 'first' });
+  const firstDbs = await emulatorDatabases();
+  const secondDir = mkdtempSync(path.join(tmpdir(), 'neon-emu-pgurl-second-'));
+  let second = await startEmulator({ pgUrl: ext.url, dataDir: secondDir, operationDelayMs: 10 });
   try {
-    await seedProject(second, { rows: 1 });
-    expect(await queryOnce(first.connectionUri, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 1 }]);
+    // The second one's start collected no garbage of its own making out of the first one's databases.
+    expect(await emulatorDatabases()).toEqual(firstDbs);
+    const p2 = await seedProject(second, { rows: 2, source: 'second' });
+    const tag = tagOf(secondDir);
+    expect(tag).toMatch(/^[0-9a-f]{8}$/);
+    // Both show the same API names; the server holds one role and database per emulator, each named with its tag.
+    for (const p of [first, p2]) {
+      expect([p.roleName, p.databaseName]).toEqual(['neondb_owner', 'neondb']);
+      expect(new URL(p.connectionUri).username).toBe('neondb_owner');
+      expect(new URL(p.connectionUri).pathname).toBe('/neondb');
+    }
+    const roles = await ownerRoles();
+    expect(roles).toHaveLength(2);
+    expect(roles).toContain(`neonemu_${tag}_neondb_owner`);
+    expect(roles).not.toContain('neondb_owner');
+    const [served2] = await queryOnce<{ db: string; who: string }>(
+      p2.connectionUri,
+      'SELECT current_database() AS db, current_user AS who',
+    );
+    expect(served2!.db).toMatch(new RegExp(`^neonemu_${tag}_b_[0-9a-f]{16}$`));
+    expect(served2!.who).toBe(`neonemu_${tag}_neondb_owner`);
+    expect(firstDbs).not.toContain(served2!.db);
+
+    // Side by side: each connection string reaches its own data, concurrently, and writes stay apart.
+    const both = async () =>
+      Promise.all([
+        queryOnce(first.connectionUri, 'SELECT DISTINCT source FROM items'),
+        queryOnce(p2.connectionUri, 'SELECT DISTINCT source FROM items'),
+      ]);
+    expect(await both()).toEqual([[{ source: 'first' }], [{ source: 'second' }]]);
+    await queryOnce(p2.connectionUri, "INSERT INTO items (label, source) VALUES ('x', 'second')");
+    expect([await count(first.connectionUri), await count(p2.connectionUri)]).toEqual([1, 3]);
+
+    // A branch copy (which quiesces and collects garbage) and a restart of the second keep the first's data, and the
+    // restarted second keeps its tag and its own data.
+    const child = (
+      await rawApi(second)('POST', `/projects/${p2.projectId}/branches`, {
+        branch: { name: 'child' },
+        endpoints: [{ type: 'read_write' }],
+      })
+    ).body;
+    await waitForOperations(second, p2.projectId, child.operations as { id: string }[]);
+    await second.stop();
+    second = await startEmulator({ pgUrl: ext.url, dataDir: secondDir, operationDelayMs: 10 });
+    expect(tagOf(secondDir)).toBe(tag);
+    expect(await both()).toEqual([[{ source: 'first' }], [{ source: 'second' }]]);
+    expect(await count(child.connection_uris[0].connection_uri as string)).toBe(3);
+    expect(await emulatorDatabases()).toEqual(expect.arrayContaining(firstDbs));
+
+    // The first emulator's password for its own role is untouched by the second: it still logs in.
+    expect(await count(first.connectionUri)).toBe(1);
   } finally {
     await second.stop();
+    rmSync(secondDir, { recursive: true, force: true });
+  }
+});
+
+test('an emulator on a temp data dir drops only its own databases and roles when it stops', async () => {
+  const kept = await emulatorDatabases();
+  const keptRoles = await ownerRoles();
+  const temp = await startEmulator({ pgUrl: ext.url, operationDelayMs: 10 });
+  const p = await seedProject(temp, { rows: 1 });
+  const [served] = await queryOnce<{ db: string }>(p.connectionUri, 'SELECT current_database() AS db');
+  expect(await emulatorDatabases()).toContain(served!.db);
+  expect((await ownerRoles()).length).toBe(keptRoles.length + 1);
+  await temp.stop();
+  expect(await emulatorDatabases()).toEqual(kept);
+  expect(await ownerRoles()).toEqual(keptRoles);
+});
+
+test('a state from before instance tags keeps its plain names, and a tagged emulator beside it leaves them alone', async () => {
+  const legacyDir = mkdtempSync(path.join(tmpdir(), 'neon-emu-pgurl-legacy-'));
+  try {
+    let legacy = await startEmulator({ pgUrl: ext.url, dataDir: legacyDir, operationDelayMs: 10 });
+    const p = await seedProject(legacy, { rows: 2, source: 'legacy' });
+    await legacy.stop();
+    // Make it what an emulator before tags left: no namespace in the state, plain names on the server.
+    const tag = tagOf(legacyDir);
+    const file = path.join(legacyDir, 'state.json');
+    const state = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    delete state.namespace;
+    writeFileSync(file, JSON.stringify(state));
+    const admin = new Client({ connectionString: ext.url });
+    await admin.connect();
+    try {
+      const dbs = await admin.query<{ datname: string }>(
+        'SELECT datname FROM pg_database WHERE starts_with(datname, $1)',
+        [`neonemu_${tag}_`],
+      );
+      expect(dbs.rowCount).toBeGreaterThan(0);
+      for (const { datname } of dbs.rows)
+        await admin.query(`ALTER DATABASE "${datname}" RENAME TO "${datname.replace(`${tag}_`, '')}"`);
+      await admin.query(`ALTER ROLE "neonemu_${tag}_neondb_owner" RENAME TO neondb_owner`); // SCRAM secret survives
+    } finally {
+      await admin.end();
+    }
+
+    legacy = await startEmulator({ pgUrl: ext.url, dataDir: legacyDir, operationDelayMs: 10 });
+    try {
+      expect(tagOf(legacyDir)).toBe('');
+      expect(await queryOnce(p.connectionUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'legacy' }]);
+      const [served] = await queryOnce<{ db: string; who: string }>(
+        p.connectionUri,
+        'SELECT current_database() AS db, current_user AS who',
+      );
+      expect(served!.db).toMatch(/^neonemu_b_[0-9a-f]{16}$/);
+      expect(served!.who).toBe('neondb_owner');
+      // A tagged emulator starting, working and stopping beside it drops none of the plain-named databases.
+      const legacyDbs = await emulatorDatabases();
+      const tagged = await startEmulator({ pgUrl: ext.url, operationDelayMs: 10 });
+      await seedProject(tagged, { rows: 1 });
+      await tagged.stop();
+      expect(await emulatorDatabases()).toEqual(legacyDbs);
+      expect(await count(p.connectionUri)).toBe(2);
+      // The legacy one still works: a snapshot of its branch is a plain-named copy owned by its plain role.
+      const snap = (
+        await rawApi(legacy)('POST', `/projects/${p.projectId}/branches/${p.branchId}/snapshot`, { name: 'legacy' })
+      ).body;
+      await waitForOperations(legacy, p.projectId, snap.operations as { id: string }[]);
+      expect((await emulatorDatabases()).filter((d) => /^neonemu_s_/.test(d))).toHaveLength(1);
+    } finally {
+      await legacy.stop();
+    }
+  } finally {
+    rmSync(legacyDir, { recursive: true, force: true });
+  }
+});
+
+test('the embedded (default) mode names databases with its tag and keeps role names as they are', async () => {
+  const embeddedDir = mkdtempSync(path.join(tmpdir(), 'neon-emu-embedded-'));
+  try {
+    const embedded = await startEmulator({ dataDir: embeddedDir, operationDelayMs: 10 });
+    try {
+      const p = await seedProject(embedded, { rows: 2 });
+      const tag = tagOf(embeddedDir);
+      const [served] = await queryOnce<{ db: string; who: string; port: number | null }>(
+        p.connectionUri,
+        'SELECT current_database() AS db, current_user AS who, inet_server_port() AS port',
+      );
+      expect(served!.db).toMatch(new RegExp(`^neonemu_${tag}_b_[0-9a-f]{16}$`));
+      expect([served!.who, served!.port]).toEqual(['neondb_owner', null]); // a private cluster on a Unix socket
+      expect(await count(p.connectionUri)).toBe(2);
+      expect(await emulatorDatabases()).not.toContain(served!.db); // not on the external server
+    } finally {
+      await embedded.stop();
+    }
+  } finally {
+    rmSync(embeddedDir, { recursive: true, force: true });
   }
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Pool, type PoolClient } from 'pg';
-import { PHYSICAL_PREFIX } from '../ids';
 import type { ClusterTarget } from './cluster';
+import type { Namespace } from './namespace';
 
 /**
  * Frees a physical database of client sessions for a copy without ending them (implemented by the proxy): `resume`
@@ -26,7 +26,8 @@ const q = (ident: string): string => `"${ident.replace(/"/g, '""')}"`;
 
 /**
  * The physical side of branches: one Postgres database per branch database and per snapshot. Copies use
- * CREATE DATABASE ... TEMPLATE, which needs the template free of sessions: the proxy parks them meanwhile.
+ * CREATE DATABASE ... TEMPLATE, which needs the template free of sessions: the proxy parks them meanwhile. Methods take
+ * the state's names (API role names, unprefixed physical names); `ns` gives the server's.
  */
 export class DataPlane {
   private readonly pool: Pool;
@@ -39,6 +40,7 @@ export class DataPlane {
     readonly target: ClusterTarget,
     private readonly secret: string,
     private readonly quiesce: Quiesce,
+    readonly ns: Namespace,
   ) {
     this.pool = new Pool({
       host: target.host,
@@ -58,11 +60,12 @@ export class DataPlane {
 
   async ensureRole(role: string): Promise<void> {
     const pw = this.rolePassword(role).replace(/'/g, "''");
+    const name = this.ns.role(role);
     const ensure = () =>
       this.pool.query(
         `DO $$ BEGIN
-         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(role)}) THEN CREATE ROLE ${q(role)} LOGIN PASSWORD '${pw}';
-         ELSE ALTER ROLE ${q(role)} LOGIN PASSWORD '${pw}'; END IF; END $$`,
+         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(name)}) THEN CREATE ROLE ${q(name)} LOGIN PASSWORD '${pw}';
+         ELSE ALTER ROLE ${q(name)} LOGIN PASSWORD '${pw}'; END IF; END $$`,
       );
     try {
       await ensure();
@@ -77,7 +80,9 @@ export class DataPlane {
   async createEmpty(physical: string, owner: string): Promise<void> {
     this.inflight.add(physical);
     try {
-      await this.pool.query(`CREATE DATABASE ${q(physical)} OWNER ${q(owner)} TEMPLATE template0`);
+      await this.pool.query(
+        `CREATE DATABASE ${q(this.ns.database(physical))} OWNER ${q(this.ns.role(owner))} TEMPLATE template0`,
+      );
     } finally {
       this.inflight.delete(physical);
     }
@@ -99,9 +104,10 @@ export class DataPlane {
         // Backends of sessions that just ended (or that the proxy terminated) may still be exiting: give them a
         // few milliseconds rather than count them as sessions this copy ended.
         await c.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) pid', [held.report.pids]);
-        direct += await this.endStragglers(c, from);
+        direct += await this.endStragglers(c, this.ns.database(from));
         try {
-          await c.query(`CREATE DATABASE ${q(to)} TEMPLATE ${q(from)} OWNER ${q(owner)} STRATEGY FILE_COPY`);
+          const [source, target, role] = [this.ns.database(from), this.ns.database(to), this.ns.role(owner)];
+          await c.query(`CREATE DATABASE ${q(target)} TEMPLATE ${q(source)} OWNER ${q(role)} STRATEGY FILE_COPY`);
           break;
         } catch (err) {
           // 55006: a session slipped in between terminate and copy; terminate again.
@@ -130,27 +136,51 @@ export class DataPlane {
   }
 
   async drop(physical: string): Promise<void> {
-    await this.pool.query(`DROP DATABASE IF EXISTS ${q(physical)} WITH (FORCE)`);
+    await this.pool.query(`DROP DATABASE IF EXISTS ${q(this.ns.database(physical))} WITH (FORCE)`);
   }
 
   async sizeBytes(physical: string): Promise<number> {
-    const r = await this.pool.query<{ n: string }>('SELECT pg_database_size($1)::text AS n', [physical]);
+    const r = await this.pool.query<{ n: string }>('SELECT pg_database_size($1)::text AS n', [
+      this.ns.database(physical),
+    ]);
     return Number(r.rows[0]?.n ?? 0);
   }
 
-  /** Drops emulator databases the state no longer refers to (left by a crash mid-copy, or by a rolled-back mutation). */
+  /**
+   * Drops this emulator's databases the state no longer refers to (left by a crash mid-copy, or by a rolled-back
+   * mutation); `keep` holds state names, the result server names. Only the namespace's garbage prefix is looked at.
+   */
   async gc(keep: Set<string>): Promise<string[]> {
-    const r = await this.pool.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [
-      `${PHYSICAL_PREFIX}%`,
-    ]);
-    const garbage = r.rows.map((x) => x.datname).filter((n) => !keep.has(n) && !this.inflight.has(n));
-    for (const n of garbage) await this.drop(n);
+    const prefix = this.ns.garbagePrefix();
+    if (!prefix) return [];
+    const r = await this.pool.query<{ datname: string }>(
+      'SELECT datname FROM pg_database WHERE starts_with(datname, $1)',
+      [prefix],
+    );
+    const own = new Set([...keep, ...this.inflight].map((n) => this.ns.database(n)));
+    const garbage = r.rows.map((x) => x.datname).filter((n) => !own.has(n));
+    for (const n of garbage) await this.pool.query(`DROP DATABASE IF EXISTS ${q(n)} WITH (FORCE)`);
     return garbage;
+  }
+
+  /**
+   * Drops every database and role of this emulator's namespace on a shared server: for an emulator whose state goes
+   * with it (a temp data dir), after which nothing could reach them. Does nothing without a tag of its own.
+   */
+  async dropNamespace(): Promise<void> {
+    if (!this.ns.shared || !this.ns.tag) return;
+    const prefix = this.ns.garbagePrefix()!;
+    await this.gc(new Set());
+    const r = await this.pool.query<{ rolname: string }>(
+      'SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)',
+      [prefix],
+    );
+    for (const { rolname } of r.rows) await this.pool.query(`DROP ROLE IF EXISTS ${q(rolname)}`);
   }
 
   /** A short-lived client on one physical database (schema introspection, seeding). */
   async withDatabase<T>(physical: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    const pool = new Pool({ ...this.pool.options, database: physical, max: 1 });
+    const pool = new Pool({ ...this.pool.options, database: this.ns.database(physical), max: 1 });
     // A copy of this database ends its direct sessions: the running query fails, and the 'error' event the driver
     // also emits must not crash the emulator's process.
     pool.on('error', () => undefined);
