@@ -49,7 +49,7 @@ export const requestId = (): string => randomUUID();
 export const password = (): string => `npg_${randomBytes(9).toString('base64url')}`;
 export const apiKey = (): string => `napi_${randomBytes(24).toString('hex')}`;
 
-/** Physical database names: a prefix marks what the emulator may garbage-collect. */
+/** Physical database names as the state keeps them; the server name adds the instance tag (pg/namespace.ts). */
 export const physicalName = (kind: 'b' | 's'): string => `neonemu_${kind}_${randomBytes(8).toString('hex')}`;
 export const PHYSICAL_PREFIX = 'neonemu_';
 
