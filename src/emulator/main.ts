@@ -9,6 +9,8 @@ const usage = `neon-emulator: a local Neon API v2 backed by real Postgres
   --api-key K          API key (default: generated, kept in the data dir)
   --data-dir D         state and embedded Postgres (default: a temp dir removed on exit)
   --pg-url URL         use this Postgres server (superuser URL) instead of an embedded one
+                       (shareable: this emulator's databases and roles carry its tag from the state;
+                       without --data-dir they are dropped on exit)
   --memory             control plane only, no Postgres
   --snapshot-quota N   snapshots per project (default 10; Free plan: 1)
   --root-branch-limit N
