@@ -47,6 +47,14 @@ export function newEndpoint(
 }
 
 export function projectRoutes(env: Env): Route[] {
+  // Projects share their owner role (one per name per emulator). Two projects created at once would both ALTER ROLE
+  // the same catalog row, and Postgres fails the second with "tuple concurrently updated" (XX000): one at a time.
+  let roles: Promise<unknown> = Promise.resolve();
+  const ensureRole = (data: NonNullable<Env['data']>, name: string): Promise<void> => {
+    const mine = roles.then(() => data.ensureRole(name));
+    roles = mine.catch(() => undefined);
+    return mine;
+  };
   return [
     route('GET', '/projects', ({ query }) => {
       const search = query.get('search');
@@ -77,7 +85,7 @@ export function projectRoutes(env: Env): Route[] {
       const dbName = req.branch?.database_name ?? 'neondb';
       const physical = physicalName('b');
       if (env.data) {
-        await env.data.ensureRole(roleName);
+        await ensureRole(env.data, roleName);
         await env.data.createEmpty(physical, roleName);
       }
       const role = { name: roleName, password: password(), created_at: now };
