@@ -18,6 +18,7 @@ test('every workflow type has a recorded history (test/replay.test.ts replays th
       'createPreview',
       'resetPreview',
       'deletePreview',
+      'listPreviews',
       'promote',
       'refreshDev',
       'rollback',
