@@ -72,18 +72,18 @@ async function reference(sc: Scenario): Promise<Reference> {
 }
 
 /**
- * One run killed at every activity boundary it has, in turn: after the k-th activity's effect (and, with `before`,
- * also before it does anything), for k = 1, 2, ... until the run ends. The next worker is started while the doomed one
+ * One run killed at every activity boundary it has, in turn: after the k-th activity's effect (`when` 'after'), or
+ * before it does anything ('before'), for k = 1, 2, ... until the run ends. The next worker is started while the doomed one
  * hangs, then the doomed one is SIGKILLed. Boundaries are counted in the killed run itself ("@k"), not taken from the
  * reference: a step whose retry finds its work done starts no operation and skips its wait, so "type#n" shifts.
  * Returns the points killed at; every activity of the reference but those waits must be among them.
  */
-async function killChain(sc: Scenario, ref: Reference, before: boolean, max = Infinity): Promise<string[]> {
-  const tq = queue(`chain-${sc.name}`);
+async function killChain(sc: Scenario, ref: Reference, when: 'before' | 'after', max = Infinity): Promise<string[]> {
+  const tq = queue(`chain-${when}-${sc.name}`);
   const { p, client } = await preparedProject(s, tq, sc);
   const countFile = join(dir, `chain-${p.projectId}`);
   const env = { taskQueue: tq, bundlePath, emu: s.emu, countFile };
-  const pointAt = (i: number) => (before ? `@${Math.floor(i / 2) + 1}${i % 2 === 0 ? ':before' : ''}` : `@${i + 1}`);
+  const pointAt = (i: number) => `@${i + 1}${when === 'before' ? ':before' : ''}`;
   let w = await startWorker({ ...env, killPoint: pointAt(0) });
   const run = await sc.start(client, p);
   let done = false;
@@ -110,7 +110,7 @@ async function killChain(sc: Scenario, ref: Reference, before: boolean, max = In
   }
   if (reached.length >= max) return reached;
   expect(reached.map((x) => `@${x.split('@')[1]}`)).toEqual(reached.map((_, i) => pointAt(i)));
-  const killed = new Set(reached.filter((x) => !x.endsWith(':before')).map((x) => x.split('@')[0]));
+  const killed = new Set(reached.map((x) => x.split('@')[0]));
   const notWaits = ref.points.map((x) => x.split('@')[0]!).filter((x) => !x.startsWith('waitForOperations#'));
   expect(notWaits.filter((x) => !killed.has(x))).toEqual([]);
   return reached;
@@ -211,15 +211,28 @@ test(
       const tried = `${sc.name}: SIGKILL at every activity boundary${plan.before ? ' (before and after each activity)' : ' (after each effect)'}, ${plan.random} run(s) x 3 random in-activity kills, ${plan.pairs} two-worker run(s)`;
       return section(__filename, { section: 'crash matrix', tried }, async () => {
         const ref = await reference(sc);
+        // Three lanes side by side, each on a project of its own: the chain killed after each activity's effect, the
+        // chain killed before each activity (when planned), and the random and two-worker runs.
         // The fast subset kills at the first three boundaries only.
-        const chain = await killChain(sc, ref, plan.before, FULL ? Infinity : 3);
-        let kills = chain.length;
-        for (let i = 0; i < plan.random; i++) kills += await randomKills(sc, ref, 3, 7919 * (i + 1));
-        for (const point of spread(ref.points, plan.pairs)) kills += await twoWorkers(sc, ref, point);
+        const [after, before, others] = await Promise.all([
+          killChain(sc, ref, 'after', FULL ? Infinity : 3),
+          plan.before ? killChain(sc, ref, 'before') : Promise.resolve([]),
+          (async () => {
+            let n = 0;
+            for (let i = 0; i < plan.random; i++) n += await randomKills(sc, ref, 3, 7919 * (i + 1));
+            for (const point of spread(ref.points, plan.pairs)) n += await twoWorkers(sc, ref, point);
+            return n;
+          })(),
+        ]);
+        const chain = [...after, ...before];
+        const kills = chain.length + others;
         record(__filename, {
           section: 'crash matrix',
           tried: FULL
-            ? tried.replace('every activity boundary', `all ${chain.length} activity boundaries`)
+            ? tried.replace(
+                /every activity boundary \([^)]*\)/,
+                `all ${after.length} activity boundaries after the effect${plan.before ? ` and all ${before.length} before the activity` : ''}`,
+              )
             : tried.replace('every activity boundary', `the first ${chain.length} activity boundaries`),
           count: kills,
           held: `ended ${sc.outcome}; prod = ${sc.prod.join()} data; creations = reference run; leftovers = reference (backups expire)`,
