@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { type CallOptions, NeonBadRequestError, NeonNotFoundError } from '../neon';
 import type { ActivityDeps } from './deps';
@@ -191,10 +192,15 @@ export function branchActivities(deps: ActivityDeps) {
         for (let i = 0; i < runs.length; i += RESULT_FETCHES_AT_ONCE) {
           await Promise.all(
             runs.slice(i, i + RESULT_FETCHES_AT_ONCE).map(async ({ workflowId, runId }) => {
+              // Only a run that retention deleted is skipped: any other failure to read a result fails the
+              // listing (and is retried) instead of showing neon-promote's preview as made by someone else.
               const result = (await temporal.workflow
                 .getHandle(workflowId, runId, { followRuns: false })
                 .result()
-                .catch(() => undefined)) as { branchId?: unknown } | undefined;
+                .catch((err: unknown) => {
+                  if (err instanceof WorkflowNotFoundError) return undefined;
+                  throw err;
+                })) as { branchId?: unknown } | undefined;
               if (typeof result?.branchId === 'string') found.push({ branchId: result.branchId, workflowId });
             }),
           );

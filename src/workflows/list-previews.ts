@@ -10,6 +10,7 @@ import type { EndpointWithHost, PreviewListingActivities } from '../activities/b
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/failure-types';
 import { branchName, neonId } from './inputs';
 import { PREVIEW_PREFIX } from './names';
+import { refuse } from './steps';
 import { parseInput } from './validate';
 
 export const listPreviewsInput = z.object({ projectId: neonId, devBranchName: branchName.default('dev') });
@@ -48,7 +49,8 @@ const reads = proxyActivities<PreviewListingActivities>({
 
 /**
  * The child branches of dev, plus any branch a createPreview run made or named like one (`preview-...`) whose parent
- * is no longer dev (a refresh replaces dev under its name; its children keep the old parent), by name.
+ * is no longer dev (a refresh replaces dev under its name; its children keep the old parent), by name. A dev branch
+ * that does not exist (a mistyped `--dev`) is refused as createPreview refuses it, not answered with an empty list.
  */
 export async function listPreviews(raw: ListPreviewsInput): Promise<PreviewListing[]> {
   const { projectId, devBranchName } = parseInput(listPreviewsInput, raw);
@@ -59,10 +61,10 @@ export async function listPreviews(raw: ListPreviewsInput): Promise<PreviewListi
   const made = new Map(runs.map((r) => [r.branchId, r.workflowId]));
   const byId = new Map(branches.map((b) => [b.id, b]));
   const dev = branches.find((b) => b.name === devBranchName);
-  const isPreview = (b: BranchInfo) =>
-    (dev !== undefined && b.parentId === dev.id) || made.has(b.id) || b.name.startsWith(PREVIEW_PREFIX);
+  if (!dev) throw refuse(`the dev branch "${devBranchName}" does not exist`, 'BranchMissing');
+  const isPreview = (b: BranchInfo) => b.parentId === dev.id || made.has(b.id) || b.name.startsWith(PREVIEW_PREFIX);
   return branches
-    .filter((b) => b.id !== dev?.id && isPreview(b))
+    .filter((b) => b.id !== dev.id && isPreview(b))
     .map((b) => listing(b, byId, endpoints, made.get(b.id)))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
