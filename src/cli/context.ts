@@ -37,7 +37,10 @@ export const runId = z
   // eslint-disable-next-line no-control-regex -- a control character would hide what the ID really is
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
 
-const startSchema = z.object({ ifBusy: z.enum(['queue', 'refuse']).optional(), workflowId: runId.optional() });
+/** --workflow-id of a run to start: the project's coordinator admits IDs of 1-200 characters (its validator). */
+const newRunId = runId.max(200);
+
+const startSchema = z.object({ ifBusy: z.enum(['queue', 'refuse']).optional(), workflowId: newRunId.optional() });
 
 /** --if-busy and --workflow-id of the mutating commands, checked. */
 export function startOptions(o: { ifBusy?: string; workflowId?: string }): z.output<typeof startSchema> {

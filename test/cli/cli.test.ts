@@ -260,6 +260,13 @@ test('listPreviews: a read-only run of two reads, outside the coordinator, with 
   await s.client.deletePreview({ projectId: project.projectId, name: preview.name });
 });
 
+test('preview list with a dev branch that does not exist: refused (exit 4) naming it, not an empty list', async () => {
+  const r = await cliWith(noNeon, 'preview', 'list', '--project', project.projectId, '--dev', 'no-such-dev');
+  expect(r.stdout).toBe('');
+  expect(r.stderr.trim()).toBe('neon-promote: refused: the dev branch "no-such-dev" does not exist');
+  expect(r.code).toBe(4);
+});
+
 test('listPreviews: invalid input is refused by the client before anything runs', async () => {
   await expect(s.client.listPreviews('NOT A PROJECT!')).rejects.toThrow(/projectId/);
   await expect(s.client.listPreviews(project.projectId, { dev: '' })).rejects.toThrow(/devBranchName/);
@@ -276,6 +283,7 @@ describe('with Temporal unreachable', () => {
     [['promote', '--project', 'NOT A PROJECT!'], /projectId/],
     [['promote', '--project', 'p-1', '--write-policy', 'maybe'], /writePolicy/],
     [['setup', '--project', 'p-1', '--if-busy', 'sometimes'], /ifBusy/],
+    [['setup', '--project', 'p-1', '--workflow-id', 'x'.repeat(201)], /workflowId/], // the coordinator's limit
     [['refresh', '--project', 'p-1', '--check', 'SELECT 1'], /--check/],
     [['rollback', '--project', 'p-1', '--snapshot', 'a', '--snapshot-name', 'b'], /snapshotId/],
     [['preview', 'create', 'bad label!', '--project', 'p-1'], /label/],
