@@ -5,7 +5,7 @@ import type { PromoteResult, StepRecord } from '../../src/workflows';
 import { coordinatorStateQuery, coordinatorWorkflowId } from '../../src/workflows/definitions';
 import { maybeRecordHistory } from '../support/histories';
 import { startHoldServer } from './hold-server';
-import { branchId, inventory, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from './support';
+import { branchId, inventory, projectWithChange, sourceOf, startStack, type Stack } from './support';
 
 let s: Stack;
 let hold: Awaited<ReturnType<typeof startHoldServer>>;
@@ -16,13 +16,6 @@ afterAll(async () => {
   await hold?.stop();
   await s?.stop();
 });
-
-async function projectWithChange() {
-  const p = await seedProd(s.emu, 3);
-  await (await s.client.startSetup({ projectId: p.projectId })).result();
-  await sql(await uriOf(s.emu, p, 'dev'), `UPDATE items SET source = 'dev'`);
-  return p;
-}
 
 /** Client-side polling of the progress query until the run is in `step`. */
 async function waitForStep(workflowId: string, step: string): Promise<void> {
@@ -42,7 +35,7 @@ async function expectCancelled(result: Promise<unknown>): Promise<void> {
 test("cancelled before the swap: prod untouched, the run's snapshots and branch cleaned up", async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
-    const p = await projectWithChange();
+    const p = await projectWithChange(s);
     const before = await inventory(s.emu, p.projectId);
     const run = await s.client.startPromotion({ projectId: p.projectId, checks: [hold.check] });
     await hold.reached(); // inside verify_candidate: both snapshots and the candidate branch exist
@@ -59,7 +52,7 @@ test("cancelled before the swap: prod untouched, the run's snapshots and branch 
 test('cancelled after the swap: prod is rolled back to its pre-promotion data', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
-    const p = await projectWithChange();
+    const p = await projectWithChange(s);
     const run = await s.client.startPromotion({ projectId: p.projectId, postSwapChecks: [hold.check] });
     await hold.reached(); // inside verify_prod: prod serves the candidate now
     expect(await sourceOf(p.connectionUri)).toEqual(['dev']);
@@ -77,7 +70,7 @@ test('cancelled after the swap: prod is rolled back to its pre-promotion data', 
 test('runs of one project never overlap: a busy project refuses or queues as asked; cancelling the active run lets the next go', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
-    const p = await projectWithChange();
+    const p = await projectWithChange(s);
     const coordinator = s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId));
     // The coordinator notices the setup run's end in its next task: wait for that, so positions start at 0.
     for (let i = 0; i < 100 && (await coordinator.query(coordinatorStateQuery)).active !== null; i++)
@@ -130,7 +123,7 @@ test('runs of one project never overlap: a busy project refuses or queues as ask
 test('approval: the run waits for a decision carrying who approved; an early decision is refused', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
-    const p = await projectWithChange();
+    const p = await projectWithChange(s);
     const run = await s.client.startPromotion({ projectId: p.projectId, approval: { required: true, timeout: '1h' } });
     await expect(s.client.approve(run.workflowId, 'early')).rejects.toThrow();
     await waitForStep(run.workflowId, 'approval');

@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PromoteResult, StepRecord } from '../../src/workflows';
 import { coordinatorStateQuery, coordinatorWorkflowId, type CoordinatorState } from '../../src/workflows/definitions';
 import { maybeRecordHistory } from '../support/histories';
-import { seedProd, sourceOf, sql, startStack, uriOf, type Stack } from './support';
+import { projectWithChange, seedProd, sourceOf, startStack, type Stack } from './support';
 
 let s: Stack;
 beforeAll(async () => {
@@ -17,13 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.stop();
 });
-
-async function projectWithChange() {
-  const p = await seedProd(s.emu, 3);
-  await (await s.client.startSetup({ projectId: p.projectId })).result();
-  await sql(await uriOf(s.emu, p, 'dev'), `UPDATE items SET source = 'dev'`);
-  return p;
-}
 
 let seq = 0;
 /** Starts a workflow the way the Temporal UI does: by type, on the task queue, with no coordinator involved. */
@@ -74,7 +67,7 @@ const approval = { required: true as const, timeout: '1h' };
 test('a promotion started directly waits behind a run the client started and never overlaps it; with ifBusy refuse it is refused', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
-    const p = await projectWithChange();
+    const p = await projectWithChange(s);
     const first = await s.client.startPromotion({ projectId: p.projectId, approval });
     await waitForStep(first.workflowId, 'approval'); // holds the project: its candidate snapshot exists
 
@@ -131,7 +124,7 @@ test('a promotion started directly waits behind a run the client started and nev
 test('a direct run terminated while it holds the project, or while it waits, does not wedge the coordinator', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
-    const p = await projectWithChange();
+    const p = await projectWithChange(s);
     await until(
       'setup to be done',
       () => coordinatorState(p.projectId),
@@ -173,7 +166,7 @@ test('a direct run terminated while it holds the project, or while it waits, doe
 test('two runs started directly, a promotion and a dev refresh, go one after the other', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
-    const p = await projectWithChange();
+    const p = await projectWithChange(s);
     const promotion = await startDirectly('promote', { projectId: p.projectId, approval });
     await waitForStep(promotion.workflowId, 'approval');
     const refresh = await startDirectly('refreshDev', { projectId: p.projectId });

@@ -113,3 +113,11 @@ export async function uriOf(emu: Emulator, p: SeededProject, branch: string): Pr
 
 export const sourceOf = async (uri: string): Promise<string[]> =>
   (await sql<{ source: string }>(uri, 'SELECT DISTINCT source FROM items ORDER BY 1')).map((r) => r.source);
+
+/** A project set up (prod and an isolated dev) whose dev holds a change, ready to promote. */
+export async function projectWithChange(s: Pick<Stack, 'emu' | 'client'>): Promise<SeededProject> {
+  const p = await seedProd(s.emu, 3);
+  await (await s.client.startSetup({ projectId: p.projectId })).result();
+  await sql(await uriOf(s.emu, p, 'dev'), `UPDATE items SET source = 'dev'`);
+  return p;
+}
