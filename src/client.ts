@@ -1,6 +1,7 @@
-import { Client, Connection, WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
 import { fromSubmitError, validated } from './client-errors';
+import { coordinatorStart } from './coordinator-start';
 import { listRuns, type ListRunsOptions, type RunSummary } from './client-runs';
 import * as schedules from './client-schedules';
 import type { ScheduleInfo, ScheduleKind, ScheduleSettings } from './client-schedules';
@@ -18,7 +19,6 @@ import type {
 import type { DeletePreviewResult, PreviewResult, ResetPreviewResult } from './workflows';
 import {
   approveUpdate,
-  coordinatorWorkflowId,
   progressQuery,
   rejectUpdate,
   submitUpdate,
@@ -215,18 +215,10 @@ export class NeonPromoteClient {
     const { projectId } = validated(schema, input);
     const workflowId =
       opts.workflowId ?? `${kind}-${projectId}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-    const startWorkflowOperation = new WithStartWorkflowOperation('projectCoordinator', {
-      workflowId: coordinatorWorkflowId(projectId),
-      taskQueue: this.taskQueue,
-      args: [{ projectId }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      typedSearchAttributes: [{ key: NeonProjectId, value: projectId }],
-      staticSummary: `neon-promote coordinator of project ${projectId}`,
-    });
     const submitted = await this.temporal.workflow
       .executeUpdateWithStart(submitUpdate, {
         args: [{ kind, workflowId, input, ifBusy: opts.ifBusy ?? 'queue', summary: opts.summary }],
-        startWorkflowOperation,
+        startWorkflowOperation: coordinatorStart(projectId, this.taskQueue),
       })
       .catch((err: unknown) => {
         throw fromSubmitError(err, projectId);

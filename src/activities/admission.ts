@@ -7,16 +7,15 @@
  */
 import { Context } from '@temporalio/activity';
 import {
-  WithStartWorkflowOperation,
   WorkflowContinuedAsNewError,
   WorkflowFailedError,
   WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { NeonProjectId } from '../temporal/search-attributes';
-import { coordinatorWorkflowId, submitUpdate, type IfBusy, type RunKind } from '../workflows/definitions';
+import { fromSubmitError, InvalidInputError, ProjectBusyError } from '../client-errors';
+import { coordinatorStart } from '../coordinator-start';
+import { submitUpdate, type IfBusy, type RunKind } from '../workflows/definitions';
 
 export type AdmitExternalRunInput = {
   projectId: string;
@@ -45,14 +44,6 @@ export function admissionActivities(deps: AdmissionDeps = {}) {
      */
     async admitExternalRun(req: AdmitExternalRunInput): Promise<AdmitExternalRunResult> {
       const { projectId } = req;
-      const startWorkflowOperation = new WithStartWorkflowOperation('projectCoordinator', {
-        workflowId: coordinatorWorkflowId(projectId),
-        taskQueue: Context.current().info.taskQueue,
-        args: [{ projectId }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        typedSearchAttributes: [{ key: NeonProjectId, value: projectId }],
-        staticSummary: `neon-promote coordinator of project ${projectId}`,
-      });
       const submitted = client().workflow.executeUpdateWithStart(submitUpdate, {
         args: [
           {
@@ -64,20 +55,19 @@ export function admissionActivities(deps: AdmissionDeps = {}) {
           },
         ],
         updateId: `admit-${req.runId}`,
-        startWorkflowOperation,
+        startWorkflowOperation: coordinatorStart(projectId, Context.current().info.taskQueue),
       });
       try {
         // The update's long poll does not see the activity's abort signal; the race lets a worker shut down.
         const r = await Promise.race([submitted, Context.current().cancelled]);
         return { admitted: true, position: r.position };
       } catch (err) {
-        const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-        if (cause instanceof ApplicationFailure && cause.type === 'ProjectBusy') {
-          const state = cause.details?.[0] as { active?: string | null } | undefined;
-          return { admitted: false, reason: cause.message, activeWorkflowId: state?.active ?? null };
-        }
-        if (cause instanceof ApplicationFailure && cause.type === 'InvalidInput')
-          throw ApplicationFailure.create({ type: 'InvalidInput', message: cause.message, nonRetryable: true });
+        // The coordinator's refusals, read as the client reads them.
+        const refusal = fromSubmitError(err, projectId);
+        if (refusal instanceof ProjectBusyError)
+          return { admitted: false, reason: refusal.message, activeWorkflowId: refusal.activeWorkflowId };
+        if (refusal instanceof InvalidInputError)
+          throw ApplicationFailure.create({ type: 'InvalidInput', message: refusal.message, nonRetryable: true });
         // AlreadySubmitted: an earlier, closed execution with this workflow ID is still listed; retried until the
         // coordinator reaches it and sees it ended. Anything else (the coordinator continuing as new, a lost
         // connection) is retried too.
