@@ -64,6 +64,18 @@ async function failureOf(result: Promise<unknown>): Promise<ApplicationFailure> 
 
 const approval = { required: true as const, timeout: '1h' };
 
+/** Every step of run `later` started once every step of run `earlier` had ended: the two never overlapped. */
+async function expectStepsAfter(earlier: string, later: string): Promise<void> {
+  const [a, b] = await Promise.all([s.client.getProgress(earlier), s.client.getProgress(later)]);
+  expect(a.steps.length).toBeGreaterThan(0);
+  expect(b.steps.length).toBeGreaterThan(0);
+  const ended = a.steps
+    .map((x: StepRecord) => x.endedAt!)
+    .sort()
+    .at(-1)!;
+  expect(b.steps.filter((x: StepRecord) => x.startedAt < ended)).toEqual([]);
+}
+
 test('a promotion started directly waits behind a run the client started and never overlaps it; with ifBusy refuse it is refused', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
@@ -101,15 +113,7 @@ test('a promotion started directly waits behind a run the client started and nev
     expect([a.outcome, b.outcome]).toEqual(['promoted', 'promoted']);
     // The direct run planned only after the first had ended: it found the first's prod.
     expect(b.prodBranchId.before).toBe(a.prodBranchId.after);
-    const [pa, pb] = await Promise.all([
-      s.client.getProgress(first.workflowId),
-      s.client.getProgress(direct.workflowId),
-    ]);
-    const firstEnded = pa.steps
-      .map((x: StepRecord) => x.endedAt!)
-      .sort()
-      .at(-1)!;
-    expect(pb.steps.every((x: StepRecord) => x.startedAt >= firstEnded)).toBe(true);
+    await expectStepsAfter(first.workflowId, direct.workflowId);
     expect(await sourceOf(p.connectionUri)).toEqual(['dev']);
     await until(
       'the coordinator to be idle',
@@ -180,15 +184,7 @@ test('two runs started directly, a promotion and a dev refresh, go one after the
     await s.client.approve(promotion.workflowId, 'carol');
     expect(((await promotion.result()) as PromoteResult).outcome).toBe('promoted');
     expect(((await refresh.result()) as { outcome: string }).outcome).toBe('refreshed');
-    const [pp, pr] = await Promise.all([
-      s.client.getProgress(promotion.workflowId),
-      s.client.getProgress(refresh.workflowId),
-    ]);
-    const promotionEnded = pp.steps
-      .map((x: StepRecord) => x.endedAt!)
-      .sort()
-      .at(-1)!;
-    expect(pr.steps.every((x: StepRecord) => x.startedAt >= promotionEnded)).toBe(true);
+    await expectStepsAfter(promotion.workflowId, refresh.workflowId);
   });
 });
 
