@@ -63,7 +63,7 @@ export function baselineActivities(deps: BaselineActivityDeps = {}) {
  * Visibility is eventually consistent: a promotion that just ended may still be listed as running. The caller holds
  * the project's turn, so a promote or refresh that visibility calls running but Temporal itself (describe) calls
  * closed means the list is behind: fail this attempt, and Temporal's retry asks again. A genuinely running one (queued
- * behind the caller, or started without the coordinator) is no reason to wait.
+ * behind the caller, whether the client or a direct start submitted it) is no reason to wait.
  */
 async function requireCaughtUp(temporal: Client, projectId: string, self: string): Promise<void> {
   const query = `NeonProjectId = '${projectId}' AND ExecutionStatus = 'Running' AND WorkflowType IN ('promote', 'refreshDev')`;

@@ -291,6 +291,7 @@ describe('with Temporal unreachable', () => {
     [['runs', '--project', 'p-1', '--limit', '0'], /limit/],
     [['schedule', 'refresh', '--project', 'p-1', '--cron', 'often'], /cron/],
     [['schedule', 'pause', 'weekly', '--project', 'p-1'], /kind/],
+    [['schedule', 'list', '--project', ''], /--project/], // not every project's schedules
     [['approve', 'run-1', '--by', ' '], /by/],
   ])('invalid input %j: exit 2 and one line naming the field', async (args, named) => {
     const r = await cliWith(down, ...args);

@@ -59,7 +59,7 @@ export function registerSchedules(program: Command): void {
     .description('schedules (of one project with --project)')
     .option('--project <id>', 'Neon project ID')
     .action(async (o: Flags, cmd: Command) => {
-      const projectId = o.project || process.env.NEON_PROJECT_ID ? projectOf(o) : undefined;
+      const projectId = o.project !== undefined || process.env.NEON_PROJECT_ID ? projectOf(o) : undefined;
       await withClient(cmd, async (ctx) => {
         show(ctx, await ctx.client.listSchedules(projectId));
         return EXIT.ok;
