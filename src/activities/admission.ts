@@ -15,7 +15,15 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { fromSubmitError, InvalidInputError, ProjectBusyError } from '../client-errors';
 import { coordinatorStart } from '../coordinator-start';
-import { submitUpdate, type IfBusy, type RunKind } from '../workflows/definitions';
+import { NeonPhase, NeonProjectId } from '../temporal/search-attributes';
+import {
+  RUN_KIND_WORKFLOW_TYPES,
+  coordinatorStateQuery,
+  coordinatorWorkflowId,
+  submitUpdate,
+  type IfBusy,
+  type RunKind,
+} from '../workflows/definitions';
 
 export type AdmitExternalRunInput = {
   projectId: string;
@@ -29,6 +37,17 @@ export type AdmitExternalRunInput = {
 export type AdmitExternalRunResult =
   | { admitted: true; /** 0: the run goes now; n: n runs go first. */ position: number }
   | { admitted: false; reason: string; activeWorkflowId: string | null };
+
+export type EnsureAdmittedInput = { projectId: string; kind: RunKind; workflowId: string; runId: string };
+
+/** listed: the running coordinator has the run in its queue; else it was admitted again, `position` runs go first. */
+export type EnsureAdmittedResult = { listed: true } | { listed: false; position: number };
+
+/** A run of the project that is open now, as the coordinator recovers it after it lost its queue. */
+export type OpenRun = { workflowId: string; runId: string; queued: boolean };
+
+/** More open runs of one project than this means something else is wrong; the coordinator recovers the first ones. */
+const MAX_OPEN_RUNS = 100;
 
 export type AdmissionDeps = {
   /** Default: the worker's own client (Context.current().client), bound to its namespace. */
@@ -73,6 +92,63 @@ export function admissionActivities(deps: AdmissionDeps = {}) {
         // connection) is retried too.
         throw err;
       }
+    },
+
+    /**
+     * A queued run that has waited long for its turn checks that its project's coordinator still lists it (a query: no
+     * event in the coordinator's history). A coordinator that was terminated, reset or otherwise lost its queue does
+     * not: the run is then submitted again as an external entry keyed by its run ID, which starts a coordinator if none
+     * runs (a fresh one first recovers the project's open runs, see openRunsOf) and is idempotent.
+     */
+    async ensureAdmitted(req: EnsureAdmittedInput): Promise<EnsureAdmittedResult> {
+      const { projectId, workflowId, runId } = req;
+      const coordinator = client().workflow.getHandle(coordinatorWorkflowId(projectId));
+      const described = await coordinator.describe().catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return null;
+        throw err;
+      });
+      if (described?.status.name === 'RUNNING') {
+        // This execution, not a later one: a closed coordinator still answers queries with its last state.
+        const state = await client()
+          .workflow.getHandle(coordinatorWorkflowId(projectId), described.runId)
+          .query(coordinatorStateQuery);
+        if (state.active === workflowId || state.queued.includes(workflowId)) return { listed: true };
+      }
+      const r = await Promise.race([
+        client().workflow.executeUpdateWithStart(submitUpdate, {
+          args: [{ kind: req.kind, workflowId, input: null, ifBusy: 'queue', external: { runId } }],
+          updateId: `readmit-${runId}-${Context.current().info.activityId}`,
+          startWorkflowOperation: coordinatorStart(projectId, Context.current().info.taskQueue),
+        }),
+        Context.current().cancelled,
+      ]);
+      return { listed: false, position: r.position };
+    },
+
+    /**
+     * The project's open mutating runs, the ones past their turn first, then the queued ones by start time: what a
+     * coordinator started afresh (its predecessor terminated or lost) queues before anything submitted to it, so a run
+     * still holding the project is waited for and no run overlaps it.
+     */
+    async openRunsOf({ projectId }: { projectId: string }): Promise<OpenRun[]> {
+      const types = Object.values(RUN_KIND_WORKFLOW_TYPES)
+        .map((t) => `'${t}'`)
+        .join(', ');
+      // Run inputs admit only Neon IDs ([a-z0-9-]); anything else cannot name a run of ours (nor be quoted unsafely).
+      if (!/^[\w-]+$/.test(projectId)) return [];
+      const query = `${NeonProjectId.name} = '${projectId}' AND ExecutionStatus = 'Running' AND WorkflowType IN (${types})`;
+      const found: (OpenRun & { startTime: number })[] = [];
+      for await (const w of client().workflow.list({ query })) {
+        found.push({
+          workflowId: w.workflowId,
+          runId: w.runId,
+          queued: w.typedSearchAttributes.get(NeonPhase) === 'queued',
+          startTime: w.startTime.getTime(),
+        });
+        if (found.length >= MAX_OPEN_RUNS) break;
+      }
+      found.sort((a, b) => Number(a.queued) - Number(b.queued) || a.startTime - b.startTime);
+      return found.map(({ workflowId, runId, queued }) => ({ workflowId, runId, queued }));
     },
 
     /** Resolves when the run has closed, however it closed (completed, failed, cancelled, terminated, timed out). */

@@ -4,13 +4,18 @@
  * events beyond one search-attribute upsert per step.
  */
 import {
+  ActivityFailure,
+  ApplicationFailure,
   condition,
   patched,
+  proxyActivities,
+  log,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { AdmissionActivities, AdmitExternalRunResult } from '../activities/admission';
 import { NeonOutcome, NeonPhase, NeonProjectId } from '../temporal/search-attributes';
 import { DIRECT_ADMISSION, admitStartedDirectly, ifBusyOf, refusedFailure, runKindOf } from './admission';
 import {
@@ -18,9 +23,43 @@ import {
   progressQuery,
   turnSignal,
   type Outcome,
+  type IfBusy,
   type Progress,
+  type RunKind,
   type StepRecord,
 } from './definitions';
+
+/** Patch marking runs that wait for their turn with a timeout and then check that their coordinator still lists them. */
+export const TURN_RECHECK = 'turn-recheck';
+/** Patch marking direct runs whose admission the coordinator refused as invalid: they record outcome refused. */
+export const INVALID_ADMISSION_REFUSED = 'invalid-admission-refused';
+
+/**
+ * The first check for a lost turn comes after this long, each next one after twice as long as the one before, up to
+ * TURN_CHECK_GROWTH times the first: a run queued behind one that waits days for approval adds a few events an hour
+ * to its history, not hundreds. A run's raw input may set `turnCheckSeconds` (tests do; positive, at most a day).
+ */
+const TURN_CHECK_SECONDS = 300;
+const TURN_CHECK_GROWTH = 12;
+
+/** A quick query of the coordinator, or a submission when it lost the run; retried while the coordinator is busy. */
+const admissionCheck = proxyActivities<AdmissionActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/** `turnCheckSeconds` of a run's raw input: how long it waits for its turn before it checks it is still queued. */
+export function turnCheckSecondsOf(raw: unknown): number {
+  const value = (raw as { turnCheckSeconds?: unknown } | null | undefined)?.turnCheckSeconds;
+  if (value === undefined) return TURN_CHECK_SECONDS;
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= 86_400) return value;
+  throw ApplicationFailure.create({
+    type: 'InvalidInput',
+    message: 'invalid input: turnCheckSeconds: a number of seconds, more than 0 and at most 86400',
+    nonRetryable: true,
+    details: [{ field: 'turnCheckSeconds' }],
+  });
+}
 
 const now = (): string => new Date(Date.now()).toISOString();
 
@@ -65,13 +104,13 @@ export class Run {
   async waitForTurn(raw?: unknown): Promise<void> {
     const projectId = this.progress.projectId;
     if (!projectId) return;
+    const kind = runKindOf(this.workflowType);
     if (workflowInfo().parent?.workflowId !== coordinatorWorkflowId(projectId)) {
-      const kind = runKindOf(this.workflowType);
       // Runs started directly before admission existed replay without it.
       if (!kind || !patched(DIRECT_ADMISSION)) return;
       const ifBusy = ifBusyOf(raw);
       this.queue();
-      const admitted = await admitStartedDirectly(projectId, kind, ifBusy);
+      const admitted = await this.admitDirectly(projectId, kind, ifBusy);
       if (!admitted.admitted) {
         this.progress.queued = false;
         this.finish('refused', admitted.reason);
@@ -80,9 +119,48 @@ export class Run {
     }
     if (!this.turn) {
       this.queue();
-      await condition(() => this.turn);
+      if (kind && patched(TURN_RECHECK)) await this.waitCheckingAdmission(projectId, kind, turnCheckSecondsOf(raw));
+      else await condition(() => this.turn);
     }
     this.progress.queued = false;
+  }
+
+  /**
+   * Waits for the turn, checking now and then that the coordinator still lists this run: one that was terminated or
+   * reset while the run waited would never grant it, and a fresh one would not know it. Not listed, the run is
+   * submitted again (an external entry keyed by its run ID, which the coordinator accepts once).
+   */
+  private async waitCheckingAdmission(projectId: string, kind: RunKind, seconds: number): Promise<void> {
+    let wait = seconds;
+    const { workflowId, runId } = workflowInfo();
+    while (!(await condition(() => this.turn, wait * 1000))) {
+      const checked = await admissionCheck.ensureAdmitted({ projectId, kind, workflowId, runId });
+      if (!checked.listed) log.warn('the coordinator had lost this queued run: admitted again', { ...checked });
+      wait = Math.min(wait * 2, seconds * TURN_CHECK_GROWTH);
+    }
+  }
+
+  /** Direct admission; a submission the coordinator refuses as invalid (e.g. a too long workflow ID) is recorded. */
+  private async admitDirectly(projectId: string, kind: RunKind, ifBusy: IfBusy): Promise<AdmitExternalRunResult> {
+    try {
+      return await admitStartedDirectly(projectId, kind, ifBusy);
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      if (
+        !(cause instanceof ApplicationFailure) ||
+        cause.type !== 'InvalidInput' ||
+        !patched(INVALID_ADMISSION_REFUSED)
+      )
+        throw err;
+      const reason = `the project's coordinator refused to admit this run: ${cause.message}`;
+      this.progress.queued = false;
+      this.finish('refused', reason);
+      throw ApplicationFailure.create({
+        type: 'InvalidInput',
+        message: `${reason}; this run was started directly, so it ends without touching the project`,
+        nonRetryable: true,
+      });
+    }
   }
 
   /** Runs one step and records its start, end, IDs and failure. */

@@ -6,6 +6,12 @@
  * the caller can await it, and told by a signal when its turn comes. A run started directly (not through the client)
  * submits itself as an external entry (src/workflows/admission.ts): no child is started, the run is signalled when its
  * turn comes, and its end is awaited by an activity, so a run that is terminated does not hold the project.
+ *
+ * A coordinator can lose its queue (an operator terminates or resets it) while runs still wait for their turn or hold
+ * the project. A coordinator started afresh therefore first recovers the project's open runs (openRunsOf: the run
+ * holding the project first, then the queued ones by start time) as external entries, before it admits or starts
+ * anything; and a queued run that waited long re-checks that it is listed and is submitted again if not (Run.waitForTurn),
+ * which this coordinator accepts idempotently also for a run it lists as its child.
  */
 import {
   ApplicationFailure,
@@ -15,6 +21,8 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
+  proxyActivities,
   setHandler,
   startChild,
   workflowInfo,
@@ -29,6 +37,7 @@ import {
   type RunKind,
   type SubmitRequest,
 } from './definitions';
+import type { AdmissionActivities } from '../activities/admission';
 import { externalRuns } from './admission';
 import { janitor } from './janitor';
 import { promote } from './promote';
@@ -41,6 +50,15 @@ const KINDS = Object.keys(RUNS) as RunKind[];
 /** Continue-as-new (when idle) before history grows large; each run adds about ten events here. */
 const MAX_HISTORY_EVENTS = 2000;
 
+/** Patch marking coordinators that, started afresh, recover the project's open runs first. */
+export const COORDINATOR_RECOVERY = 'coordinator-recovery';
+
+/** One visibility list; retried a few times, then the coordinator goes on with what it was submitted. */
+const recovery = proxyActivities<AdmissionActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
+});
+
 export type CoordinatorInput = { projectId: string; finished?: number };
 
 type AnyRun = (input: unknown) => Promise<unknown>;
@@ -49,6 +67,10 @@ type Entry = {
   started: Promise<ChildWorkflowHandle<AnyRun> | null>;
   /** A run started directly that submitted itself: signalled and awaited, not started. */
   external?: { runId: string };
+  /** A child's run ID, once started: a re-admission of the child is this entry. */
+  runId?: string;
+  /** Found open when this coordinator started afresh (its predecessor's run, or a direct run asking right now). */
+  recovered?: true;
 };
 
 export async function projectCoordinator({ projectId, finished = 0 }: CoordinatorInput): Promise<void> {
@@ -59,13 +81,26 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
     queued: queue.slice(1).map((e) => e.workflowId),
     finished,
   });
+  // Started afresh (not continued as new from an idle predecessor): runs of a lost predecessor may still be open.
+  let recovering = !workflowInfo().continuedFromExecutionRunId && patched(COORDINATOR_RECOVERY);
   setHandler(coordinatorStateQuery, state);
   setHandler(
     submitUpdate,
     async (req: SubmitRequest) => {
-      const listed = queue.findIndex((e) => isSameExternal(e, req));
-      // A retried admission of the same execution: already queued.
-      if (listed >= 0) return { workflowId: req.workflowId, position: listed };
+      // Admitted only once the recovered runs are queued: they came first. The validator could not check then.
+      if (recovering) await condition(() => !recovering);
+      const listed = queue.findIndex((e) => isSameRun(e, req));
+      if (listed >= 0) {
+        // Recovered while it was asking to be refused if busy: it asked before it was found, so it is refused now.
+        if (req.ifBusy === 'refuse' && listed > 0 && queue[listed]?.recovered) {
+          queue.splice(listed, 1);
+          throw busy(projectId, state());
+        }
+        // A retried admission, or a re-admission, of the same execution: already queued.
+        return { workflowId: req.workflowId, position: listed };
+      }
+      if (queue.some((e) => e.workflowId === req.workflowId)) throw alreadySubmitted(req.workflowId);
+      if (req.ifBusy === 'refuse' && queue.length > 0) throw busy(projectId, state());
       const position = queue.length;
       if (req.external) {
         queue.push({ workflowId: req.workflowId, started: Promise.resolve(null), external: req.external });
@@ -73,8 +108,9 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
       }
       const started = startRun(projectId, req);
       // Queued before the start resolves, so the next update's validator already sees this run.
-      queue.push({ workflowId: req.workflowId, started: started.catch(() => null) });
-      await started;
+      const entry: Entry = { workflowId: req.workflowId, started: started.catch(() => null) };
+      queue.push(entry);
+      entry.runId = (await started).firstExecutionRunId;
       return { workflowId: req.workflowId, position };
     },
     {
@@ -94,24 +130,32 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
             type: 'InvalidInput',
             message: 'invalid input: external.runId: the run ID of the run asking to be admitted',
           });
+        // Recovering: the queue is not complete yet; the handler decides once it is.
+        if (recovering) return;
         const listed = queue.find((e) => e.workflowId === req.workflowId);
-        if (listed && isSameExternal(listed, req)) return;
-        if (listed)
-          throw ApplicationFailure.create({
-            type: 'AlreadySubmitted',
-            message: `run ${req.workflowId} is already admitted`,
-          });
-        if (req.ifBusy === 'refuse' && queue.length > 0) {
-          const s = state();
-          throw ApplicationFailure.create({
-            type: 'ProjectBusy',
-            message: `project ${projectId} is busy: ${s.active} is running${s.queued.length ? ` and ${s.queued.length} run(s) wait` : ''}`,
-            details: [s],
-          });
-        }
+        if (listed && isSameRun(listed, req)) return;
+        if (listed) throw alreadySubmitted(req.workflowId);
+        if (req.ifBusy === 'refuse' && queue.length > 0) throw busy(projectId, state());
       },
     },
   );
+
+  if (recovering) {
+    try {
+      for (const run of await recovery.openRunsOf({ projectId })) {
+        if (queue.some((e) => e.workflowId === run.workflowId)) continue;
+        queue.push({
+          workflowId: run.workflowId,
+          started: Promise.resolve(null),
+          external: { runId: run.runId },
+          recovered: true,
+        });
+      }
+    } catch (err) {
+      log.warn('could not recover the open runs of the project', { projectId, error: String(err) });
+    }
+    recovering = false;
+  }
 
   for (;;) {
     await condition(() => queue.length > 0 || workflowInfo().historyLength > MAX_HISTORY_EVENTS);
@@ -138,8 +182,22 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
   }
 }
 
-const isSameExternal = (e: Entry, req: SubmitRequest): boolean =>
-  e.workflowId === req.workflowId && e.external !== undefined && e.external.runId === req.external?.runId;
+/** The entry is the execution asking: the same external run, or a child of this coordinator asking again. */
+const isSameRun = (e: Entry, req: SubmitRequest): boolean =>
+  e.workflowId === req.workflowId &&
+  req.external !== undefined &&
+  (e.external?.runId ?? e.runId) === req.external.runId;
+
+const alreadySubmitted = (workflowId: string) =>
+  ApplicationFailure.create({ type: 'AlreadySubmitted', message: `run ${workflowId} is already admitted` });
+
+function busy(projectId: string, s: CoordinatorState): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'ProjectBusy',
+    message: `project ${projectId} is busy: ${s.active} is running${s.queued.length ? ` and ${s.queued.length} run(s) wait` : ''}`,
+    details: [s],
+  });
+}
 
 /** Grants a directly started run its turn and waits until it has closed, however it closed. */
 async function followExternal(workflowId: string, runId: string): Promise<void> {

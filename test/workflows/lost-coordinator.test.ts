@@ -1,0 +1,163 @@
+/**
+ * A project's coordinator lost while runs wait (an operator terminates it): the queued runs notice, ask again, and the
+ * fresh coordinator first waits for the run still holding the project, so nothing waits forever and nothing overlaps.
+ * A direct start the coordinator refuses as invalid ends with a recorded outcome.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { coordinatorStart } from '../../src/coordinator-start';
+import type { PromoteResult, StepRecord } from '../../src/workflows';
+import {
+  coordinatorStateQuery,
+  coordinatorWorkflowId,
+  submitUpdate,
+  type CoordinatorState,
+} from '../../src/workflows/definitions';
+import { maybeRecordHistory } from '../support/histories';
+import { projectWithChange, seedProd, startStack, type Stack } from './support';
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack(__filename);
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+/** Tests wait seconds, not the default minutes, before a queued run checks that its coordinator still lists it. */
+const turnCheckSeconds = 1;
+
+async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const v = await read().catch(() => undefined);
+    if (v !== undefined && ok(v)) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const coordinatorState = (projectId: string): Promise<CoordinatorState> =>
+  s.t.client.workflow.getHandle(coordinatorWorkflowId(projectId)).query(coordinatorStateQuery);
+
+let seq = 0;
+const newId = (what: string) => `${what}-${Date.now()}-${seq++}`;
+
+/** Submits a dry-run promotion to the coordinator as the client does, but with the raw input field the client drops. */
+async function submitDryRun(projectId: string): Promise<string> {
+  const workflowId = newId('queued-child');
+  await s.t.client.workflow.executeUpdateWithStart(submitUpdate, {
+    args: [{ kind: 'promote', workflowId, input: { projectId, dryRun: true, turnCheckSeconds }, ifBusy: 'queue' }],
+    startWorkflowOperation: coordinatorStart(projectId, s.t.taskQueue),
+  });
+  return workflowId;
+}
+
+/** Every step of run `later` started once every step of run `earlier` had ended: the two never overlapped. */
+async function expectStepsAfter(earlier: string, later: string): Promise<void> {
+  const [a, b] = await Promise.all([s.client.getProgress(earlier), s.client.getProgress(later)]);
+  expect(a.steps.length).toBeGreaterThan(0);
+  expect(b.steps.length).toBeGreaterThan(0);
+  const ended = a.steps
+    .map((x: StepRecord) => x.endedAt!)
+    .sort()
+    .at(-1)!;
+  expect(b.steps.filter((x: StepRecord) => x.startedAt < ended)).toEqual([]);
+}
+
+test('runs queued behind a held one when the coordinator is terminated still run, after it and one at a time', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await projectWithChange(s);
+    const held = await s.client.startPromotion({ projectId: p.projectId, approval: { required: true, timeout: '1h' } });
+    await until(
+      'the held run at approval',
+      () => s.client.getProgress(held.workflowId),
+      (x) => x.currentStep === 'approval',
+    );
+    // Queued behind it: a child of the coordinator, and a run started directly (an external entry).
+    const child = await submitDryRun(p.projectId);
+    const direct = await s.t.client.workflow.start('promote', {
+      taskQueue: s.t.taskQueue,
+      workflowId: newId('queued-direct'),
+      args: [{ projectId: p.projectId, dryRun: true, turnCheckSeconds }],
+    });
+    await until(
+      'both queued',
+      () => coordinatorState(p.projectId),
+      (c) => c.queued.length === 2,
+    );
+    const old = await s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId)).describe();
+
+    await s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId)).terminate('test: operator lost the queue');
+
+    // The queued runs notice and ask again, which starts a fresh coordinator (the terminated one still answers queries
+    // with its last state); it lists the held run first and waits for it.
+    const fresh = await until(
+      'a fresh coordinator',
+      () => s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId)).describe(),
+      (d) => d.runId !== old.runId && d.status.name === 'RUNNING',
+    );
+    const c = await until(
+      'the fresh coordinator listing all three',
+      () => s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId), fresh.runId).query(coordinatorStateQuery),
+      (x) => x.active !== null && x.queued.length === 2,
+    );
+    expect(c.active).toBe(held.workflowId);
+    expect([...c.queued].sort()).toEqual([child, direct.workflowId].sort());
+    // Still waiting: nothing ran beside the held run.
+    for (const id of [child, direct.workflowId])
+      expect(await s.client.getProgress(id)).toMatchObject({ queued: true, steps: [] });
+
+    await s.client.approve(held.workflowId, 'alice');
+    expect((await held.result()).outcome).toBe('promoted');
+    const childResult = (await s.t.client.workflow.getHandle(child).result()) as PromoteResult;
+    const directResult = (await direct.result()) as PromoteResult;
+    expect([childResult.outcome, directResult.outcome]).toEqual(['dry_run', 'dry_run']);
+    await expectStepsAfter(held.workflowId, child);
+    await expectStepsAfter(held.workflowId, direct.workflowId);
+    const [first, second] = c.queued;
+    await expectStepsAfter(first!, second!);
+    await until(
+      'the coordinator to be idle',
+      () => coordinatorState(p.projectId),
+      (x) => x.active === null && x.queued.length === 0,
+    );
+    await maybeRecordHistory(s.t.client.workflow.getHandle(child), 'promote-readmitted');
+    await maybeRecordHistory(
+      s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId)),
+      'coordinator-recovered',
+    );
+  });
+});
+
+test('a direct start whose workflow ID the coordinator refuses ends with outcome refused and the reason', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await seedProd(s.emu, 1);
+    const from = s.emu.requestLog().length;
+    const run = await s.t.client.workflow.start('refreshDev', {
+      taskQueue: s.t.taskQueue,
+      workflowId: `direct-${'x'.repeat(200)}`,
+      args: [{ projectId: p.projectId }],
+    });
+    const err: unknown = await run.result().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect(cause.type).toBe('InvalidInput');
+    expect(cause.nonRetryable).toBe(true);
+    expect(cause.message).toMatch(/workflowId: 1-200 characters/);
+    const progress = await s.client.getProgress(run.workflowId);
+    expect(progress).toMatchObject({ outcome: 'refused', queued: false, steps: [] });
+    expect(progress.reason).toMatch(/refused to admit this run: .*workflowId: 1-200 characters/);
+    expect(
+      s.emu
+        .requestLog()
+        .slice(from)
+        .filter((r) => r.method !== 'GET' && r.path.includes(p.projectId)),
+    ).toEqual([]);
+  });
+});
