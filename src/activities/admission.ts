@@ -21,6 +21,7 @@ import {
   coordinatorStateQuery,
   coordinatorWorkflowId,
   submitUpdate,
+  turnSignal,
   type IfBusy,
   type RunKind,
 } from '../workflows/definitions';
@@ -56,6 +57,35 @@ export type AdmissionDeps = {
 
 export function admissionActivities(deps: AdmissionDeps = {}) {
   const client = deps.client ?? (() => Context.current().client);
+
+  /** Resolves when this execution has closed, however it closed. */
+  async function closed(workflowId: string, runId: string): Promise<void> {
+    const handle = client().workflow.getHandle(workflowId, runId, { followRuns: false });
+    try {
+      await Promise.race([handle.result(), Context.current().cancelled]);
+    } catch (err) {
+      if (
+        err instanceof WorkflowFailedError ||
+        err instanceof WorkflowContinuedAsNewError ||
+        err instanceof WorkflowNotFoundError
+      )
+        return;
+      throw err;
+    }
+  }
+
+  /** The run a Temporal reset of this closed execution made (the latest, if it was reset more than once), if any. */
+  async function resetSuccessor(workflowId: string, runId: string): Promise<string | null> {
+    const described = await client()
+      .workflow.getHandle(workflowId, runId)
+      .describe()
+      .catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return null; // deleted by retention
+        throw err;
+      });
+    const next = described?.raw.workflowExtendedInfo?.resetRunId;
+    return next && next !== runId ? next : null;
+  }
   return {
     /**
      * Submits the calling run to its project's coordinator (started if it is not running). A busy project refuses it
@@ -151,20 +181,26 @@ export function admissionActivities(deps: AdmissionDeps = {}) {
       return found.map(({ workflowId, runId, queued }) => ({ workflowId, runId, queued }));
     },
 
-    /** Resolves when the run has closed, however it closed (completed, failed, cancelled, terminated, timed out). */
+    /**
+     * Resolves when the run has closed, however it closed (completed, failed, cancelled, terminated, timed out), and
+     * so has any run a Temporal reset made of it. Runs are not followed otherwise: a retried execution starts from the
+     * beginning, a run of its own that asks for its own admission (and awaiting it here would wait for a run that waits
+     * for its turn). A reset instead ends the run and goes on from the reset point with the signals after it reapplied,
+     * the turn among them: the new run holds the project as the old one did, so it is granted the turn (a run reset to
+     * before its admission then goes at once, and its own entry is skipped later, closed) and awaited too.
+     */
     async awaitExternalRun({ workflowId, runId }: { workflowId: string; runId: string }): Promise<void> {
-      // Not following runs: a retried execution is a run of its own, which asks for its own admission.
-      const handle = client().workflow.getHandle(workflowId, runId, { followRuns: false });
-      try {
-        await Promise.race([handle.result(), Context.current().cancelled]);
-      } catch (err) {
-        if (
-          err instanceof WorkflowFailedError ||
-          err instanceof WorkflowContinuedAsNewError ||
-          err instanceof WorkflowNotFoundError
-        )
-          return;
-        throw err;
+      for (let current: string | null = runId; current; current = await resetSuccessor(workflowId, current)) {
+        if (current !== runId) {
+          await client()
+            .workflow.getHandle(workflowId, current)
+            .signal(turnSignal)
+            .catch((err: unknown) => {
+              // Closed already: awaiting it returns at once.
+              if (!(err instanceof WorkflowNotFoundError)) throw err;
+            });
+        }
+        await closed(workflowId, current);
       }
     },
   };

@@ -10,6 +10,7 @@ import type { PromoteResult, StepRecord } from '../../src/workflows';
 import {
   coordinatorStateQuery,
   coordinatorWorkflowId,
+  progressQuery,
   submitUpdate,
   type CoordinatorState,
 } from '../../src/workflows/definitions';
@@ -129,6 +130,62 @@ test('runs queued behind a held one when the coordinator is terminated still run
     );
   });
 });
+
+test.each(['direct', 'child'] as const)(
+  'a %s run reset while it holds the project keeps holding it: the run behind waits for the reset run',
+  async (how) => {
+    const worker = await s.worker();
+    await worker.runUntil(async () => {
+      const p = await projectWithChange(s);
+      await until(
+        'setup to be done',
+        () => coordinatorState(p.projectId),
+        (c) => c.active === null,
+      );
+      const approval = { required: true as const, timeout: '1h' };
+      const held =
+        how === 'direct'
+          ? await s.t.client.workflow.start('promote', {
+              taskQueue: s.t.taskQueue,
+              workflowId: newId('held-direct'),
+              args: [{ projectId: p.projectId, approval }],
+            })
+          : s.t.client.workflow.getHandle(
+              (await s.client.startPromotion({ projectId: p.projectId, approval })).workflowId,
+            );
+      await until(
+        'the held run at approval',
+        () => s.client.getProgress(held.workflowId),
+        (x) => x.currentStep === 'approval',
+      );
+      const behind = await s.client.startPromotion({ projectId: p.projectId, dryRun: true });
+      expect(behind.position).toBe(1);
+
+      // An operator resets the held run to its last workflow task: the old run ends, the new one waits for approval.
+      const events = (await held.fetchHistory()).events ?? [];
+      const lastTask = events.filter((e) => e.workflowTaskCompletedEventAttributes).at(-1)!;
+      const reset = await s.t.client.workflowService.resetWorkflowExecution({
+        namespace: s.t.namespace,
+        workflowExecution: { workflowId: held.workflowId },
+        reason: 'test: operator reset',
+        workflowTaskFinishEventId: lastTask.eventId,
+        requestId: newId('reset'),
+      });
+      const resetRun = s.t.client.workflow.getHandle(held.workflowId, reset.runId);
+      await until(
+        'the reset run at approval',
+        () => resetRun.query(progressQuery),
+        (x) => x.currentStep === 'approval',
+      );
+
+      await s.client.approve(held.workflowId, 'alice');
+      expect(((await resetRun.result()) as PromoteResult).outcome).toBe('promoted');
+      expect((await behind.result()).outcome).toBe('dry_run');
+      // The run behind ran only once the reset run had ended.
+      await expectStepsAfter(held.workflowId, behind.workflowId);
+    });
+  },
+);
 
 test('a direct start whose workflow ID the coordinator refuses ends with outcome refused and the reason', async () => {
   const worker = await s.worker();
