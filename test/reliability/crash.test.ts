@@ -73,18 +73,27 @@ async function reference(sc: Scenario): Promise<Reference> {
 
 /**
  * One run killed at every activity boundary it has, in turn: after the k-th activity's effect (`when` 'after'), or
- * before it does anything ('before'), for k = 1, 2, ... until the run ends. The next worker is started while the doomed one
- * hangs, then the doomed one is SIGKILLed. Boundaries are counted in the killed run itself ("@k"), not taken from the
- * reference: a step whose retry finds its work done starts no operation and skips its wait, so "type#n" shifts.
- * Returns the points killed at; every activity of the reference but those waits must be among them.
+ * before it does anything ('before'), for k = 1, 2, ... until the run ends. Boundaries are counted in the killed run
+ * itself ("@k"), not taken from the reference: a step whose retry finds its work done starts no operation and skips its
+ * wait, so "type#n" shifts. A doomed worker also stops at every later boundary it reaches (KILL_FROM): an activity
+ * running alongside the one at @k (refreshDev reads its baseline and fingerprints dev at once) is killed with it,
+ * instead of finishing on the doomed worker past the next worker's point. The doomed worker is SIGKILLed, then the next
+ * one starts with the first boundary not yet killed at. Returns the SIGKILLs and the boundaries killed at; those are
+ * @1, @2, ... without a gap, and every activity of the reference but the operation waits is among them.
  */
-async function killChain(sc: Scenario, ref: Reference, when: 'before' | 'after', max = Infinity): Promise<string[]> {
+async function killChain(
+  sc: Scenario,
+  ref: Reference,
+  when: 'before' | 'after',
+  max = Infinity,
+): Promise<{ kills: number; points: string[] }> {
   const tq = queue(`chain-${when}-${sc.name}`);
   const { p, client } = await preparedProject(s, tq, sc);
   const countFile = join(dir, `chain-${p.projectId}`);
-  const env = { taskQueue: tq, bundlePath, emu: s.emu, countFile };
-  const pointAt = (i: number) => `@${i + 1}${when === 'before' ? ':before' : ''}`;
-  let w = await startWorker({ ...env, killPoint: pointAt(0) });
+  const env = { taskQueue: tq, bundlePath, emu: s.emu, countFile, killFrom: true };
+  const pointAt = (k: number) => `@${k}${when === 'before' ? ':before' : ''}`;
+  const numberOf = (point: string) => Number(point.split('@')[1]!.replace(':before', ''));
+  let w = await startWorker({ ...env, killPoint: pointAt(1) });
   const run = await sc.start(client, p);
   let done = false;
   const finished = run.result().then(
@@ -92,15 +101,20 @@ async function killChain(sc: Scenario, ref: Reference, when: 'before' | 'after',
     () => ((done = true), null),
   );
   const reached: string[] = [];
+  let kills = 0;
   for (;;) {
+    const next = reached.length ? Math.max(...reached.map(numberOf)) + 1 : 1;
     const hit = await Promise.race([w.killpoint, finished]);
-    if (!hit && !done) throw new Error(`worker exited before ${pointAt(reached.length)} (after ${reached.join(', ')})`);
+    if (!hit && !done) throw new Error(`worker exited before ${pointAt(next)} (after ${reached.join(', ')})`);
     if (!hit) break; // the run ended before a next boundary: every one was killed at
-    reached.push(hit.slice('KILLPOINT '.length));
-    const last = reached.length >= max;
-    const next = await startWorker({ ...env, killPoint: last ? undefined : pointAt(reached.length) });
     await w.kill();
-    w = next;
+    kills++;
+    await sleep(200); // the last lines it wrote, read after its exit
+    // Every boundary the doomed worker stopped at (the first, and any reached alongside it before the SIGKILL).
+    reached.push(...w.lines.filter((l) => l.startsWith('KILLPOINT ')).map((l) => l.slice('KILLPOINT '.length)));
+    const last = kills >= max;
+    const after = Math.max(...reached.map(numberOf)) + 1;
+    w = await startWorker({ ...env, killPoint: last ? undefined : pointAt(after) });
     if (last) break;
   }
   try {
@@ -108,12 +122,13 @@ async function killChain(sc: Scenario, ref: Reference, when: 'before' | 'after',
   } finally {
     await w.kill();
   }
-  if (reached.length >= max) return reached;
-  expect(reached.map((x) => `@${x.split('@')[1]}`)).toEqual(reached.map((_, i) => pointAt(i)));
+  if (kills >= max) return { kills, points: reached };
+  const numbers = reached.map(numberOf).sort((a, b) => a - b);
+  expect(numbers).toEqual(numbers.map((_, i) => i + 1));
   const killed = new Set(reached.map((x) => x.split('@')[0]));
   const notWaits = ref.points.map((x) => x.split('@')[0]!).filter((x) => !x.startsWith('waitForOperations#'));
   expect(notWaits.filter((x) => !killed.has(x))).toEqual([]);
-  return reached;
+  return { kills, points: reached };
 }
 
 /** One run whose workers are killed `kills` times at a random moment inside a randomly chosen activity. */
@@ -216,7 +231,7 @@ test(
         // The fast subset kills at the first three boundaries only.
         const [after, before, others] = await Promise.all([
           killChain(sc, ref, 'after', FULL ? Infinity : 3),
-          plan.before ? killChain(sc, ref, 'before') : Promise.resolve([]),
+          plan.before ? killChain(sc, ref, 'before') : Promise.resolve({ kills: 0, points: [] }),
           (async () => {
             let n = 0;
             for (let i = 0; i < plan.random; i++) n += await randomKills(sc, ref, 3, 7919 * (i + 1));
@@ -224,14 +239,14 @@ test(
             return n;
           })(),
         ]);
-        const chain = [...after, ...before];
-        const kills = chain.length + others;
+        const chain = [...after.points, ...before.points];
+        const kills = after.kills + before.kills + others;
         record(__filename, {
           section: 'crash matrix',
           tried: FULL
             ? tried.replace(
                 /every activity boundary \([^)]*\)/,
-                `all ${after.length} activity boundaries after the effect${plan.before ? ` and all ${before.length} before the activity` : ''}`,
+                `all ${after.points.length} activity boundaries after the effect${plan.before ? ` and all ${before.points.length} before the activity` : ''} (${after.kills + before.kills} SIGKILLs)`,
               )
             : tried.replace('every activity boundary', `the first ${chain.length} activity boundaries`),
           count: kills,

@@ -59,6 +59,8 @@ export type WorkerEnv = {
   killPoint?: string;
   /** A kill point hit by any process is not hit again (two workers carrying the same point: one dies). */
   once?: boolean;
+  /** "@k" also stops the worker at every later boundary it reaches (see test/workflows/worker-process.ts). */
+  killFrom?: boolean;
   temporalAddress?: string;
 };
 
@@ -94,6 +96,7 @@ export async function startWorker(w: WorkerEnv): Promise<WorkerProc> {
       COUNT_FILE: w.countFile,
       KILL_POINT: w.killPoint ?? '',
       KILL_ONCE: w.once ? '1' : '',
+      KILL_FROM: w.killFrom ? '1' : '',
       ...(w.temporalAddress ? { TEMPORAL_ADDRESS: w.temporalAddress } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,6 +9,8 @@
  * test). With ":before" it hangs before the activity does anything. "@k" names a boundary of the run at hand: "type#n"
  * can shift between runs, since a step whose retry finds its work done starts no operations and skips its wait.
  * KILL_ONCE=1: a point fires only in the first process that reaches it (two workers carrying it: one dies).
+ * KILL_FROM=1: "@k" also fires at every later boundary this process reaches (a dying process does nothing more): an
+ * activity that runs alongside the one at @k is then killed too, instead of finishing past the next process's point.
  * WORKER_LOG=json: the product's logger at debug level as JSON on stderr (the reliability suite scans it for secrets).
  * TEMPORAL_ADDRESS overrides TEMPORAL_TEST_ADDRESS (a dev server of the test's own).
  */
@@ -40,7 +42,10 @@ function pointOf(type: string): string {
   return `${type}#${n}@${all.indexOf(key) + 1}`;
 }
 
-const matches = (point: string) => killAt !== '' && (point.split('@')[0] === killAt || point.endsWith(killAt));
+const from = env.KILL_FROM === '1' && killAt.startsWith('@') ? Number(killAt.slice(1)) : null;
+const matches = (point: string) =>
+  killAt !== '' &&
+  (point.split('@')[0] === killAt || point.endsWith(killAt) || (from !== null && Number(point.split('@')[1]) >= from));
 
 /** With KILL_ONCE, a kill point fires in the first process that reaches it only. */
 function firstHit(mark: string): boolean {
