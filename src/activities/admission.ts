@@ -146,7 +146,7 @@ export function admissionActivities(deps: AdmissionDeps = {}) {
       }
       const r = await Promise.race([
         client().workflow.executeUpdateWithStart(submitUpdate, {
-          args: [{ kind: req.kind, workflowId, input: null, ifBusy: 'queue', external: { runId } }],
+          args: [{ kind: req.kind, workflowId, input: null, ifBusy: 'queue', external: { runId }, readmit: true }],
           updateId: `readmit-${runId}-${Context.current().info.activityId}`,
           startWorkflowOperation: coordinatorStart(projectId, Context.current().info.taskQueue),
         }),

@@ -132,6 +132,11 @@ export type SubmitRequest = {
    * child, signals this run's turn and awaits its end (`input` is not used).
    */
   external?: { runId: string };
+  /**
+   * Set by a queued run that found the coordinator no longer lists it (Run.waitForTurn): a coordinator that lost its
+   * queue first recovers the project's other open runs.
+   */
+  readmit?: boolean;
 };
 
 /** `position` 0: the run starts now; n: n runs go first. The run exists as a workflow when this returns. */

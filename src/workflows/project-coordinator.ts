@@ -37,7 +37,7 @@ import {
   type RunKind,
   type SubmitRequest,
 } from './definitions';
-import type { AdmissionActivities } from '../activities/admission';
+import type { AdmissionActivities, OpenRun } from '../activities/admission';
 import { externalRuns } from './admission';
 import { janitor } from './janitor';
 import { promote } from './promote';
@@ -52,6 +52,12 @@ const MAX_HISTORY_EVENTS = 2000;
 
 /** Patch marking coordinators that, started afresh, recover the project's open runs first. */
 export const COORDINATOR_RECOVERY = 'coordinator-recovery';
+
+/** Patch marking coordinators that, asked to re-admit a run they do not list, first recover the open runs they lost. */
+export const READMIT_RECOVERY = 'readmit-recovery';
+
+/** Patch marking coordinators that recover the project's open runs when starting a submitted run failed. */
+export const START_FAILED_RECOVERY = 'start-failed-recovery';
 
 /** One visibility list; retried a few times, then the coordinator goes on with what it was submitted. */
 const recovery = proxyActivities<AdmissionActivities>({
@@ -99,6 +105,13 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
         // A retried admission, or a re-admission, of the same execution: already queued.
         return { workflowId: req.workflowId, position: listed };
       }
+      // A queued run this coordinator does not list: it lost its queue (reset), so other open runs, the one holding
+      // the project among them, may be unknown to it too. They are queued first, the asking run in its place among them.
+      if (req.readmit && req.external && patched(READMIT_RECOVERY)) {
+        await recoverOpenRuns();
+        const found = queue.findIndex((e) => isSameRun(e, req));
+        if (found >= 0) return { workflowId: req.workflowId, position: found };
+      }
       if (queue.some((e) => e.workflowId === req.workflowId)) throw alreadySubmitted(req.workflowId);
       if (req.ifBusy === 'refuse' && queue.length > 0) throw busy(projectId, state());
       const position = queue.length;
@@ -140,20 +153,37 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
     },
   );
 
-  if (recovering) {
+  /** Queues the project's open runs this coordinator does not list, as external entries (see openRunsOf). */
+  async function openRuns(): Promise<OpenRun[]> {
     try {
-      for (const run of await recovery.openRunsOf({ projectId })) {
-        if (queue.some((e) => e.workflowId === run.workflowId)) continue;
-        queue.push({
-          workflowId: run.workflowId,
-          started: Promise.resolve(null),
-          external: { runId: run.runId },
-          recovered: true,
-        });
-      }
+      return await recovery.openRunsOf({ projectId });
     } catch (err) {
-      log.warn('could not recover the open runs of the project', { projectId, error: String(err) });
+      log.warn('could not list the open runs of the project', { projectId, error: String(err) });
+      return [];
     }
+  }
+
+  /**
+   * Queues the project's open runs this coordinator does not list, as external entries (see openRunsOf). They were
+   * open before anything submitted while they were looked up, so they go before those submissions.
+   */
+  async function recoverOpenRuns(): Promise<void> {
+    const known = new Set(queue);
+    const runs = await openRuns();
+    const recovered: Entry[] = runs
+      .filter((run) => !queue.some((e) => e.workflowId === run.workflowId))
+      .map((run) => ({
+        workflowId: run.workflowId,
+        started: Promise.resolve(null),
+        external: { runId: run.runId },
+        recovered: true,
+      }));
+    const newer = queue.findIndex((e) => !known.has(e));
+    queue.splice(newer < 0 ? queue.length : newer, 0, ...recovered);
+  }
+
+  if (recovering) {
+    await recoverOpenRuns();
     recovering = false;
   }
 
@@ -167,6 +197,16 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
       continue;
     }
     const handle = await entry.started;
+    if (!entry.external && !handle && patched(START_FAILED_RECOVERY)) {
+      // Not started: a run with this ID may be open already, e.g. this coordinator was reset and re-ran the
+      // submission of a run it had started before. An open run of the project with this ID is the submitted run: it
+      // holds the project or waits for its turn, so it is followed in this entry's place rather than forgotten.
+      const open = (await openRuns()).find((r) => r.workflowId === entry.workflowId);
+      if (open) {
+        entry.external = { runId: open.runId };
+        entry.recovered = true;
+      }
+    }
     if (entry.external) await followExternal(entry.workflowId, entry.external.runId);
     else if (handle) {
       try {

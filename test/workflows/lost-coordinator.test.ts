@@ -5,6 +5,7 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { coordinatorStart } from '../../src/coordinator-start';
 import type { PromoteResult, StepRecord } from '../../src/workflows';
 import {
@@ -130,6 +131,78 @@ test('runs queued behind a held one when the coordinator is terminated still run
     );
   });
 });
+
+/**
+ * `none`: the reset coordinator knows neither run (the queued one's re-admission recovers both); `updates`: the
+ * submissions are reapplied, their child starts fail (the runs exist), and the coordinator recovers the runs then; a
+ * run submitted after the reset waits too.
+ */
+test.each(['none', 'updates'] as const)(
+  'runs queued when the coordinator is reset to before they were submitted (reapplied: %s) still wait for the held run',
+  async (reapplied) => {
+    const worker = await s.worker();
+    await worker.runUntil(async () => {
+      const p = await projectWithChange(s);
+      const coordinator = s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId));
+      await until(
+        'setup to be done',
+        () => coordinator.query(coordinatorStateQuery),
+        (c) => c.active === null,
+      );
+      // The reset point: the coordinator's last workflow task before the two runs below were submitted.
+      const before = (await coordinator.fetchHistory()).events ?? [];
+      const resetPoint = before.filter((e) => e.workflowTaskCompletedEventAttributes).at(-1)!.eventId;
+
+      const held = await s.client.startPromotion({
+        projectId: p.projectId,
+        approval: { required: true, timeout: '1h' },
+      });
+      await until(
+        'the held run at approval',
+        () => s.client.getProgress(held.workflowId),
+        (x) => x.currentStep === 'approval',
+      );
+      const queued = await submitDryRun(p.projectId);
+      await until(
+        'the run to be queued',
+        () => coordinator.query(coordinatorStateQuery),
+        (c) => c.queued.includes(queued),
+      );
+
+      const reset = await s.t.client.workflowService.resetWorkflowExecution({
+        namespace: s.t.namespace,
+        workflowExecution: { workflowId: coordinatorWorkflowId(p.projectId) },
+        reason: 'test: operator reset the coordinator',
+        workflowTaskFinishEventId: resetPoint,
+        requestId: newId('reset'),
+        ...(reapplied === 'none'
+          ? { resetReapplyType: temporal.api.enums.v1.ResetReapplyType.RESET_REAPPLY_TYPE_NONE }
+          : {}),
+      });
+      // The reset coordinator lost both runs; the queued one notices, and its re-admission recovers the held one first.
+      const c = await until(
+        'the reset coordinator listing both',
+        () =>
+          s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId), reset.runId).query(coordinatorStateQuery),
+        (x) => x.active !== null && x.queued.length > 0,
+      );
+      expect(c).toMatchObject({ active: held.workflowId, queued: [queued] });
+      expect(await s.client.getProgress(queued)).toMatchObject({ queued: true, steps: [] });
+      const later =
+        reapplied === 'updates' ? await s.client.startPromotion({ projectId: p.projectId, dryRun: true }) : null;
+
+      await s.client.approve(held.workflowId, 'alice');
+      expect((await held.result()).outcome).toBe('promoted');
+      expect(((await s.t.client.workflow.getHandle(queued).result()) as PromoteResult).outcome).toBe('dry_run');
+      await expectStepsAfter(held.workflowId, queued);
+      if (later) {
+        expect((await later.result()).outcome).toBe('dry_run');
+        await expectStepsAfter(held.workflowId, later.workflowId);
+        await expectStepsAfter(queued, later.workflowId);
+      }
+    });
+  },
+);
 
 test.each(['direct', 'child'] as const)(
   'a %s run reset while it holds the project keeps holding it: the run behind waits for the reset run',
