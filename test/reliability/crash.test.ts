@@ -221,6 +221,9 @@ test(
   async () => {
     // Scenarios run side by side on task queues of their own: a kill mostly waits for heartbeat timeouts, not CPU. All
     // five at once: the full run's time is then its longest chain (promote's, before and after each activity).
+    // A section that fails is recorded and the others go on to their own end (stopping the stack under them would
+    // fail them too, for nothing of theirs); the first failure is thrown once all are done.
+    const failures: unknown[] = [];
     const totals = await pool(PLAN, PLAN.length, (plan) => {
       const sc = SCENARIOS[plan.name];
       const tried = `${sc.name}: SIGKILL at every activity boundary${plan.before ? ' (before and after each activity)' : ' (after each effect)'}, ${plan.random} run(s) x 3 random in-activity kills, ${plan.pairs} two-worker run(s)`;
@@ -229,7 +232,7 @@ test(
         // Three lanes side by side, each on a project of its own: the chain killed after each activity's effect, the
         // chain killed before each activity (when planned), and the random and two-worker runs.
         // The fast subset kills at the first three boundaries only.
-        const [after, before, others] = await Promise.all([
+        const lanes = await Promise.allSettled([
           killChain(sc, ref, 'after', FULL ? Infinity : 3),
           plan.before ? killChain(sc, ref, 'before') : Promise.resolve({ kills: 0, points: [] }),
           (async () => {
@@ -239,6 +242,13 @@ test(
             return n;
           })(),
         ]);
+        const failed = lanes.find((l) => l.status === 'rejected');
+        if (failed) throw failed.reason;
+        const [after, before, others] = lanes.map((l) => (l as PromiseFulfilledResult<unknown>).value) as [
+          Awaited<ReturnType<typeof killChain>>,
+          Awaited<ReturnType<typeof killChain>>,
+          number,
+        ];
         const chain = [...after.points, ...before.points];
         const kills = after.kills + before.kills + others;
         record(__filename, {
@@ -254,8 +264,12 @@ test(
           ok: true,
         });
         return kills;
+      }).catch((err: unknown) => {
+        failures.push(err);
+        return 0;
       });
     });
+    if (failures.length) throw failures[0];
     const total = totals.reduce((a, b) => a + b, 0);
     record(__filename, {
       section: 'crash matrix',
