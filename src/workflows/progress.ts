@@ -105,6 +105,8 @@ export class Run {
     const projectId = this.progress.projectId;
     if (!projectId) return;
     const kind = runKindOf(this.workflowType);
+    // Checked before admission, so a bad value fails the run before it is queued.
+    const checkSeconds = turnCheckSecondsOf(raw);
     if (workflowInfo().parent?.workflowId !== coordinatorWorkflowId(projectId)) {
       // Runs started directly before admission existed replay without it.
       if (!kind || !patched(DIRECT_ADMISSION)) return;
@@ -119,7 +121,7 @@ export class Run {
     }
     if (!this.turn) {
       this.queue();
-      if (kind && patched(TURN_RECHECK)) await this.waitCheckingAdmission(projectId, kind, turnCheckSecondsOf(raw));
+      if (kind && patched(TURN_RECHECK)) await this.waitCheckingAdmission(projectId, kind, checkSeconds);
       else await condition(() => this.turn);
     }
     this.progress.queued = false;

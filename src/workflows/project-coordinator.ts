@@ -75,7 +75,7 @@ type Entry = {
   external?: { runId: string };
   /** A child's run ID, once started: a re-admission of the child is this entry. */
   runId?: string;
-  /** Found open when this coordinator started afresh (its predecessor's run, or a direct run asking right now). */
+  /** Found open by a recovery (fresh start, re-admission, failed start) rather than submitted to this coordinator. */
   recovered?: true;
 };
 

@@ -199,6 +199,10 @@ test('invalid input to a directly started run fails at once, before admission an
     const failure = await failureOf(badIfBusy.result());
     expect(failure.type).toBe('InvalidInput');
     expect(failure.message).toMatch(/ifBusy/);
+    const badWait = await startDirectly('rollback', { projectId: p.projectId, turnCheckSeconds: 0 });
+    const failure2 = await failureOf(badWait.result());
+    expect(failure2.type).toBe('InvalidInput');
+    expect(failure2.message).toMatch(/turnCheckSeconds/);
     expect(mutationsSince(from, p.projectId)).toEqual([]);
     // Never admitted: no coordinator was started for the project.
     await expect(s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId)).describe()).rejects.toThrow(
