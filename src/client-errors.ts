@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** The input was refused before anything started; `field` names the offending field, e.g. "checks.0.sql". */
 export class InvalidInputError extends Error {
@@ -25,8 +25,8 @@ export class ProjectBusyError extends Error {
   }
 }
 
-export function validated<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
+export function validated<S extends z.core.$ZodType>(schema: S, input: unknown): z.output<S> {
+  const parsed = z.safeParse(schema, input);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const field = issue?.path.join('.') || '(input)';

@@ -206,7 +206,7 @@ export class NeonPromoteClient {
    * running, and the update returns once the run exists (queued or started), or fails at once if the project is busy
    * and `ifBusy` is 'refuse'.
    */
-  private async submit<S extends z.ZodType<{ projectId: string }>, R>(
+  private async submit<S extends z.core.$ZodType<{ projectId: string }>, R>(
     kind: RunKind,
     schema: S,
     input: z.input<S>,
@@ -227,7 +227,7 @@ export class NeonPromoteClient {
     return { workflowId, position: submitted.position, handle, result: () => handle.result() as Promise<R> };
   }
 
-  private async execute<S extends z.ZodType<{ projectId: string }>, R>(
+  private async execute<S extends z.core.$ZodType<{ projectId: string }>, R>(
     type: string,
     schema: S,
     input: z.input<S>,

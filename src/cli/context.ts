@@ -24,7 +24,7 @@ export type Ctx = {
  * Checks a command's input against its workflow's schema before anything connects (so bad input exits 2 even when
  * Temporal is down) and returns it unchanged: the client validates it again, and the workflow once more.
  */
-export function checked<S extends z.ZodType>(schema: S, input: z.input<S>): z.input<S> {
+export function checked<S extends z.core.$ZodType>(schema: S, input: z.input<S>): z.input<S> {
   validated(schema, input);
   return input;
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../shared/zod';
 
 const MS = 1;
 const S = 1000;
@@ -37,13 +37,17 @@ function parse(v: unknown): number | null {
  * schema rather than a union, so that a refusal says what a duration looks like instead of zod's "Invalid input".
  */
 export function durationMs({ min, max }: { min: number; max: number }) {
-  return z
-    .custom<number | string>(() => true)
-    .transform((v, ctx): number => {
-      const ms = parse(v);
-      if (ms !== null) return ms;
-      ctx.issues.push({ code: 'custom', message: `${EXPECTED}; got ${shown(v)}`, input: v });
-      return z.NEVER;
-    })
-    .pipe(z.number().min(min, `must be at least ${min} ms`).max(max, `must be at most ${max} ms`));
+  const toMs = z.transform((v: number | string, ctx): number => {
+    const ms = parse(v);
+    if (ms !== null) return ms;
+    ctx.issues.push({ code: 'custom', message: `${EXPECTED}; got ${shown(v)}`, input: v });
+    return z.NEVER;
+  });
+  return z.pipe(
+    z.pipe(
+      z.custom<number | string>(() => true),
+      toMs,
+    ),
+    z.number().check(z.gte(min, `must be at least ${min} ms`), z.lte(max, `must be at most ${max} ms`)),
+  );
 }

@@ -4,7 +4,7 @@
  * it is not admitted through the project's coordinator and sends no notification (not in RUN_WORKFLOW_TYPES).
  */
 import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
-import { z } from 'zod';
+import { z } from '../shared/zod';
 import type { BranchInfo } from '../activities/types';
 import type { EndpointWithHost, PreviewListingActivities } from '../activities/branches';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/failure-types';
@@ -13,7 +13,7 @@ import { PREVIEW_PREFIX } from './names';
 import { refuse } from './steps';
 import { parseInput } from './validate';
 
-export const listPreviewsInput = z.object({ projectId: neonId, devBranchName: branchName.default('dev') });
+export const listPreviewsInput = z.object({ projectId: neonId, devBranchName: z._default(branchName, 'dev') });
 export type ListPreviewsInput = z.input<typeof listPreviewsInput>;
 
 /** One preview branch as Neon has it now, and whether a createPreview run of neon-promote made it. No secret. */

@@ -1,8 +1,8 @@
 /**
  * The optional `notify` field of every mutating workflow's input, and the payload a notification carries. zod only, so
- * the workflows, the client and the notify activity share one definition.
+ * the workflows, the client and the notify activity share one definition (zod/mini, see ../shared/zod).
  */
-import { z } from 'zod';
+import { z } from '../shared/zod';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -11,13 +11,13 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
  * payload is signed, not encrypted. No user:password in the URL: the input is kept in the run's history for anyone
  * who can read it, so a URL that carries a credential belongs in the worker's NEON_PROMOTE_WEBHOOK_URL instead.
  */
-export const webhookUrl = z
-  .string()
-  .max(2000)
-  .superRefine((s, ctx) => {
+export const webhookUrl = z.string().check(
+  z.maxLength(2000),
+  z.superRefine((s: string, ctx) => {
     const problem = urlProblem(s);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  }),
+);
 
 function urlProblem(s: string): string | null {
   if (!URL.canParse(s)) return 'expected an absolute URL';

@@ -1,12 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { z } from 'zod';
+import { z } from '../shared/zod';
 
 /**
  * Parses a workflow's input. Invalid input fails the workflow at once, before any Neon call, with a non-retryable
  * InvalidInput failure whose message names the field (retrying cannot fix it).
  */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
+export function parseInput<S extends z.core.$ZodType>(schema: S, input: unknown): z.output<S> {
+  const parsed = z.safeParse(schema, input);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const field = issue?.path.join('.') || '(input)';

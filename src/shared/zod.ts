@@ -1,0 +1,12 @@
+/**
+ * The zod the workflow bundle uses: `zod/mini`, zod 4's functional API. The workflow sandbox instantiates every module
+ * of the bundle once per workflow execution, and a "classic" zod schema carries dozens of closures per instance
+ * (issue 9: cached workflows cost the worker's memory); mini schemas carry none and parse the same way. mini loads no
+ * locale by default, so the English messages classic zod gives (and errors quote) are configured here, once.
+ */
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
+
+z.config(en());
+
+export { z };
