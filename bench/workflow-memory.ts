@@ -2,10 +2,11 @@
  * What one cached workflow costs the worker (issue 9): RSS and V8 heap per workflow held in the sticky cache, and the
  * mean time of a workflow's first workflow task, for several workflow bundles side by side.
  *
- *   nice -n 19 node --expose-gc --import tsx bench/workflow-memory.ts [--n 300] [--before <git-rev>]
+ *   nice -n 19 node --expose-gc --import tsx bench/workflow-memory.ts [--n 300] [--before <git-rev>] [--extra zod]
  *
  * Bundles measured, each in a worker process of its own against one Temporal dev server:
  * - `trivial`: the SDK and one workflow that waits (no neon-promote module at all);
+ * - `trivial+MODULE` (with --extra MODULE,...): the same workflow importing a package, e.g. zod or zod/mini;
  * - `tree`: the workflows of the working tree (src/, copied as it is), with the production interceptors;
  * - `before` (with --before REV): the same tree with the schema modules (inputs, validate, duration, notify-input,
  *   list-previews, shared/checks) as they were at REV, so the two differ by the schemas only.
@@ -69,8 +70,11 @@ function prepare(dir: string, name: string, before?: string): Variant {
   const root = path.join(dir, name);
   mkdirSync(root, { recursive: true });
   symlinkSync(path.join(REPO, 'node_modules'), path.join(root, 'node_modules'));
-  if (name === 'trivial') {
-    const code = PROBE_WORKFLOW.replace('__IMPORTS__', '').replace('__PARSE__', 'void input;');
+  if (name === 'trivial' || name.startsWith('trivial+')) {
+    const extra = name.slice('trivial+'.length);
+    const imports = extra ? `import * as extra from '${extra}';` : '';
+    const use = extra ? 'void input; void Object.keys(extra).length;' : 'void input;';
+    const code = PROBE_WORKFLOW.replace('__IMPORTS__', imports).replace('__PARSE__', use);
     writeFileSync(path.join(root, 'probe.ts'), code);
     return { name, root, full: false };
   }
@@ -205,7 +209,12 @@ async function main(): Promise<void> {
     log,
   });
   try {
-    const variants = [prepare(dir, 'trivial'), prepare(dir, 'tree')];
+    const extras = (arg('extra') ?? '').split(',').filter(Boolean);
+    const variants = [
+      prepare(dir, 'trivial'),
+      ...extras.map((m) => prepare(dir, `trivial+${m}`)),
+      prepare(dir, 'tree'),
+    ];
     if (before) variants.push(prepare(dir, 'before', before));
     log(
       `load ${loadavg()
