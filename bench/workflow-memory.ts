@@ -7,6 +7,8 @@
  * Bundles measured, each in a worker process of its own against one Temporal dev server:
  * - `trivial`: the SDK and one workflow that waits (no neon-promote module at all);
  * - `trivial+MODULE` (with --extra MODULE,...): the same workflow importing a package, e.g. zod or zod/mini;
+ * - `tree+en` (with --en-only): `tree` with zod's locales index aliased to English only (a bundler option, not the
+ *   product's bundle: zod's entry points import every locale, and the sandbox instantiates each per workflow);
  * - `tree`: the workflows of the working tree (src/, copied as it is), with the production interceptors;
  * - `before` (with --before REV): the same tree with the schema modules (inputs, validate, duration, notify-input,
  *   list-previews, shared/checks) as they were at REV, so the two differ by the schemas only.
@@ -104,8 +106,25 @@ async function child(): Promise<void> {
   const entry = full ? path.join(root, 'src', 'workflows', 'memory-probe.ts') : path.join(root, 'probe.ts');
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} };
+  // tree+en: zod's locales index (all ~50 locales, which zod's entry points import eagerly) replaced by English only.
+  const localesIndex = path.join(REPO, 'node_modules', 'zod', 'v4', 'locales', 'index.js');
+  const stub = path.join(root, 'locales-en-only.js');
+  if (arg('variant')!.endsWith('+en')) {
+    writeFileSync(
+      stub,
+      `export { default as en } from ${JSON.stringify(localesIndex.replace(/index\.js$/, 'en.js'))};\n`,
+    );
+  }
   const { code } = await bundleWorkflowCode({
     workflowsPath: entry,
+    ...(arg('variant')!.endsWith('+en')
+      ? {
+          webpackConfigHook: (c) => ({
+            ...c,
+            resolve: { ...c.resolve, alias: { ...(c.resolve?.alias as Record<string, string>), [localesIndex]: stub } },
+          }),
+        }
+      : {}),
     workflowInterceptorModules: full
       ? [
           path.join(root, 'src', 'workflows', 'notify-interceptor.ts'),
@@ -114,6 +133,10 @@ async function child(): Promise<void> {
       : [],
     logger: quiet,
   });
+  const locales = (code.match(/"\.\/node_modules\/zod\/v4\/locales\/[^"]+"/g) ?? []).length;
+  process.stderr.write(
+    `${arg('variant')}: bundle ${Math.round(code.length / 1024)} KB, ${locales} zod locale modules\n`,
+  );
   const taskQueue = `memory-probe-${process.pid}`;
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
@@ -216,6 +239,7 @@ async function main(): Promise<void> {
       prepare(dir, 'tree'),
     ];
     if (before) variants.push(prepare(dir, 'before', before));
+    if (process.argv.includes('--en-only')) variants.push(prepare(dir, 'tree+en'));
     log(
       `load ${loadavg()
         .map((l) => l.toFixed(2))
