@@ -51,14 +51,7 @@ const SHORT_STEPS: ReadonlySet<string> = new Set([
 
 /** `remote` as the workflows call it, except that in a run with LOCAL_SHORT_STEPS the short steps go through `local`. */
 function shortStepsLocal(remote: NeonActivities, local: NeonActivities): NeonActivities {
-  return new Proxy(remote, {
-    get(target, name, receiver) {
-      const direct = Reflect.get(target, name, receiver) as unknown;
-      if (typeof name !== 'string' || !SHORT_STEPS.has(name)) return direct;
-      return (input: object) =>
-        patched(LOCAL_SHORT_STEPS) ? (Reflect.get(local, name) as AnyActivity)(input) : (direct as AnyActivity)(input);
-    },
-  });
+  return routedWhenPatched(LOCAL_SHORT_STEPS, SHORT_STEPS, remote, local);
 }
 
 type AnyActivity = (input: object) => Promise<unknown>;
@@ -119,14 +112,30 @@ const SETTLES_ITSELF: ReadonlySet<string> = new Set([
  * with `waitForOperations: true`: their results then carry `operationsSettled`, and `settle` has nothing left to do.
  */
 function settlingInActivity(plain: NeonActivities, waiting: NeonActivities): NeonActivities {
-  return new Proxy(plain, {
+  return routedWhenPatched(SETTLE_IN_ACTIVITY, SETTLES_ITSELF, plain, waiting, (input) => ({
+    ...input,
+    waitForOperations: true,
+  }));
+}
+
+/**
+ * `before` as the workflows call it, except that the activities in `names` go through `after` (with the input
+ * adapted) in a run that has the patch `patchId`. patched() is asked at each call, as the run reaches it, so a run
+ * recorded before the patch replays with `before`.
+ */
+function routedWhenPatched(
+  patchId: string,
+  names: ReadonlySet<string>,
+  before: NeonActivities,
+  after: NeonActivities,
+  adapt: (input: object) => object = (input) => input,
+): NeonActivities {
+  return new Proxy(before, {
     get(target, name, receiver) {
       const direct = Reflect.get(target, name, receiver) as unknown;
-      if (typeof name !== 'string' || !SETTLES_ITSELF.has(name)) return direct;
+      if (typeof name !== 'string' || !names.has(name)) return direct;
       return (input: object) =>
-        patched(SETTLE_IN_ACTIVITY)
-          ? (Reflect.get(waiting, name) as AnyActivity)({ ...input, waitForOperations: true })
-          : (direct as AnyActivity)(input);
+        patched(patchId) ? (Reflect.get(after, name) as AnyActivity)(adapt(input)) : (direct as AnyActivity)(input);
     },
   });
 }
