@@ -5,12 +5,13 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { PromoteResult, StepRecord } from '../../src/workflows';
-import { coordinatorStateQuery, coordinatorWorkflowId, type CoordinatorState } from '../../src/workflows/definitions';
+import type { PromoteResult } from '../../src/workflows';
+import { coordinatorWorkflowId } from '../../src/workflows/definitions';
 import { maybeRecordHistory } from '../support/histories';
-import { projectWithChange, seedProd, sourceOf, startStack, type Stack } from './support';
+import { projectWithChange, seedProd, sourceOf, startStack, runWatch, type Stack } from './support';
 
 let s: Stack;
+const { until, coordinatorState, expectStepsAfter } = runWatch(() => s);
 beforeAll(async () => {
   s = await startStack(__filename);
 });
@@ -27,18 +28,6 @@ function startDirectly(type: string, input: Record<string, unknown>) {
     args: [input],
   });
 }
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const v = await read();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const coordinatorState = (projectId: string): Promise<CoordinatorState> =>
-  s.t.client.workflow.getHandle(coordinatorWorkflowId(projectId)).query(coordinatorStateQuery);
 
 const waitForStep = (workflowId: string, step: string) =>
   until(
@@ -63,18 +52,6 @@ async function failureOf(result: Promise<unknown>): Promise<ApplicationFailure> 
 }
 
 const approval = { required: true as const, timeout: '1h' };
-
-/** Every step of run `later` started once every step of run `earlier` had ended: the two never overlapped. */
-async function expectStepsAfter(earlier: string, later: string): Promise<void> {
-  const [a, b] = await Promise.all([s.client.getProgress(earlier), s.client.getProgress(later)]);
-  expect(a.steps.length).toBeGreaterThan(0);
-  expect(b.steps.length).toBeGreaterThan(0);
-  const ended = a.steps
-    .map((x: StepRecord) => x.endedAt!)
-    .sort()
-    .at(-1)!;
-  expect(b.steps.filter((x: StepRecord) => x.startedAt < ended)).toEqual([]);
-}
 
 test('a promotion started directly waits behind a run the client started and never overlaps it; with ifBusy refuse it is refused', async () => {
   const worker = await s.worker();

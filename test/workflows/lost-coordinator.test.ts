@@ -7,18 +7,18 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { coordinatorStart } from '../../src/coordinator-start';
-import type { PromoteResult, StepRecord } from '../../src/workflows';
+import type { PromoteResult } from '../../src/workflows';
 import {
   coordinatorStateQuery,
   coordinatorWorkflowId,
   progressQuery,
   submitUpdate,
-  type CoordinatorState,
 } from '../../src/workflows/definitions';
 import { maybeRecordHistory } from '../support/histories';
-import { projectWithChange, seedProd, startStack, type Stack } from './support';
+import { projectWithChange, seedProd, startStack, runWatch, type Stack } from './support';
 
 let s: Stack;
+const { until, coordinatorState, expectStepsAfter } = runWatch(() => s);
 beforeAll(async () => {
   s = await startStack(__filename);
 });
@@ -28,18 +28,6 @@ afterAll(async () => {
 
 /** Tests wait seconds, not the default minutes, before a queued run checks that its coordinator still lists it. */
 const turnCheckSeconds = 1;
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const v = await read().catch(() => undefined);
-    if (v !== undefined && ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const coordinatorState = (projectId: string): Promise<CoordinatorState> =>
-  s.t.client.workflow.getHandle(coordinatorWorkflowId(projectId)).query(coordinatorStateQuery);
 
 let seq = 0;
 const newId = (what: string) => `${what}-${Date.now()}-${seq++}`;
@@ -52,18 +40,6 @@ async function submitDryRun(projectId: string): Promise<string> {
     startWorkflowOperation: coordinatorStart(projectId, s.t.taskQueue),
   });
   return workflowId;
-}
-
-/** Every step of run `later` started once every step of run `earlier` had ended: the two never overlapped. */
-async function expectStepsAfter(earlier: string, later: string): Promise<void> {
-  const [a, b] = await Promise.all([s.client.getProgress(earlier), s.client.getProgress(later)]);
-  expect(a.steps.length).toBeGreaterThan(0);
-  expect(b.steps.length).toBeGreaterThan(0);
-  const ended = a.steps
-    .map((x: StepRecord) => x.endedAt!)
-    .sort()
-    .at(-1)!;
-  expect(b.steps.filter((x: StepRecord) => x.startedAt < ended)).toEqual([]);
 }
 
 test('runs queued behind a held one when the coordinator is terminated still run, after it and one at a time', async () => {

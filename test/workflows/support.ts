@@ -3,6 +3,8 @@ import { Client } from 'pg';
 import { createActivities } from '../../src/activities';
 import { createHealthActivities } from '../../src/activities/health';
 import { NeonPromoteClient } from '../../src/client';
+import { coordinatorStateQuery, coordinatorWorkflowId, type CoordinatorState } from '../../src/workflows/definitions';
+import type { StepRecord } from '../../src/workflows';
 import {
   seedProject,
   startEmulator,
@@ -120,4 +122,44 @@ export async function projectWithChange(s: Pick<Stack, 'emu' | 'client'>): Promi
   await (await s.client.startSetup({ projectId: p.projectId })).result();
   await sql(await uriOf(s.emu, p, 'dev'), `UPDATE items SET source = 'dev'`);
   return p;
+}
+
+/**
+ * Polling and ordering checks for tests that watch runs of one project queue behind each other. `stack` is read at
+ * each call, so the helpers can be made before beforeAll has started the stack.
+ */
+export function runWatch(stack: () => Pick<Stack, 't' | 'client'>) {
+  /** Polls `read` every 50 ms until `ok` holds (a read that throws counts as not yet), for up to 30 s. */
+  async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+    let last: unknown;
+    for (let i = 0; i < 600; i++) {
+      const v = await read().catch((err: unknown) => {
+        last = err;
+        return undefined;
+      });
+      if (v !== undefined && ok(v)) return v;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(
+      `timed out waiting for ${what}${last ? ` (last read failed: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`,
+    );
+  }
+
+  const coordinatorState = (projectId: string): Promise<CoordinatorState> =>
+    stack().t.client.workflow.getHandle(coordinatorWorkflowId(projectId)).query(coordinatorStateQuery);
+
+  /** Every step of run `later` started once every step of run `earlier` had ended: the two never overlapped. */
+  async function expectStepsAfter(earlier: string, later: string): Promise<void> {
+    const { client } = stack();
+    const [a, b] = await Promise.all([client.getProgress(earlier), client.getProgress(later)]);
+    expect(a.steps.length).toBeGreaterThan(0);
+    expect(b.steps.length).toBeGreaterThan(0);
+    const ended = a.steps
+      .map((x: StepRecord) => x.endedAt!)
+      .sort()
+      .at(-1)!;
+    expect(b.steps.filter((x: StepRecord) => x.startedAt < ended)).toEqual([]);
+  }
+
+  return { until, coordinatorState, expectStepsAfter };
 }
