@@ -3,13 +3,17 @@
  * mean time of a workflow's first workflow task, for several workflow bundles side by side.
  *
  *   nice -n 19 node --expose-gc --import tsx bench/workflow-memory.ts [--n 300] [--before <git-rev>] [--extra zod]
+ *     [--en-only] [--preload]
  *
  * Bundles measured, each in a worker process of its own against one Temporal dev server:
  * - `trivial`: the SDK and one workflow that waits (no neon-promote module at all);
  * - `trivial+MODULE` (with --extra MODULE,...): the same workflow importing a package, e.g. zod or zod/mini;
  * - `tree+en` (with --en-only): `tree` with zod's locales index aliased to English only (a bundler option, not the
  *   product's bundle: zod's entry points import every locale, and the sandbox instantiates each per workflow);
- * - `tree`: the workflows of the working tree (src/, copied as it is), with the production interceptors;
+ * - `tree`: the workflows of the working tree (src/, copied as it is), with the production interceptors, bundled
+ *   without the production bundler options (no preloaded modules: every module instantiated per workflow);
+ * - `tree+preload` (with --preload): `tree` bundled with the production's preloadModules (workflowPreloadModules in
+ *   src/worker.ts): zod and src/shared/zod.ts evaluated once per worker, shared by every workflow;
  * - `before` (with --before REV): the same tree with the schema modules (inputs, validate, duration, notify-input,
  *   list-previews, shared/checks) as they were at REV, so the two differ by the schemas only.
  * In `tree` and `before`, the waiting workflow first validates a promotion's input with promoteInput, as promote does.
@@ -25,6 +29,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } fr
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDevServer } from '../src/dev/temporal-server';
+import { workflowPreloadModules } from '../src/worker';
 import { freePort } from '../test/setup/ports';
 
 const REPO = path.resolve(__dirname, '..');
@@ -125,6 +130,7 @@ async function child(): Promise<void> {
           }),
         }
       : {}),
+    ...(arg('variant')!.endsWith('+preload') ? { preloadModules: workflowPreloadModules(path.join(root, 'src')) } : {}),
     workflowInterceptorModules: full
       ? [
           path.join(root, 'src', 'workflows', 'notify-interceptor.ts'),
@@ -240,6 +246,7 @@ async function main(): Promise<void> {
     ];
     if (before) variants.push(prepare(dir, 'before', before));
     if (process.argv.includes('--en-only')) variants.push(prepare(dir, 'tree+en'));
+    if (process.argv.includes('--preload')) variants.push(prepare(dir, 'tree+preload'));
     log(
       `load ${loadavg()
         .map((l) => l.toFixed(2))

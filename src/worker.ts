@@ -1,4 +1,5 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import path from 'node:path';
 import { createActivitiesFromEnv } from './activities';
 import { createHealthActivities } from './activities/health';
 import { createNotifyActivities, webhookSettingsFromEnv } from './activities/notify';
@@ -21,6 +22,22 @@ export const WORKFLOW_INTERCEPTOR_MODULES = [
   require.resolve('./workflows/notify-interceptor'),
   require.resolve('./observability/workflow-interceptors'),
 ];
+
+/**
+ * Modules the workflow bundle evaluates once per worker (the reusable V8 context's bootstrap) instead of once per
+ * workflow execution (issue 9): zod and the module that configures its English messages. The SDK deep-freezes them,
+ * so nothing listed here may hold per-workflow state or build schemas (zod defines lazy properties on a schema on
+ * first use). `srcDir` is the directory of this file (a copy of the tree in bench/workflow-memory.ts).
+ */
+export function workflowPreloadModules(srcDir = __dirname): string[] {
+  return ['zod/mini', 'zod/v4/core', 'zod/locales', path.join(srcDir, 'shared', 'zod')];
+}
+
+/**
+ * The bundler options of every workflow bundle: createWorker's own (`bundlerOptions`) and the ones tests and benches
+ * build with bundleWorkflowCode (spread them into its options), so they run what production runs.
+ */
+export const WORKFLOW_BUNDLE_OPTIONS = { preloadModules: workflowPreloadModules() };
 
 export type CreateWorkerOptions = {
   connection: NativeConnection;
@@ -64,7 +81,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
-      : { workflowsPath: require.resolve('./workflows') }),
+      : { workflowsPath: require.resolve('./workflows'), bundlerOptions: WORKFLOW_BUNDLE_OPTIONS }),
   });
 }
 

@@ -8,5 +8,9 @@ import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 
 z.config(en());
+// The worker preloads this module and zod (WORKFLOW_BUNDLE_OPTIONS in src/worker.ts): evaluated once, then deep-frozen.
+// zod resolves whether it may compile object parsers (`allowsEval`) on the first object parse, by writing to a
+// module-level object; resolved here, before the freeze, so that parse does not write to a frozen object.
+void z.core.util.allowsEval.value;
 
 export { z };
