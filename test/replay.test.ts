@@ -1,6 +1,6 @@
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/worker';
+import { WORKFLOW_BUNDLE_OPTIONS, WORKFLOW_INTERCEPTOR_MODULES } from '../src/worker';
 import { loadRecordedHistories } from './support/histories';
 
 const histories = loadRecordedHistories();
@@ -11,6 +11,7 @@ beforeAll(async () => {
   workflowBundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../src/workflows'),
     workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    ...WORKFLOW_BUNDLE_OPTIONS,
   });
 });
 

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDevServer, type DevServer } from '../../src/dev/temporal-server';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
 import { freePort } from '../../test/setup/ports';
 import { readHandshake, spawnTs, stopChild, REPO } from './procs';
 import { startTap, type Tap } from './tap';
@@ -28,6 +29,7 @@ export async function startTemporal(
   log('bundling workflows once for every worker of the run');
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.join(REPO, 'src', 'workflows'),
+    ...WORKFLOW_BUNDLE_OPTIONS,
     logger: { trace() {}, debug() {}, info() {}, warn: log, error: log, log() {} },
   });
   const bundlePath = path.join(dir, 'workflows.js');

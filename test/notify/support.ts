@@ -5,7 +5,7 @@ import { createHealthActivities } from '../../src/activities/health';
 import { createNotifyActivities, type WebhookSettings } from '../../src/activities/notify';
 import { NeonPromoteClient } from '../../src/client';
 import { startEmulator, type Emulator } from '../../src/emulator';
-import { createWorker, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker';
+import { createWorker, WORKFLOW_BUNDLE_OPTIONS, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker';
 import type { RunFinishedPayload } from '../../src/workflows/notify-input';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
 import { neonActivities } from '../workflows/support';
@@ -64,6 +64,7 @@ export async function startNotifyStack(testFile: string): Promise<NotifyStack> {
     bundleWorkflowCode({
       workflowsPath: require.resolve('../../src/workflows'),
       workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+      ...WORKFLOW_BUNDLE_OPTIONS,
       logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
     }),
   ]);

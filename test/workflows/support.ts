@@ -13,7 +13,7 @@ import {
   type SeededProject,
 } from '../../src/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
-import { createWorker } from '../../src/worker';
+import { createWorker, WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
 
 export type Stack = {
@@ -30,7 +30,11 @@ export async function startStack(testFile: string, emulator: EmulatorOptions = {
   const [t, emu, bundle] = await Promise.all([
     connectTestTemporal(testFile),
     startEmulator({ port: 0, operationDelayMs: { min: 5, max: 20 }, ...emulator }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger }),
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('../../src/workflows'),
+      ...WORKFLOW_BUNDLE_OPTIONS,
+      logger: quietLogger,
+    }),
   ]);
   const client = await NeonPromoteClient.connect({ client: t.client, taskQueue: t.taskQueue });
   return {
