@@ -25,12 +25,14 @@ export const WORKFLOW_INTERCEPTOR_MODULES = [
 
 /**
  * Modules the workflow bundle evaluates once per worker (the reusable V8 context's bootstrap) instead of once per
- * workflow execution (issue 9): zod and the module that configures its English messages. The SDK deep-freezes them,
- * so nothing listed here may hold per-workflow state or build schemas (zod defines lazy properties on a schema on
- * first use). `srcDir` is the directory of this file (a copy of the tree in bench/workflow-memory.ts).
+ * workflow execution (issue 9): src/shared/zod.ts, which configures zod's English messages, and with it every zod
+ * module it imports (zod/mini, zod/v4/core, the English locale). zod itself is not listed: its package declares no
+ * side effects, so webpack compiles a bare preload of `zod/mini` to nothing. The SDK deep-freezes what it preloads,
+ * so nothing here may hold per-workflow state or build schemas (zod defines lazy properties on a schema on first
+ * use). `srcDir` is the directory of this file (bench/workflow-memory.ts passes a copy of the tree).
  */
 export function workflowPreloadModules(srcDir = __dirname): string[] {
-  return ['zod/mini', 'zod/v4/core', 'zod/locales', path.join(srcDir, 'shared', 'zod')];
+  return [path.join(srcDir, 'shared', 'zod')];
 }
 
 /**

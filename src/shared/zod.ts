@@ -9,8 +9,9 @@ import { en } from 'zod/locales';
 
 z.config(en());
 // The worker preloads this module and zod (WORKFLOW_BUNDLE_OPTIONS in src/worker.ts): evaluated once, then deep-frozen.
-// zod resolves whether it may compile object parsers (`allowsEval`) on the first object parse, by writing to a
-// module-level object; resolved here, before the freeze, so that parse does not write to a frozen object.
+// zod decides whether object schemas may compile a fast parser (`allowsEval`) when the first one is built, caching the
+// answer on a module-level object; on the frozen object that write is lost silently (seen in the sandbox), and every
+// object schema would probe again and parse without its compiled path. Decided here, before the freeze.
 void z.core.util.allowsEval.value;
 
 export { z };
