@@ -2,7 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { createHealthActivities } from '../src/activities/health';
-import { createWorker } from '../src/worker';
+import { createWorker, WORKFLOW_BUNDLE_OPTIONS } from '../src/worker';
 import type { healthCheck } from '../src/workflows';
 import { maybeRecordHistory } from './support/histories';
 import { connectTestTemporal, type TestTemporal } from './support/temporal';
@@ -12,7 +12,10 @@ let workflowBundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
   t = await connectTestTemporal(__filename);
-  workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows') });
+  workflowBundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../src/workflows'),
+    ...WORKFLOW_BUNDLE_OPTIONS,
+  });
 });
 afterAll(async () => t?.close());
 

@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { NeonPromoteClient } from '../../src/client';
 import { startDevServer } from '../../src/dev/temporal-server';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
 import { startEmulator, type Emulator, type RequestLogEntry } from '../../src/emulator';
 import { freePort } from '../setup/ports';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
@@ -36,7 +37,11 @@ const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() 
 
 beforeAll(async () => {
   dir = tempDir('np-rel-restart-');
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet });
+  bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    logger: quiet,
+    ...WORKFLOW_BUNDLE_OPTIONS,
+  });
   bundlePath = writeBundle(bundle.code);
 });
 afterAll(async () => {
