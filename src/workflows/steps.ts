@@ -1,11 +1,6 @@
 /** Steps shared by several workflows: resolving the environment, swapping a snapshot in, verifying, retiring backups. */
 import { ActivityFailure, ApplicationFailure, CancellationScope, log, patched, sleep } from '@temporalio/workflow';
-import type {
-  BranchWithEndpoints,
-  ResolveEnvironmentResult,
-  VerificationCheck,
-  VerifyBranchResult,
-} from '../activities/types';
+import type * as A from '../activities/types';
 import { compensation, mutation, read, settle, verification } from './proxies';
 import { isoAfter } from './names';
 
@@ -21,7 +16,7 @@ export async function resolveEnvironment(input: {
   projectId: string;
   prodBranchName: string;
   devBranchName: string;
-}): Promise<ResolveEnvironmentResult> {
+}): Promise<A.ResolveEnvironmentResult> {
   return read.resolveEnvironment({
     projectId: input.projectId,
     prodBranchName: input.prodBranchName,
@@ -29,13 +24,13 @@ export async function resolveEnvironment(input: {
   });
 }
 
-export function requireBranch(branch: BranchWithEndpoints | null, role: string, name: string): BranchWithEndpoints {
+export function requireBranch(branch: A.BranchWithEndpoints | null, role: string, name: string): A.BranchWithEndpoints {
   if (!branch) throw refuse(`the ${role} branch "${name}" does not exist`, 'BranchMissing');
   return branch;
 }
 
 /** The branch's read-write endpoint: the one whose connection string applications use. */
-export function readWriteEndpoint(branch: BranchWithEndpoints): string | undefined {
+export function readWriteEndpoint(branch: A.BranchWithEndpoints): string | undefined {
   return branch.endpoints.find((e) => e.type === 'read_write')?.id;
 }
 
@@ -43,8 +38,8 @@ export async function verify(
   where: Where,
   branchId: string,
   endpointId: string | undefined,
-  checks: VerificationCheck[],
-): Promise<VerifyBranchResult> {
+  checks: A.VerificationCheck[],
+): Promise<A.VerifyBranchResult> {
   return verification.verifyBranch({
     projectId: where.projectId,
     branchId,
@@ -195,7 +190,7 @@ const EXPLAIN_CHECKS = 'explain-checks';
 export async function requireReadOnlyChecks(
   where: Where,
   branch: { id: string; endpointId: string | undefined },
-  lists: Record<string, VerificationCheck[]>,
+  lists: Record<string, A.VerificationCheck[]>,
 ): Promise<void> {
   const fields = Object.entries(lists).filter(([, checks]) => checks.some((c) => c.kind === 'sql'));
   if (fields.length === 0 || !patched(EXPLAIN_CHECKS)) return;
