@@ -6,7 +6,7 @@
 import { NeonPromoteClient } from '../src/client';
 import { coordinatorWorkflowId } from '../src/workflows/definitions';
 import { pool, seedFleet } from './lib/seed';
-import { watchProc } from './lib/procs';
+import { cpuSince, sampleProc, threadCpu, watchProc } from './lib/procs';
 import { diffCounts, requestCounts, startPhase, totalCalls, type Temporal } from './lib/stack';
 import { round } from './lib/stats';
 
@@ -38,6 +38,11 @@ export type FleetResult = {
   /** Which of the limiter's limits the 429s hit (per minute, per second per route). */
   http429By: { minute: number; route: number };
   historyEvents: { promote: number; coordinator: number; sampled: number };
+  /**
+   * CPU seconds over the fleet by process: the worker by thread group (/proc/PID/task/TID/comm), the Temporal dev
+   * server and the emulator as wholes. Where a CPU-bound fleet's time goes.
+   */
+  cpu: { worker: Record<string, number>; devServer: number; emulator: number };
 };
 
 const UNBOUNDED = { perMinute: 1_000_000, perSecondPerRoute: 100_000 };
@@ -64,6 +69,11 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
     const before = await requestCounts(phase.emulator);
     const firstRecord = phase.tap.records.length;
     const proc = watchProc(phase.worker.pid);
+    const others = () => ({
+      devServer: sampleProc(t.server.process.pid!)?.cpuSec ?? 0,
+      emulator: sampleProc(phase.emulatorPid)?.cpuSec ?? 0,
+    });
+    const cpu0 = { threads: threadCpu(phase.worker.pid), ...others() };
     o.log(`fleet: ${o.projects} promotions at once${o.budget ? `, budget ${o.budget.perMinute}/min` : ''}`);
     const t0 = Date.now();
     const failures: string[] = [];
@@ -112,6 +122,7 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
       );
     }
     const worker = proc.stop();
+    const cpu1 = { threads: threadCpu(phase.worker.pid), ...others() };
     const calls = totalCalls(diffCounts(await requestCounts(phase.emulator), before));
     const times = phase.tap.records
       .slice(firstRecord)
@@ -147,6 +158,11 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
       http429: phase.tap.rejected429,
       http429By: { ...phase.tap.rejectedBy },
       historyEvents: history,
+      cpu: {
+        worker: cpuSince(cpu0.threads, cpu1.threads),
+        devServer: round(cpu1.devServer - cpu0.devServer, 1),
+        emulator: round(cpu1.emulator - cpu0.emulator, 1),
+      },
     };
   } finally {
     await phase.stop();

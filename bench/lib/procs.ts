@@ -1,6 +1,6 @@
 /** Child processes of the benchmark (emulator, worker) and what /proc says about their memory and CPU. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const REPO = path.resolve(__dirname, '..', '..');
@@ -11,6 +11,36 @@ export function spawnTs(entry: string, args: string[], env: NodeJS.ProcessEnv = 
   return spawn(process.execPath, ['--import', 'tsx', path.join(REPO, entry), ...args], {
     cwd: REPO,
     env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/**
+ * Compiles bench/worker-child.ts and the sources it imports with tsc into `outDir`, so the worker under test runs as
+ * a deployed one does (`node dist/...`, bin/neon-promote.js outside a checkout) and not under tsx's loader, whose
+ * esbuild service and source maps would count in its RSS and CPU. Returns the entry point to run with `spawnJs`.
+ */
+export function compileWorker(outDir: string): string {
+  const tsc = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+  const args = [tsc, '-p', path.join(REPO, 'bench', 'tsconfig.worker.json'), '--outDir', outDir];
+  const r = spawnSync(process.execPath, args, { cwd: REPO, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`compiling the bench worker failed:\n${r.stdout}${r.stderr}`);
+  return path.join(outDir, 'bench', 'worker-child.js');
+}
+
+/**
+ * Runs compiled JavaScript under plain node; its packages resolve from the checkout's node_modules. `nodeArgs`: flags
+ * NODE_OPTIONS refuses, such as `--cpu-prof --cpu-prof-dir=DIR` (BENCH_WORKER_NODE_ARGS).
+ */
+export function spawnJs(
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs: string[] = [],
+): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, entry, ...args], {
+    cwd: REPO,
+    env: { ...process.env, NODE_PATH: path.join(REPO, 'node_modules'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -68,6 +98,40 @@ export function sampleProc(pid: number): ProcSample | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU seconds (utime+stime) of each of a process's threads, summed by thread name (/proc/PID/task/TID/comm): for the
+ * worker, its main JavaScript thread, the workflow thread(s), Temporal's Rust core (tokio) and V8's helpers.
+ */
+export function threadCpu(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        // The process's first thread runs its main JavaScript (activities, here); others go by their names.
+        const name = tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
+  } catch {
+    // the process ended
+  }
+  return out;
+}
+
+/** What each process (and each of the worker's thread groups) spent between two threadCpu readings, in seconds. */
+export function cpuSince(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) {
+    const d = Math.round((v - (before[k] ?? 0)) * 10) / 10;
+    if (d > 0) out[k] = d;
+  }
+  return out;
 }
 
 /** Samples a process every `everyMs`: peak RSS, CPU seconds, and the busiest interval's CPU share (cores). */

@@ -175,6 +175,17 @@ export function renderTables(sizes: SizeSummary[], fleets: FleetResult[]): strin
         rows,
       ),
     );
+    out.push('\nCPU seconds during each fleet: the worker by thread, the Temporal dev server, the emulator\n');
+    for (const f of fleets) {
+      const threads = Object.entries(f.cpu.worker)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, s]) => `${name} ${s}`)
+        .join(', ');
+      const label = `${f.projects}${f.budgetPerMinute ? ` @${f.budgetPerMinute}/min` : ''}`;
+      out.push(
+        `${label}: worker ${round(f.worker.cpuSec)} (${threads}); dev server ${f.cpu.devServer}; emulator ${f.cpu.emulator}`,
+      );
+    }
   }
   return out.join('\n');
 }

@@ -10,10 +10,18 @@ import path from 'node:path';
 import { startDevServer, type DevServer } from '../../src/dev/temporal-server';
 import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
 import { freePort } from '../../test/setup/ports';
-import { readHandshake, spawnTs, stopChild, REPO } from './procs';
+import { compileWorker, readHandshake, spawnJs, spawnTs, stopChild, REPO } from './procs';
 import { startTap, type Tap } from './tap';
 
-export type Temporal = { server: DevServer; client: Client; connection: Connection; dir: string; bundlePath: string };
+export type Temporal = {
+  server: DevServer;
+  client: Client;
+  connection: Connection;
+  dir: string;
+  bundlePath: string;
+  /** The compiled worker (compileWorker), or null to run bench/worker-child.ts under tsx. */
+  workerEntry: string | null;
+};
 
 /** The dev server with the local stack's dynamic config (src/dev/temporal-server.ts), plus `dynamicConfig`. */
 export async function startTemporal(
@@ -34,7 +42,13 @@ export async function startTemporal(
   });
   const bundlePath = path.join(dir, 'workflows.js');
   writeFileSync(bundlePath, code);
-  return { server, client, connection, dir, bundlePath };
+  // BENCH_WORKER_TSX=1 runs the worker under tsx instead, as the figures before 2026-11-22 02:00 UTC were taken.
+  let workerEntry: string | null = null;
+  if (!process.env.BENCH_WORKER_TSX) {
+    log('compiling the worker (tsc), so it runs as a deployed worker does');
+    workerEntry = compileWorker(path.join(dir, 'worker'));
+  }
+  return { server, client, connection, dir, bundlePath, workerEntry };
 }
 
 export async function stopTemporal(t: Temporal): Promise<void> {
@@ -51,6 +65,8 @@ export type Phase = {
   /** What clients under test use: the tap's /api/v2. */
   neon: Neon;
   worker: { pid: number };
+  /** The emulator's process (its CPU in the fleet's split). */
+  emulatorPid: number;
   taskQueue: string;
   stop(): Promise<void>;
 };
@@ -96,7 +112,7 @@ export async function startPhase(o: PhaseOptions): Promise<Phase> {
     cleanups.push(() => tap.stop());
     const neon = { ...emulator, baseUrl: `${tap.url}/api/v2` };
     const taskQueue = `bench-${o.label}-${process.pid}`;
-    const workerChild = spawnTs('bench/worker-child.ts', [], {
+    const workerEnv = {
       TEMPORAL_ADDRESS: o.temporal.server.address,
       NEON_PROMOTE_TASK_QUEUE: taskQueue,
       NEON_API_BASE_URL: neon.baseUrl,
@@ -106,11 +122,15 @@ export async function startPhase(o: PhaseOptions): Promise<Phase> {
       // Node flags for the worker alone (e.g. --max-old-space-size), to see what bounds its RSS.
       ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
       ...o.workerEnv,
-    });
+    };
+    const { workerEntry } = o.temporal;
+    const workerChild = workerEntry
+      ? spawnJs(workerEntry, [], workerEnv, process.env.BENCH_WORKER_NODE_ARGS?.split(/\s+/).filter(Boolean))
+      : spawnTs('bench/worker-child.ts', [], workerEnv);
     cleanups.push(() => stopChild(workerChild, 30_000));
     await readHandshake(workerChild, ['WORKER_READY']);
     workerChild.stderr?.on('data', (d: Buffer) => process.stderr.write(`[worker] ${d.toString()}`));
-    return { emulator, tap, neon, worker: { pid: workerChild.pid! }, taskQueue, stop };
+    return { emulator, tap, neon, worker: { pid: workerChild.pid! }, emulatorPid: emuChild.pid!, taskQueue, stop };
   } catch (err) {
     await stop();
     throw err;
