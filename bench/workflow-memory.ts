@@ -15,7 +15,8 @@
  * - `tree+preload` (with --preload): `tree` bundled with the production's preloadModules (workflowPreloadModules in
  *   src/worker.ts): zod and src/shared/zod.ts evaluated once per worker, shared by every workflow;
  * - `before` (with --before REV): the same tree with the schema modules (inputs, validate, duration, notify-input,
- *   list-previews, shared/checks) as they were at REV, so the two differ by the schemas only.
+ *   list-previews, shared/checks) as they were at REV, so the two differ by the schemas only; `before+preload` (with
+ *   both flags) is that tree bundled as `tree+preload` is.
  * In `tree` and `before`, the waiting workflow first validates a promotion's input with promoteInput, as promote does.
  * Each worker starts N of them (all kept in the cache), waits until each has answered a query (its first task is
  * done), collects garbage and reads the process's RSS; per workflow = (after - before) / N. The first task's
@@ -90,7 +91,9 @@ function prepare(dir: string, name: string, before?: string): Variant {
     writeFileSync(path.join(root, f), execFileSync('git', ['show', `${before}:${f}`], { cwd: REPO }));
   }
   const imports = `export * from './index';\nimport { parseInput } from './validate';\nimport { promoteInput } from './inputs';`;
-  const code = PROBE_WORKFLOW.replace('__IMPORTS__', imports).replace('__PARSE__', 'parseInput(promoteInput, input);');
+  // Since 2026-11-22 the input schemas are built on first use (promoteInput()); before, they were schemas.
+  const parse = 'parseInput(typeof promoteInput === "function" ? promoteInput() : promoteInput, input);';
+  const code = PROBE_WORKFLOW.replace('__IMPORTS__', imports).replace('__PARSE__', parse);
   writeFileSync(path.join(root, 'src', 'workflows', 'memory-probe.ts'), code);
   return { name, root, full: true };
 }
@@ -245,6 +248,7 @@ async function main(): Promise<void> {
       prepare(dir, 'tree'),
     ];
     if (before) variants.push(prepare(dir, 'before', before));
+    if (before && process.argv.includes('--preload')) variants.push(prepare(dir, 'before+preload', before));
     if (process.argv.includes('--en-only')) variants.push(prepare(dir, 'tree+en'));
     if (process.argv.includes('--preload')) variants.push(prepare(dir, 'tree+preload'));
     log(

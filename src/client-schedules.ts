@@ -90,7 +90,7 @@ export async function upsertSchedule(
   input: { projectId: string } & Record<string, unknown>,
   settings: ScheduleSettings,
 ): Promise<ScheduleInfo> {
-  validated(KIND_INPUT[kind], input); // the run validates it again at each firing; refuse a bad one now
+  validated(KIND_INPUT[kind](), input); // the run validates it again at each firing; refuse a bad one now
   const s = validated(settingsSchema, settings);
   const { projectId } = input;
   const meta: Meta = { projectId, kind, cron: s.cron, timezone: s.timezone, ifBusy: s.ifBusy };

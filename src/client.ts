@@ -28,7 +28,8 @@ import {
   type RunKind,
 } from './workflows/definitions';
 import * as inputs from './workflows/inputs';
-import { listPreviewsInput, type PreviewListing } from './workflows/list-previews';
+import { listPreviewsInput } from './workflows/inputs';
+import type { PreviewListing } from './workflows/list-previews';
 
 export { InvalidInputError, ProjectBusyError } from './client-errors';
 
@@ -86,19 +87,19 @@ export class NeonPromoteClient {
   // ---- mutating runs: one at a time per project --------------------------------------------------------------------
 
   startSetup(input: inputs.SetupInput, opts?: StartOptions): Promise<Run<SetupResult>> {
-    return this.submit('setup', inputs.setupInput, input, opts);
+    return this.submit('setup', inputs.setupInput(), input, opts);
   }
   startPromotion(input: inputs.PromoteInput, opts?: StartOptions): Promise<Run<PromoteResult>> {
-    return this.submit('promote', inputs.promoteInput, input, opts);
+    return this.submit('promote', inputs.promoteInput(), input, opts);
   }
   startRefresh(input: inputs.RefreshInput, opts?: StartOptions): Promise<Run<RefreshResult>> {
-    return this.submit('refresh', inputs.refreshInput, input, opts);
+    return this.submit('refresh', inputs.refreshInput(), input, opts);
   }
   startRollback(input: inputs.RollbackInput, opts?: StartOptions): Promise<Run<RollbackResult>> {
-    return this.submit('rollback', inputs.rollbackInput, input, opts);
+    return this.submit('rollback', inputs.rollbackInput(), input, opts);
   }
   startJanitor(input: inputs.JanitorInput, opts?: StartOptions): Promise<Run<JanitorResult>> {
-    return this.submit('janitor', inputs.janitorInput, input, opts);
+    return this.submit('janitor', inputs.janitorInput(), input, opts);
   }
 
   /** Starts a promotion and waits for its result (`outcome` says promoted, rolled_back, aborted or dry_run). */
@@ -109,13 +110,13 @@ export class NeonPromoteClient {
   // ---- previews: children of dev, not exclusive -----------------------------------------------------------------
 
   createPreview(input: inputs.PreviewInput, workflowId?: string): Promise<PreviewResult> {
-    return this.execute('createPreview', inputs.previewInput, input, workflowId);
+    return this.execute('createPreview', inputs.previewInput(), input, workflowId);
   }
   resetPreview(input: inputs.PreviewRef, workflowId?: string): Promise<ResetPreviewResult> {
-    return this.execute('resetPreview', inputs.previewRef, input, workflowId);
+    return this.execute('resetPreview', inputs.previewRef(), input, workflowId);
   }
   deletePreview(input: inputs.DeletePreviewInput, workflowId?: string): Promise<DeletePreviewResult> {
-    return this.execute('deletePreview', inputs.deletePreviewInput, input, workflowId);
+    return this.execute('deletePreview', inputs.deletePreviewInput(), input, workflowId);
   }
   /**
    * The project's previews as Neon has them now (children of dev, and branches a createPreview run made or named
@@ -123,7 +124,7 @@ export class NeonPromoteClient {
    * the Neon key. Not admitted through the coordinator, and not tagged with the project (it is no run of the project).
    */
   async listPreviews(projectId: string, opts: { dev?: string; workflowId?: string } = {}): Promise<PreviewListing[]> {
-    const input = validated(listPreviewsInput, {
+    const input = validated(listPreviewsInput(), {
       projectId,
       ...(opts.dev !== undefined ? { devBranchName: opts.dev } : {}),
     });

@@ -31,7 +31,7 @@ export function previewName(label: string | undefined, workflowId: string): stri
 
 export async function createPreview(raw: PreviewInput): Promise<PreviewResult> {
   const run = new Run('createPreview');
-  const o = parseInput(previewInput, raw);
+  const o = parseInput(previewInput(), raw);
   run.begin(o.projectId);
   const { projectId } = o;
   const name = o.name ?? previewName(o.label, workflowInfo().workflowId);

@@ -15,7 +15,7 @@ export type DeletePreviewResult = {
 
 export async function deletePreview(raw: DeletePreviewInput): Promise<DeletePreviewResult> {
   const run = new Run('deletePreview');
-  const o = parseInput(deletePreviewInput, raw);
+  const o = parseInput(deletePreviewInput(), raw);
   run.begin(o.projectId);
   const { projectId, name } = o;
   if (o.at) {

@@ -24,7 +24,7 @@ const past = (at: string | null, now: number): boolean => at !== null && Date.pa
 
 export async function janitor(raw: JanitorInput): Promise<JanitorResult> {
   const run = new Run('janitor');
-  const o = parseInput(janitorInput, raw);
+  const o = parseInput(janitorInput(), raw);
   run.begin(o.projectId);
   await run.waitForTurn(raw);
   const { projectId } = o;

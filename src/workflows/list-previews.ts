@@ -4,17 +4,15 @@
  * it is not admitted through the project's coordinator and sends no notification (not in RUN_WORKFLOW_TYPES).
  */
 import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
-import { z } from '../shared/zod';
 import type { BranchInfo } from '../activities/types';
 import type { EndpointWithHost, PreviewListingActivities } from '../activities/branches';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/failure-types';
-import { branchName, neonId } from './inputs';
+import { listPreviewsInput, type ListPreviewsInput } from './inputs';
 import { PREVIEW_PREFIX } from './names';
 import { refuse } from './steps';
 import { parseInput } from './validate';
 
-export const listPreviewsInput = z.object({ projectId: neonId, devBranchName: z._default(branchName, 'dev') });
-export type ListPreviewsInput = z.input<typeof listPreviewsInput>;
+export type { ListPreviewsInput };
 
 /** One preview branch as Neon has it now, and whether a createPreview run of neon-promote made it. No secret. */
 export type PreviewListing = {
@@ -53,7 +51,7 @@ const reads = proxyActivities<PreviewListingActivities>({
  * that does not exist (a mistyped `--dev`) is refused as createPreview refuses it, not answered with an empty list.
  */
 export async function listPreviews(raw: ListPreviewsInput): Promise<PreviewListing[]> {
-  const { projectId, devBranchName } = parseInput(listPreviewsInput, raw);
+  const { projectId, devBranchName } = parseInput(listPreviewsInput(), raw);
   const [{ branches, endpoints }, runs] = await Promise.all([
     reads.listBranchesAndEndpoints({ projectId }),
     reads.findPreviewRuns({ projectId }),

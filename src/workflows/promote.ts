@@ -53,7 +53,7 @@ export type PromoteResult = {
 
 export async function promote(raw: PromoteInput): Promise<PromoteResult> {
   const run = new Run('promote');
-  const o = parseInput(promoteInput, raw);
+  const o = parseInput(promoteInput(), raw);
   const gate = new ApprovalGate(o.approval !== undefined);
   run.begin(o.projectId);
   await run.waitForTurn(raw);

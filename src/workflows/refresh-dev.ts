@@ -64,7 +64,7 @@ export type RefreshResult = {
 
 export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
   const run = new Run('refreshDev');
-  const o = parseInput(refreshInput, raw);
+  const o = parseInput(refreshInput(), raw);
   run.begin(o.projectId);
   await run.waitForTurn(raw);
   const { projectId } = o;

@@ -21,7 +21,7 @@ export type ResetPreviewResult = {
 
 export async function resetPreview(raw: PreviewRef): Promise<ResetPreviewResult> {
   const run = new Run('resetPreview');
-  const o = parseInput(previewRef, raw);
+  const o = parseInput(previewRef(), raw);
   run.begin(o.projectId);
   const { projectId, name } = o;
   const preview = await run.step('plan', async () => {

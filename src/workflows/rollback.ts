@@ -30,7 +30,7 @@ export type RollbackResult = {
 
 export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
   const run = new Run('rollback');
-  const o = parseInput(rollbackInput, raw);
+  const o = parseInput(rollbackInput(), raw);
   run.begin(o.projectId);
   await run.waitForTurn(raw);
   const { projectId } = o;

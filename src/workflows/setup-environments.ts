@@ -32,7 +32,7 @@ export type SetupResult = {
 
 export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
   const run = new Run('setupEnvironments');
-  const o = parseInput(setupInput, raw);
+  const o = parseInput(setupInput(), raw);
   run.begin(o.projectId);
   await run.waitForTurn(raw);
   const { projectId } = o;

@@ -162,7 +162,7 @@ describe('notify activity', () => {
 });
 
 describe('notify input', () => {
-  const ok = (url: string) => promoteInput.safeParse({ projectId: 'p-1', notify: { url } }).success;
+  const ok = (url: string) => promoteInput().safeParse({ projectId: 'p-1', notify: { url } }).success;
   test('https anywhere, http to localhost only, never a user or password in the URL', () => {
     expect(ok('https://hooks.example.com/neon?x=1')).toBe(true);
     expect(ok('http://localhost:8080/hook')).toBe(true);
@@ -171,7 +171,7 @@ describe('notify input', () => {
     expect(ok('https://user:pw@hooks.example.com/hook')).toBe(false);
     expect(ok('ftp://hooks.example.com/hook')).toBe(false);
     expect(ok('not a url')).toBe(false);
-    expect(setupInput.safeParse({ projectId: 'p-1', notify: {} }).success).toBe(false);
-    expect(setupInput.safeParse({ projectId: 'p-1' }).success).toBe(true);
+    expect(setupInput().safeParse({ projectId: 'p-1', notify: {} }).success).toBe(false);
+    expect(setupInput().safeParse({ projectId: 'p-1' }).success).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import { promoteInput } from '../../src/workflows/inputs';
 
-const candidate = (v: unknown) => promoteInput.safeParse({ projectId: 'p-1', retention: { candidateSnapshot: v } });
+const candidate = (v: unknown) => promoteInput().safeParse({ projectId: 'p-1', retention: { candidateSnapshot: v } });
 const refusal = (v: unknown): string => {
   const r = candidate(v);
   if (r.success) throw new Error(`accepted ${String(v)}`);

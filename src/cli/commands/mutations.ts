@@ -44,7 +44,7 @@ export function registerMutations(program: Command): void {
   runOptions(program.command('setup').description("make dev an isolated root branch with prod's data; protect prod"))
     .option('--no-protect', 'leave prod unprotected')
     .action(async (o: RunFlags & { protect: boolean }, cmd: Command) => {
-      const input = checked(inputs.setupInput, { ...projectInput(o), protectProd: o.protect });
+      const input = checked(inputs.setupInput(), { ...projectInput(o), protectProd: o.protect });
       const start = startOptions(o);
       await withClient(cmd, async (ctx) =>
         follow(ctx, 'setup', await ctx.client.startSetup(input, start), Boolean(o.wait)),
@@ -68,7 +68,7 @@ export function registerMutations(program: Command): void {
     .option('--notify-url <url>', 'webhook called with the outcome')
     .option('--requested-by <who>', 'recorded in the run');
   promote.action(async (o: RunFlags & CheckFlags & PromoteFlags, cmd: Command) => {
-    const input = checked(inputs.promoteInput, promoteInput(o));
+    const input = checked(inputs.promoteInput(), promoteInput(o));
     const start = startOptions(o);
     await withClient(cmd, async (ctx) =>
       follow(ctx, 'promote', await ctx.client.startPromotion(input, start), Boolean(o.wait)),
@@ -96,7 +96,7 @@ export function registerMutations(program: Command): void {
     .description('replace dev with a snapshot of prod (refuses when dev holds unpromoted changes, unless --force)')
     .option('--force', 'refresh even if dev holds changes never promoted (they are lost from dev)')
     .action(async (o: RunFlags & CheckFlags & { force?: boolean }, cmd: Command) => {
-      const input = checked(inputs.refreshInput, {
+      const input = checked(inputs.refreshInput(), {
         ...projectInput(o),
         force: Boolean(o.force),
         checks: checksFromFlags(o),
@@ -112,7 +112,7 @@ export function registerMutations(program: Command): void {
     .option('--snapshot <id>', 'snapshot ID to restore')
     .option('--snapshot-name <name>', 'snapshot name to restore')
     .action(async (o: RunFlags & CheckFlags & { snapshot?: string; snapshotName?: string }, cmd: Command) => {
-      const input = checked(inputs.rollbackInput, {
+      const input = checked(inputs.rollbackInput(), {
         ...projectInput(o),
         ...(o.snapshot ? { snapshotId: o.snapshot } : {}),
         ...(o.snapshotName ? { snapshotName: o.snapshotName } : {}),

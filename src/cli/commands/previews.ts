@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { deletePreviewInput, previewInput, previewRef } from '../../workflows/inputs';
-import { listPreviewsInput } from '../../workflows/list-previews';
+import { listPreviewsInput } from '../../workflows/inputs';
 import { checked, projectOf, withClient } from '../context';
 import { EXIT } from '../exit';
 import { previewLines } from '../preview-list';
@@ -17,7 +17,7 @@ export function registerPreviews(program: Command): void {
     .description('a child branch of dev with a read-write endpoint and an expiry')
     .option('--expires-in <duration>', 'e.g. 2h, 7 days (default 7 days)')
     .action(async (label: string, o: Flags & { expiresIn?: string }, cmd: Command) => {
-      const input = checked(previewInput, {
+      const input = checked(previewInput(), {
         projectId: projectOf(o),
         label,
         ...(o.dev ? { devBranchName: o.dev } : {}),
@@ -37,7 +37,11 @@ export function registerPreviews(program: Command): void {
   base(preview.command('reset <name>'))
     .description("reset a preview to dev's head (same branch, endpoint and connection string)")
     .action(async (name: string, o: Flags, cmd: Command) => {
-      const input = checked(previewRef, { projectId: projectOf(o), name, ...(o.dev ? { devBranchName: o.dev } : {}) });
+      const input = checked(previewRef(), {
+        projectId: projectOf(o),
+        name,
+        ...(o.dev ? { devBranchName: o.dev } : {}),
+      });
       await withClient(cmd, async (ctx) => {
         const r = await ctx.client.resetPreview(input);
         if (ctx.json) ctx.emit(r);
@@ -49,7 +53,7 @@ export function registerPreviews(program: Command): void {
   base(preview.command('delete <name>'))
     .description('delete a preview')
     .action(async (name: string, o: Flags, cmd: Command) => {
-      const input = checked(deletePreviewInput, {
+      const input = checked(deletePreviewInput(), {
         projectId: projectOf(o),
         name,
         ...(o.dev ? { devBranchName: o.dev } : {}),
@@ -68,7 +72,7 @@ export function registerPreviews(program: Command): void {
         'read by the worker (a listPreviews run), so no Neon key is needed here',
     )
     .action(async (o: Flags, cmd: Command) => {
-      const { projectId, devBranchName } = checked(listPreviewsInput, {
+      const { projectId, devBranchName } = checked(listPreviewsInput(), {
         projectId: projectOf(o),
         devBranchName: o.dev ?? 'dev',
       });

@@ -40,8 +40,8 @@ export function registerSchedules(program: Command): void {
             paused: Boolean(o.paused),
           });
           const run = { force: Boolean(o.force) };
-          if (kind === 'refresh') checked(refreshInput, { projectId, ...run });
-          else checked(janitorInput, { projectId });
+          if (kind === 'refresh') checked(refreshInput(), { projectId, ...run });
+          else checked(janitorInput(), { projectId });
           await withClient(cmd, async (ctx) => {
             const info =
               kind === 'refresh'
