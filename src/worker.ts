@@ -55,14 +55,16 @@ export type CreateWorkerOptions = {
 };
 
 /**
- * Workflows kept in the worker's sticky cache unless tuning says otherwise. The SDK sizes its default from the heap
- * limit (thousands here), and measured on the bench's fleet of 100 promotions (200 workflows with the coordinators),
- * each cached workflow costs about 1.1 MB of RSS: 706 MB unbounded, 488 MB with 10 cached. 40 is the least that the
- * SDK's default of 40 concurrent workflow tasks allows. A workflow evicted from the cache is replayed from its history
- * on its next task (a promotion's ~140 events), CPU the worker has to spare at fleet scale (it waits on Neon).
- * NEON_PROMOTE_MAX_CACHED_WORKFLOWS overrides it (workerTuningFromEnv).
+ * Workflows kept in the worker's sticky cache unless tuning says otherwise (the SDK sizes its own default from the
+ * heap limit: thousands). A workflow evicted from the cache is replayed from its history on its next task, in a fresh
+ * instance of the workflow bundle: on the bench's fleets those replays, not the workflow code, were most of the
+ * worker's CPU. With zod preloaded and the input schemas built lazily, a cached workflow waiting on an activity costs
+ * ~0.5 MB of RSS (481 KB, bench/workflow-memory.ts --preload, 2026-11-22), more while it runs. The bench's fleet of
+ * 100 promotions (200 workflows with their coordinators), two runs each, 2026-11-22 (docs/BENCHMARKS.md): cache 40 took
+ * 92 and 85 s, 84 and 81 s of worker CPU, 481 and 460 MB peak RSS; cache 250 took 53 and 53 s, 29 and 29 s, 397 and
+ * 408 MB. NEON_PROMOTE_MAX_CACHED_WORKFLOWS overrides it (workerTuningFromEnv).
  */
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 40;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
 
 /** A worker for neon-promote's workflows; workflows come from the src/workflows barrel. */
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
