@@ -159,7 +159,7 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
       http429By: { ...phase.tap.rejectedBy },
       historyEvents: history,
       cpu: {
-        worker: cpuSince(cpu0.threads, cpu1.threads),
+        worker: byThread(cpuSince(cpu0.threads, cpu1.threads), worker.cpuSec),
         devServer: round(cpu1.devServer - cpu0.devServer, 1),
         emulator: round(cpu1.emulator - cpu0.emulator, 1),
       },
@@ -167,6 +167,27 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
   } finally {
     await phase.stop();
   }
+}
+
+/**
+ * The worker's CPU by thread group, under readable names. On Node 20 every thread but the main one is named `node`:
+ * the workflow thread (the SDK's sandbox, where workflow code and replays run) with V8's and libuv's helpers. Temporal's
+ * core (Rust) names its own: `tokio-runtime-w` (its runtime: gRPC, polling) and `workflow-proces` (its workflow
+ * state machines). What threads that ended during the fleet spent shows as `ended threads` (the process's total less
+ * the live threads').
+ */
+function byThread(threads: Record<string, number>, processCpuSec: number): Record<string, number> {
+  const names: Record<string, string> = {
+    main: 'main (activities, SDK plumbing)',
+    node: 'node (workflow sandbox, V8/libuv helpers)',
+    'tokio-runtime-w': 'core runtime (Rust)',
+    'workflow-proces': 'core workflow machines (Rust)',
+  };
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(threads)) out[names[k] ?? k] = v;
+  const rest = round(processCpuSec - Object.values(threads).reduce((a, b) => a + b, 0), 1);
+  if (rest > 0) out['ended threads'] = rest;
+  return out;
 }
 
 /** Mean rate over the run, the busiest sliding minute, and each full minute from the start. */

@@ -18,6 +18,8 @@ export type SizeSummary = {
     { longestGapMsMax: number; unansweredMsP50: number; unansweredMsMax: number; errors: number }
   >;
   calls: { ours: number; guide: number; floor: number; oursExtraPolls: number };
+  /** Ours: p50 of each part of the overhead (PromotionRun.overheadSplit). */
+  overheadSplit: Record<string, number>;
   /** Ours: p50 of each part of the history breakdown (bench/lib/history.ts), and of the counts. */
   temporal: Record<string, number> | null;
 };
@@ -60,6 +62,12 @@ export function summarizeLatency(l: LatencyResult): SizeSummary[] {
         oursExtraPolls: p50(ours.map((r) => r.extraPolls)),
       },
       temporal: temporalParts(ours),
+      overheadSplit: Object.fromEntries(
+        (['pollSlackMs', 'writeSafetyMs', 'planMs', 'restMs'] as const).map((k) => [
+          k,
+          round(p50(ours.map((r) => r.overheadSplit[k]))),
+        ]),
+      ),
     };
   });
 }
@@ -126,6 +134,14 @@ export function renderTables(sizes: SizeSummary[], fleets: FleetResult[]): strin
           'floor',
         ],
         rows,
+      ),
+    );
+    out.push("\nOurs' overhead, split (p50 of each part, ms; the parts' p50s need not add up to the overhead's)\n");
+    const split = ['pollSlackMs', 'writeSafetyMs', 'planMs', 'restMs'];
+    out.push(
+      table(
+        ['size', 'overhead', 'poll slack', 'fence/check/lift', 'plan', 'rest (Temporal, code)'],
+        sizes.map((s) => [`${s.sizeMb} MB`, s.parts.ours.overheadMs, ...split.map((k) => s.overheadSplit[k] ?? '')]),
       ),
     );
     const parts = sizes.filter((s) => s.temporal);

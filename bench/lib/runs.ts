@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { NeonPromoteClient } from '../../src/client';
+import { OPERATION_DONE } from '../../src/neon/schemas';
 import { historyBreakdown, type Breakdown } from './history';
 import { startProbe, type ProbeResult } from './probe';
 import { diffCounts, requestCounts, totalCalls, type Phase } from './stack';
@@ -20,6 +21,13 @@ export type PromotionRun = {
   /** Verification queries against the candidate and prod, outside Neon calls. */
   checksMs: number;
   overheadMs: number;
+  /**
+   * The overhead split (ours; the guide's is all its own): `pollSlack`, from each operation's end until the poll that
+   * saw it done; `writeSafety`, the fence, write check and lift steps outside Neon calls (SQL on prod, their activity
+   * round trips); `plan`, the plan step outside Neon calls (EXPLAIN of the checks, local activities); `rest`, the
+   * remainder: Temporal round trips between steps, workflow code, pg connects, admission and the result.
+   */
+  overheadSplit: { pollSlackMs: number; writeSafetyMs: number; planMs: number; restMs: number };
   calls: number;
   callsByRoute: Record<string, number>;
   /** Operation polls beyond the first per operation. */
@@ -56,13 +64,33 @@ async function measure(
   const neonMs = length(neon);
   const checksMs = minus(union(m.checks, t0, t1), neon);
   const polled = records.filter((r) => r.route.endsWith('/operations/{id}'));
+  // The overhead's parts, as intervals outside Neon and the checks, each also outside the ones before it.
+  const taken: Interval[] = [...neon, ...union(m.checks, t0, t1)];
+  const part = (intervals: Interval[]) => {
+    const merged = union(intervals, t0, t1);
+    const ms = minus(merged, union(taken));
+    taken.push(...merged);
+    return ms;
+  };
+  const steps = (names: string[]) =>
+    m.steps.filter((s) => names.includes(s.name)).map((s): Interval => [s.start, s.end]);
+  const pollSlackMs = part(pollSlack(records, opDelayMs));
+  const writeSafetyMs = part(steps(['fence', 'check_writes', 'lift_fence']));
+  const planMs = part(steps(['plan']));
+  const overheadMs = m.wallMs - neonMs - checksMs;
   return {
     who,
     sizeMb,
     wallMs: m.wallMs,
     neonMs,
     checksMs,
-    overheadMs: m.wallMs - neonMs - checksMs,
+    overheadMs,
+    overheadSplit: {
+      pollSlackMs,
+      writeSafetyMs,
+      planMs,
+      restMs: overheadMs - pollSlackMs - writeSafetyMs - planMs,
+    },
     calls: totalCalls(callsByRoute),
     callsByRoute,
     extraPolls: polled.length - new Set(polled.map((r) => r.path)).size,
@@ -71,6 +99,31 @@ async function measure(
     api: records.map((r) => ({ route: r.route, start: r.start - t0, end: r.end - t0, status: r.status })),
     ...(m.temporal ? { temporal: m.temporal } : {}),
   };
+}
+
+/**
+ * When each mutation's operations had all ended (the emulator's fixed delay after its answer) until the first poll
+ * that saw the last of them done: what the poll schedule (src/activities/operations.ts, SettleTimes) adds to a
+ * promotion. Intervals, so that the caller can merge them and take out what Neon itself was doing meanwhile.
+ */
+export function pollSlack(records: TapRecord[], opDelayMs: number): Interval[] {
+  const out: Interval[] = [];
+  for (const m of records.filter((r) => r.operationIds.length)) {
+    const due = m.end + opDelayMs;
+    const seenAt = m.operationIds.map(
+      (id) =>
+        records.find(
+          (r) =>
+            r.start >= m.end &&
+            r.route.endsWith('/operations/{id}') &&
+            r.path.endsWith(`/${id}`) &&
+            r.operationStatus !== undefined &&
+            OPERATION_DONE.has(r.operationStatus),
+        )?.start,
+    );
+    if (seenAt.every((t) => t !== undefined)) out.push([due, Math.max(due, ...seenAt)]);
+  }
+  return out;
 }
 
 /** The emulator answers a mutation once its work is done, and its operations end `opDelayMs` later (fixed delay). */

@@ -42,7 +42,8 @@ export async function startTemporal(
   });
   const bundlePath = path.join(dir, 'workflows.js');
   writeFileSync(bundlePath, code);
-  // BENCH_WORKER_TSX=1 runs the worker under tsx instead, as the figures before 2026-11-22 02:00 UTC were taken.
+  // BENCH_WORKER_TSX=1 runs the worker under tsx instead, as every figure in docs/BENCHMARKS.md before 2026-11-22's
+  // fourth pass was taken.
   let workerEntry: string | null = null;
   if (!process.env.BENCH_WORKER_TSX) {
     log('compiling the worker (tsc), so it runs as a deployed worker does');
