@@ -18,7 +18,7 @@ export function spawnTs(entry: string, args: string[], env: NodeJS.ProcessEnv = 
 /**
  * Compiles bench/worker-child.ts and the sources it imports with tsc into `outDir`, so the worker under test runs as
  * a deployed one does (`node dist/...`, bin/neon-promote.js outside a checkout) and not under tsx's loader, whose
- * esbuild service and source maps would count in its RSS and CPU. Returns the entry point to run with `spawnJs`.
+ * transpiling would count in its RSS and CPU. Returns the entry point to run with `spawnJs`.
  */
 export function compileWorker(outDir: string): string {
   const tsc = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
