@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../src/worker';
+import { DEFAULT_MAX_CACHED_WORKFLOWS, workerTuningFromEnv } from '../src/worker';
 import { runFleet, type FleetResult } from './fleet';
 import { runLatency, type LatencyResult } from './latency';
 import { REPO } from './lib/procs';
@@ -49,7 +49,7 @@ const config = {
   // The worker under test, as the results record it: compiled or under tsx, and its sticky cache.
   worker: {
     compiled: !process.env.BENCH_WORKER_TSX,
-    maxCachedWorkflows: Number(process.env.NEON_PROMOTE_MAX_CACHED_WORKFLOWS || DEFAULT_MAX_CACHED_WORKFLOWS),
+    maxCachedWorkflows: workerTuningFromEnv(process.env)?.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
   },
   // Dev server dynamic config on top of the local stack's (e.g. system.enableActivityEagerExecution=false).
   temporalConfig: Object.fromEntries(

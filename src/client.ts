@@ -28,7 +28,6 @@ import {
   type RunKind,
 } from './workflows/definitions';
 import * as inputs from './workflows/inputs';
-import { listPreviewsInput } from './workflows/inputs';
 import type { PreviewListing } from './workflows/list-previews';
 
 export { InvalidInputError, ProjectBusyError } from './client-errors';
@@ -124,7 +123,7 @@ export class NeonPromoteClient {
    * the Neon key. Not admitted through the coordinator, and not tagged with the project (it is no run of the project).
    */
   async listPreviews(projectId: string, opts: { dev?: string; workflowId?: string } = {}): Promise<PreviewListing[]> {
-    const input = validated(listPreviewsInput(), {
+    const input = validated(inputs.listPreviewsInput(), {
       projectId,
       ...(opts.dev !== undefined ? { devBranchName: opts.dev } : {}),
     });

@@ -84,17 +84,20 @@ export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<
   clearTimeout(timer);
 }
 
+/** utime+stime of a /proc stat line, in seconds: the 14th and 15th fields, counted after the parenthesised name. */
+function cpuSecondsOf(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
 export type ProcSample = { at: number; rssMb: number; peakRssMb: number; cpuSec: number };
 
 export function sampleProc(pid: number): ProcSample | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields overall.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return { at: Date.now(), rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024, cpuSec: ticks / CLK_TCK };
+    const cpuSec = cpuSecondsOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return { at: Date.now(), rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024, cpuSec };
   } catch {
     return null;
   }
@@ -111,9 +114,7 @@ export function threadCpu(pid: number): Record<string, number> {
       try {
         // The process's first thread runs its main JavaScript (activities, here); others go by their names.
         const name = tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+        out[name] = (out[name] ?? 0) + cpuSecondsOf(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
       } catch {
         // the thread ended between the listing and the read
       }

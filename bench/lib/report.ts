@@ -26,6 +26,9 @@ export type SizeSummary = {
 
 const p50 = (xs: number[]) => percentile(xs, 50);
 
+/** The overhead's parts (PromotionRun.overheadSplit), in the order the report shows them. */
+const SPLIT_PARTS = ['pollSlackMs', 'writeSafetyMs', 'planMs', 'restMs'] as const;
+
 export function summarizeLatency(l: LatencyResult): SizeSummary[] {
   return [...new Set(l.runs.map((r) => r.sizeMb))].map((sizeMb) => {
     const of = (who: PromotionRun['who']) => l.runs.filter((r) => r.sizeMb === sizeMb && r.who === who);
@@ -62,12 +65,7 @@ export function summarizeLatency(l: LatencyResult): SizeSummary[] {
         oursExtraPolls: p50(ours.map((r) => r.extraPolls)),
       },
       temporal: temporalParts(ours),
-      overheadSplit: Object.fromEntries(
-        (['pollSlackMs', 'writeSafetyMs', 'planMs', 'restMs'] as const).map((k) => [
-          k,
-          round(p50(ours.map((r) => r.overheadSplit[k]))),
-        ]),
-      ),
+      overheadSplit: Object.fromEntries(SPLIT_PARTS.map((k) => [k, round(p50(ours.map((r) => r.overheadSplit[k])))])),
     };
   });
 }
@@ -137,11 +135,14 @@ export function renderTables(sizes: SizeSummary[], fleets: FleetResult[]): strin
       ),
     );
     out.push("\nOurs' overhead, split (p50 of each part, ms; the parts' p50s need not add up to the overhead's)\n");
-    const split = ['pollSlackMs', 'writeSafetyMs', 'planMs', 'restMs'];
     out.push(
       table(
         ['size', 'overhead', 'poll slack', 'fence/check/lift', 'plan', 'rest (Temporal, code)'],
-        sizes.map((s) => [`${s.sizeMb} MB`, s.parts.ours.overheadMs, ...split.map((k) => s.overheadSplit[k] ?? '')]),
+        sizes.map((s) => [
+          `${s.sizeMb} MB`,
+          s.parts.ours.overheadMs,
+          ...SPLIT_PARTS.map((k) => s.overheadSplit[k] ?? ''),
+        ]),
       ),
     );
     const parts = sizes.filter((s) => s.temporal);
