@@ -4,7 +4,7 @@
  * limit with real 429s, so "zero 429s" is observed, not assumed.
  */
 import { NeonPromoteClient } from '../src/client';
-import { coordinatorWorkflowId } from '../src/workflows/definitions';
+import { coordinatorWorkflowId } from '../src/workflows/contract/definitions';
 import { pool, seedFleet } from './lib/seed';
 import { cpuSince, sampleProc, threadCpu, watchProc } from './lib/procs';
 import { diffCounts, requestCounts, startPhase, totalCalls, type Temporal } from './lib/stack';

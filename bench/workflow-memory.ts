@@ -29,17 +29,17 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { startDevServer } from '../src/dev/temporal-server';
+import { startDevServer } from '../tools/dev/temporal-server';
 import { workflowPreloadModules } from '../src/worker';
 import { freePort } from '../test/setup/ports';
 
 const REPO = path.resolve(__dirname, '..');
 const SCHEMA_FILES = [
-  'src/workflows/inputs.ts',
-  'src/workflows/validate.ts',
-  'src/workflows/duration.ts',
-  'src/workflows/notify-input.ts',
-  'src/workflows/list-previews.ts',
+  'src/workflows/contract/inputs.ts',
+  'src/workflows/contract/validate.ts',
+  'src/workflows/contract/duration.ts',
+  'src/workflows/contract/notify.ts',
+  'src/workflows/previews/list.ts',
   'src/shared/checks.ts',
 ];
 
@@ -90,7 +90,7 @@ function prepare(dir: string, name: string, before?: string): Variant {
   for (const f of before ? SCHEMA_FILES : []) {
     writeFileSync(path.join(root, f), execFileSync('git', ['show', `${before}:${f}`], { cwd: REPO }));
   }
-  const imports = `export * from './index';\nimport { parseInput } from './validate';\nimport { promoteInput } from './inputs';`;
+  const imports = `export * from './index';\nimport { parseInput } from './contract/validate';\nimport { promoteInput } from './contract/inputs';`;
   // Since 2026-11-22 the input schemas are built on first use (promoteInput()); before, they were schemas.
   const parse = 'parseInput(typeof promoteInput === "function" ? promoteInput() : promoteInput, input);';
   const code = PROBE_WORKFLOW.replace('__IMPORTS__', imports).replace('__PARSE__', parse);

@@ -2,7 +2,7 @@
 // First step of `npm test`, `npm run demo` and `npm run dev` on a fresh clone: install dependencies when they are
 // missing or older than package-lock.json (npm install, not npm ci: npm's lockfile here omits other platforms' optional
 // binaries, which npm ci rejects). The Temporal CLI is provisioned by the commands themselves
-// (src/temporal/cli.ts), with progress, because building it takes minutes the first time.
+// (tools/temporal-cli.ts), with progress, because building it takes minutes the first time.
 const { execSync } = require('node:child_process');
 const { existsSync, statSync } = require('node:fs');
 const { join } = require('node:path');

@@ -1,13 +1,13 @@
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
-import { fromSubmitError, validated } from './client-errors';
-import { coordinatorStart } from './coordinator-start';
-import { listRuns, type ListRunsOptions, type RunSummary } from './client-runs';
-import * as schedules from './client-schedules';
-import type { ScheduleInfo, ScheduleKind, ScheduleSettings } from './client-schedules';
+import { fromSubmitError, validated } from './client/errors';
+import { coordinatorStart } from './client/admission';
+import { listRuns, type ListRunsOptions, type RunSummary } from './client/runs';
+import * as schedules from './client/schedules';
+import type { ScheduleInfo, ScheduleKind, ScheduleSettings } from './client/schedules';
 import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from './temporal/connection';
 import { NeonProjectId } from './temporal/search-attributes';
-import { DEFAULT_TASK_QUEUE } from './worker';
+import { DEFAULT_TASK_QUEUE } from './temporal/task-queue';
 import type {
   HealthCheckResult,
   JanitorResult,
@@ -26,11 +26,11 @@ import {
   type IfBusy,
   type Progress,
   type RunKind,
-} from './workflows/definitions';
-import * as inputs from './workflows/inputs';
-import type { PreviewListing } from './workflows/list-previews';
+} from './workflows/contract/definitions';
+import * as inputs from './workflows/contract/inputs';
+import type { PreviewListing } from './workflows/previews/list';
 
-export { InvalidInputError, ProjectBusyError } from './client-errors';
+export { InvalidInputError, ProjectBusyError } from './client/errors';
 
 export type NeonPromoteClientOptions = {
   /** Defaults to the TEMPORAL_* environment settings. */
@@ -155,7 +155,7 @@ export class NeonPromoteClient {
     return this.temporal.workflow.getHandle(workflowId).executeUpdate(rejectUpdate, { args: [{ by, comment }] });
   }
 
-  // ---- run listing and schedules (src/client-runs.ts, src/client-schedules.ts) --------------------------------------
+  // ---- run listing and schedules (src/client/runs.ts, src/client/schedules.ts) --------------------------------------
 
   /** The project's runs, newest first, from Temporal's visibility store (a second or so behind). */
   listRuns(projectId: string, opts?: ListRunsOptions): Promise<RunSummary[]> {

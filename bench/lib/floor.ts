@@ -1,5 +1,5 @@
 /**
- * The fewest Neon API calls a promotion needs, worked out from the workflow's steps (src/workflows/promote.ts):
+ * The fewest Neon API calls a promotion needs, worked out from the workflow's steps (src/workflows/promote/promote.ts):
  *
  * - reads whose answers the workflow cannot do without: prod and dev by name (GET branches), prod's endpoint
  *   (GET endpoints), free snapshot slots (GET snapshots), the schema diff (GET compare_schema): 4; and one connection

@@ -103,7 +103,7 @@ async function measure(
 
 /**
  * When each mutation's operations had all ended (the emulator's fixed delay after its answer) until the first poll
- * that saw the last of them done: what the poll schedule (src/activities/operations.ts, SettleTimes) adds to a
+ * that saw the last of them done: what the poll schedule (src/activities/neon/operations.ts, SettleTimes) adds to a
  * promotion. Intervals, so that the caller can merge them and take out what Neon itself was doing meanwhile.
  */
 export function pollSlack(records: TapRecord[], opDelayMs: number): Interval[] {

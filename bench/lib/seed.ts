@@ -4,7 +4,7 @@
  * snapshot deleted, prod protected. Done outside any measured window.
  */
 import { Client } from 'pg';
-import { seedProject } from '../../src/emulator/seed';
+import { seedProject } from '../../tools/emulator/seed';
 import { api, connectionString, settle } from './neon-api';
 import type { Neon } from './stack';
 

@@ -7,7 +7,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startDevServer, type DevServer } from '../../src/dev/temporal-server';
+import { startDevServer, type DevServer } from '../../tools/dev/temporal-server';
 import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
 import { freePort } from '../../test/setup/ports';
 import { compileWorker, readHandshake, spawnJs, spawnTs, stopChild, REPO } from './procs';
@@ -23,7 +23,7 @@ export type Temporal = {
   workerEntry: string | null;
 };
 
-/** The dev server with the local stack's dynamic config (src/dev/temporal-server.ts), plus `dynamicConfig`. */
+/** The dev server with the local stack's dynamic config (tools/dev/temporal-server.ts), plus `dynamicConfig`. */
 export async function startTemporal(
   log: (l: string) => void,
   dynamicConfig: Record<string, string | number | boolean> = {},
@@ -83,7 +83,7 @@ export type PhaseOptions = {
 };
 
 export async function startPhase(o: PhaseOptions): Promise<Phase> {
-  // Memory mode without --data-dir keeps no state file (src/emulator/index.ts): rewriting the whole state per change
+  // Memory mode without --data-dir keeps no state file (tools/emulator/index.ts): rewriting the whole state per change
   // was the fleet's bound. BENCH_MEMORY_STATE_FILE=1 puts it back (on tmpfs) to compare.
   const shm =
     o.mode === 'memory' && process.env.BENCH_MEMORY_STATE_FILE && existsSync('/dev/shm')
@@ -92,7 +92,7 @@ export async function startPhase(o: PhaseOptions): Promise<Phase> {
   const args = ['--port', '0', '--op-delay', o.opDelay, '--snapshot-quota', String(o.snapshotQuota)];
   if (o.mode === 'memory') args.push('--memory');
   if (shm) args.push('--data-dir', shm);
-  const emuChild = spawnTs('src/emulator/main.ts', args);
+  const emuChild = spawnTs('tools/emulator/main.ts', args);
   const cleanups: (() => Promise<void>)[] = [
     async () => {
       await stopChild(emuChild);

@@ -1,18 +1,18 @@
 import { createNeonClient } from '../neon';
-import { admissionActivities, type AdmissionActivities } from './admission';
-import { baselineActivities } from './baseline';
-import { branchActivities } from './branches';
+import { admissionActivities, type AdmissionActivities } from './temporal/admission';
+import { baselineActivities } from './temporal/baseline';
+import { branchActivities } from './neon/branches';
 import type { ActivityDeps } from './deps';
-import { environmentActivities } from './environment';
-import { explainActivities } from './explain';
-import { fingerprintActivities } from './fingerprint';
-import { operationActivities } from './operations';
-import { restoreActivities } from './restore';
-import { schemaActivities } from './schema';
-import { snapshotActivities } from './snapshots';
+import { environmentActivities } from './neon/environment';
+import { explainActivities } from './database/explain';
+import { fingerprintActivities } from './database/fingerprint';
+import { operationActivities } from './neon/operations';
+import { restoreActivities } from './neon/restore';
+import { schemaActivities } from './neon/schema';
+import { snapshotActivities } from './neon/snapshots';
 import type { BaselineActivities, ExplainActivities, NeonActivities, WriteActivities } from './types';
-import { verifyActivities } from './verify';
-import { writeActivities } from './writes';
+import { verifyActivities } from './database/verify';
+import { writeActivities } from './database/writes';
 
 /**
  * Builds every Neon activity from its dependencies (samples-typescript activities-dependency-injection): the worker
@@ -60,7 +60,7 @@ export function createActivitiesFromEnv(
 }
 export type { ActivityDeps, Clock, DbConnector, DbSession, HttpGet } from './deps';
 export { NON_RETRYABLE_FAILURE_TYPES } from './types';
-export { compareWritePositions, WRITE_FAILURE_TYPES } from './writes';
+export { compareWritePositions, WRITE_FAILURE_TYPES } from './database/writes';
 export type * from './types';
 export {
   createNotifyActivities,
@@ -68,4 +68,4 @@ export {
   NOTIFY_FAILURE_TYPES,
   type NotifyActivities,
   type WebhookSettings,
-} from './notify';
+} from './notify/deliver';

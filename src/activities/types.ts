@@ -21,7 +21,7 @@ import type {
   RecordWritePositionResult,
   WriteComparison,
   WriteFailureType,
-} from './writes/types';
+} from './database/writes/types';
 
 /** ISO 8601 timestamp, e.g. "2025-01-17T10:00:00Z". */
 export type IsoTimestamp = string;
@@ -401,9 +401,9 @@ export type WriteActivities = {
   applyMigration: (input: ApplyMigrationInput) => Promise<ApplyMigrationResult>;
 };
 
-export type * from './writes/types';
+export type * from './database/writes/types';
 
-// ---- refreshDev's baseline (issue 5; src/activities/baseline.ts) -------------------------------------------------
+// ---- refreshDev's baseline (issue 5; src/activities/temporal/baseline.ts) -------------------------------------------------
 
 /** The run whose recorded fingerprint says what dev held when its data was last promoted or refreshed. */
 export type RefreshBaseline = {
@@ -420,7 +420,7 @@ export type BaselineActivities = {
   findRefreshBaseline: (input: { projectId: string }) => Promise<RefreshBaseline | null>;
 };
 
-// ---- read-only checks before a run mutates (issue 8; src/activities/explain.ts) ------------------------------------
+// ---- read-only checks before a run mutates (issue 8; src/activities/database/explain.ts) ------------------------------------
 
 export type ExplainChecksInput = {
   projectId: string;

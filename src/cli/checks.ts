@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { VerificationCheck } from '../activities/types';
-import { InvalidInputError } from '../client-errors';
+import { InvalidInputError } from '../client/errors';
 
 type Comparison = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte';
 const OPS: Record<string, Comparison> = {

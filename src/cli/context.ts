@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { NeonPromoteClient } from '../client';
-import { InvalidInputError, validated } from '../client-errors';
-import { neonId } from '../workflows/inputs';
+import { InvalidInputError, validated } from '../client/errors';
+import { neonId } from '../workflows/contract/inputs';
 import { temporalSettingsFromEnv } from '../temporal/connection';
-import { terminal, type Terminal } from '../ui/terminal';
-import { watchRun } from '../ui/watch';
+import { terminal, type Terminal } from './terminal';
+import { watchRun } from './watch';
 import { EXIT, exitForOutcome, type ExitCode } from './exit';
 
 /** Options every command accepts (set on the program). */

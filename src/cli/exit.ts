@@ -1,6 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { InvalidInputError, ProjectBusyError } from '../client-errors';
+import { InvalidInputError, ProjectBusyError } from '../client/errors';
 
 /** Exit codes, documented in `neon-promote --help` and the README. */
 export const EXIT = { ok: 0, failed: 1, invalidInput: 2, rolledBack: 3, refused: 4 } as const;

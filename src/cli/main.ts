@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { startStack } from '../dev/stack';
 import { runWorker } from '../worker';
 import { registerInspection } from './commands/inspect';
 import { registerMutations } from './commands/mutations';
@@ -28,14 +27,6 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
 
-  program
-    .command('dev')
-    .description('the local stack: Temporal dev server (UI on :8233), Neon emulator and a worker, until Ctrl-C')
-    .action(async () => {
-      const stack = await startStack();
-      console.log(`Temporal UI ${stack.temporal.uiUrl}; settings for other shells: source ${stack.envFile}`);
-      await stack.done;
-    });
   program
     .command('worker')
     .description('run a worker (TEMPORAL_* settings; NEON_API_KEY, NEON_API_BASE_URL) until SIGINT/SIGTERM')

@@ -1,4 +1,4 @@
-import type { PreviewListing } from '../workflows/list-previews';
+import type { PreviewListing } from '../workflows/previews/list';
 
 export type { PreviewListing };
 

@@ -1,4 +1,4 @@
-import { seedProject } from '../../src/emulator';
+import { seedProject } from '../../tools/emulator';
 import { startHarness, total, type Harness } from './support';
 
 /**

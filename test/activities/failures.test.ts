@@ -1,5 +1,5 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { judgeSql } from '../../src/activities/checks';
+import { judgeSql } from '../../src/activities/database/checks';
 import { toFailure } from '../../src/activities/failures';
 import { errorFromResponse, NeonConnectionError, NeonSchemaMismatchError, NeonTimeoutError } from '../../src/neon';
 

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { seedProject } from '../../src/emulator';
+import { seedProject } from '../../tools/emulator';
 import { startHarness, type Harness } from './support';
 
 let h: Harness;

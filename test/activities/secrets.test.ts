@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { seedProject, type SeededProject } from '../../src/emulator';
+import { seedProject, type SeededProject } from '../../tools/emulator';
 import { startHarness, type Harness } from './support';
 
 let h: Harness;

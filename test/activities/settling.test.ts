@@ -1,5 +1,5 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { settling, SettleTimes } from '../../src/activities/operations';
+import { settling, SettleTimes } from '../../src/activities/neon/operations';
 import type { NeonClient, NeonOperation } from '../../src/neon';
 import { startHarness, total, type Harness } from './support';
 

@@ -1,6 +1,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type ActivityDeps } from '../../src/activities';
-import { startEmulator, waitForOperations, type Emulator, type EmulatorOptions } from '../../src/emulator';
+import { startEmulator, waitForOperations, type Emulator, type EmulatorOptions } from '../../tools/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
 
 export type Harness = {

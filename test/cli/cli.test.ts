@@ -2,7 +2,7 @@ import type { Worker } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { PreviewListing } from '../../src/cli/preview-list';
-import type { SeededProject } from '../../src/emulator';
+import type { SeededProject } from '../../tools/emulator';
 import { freePort } from '../setup/ports';
 import { maybeRecordHistory } from '../support/histories';
 import { api, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from '../workflows/support';

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return --
    JSON bodies under test are checked by assertions here (and against the spec in seed-002-cycle), not by types. */
 import { Client } from 'pg';
-import { seedProject, startEmulator, waitForOperations, type Emulator, type SeededProject } from '../../src/emulator';
+import { seedProject, startEmulator, waitForOperations, type Emulator, type SeededProject } from '../../tools/emulator';
 import { queryOnce, rawApi, sleep, type Json } from './helpers';
 import { loadSpecValidator } from './openapi';
 

@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return --
    JSON bodies under test are checked by assertions here (and against the spec in seed-002-cycle), not by types. */
-import { startEmulator, type Emulator } from '../../src/emulator';
+import { startEmulator, type Emulator } from '../../tools/emulator';
 import { rawApi, sleep, type Json } from './helpers';
 
 /** Control-plane faults need no data: memory mode keeps this file fast. */

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import type { Emulator } from '../../src/emulator';
+import type { Emulator } from '../../tools/emulator';
 
 export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

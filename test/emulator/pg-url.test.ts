@@ -11,7 +11,7 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { seedProject, startEmulator, waitForOperations, type Emulator } from '../../src/emulator';
+import { seedProject, startEmulator, waitForOperations, type Emulator } from '../../tools/emulator';
 import { freePort } from '../setup/ports';
 import { queryOnce, rawApi, sleep, type Json } from './helpers';
 
@@ -25,7 +25,7 @@ const bin = path.join(
 
 type External = { url: string; port: number; stop(): Promise<void> };
 
-/** Postgres refuses to run as root: run it as the `postgres` user then, as src/emulator/pg/cluster.ts does. */
+/** Postgres refuses to run as root: run it as the `postgres` user then, as tools/emulator/pg/cluster.ts does. */
 function runAs(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { seedProject, startEmulator, type Emulator } from '../../src/emulator';
+import { seedProject, startEmulator, type Emulator } from '../../tools/emulator';
 import { queryOnce, rawApi, type Json } from './helpers';
 
 const dirs: string[] = [];

@@ -1,5 +1,5 @@
 import { EndpointType, createApiClient, type Api, type Operation, type Snapshot } from '@neondatabase/api-client';
-import { seedProject, startEmulator, type Emulator, type SeededProject } from '../../src/emulator';
+import { seedProject, startEmulator, type Emulator, type SeededProject } from '../../tools/emulator';
 import { queryOnce } from './helpers';
 import { loadSpecValidator } from './openapi';
 

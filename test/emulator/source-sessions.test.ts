@@ -2,7 +2,7 @@
    JSON bodies under test are checked by assertions here (and against the spec in seed-002-cycle), not by types. */
 import net from 'node:net';
 import { Client } from 'pg';
-import { seedProject, startEmulator, waitForOperations, type Emulator, type SeededProject } from '../../src/emulator';
+import { seedProject, startEmulator, waitForOperations, type Emulator, type SeededProject } from '../../tools/emulator';
 import { queryOnce, rawApi, sleep, type Json } from './helpers';
 
 // Snapshots and child branches copy their source with CREATE DATABASE ... TEMPLATE, which needs the source free of

@@ -5,10 +5,10 @@ import {
   retryAfterMs,
   webhookSettingsFromEnv,
   type WebhookSettings,
-} from '../../src/activities/notify';
-import { signWebhook, verifyWebhookSignature } from '../../src/activities/notify-signature';
-import { promoteInput, setupInput } from '../../src/workflows/inputs';
-import type { RunFinishedPayload } from '../../src/workflows/notify-input';
+} from '../../src/activities/notify/deliver';
+import { signWebhook, verifyWebhookSignature } from '../../src/activities/notify/signature';
+import { promoteInput, setupInput } from '../../src/workflows/contract/inputs';
+import type { RunFinishedPayload } from '../../src/workflows/contract/notify';
 import { SECRET, startReceiver, type Receiver } from './support';
 
 let rcv: Receiver;

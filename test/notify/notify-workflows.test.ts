@@ -1,5 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { verifyWebhookSignature } from '../../src/activities/notify-signature';
+import { verifyWebhookSignature } from '../../src/activities/notify/signature';
 import { seedProd, sql, uriOf } from '../workflows/support';
 import { eventually, SECRET, startNotifyStack, startReceiver, type NotifyStack, type Receiver } from './support';
 

@@ -2,11 +2,11 @@ import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHealthActivities } from '../../src/activities/health';
-import { createNotifyActivities, type WebhookSettings } from '../../src/activities/notify';
+import { createNotifyActivities, type WebhookSettings } from '../../src/activities/notify/deliver';
 import { NeonPromoteClient } from '../../src/client';
-import { startEmulator, type Emulator } from '../../src/emulator';
+import { startEmulator, type Emulator } from '../../tools/emulator';
 import { createWorker, WORKFLOW_BUNDLE_OPTIONS, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker';
-import type { RunFinishedPayload } from '../../src/workflows/notify-input';
+import type { RunFinishedPayload } from '../../src/workflows/contract/notify';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
 import { neonActivities } from '../workflows/support';
 

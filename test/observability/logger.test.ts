@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger, temporalLogger } from '../../src/observability/logger';
-import { metricsSettingsFromEnv } from '../../src/observability/runtime';
+import { metricsSettingsFromEnv } from '../../src/worker/runtime';
 import { prettyStream } from '../../src/observability/pretty';
 
 function capture(): { lines: string[]; write(line: string): void } {

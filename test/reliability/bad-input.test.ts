@@ -18,7 +18,7 @@ import {
   type Stack,
 } from '../workflows/support';
 import { mutatingCalls, noteSecrets, record, runDir } from './harness';
-import { waitForOperations, type SeededProject } from '../../src/emulator';
+import { waitForOperations, type SeededProject } from '../../tools/emulator';
 import { createHealthActivities } from '../../src/activities/health';
 import { createWorker } from '../../src/worker';
 

@@ -6,7 +6,7 @@
  */
 import { createHealthActivities } from '../../src/activities/health';
 import { createActivities } from '../../src/activities';
-import type { FaultRule } from '../../src/emulator';
+import type { FaultRule } from '../../tools/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
 import { createWorker } from '../../src/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';

@@ -5,7 +5,7 @@
  * the same creations at Neon (nothing created twice) and the same things left over (nothing beyond retention).
  */
 import { join } from 'node:path';
-import type { SeededProject } from '../../src/emulator';
+import type { SeededProject } from '../../tools/emulator';
 import { startStack, inventory, type Stack } from '../workflows/support';
 import {
   FULL,

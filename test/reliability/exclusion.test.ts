@@ -6,7 +6,7 @@
 import { seedFleet } from '../../bench/lib/seed';
 import { createActivities, type DbConnector } from '../../src/activities';
 import { NeonPromoteClient, ProjectBusyError } from '../../src/client';
-import { startEmulator } from '../../src/emulator';
+import { startEmulator } from '../../tools/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
 import { createHealthActivities } from '../../src/activities/health';
 import { createWorker } from '../../src/worker';

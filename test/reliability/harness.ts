@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Agent, type Dispatcher } from 'undici';
-import type { Emulator, RequestLogEntry } from '../../src/emulator';
+import type { Emulator, RequestLogEntry } from '../../tools/emulator';
 import { inventory, seedProd, uriOf, type Inventory } from '../workflows/support';
 
 /** RELIABILITY_FULL=1: the whole suite (npm run test:reliability); otherwise the fast subset that npm test runs. */

@@ -1,7 +1,7 @@
 /** The runs the crash matrix and the restart tests put under faults, with what each promises. */
 import { createHealthActivities } from '../../src/activities/health';
 import { NeonPromoteClient, type Run } from '../../src/client';
-import type { SeededProject } from '../../src/emulator';
+import type { SeededProject } from '../../tools/emulator';
 import { createWorker } from '../../src/worker';
 import { neonActivities, seedProd, sourceOf, sql, uriOf, type Stack } from '../workflows/support';
 

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { InvalidInputError } from '../../src/client-errors';
+import { InvalidInputError } from '../../src/client/errors';
 import type { RefreshResult, ScheduledRunResult } from '../../src/workflows';
-import { coordinatorStateQuery, coordinatorWorkflowId } from '../../src/workflows/definitions';
+import { coordinatorStateQuery, coordinatorWorkflowId } from '../../src/workflows/contract/definitions';
 import { seedProd, sql, startStack, uriOf, type Stack } from '../workflows/support';
 
 let s: Stack;

@@ -1,5 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { ensureTemporalCli } from '../../src/temporal/cli';
+import { ensureTemporalCli } from '../../tools/temporal-cli';
 import { searchAttributeKeys } from '../../src/temporal/search-attributes';
 import { ensureChromium } from './browser';
 import { freePort } from './ports';

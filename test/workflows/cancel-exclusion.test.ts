@@ -2,7 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { ProjectBusyError } from '../../src/client';
 import type { PromoteResult, StepRecord } from '../../src/workflows';
-import { coordinatorStateQuery, coordinatorWorkflowId } from '../../src/workflows/definitions';
+import { coordinatorStateQuery, coordinatorWorkflowId } from '../../src/workflows/contract/definitions';
 import { maybeRecordHistory } from '../support/histories';
 import { startHoldServer } from './hold-server';
 import { branchId, inventory, projectWithChange, sourceOf, startStack, type Stack } from './support';

@@ -6,7 +6,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PromoteResult } from '../../src/workflows';
-import { coordinatorWorkflowId } from '../../src/workflows/definitions';
+import { coordinatorWorkflowId } from '../../src/workflows/contract/definitions';
 import { maybeRecordHistory } from '../support/histories';
 import { projectWithChange, seedProd, sourceOf, startStack, runWatch, type Stack } from './support';
 

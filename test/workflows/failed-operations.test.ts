@@ -4,7 +4,7 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import type { FaultRule } from '../../src/emulator';
+import type { FaultRule } from '../../tools/emulator';
 import { inventory, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from './support';
 
 let s: Stack;

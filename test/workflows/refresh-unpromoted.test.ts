@@ -1,6 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { RefreshResult } from '../../src/workflows/refresh-dev';
+import type { RefreshResult } from '../../src/workflows/environments/refresh';
 import { seedProd, sourceOf, sql, startStack, uriOf, type Stack } from './support';
 
 let s: Stack;

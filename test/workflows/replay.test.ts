@@ -1,7 +1,7 @@
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../src/activities';
-import { NON_RETRYABLE_ERROR_TYPES } from '../../src/workflows/proxies';
+import { NON_RETRYABLE_ERROR_TYPES } from '../../src/workflows/runtime/activity-options';
 import { loadRecordedHistories } from '../support/histories';
 
 const histories = loadRecordedHistories();

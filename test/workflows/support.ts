@@ -3,7 +3,11 @@ import { Client } from 'pg';
 import { createActivities } from '../../src/activities';
 import { createHealthActivities } from '../../src/activities/health';
 import { NeonPromoteClient } from '../../src/client';
-import { coordinatorStateQuery, coordinatorWorkflowId, type CoordinatorState } from '../../src/workflows/definitions';
+import {
+  coordinatorStateQuery,
+  coordinatorWorkflowId,
+  type CoordinatorState,
+} from '../../src/workflows/contract/definitions';
 import type { StepRecord } from '../../src/workflows';
 import {
   seedProject,
@@ -11,7 +15,7 @@ import {
   type Emulator,
   type EmulatorOptions,
   type SeededProject,
-} from '../../src/emulator';
+} from '../../tools/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
 import { createWorker, WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';

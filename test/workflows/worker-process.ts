@@ -21,7 +21,7 @@ import pino from 'pino';
 import { createActivitiesFromEnv } from '../../src/activities';
 import { createHealthActivities } from '../../src/activities/health';
 import { loggerFromEnv } from '../../src/observability/logger';
-import { installRuntime } from '../../src/observability/runtime';
+import { installRuntime } from '../../src/worker/runtime';
 import { createWorker } from '../../src/worker';
 
 const env = process.env;

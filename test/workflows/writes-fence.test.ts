@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { SeededProject } from '../../src/emulator';
+import type { SeededProject } from '../../tools/emulator';
 import type { VerificationCheck } from '../../src/activities/types';
 import { branchId, sql, startStack, uriOf, type Stack } from './support';
 import { projectWithWrites } from './writes-support';

@@ -1,6 +1,6 @@
 /** Helpers of the issue 7 workflow tests: reading ids off any branch or snapshot, and a prod with a `writes` table. */
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { SeededProject } from '../../src/emulator';
+import type { SeededProject } from '../../tools/emulator';
 import { api, neonActivities, seedProd, sql, type Stack } from './support';
 
 export type Ids = Set<number>;

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checksumOf, ledgerDdl } from '../../src/activities/migrations-ledger';
+import { checksumOf, ledgerDdl } from '../../src/activities/database/migrations-ledger';
 import { failureOf, seedProd, sqlOn, startHarness, type Harness, type Prod } from './support';
 
 let h: Harness;

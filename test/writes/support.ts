@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { seedProject, type SeededProject } from '../../src/emulator';
+import { seedProject, type SeededProject } from '../../tools/emulator';
 import { startHarness, type Harness } from '../activities/support';
 
 export { startHarness, type Harness };

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { listOptions } from '../../client-runs';
-import type { StepRecord } from '../../workflows/definitions';
-import { seconds, type Terminal } from '../../ui/terminal';
-import { watchRun } from '../../ui/watch';
+import { listOptions } from '../../client/runs';
+import type { StepRecord } from '../../workflows/contract/definitions';
+import { seconds, type Terminal } from '../terminal';
+import { watchRun } from '../watch';
 import { checked, projectOf, runId, withClient } from '../context';
 import { EXIT, exitForOutcome } from '../exit';
 

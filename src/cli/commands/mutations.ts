@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import * as inputs from '../../workflows/inputs';
+import * as inputs from '../../workflows/contract/inputs';
 import { checksFromFlags } from '../checks';
 import { checked, follow, projectInput, runId, startOptions, withClient } from '../context';
 import { EXIT } from '../exit';

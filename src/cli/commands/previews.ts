@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { deletePreviewInput, listPreviewsInput, previewInput, previewRef } from '../../workflows/inputs';
+import { deletePreviewInput, listPreviewsInput, previewInput, previewRef } from '../../workflows/contract/inputs';
 import { checked, projectOf, withClient } from '../context';
 import { EXIT } from '../exit';
 import { previewLines } from '../preview-list';

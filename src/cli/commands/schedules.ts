@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { settingsSchema, type ScheduleInfo, type ScheduleKind } from '../../client-schedules';
-import { InvalidInputError } from '../../client-errors';
-import { janitorInput, refreshInput } from '../../workflows/inputs';
+import { settingsSchema, type ScheduleInfo, type ScheduleKind } from '../../client/schedules';
+import { InvalidInputError } from '../../client/errors';
+import { janitorInput, refreshInput } from '../../workflows/contract/inputs';
 import { checked, projectOf, withClient } from '../context';
 import { EXIT } from '../exit';
 

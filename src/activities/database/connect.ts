@@ -1,0 +1,83 @@
+import pg from 'pg';
+import { request } from 'undici';
+import type { CallOptions, NeonClient } from '../../neon';
+import type { DbConnector, HttpGet } from '../deps';
+
+/**
+ * Opens a pg session. Read mode (verification, fingerprints, EXPLAIN): user SQL runs in the extended protocol
+ * (`queryMode: 'extended'`), which refuses several statements in one string, so a check cannot slip a
+ * "COMMIT; DELETE ..." past the read-only transaction it runs in; the statement timeout is the caller's to set, this
+ * bounds each query client-side a little beyond it. Write mode (write safety, reconciliation, migrations): the
+ * statement and lock timeouts are the session's settings, and SQL without parameters goes through the simple protocol
+ * (a migration is several statements; the result is the last statement's).
+ */
+export const pgConnector: DbConnector = async (connectionString, options) => {
+  const { statementTimeoutMs, lockTimeoutMs, mode = 'read' } = options;
+  const write = mode === 'write';
+  const client = new pg.Client({
+    connectionString,
+    connectionTimeoutMillis: 10_000,
+    ...(write
+      ? {
+          application_name: 'neon-promote',
+          statement_timeout: statementTimeoutMs,
+          lock_timeout: lockTimeoutMs ?? 10_000,
+        }
+      : { query_timeout: statementTimeoutMs + 5_000, application_name: 'neon-promote-verify' }),
+  });
+  // A restore or a fence drops connections; an 'error' event without a listener would crash the worker.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
+  return {
+    async query(sql, params) {
+      const res =
+        write && !params
+          ? await client.query(sql)
+          : await client.query({ text: sql, values: params, queryMode: 'extended' } as pg.QueryConfig);
+      // A multi-statement string (write mode) gives one result per statement: the last one is what callers read.
+      const last = Array.isArray(res) ? (res as pg.QueryResult[]).at(-1) : res;
+      const rows = (last?.rows ?? []) as Record<string, unknown>[];
+      return { rows, rowCount: last?.rowCount ?? rows.length, fields: last?.fields ?? [] };
+    },
+    close: () => client.end(),
+  };
+};
+
+/** Reads at most 64 KiB of the body: a health page, not a download. */
+export const undiciGet: HttpGet = async (url, { timeoutMs, signal }) => {
+  const res = await request(url, {
+    method: 'GET',
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+  });
+  let body = '';
+  for await (const chunk of res.body) {
+    body += (chunk as Buffer).toString('utf8');
+    if (body.length >= 65_536) {
+      res.body.destroy();
+      break;
+    }
+  }
+  return { status: res.statusCode, body };
+};
+
+/** A branch's database as one role, through the branch's (or the given) endpoint. */
+export type BranchDatabase = {
+  projectId: string;
+  branchId: string;
+  endpointId?: string;
+  databaseName: string;
+  roleName: string;
+};
+
+/** The connection string of a branch's database. It holds a password: it must not leave the calling activity. */
+export function branchConnectionUri(neon: NeonClient, t: BranchDatabase, call: CallOptions): Promise<string> {
+  const { branchId, endpointId, databaseName, roleName } = t;
+  return neon.getConnectionUri(t.projectId, { branchId, endpointId, databaseName, roleName }, call);
+}

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { redact } from '../../neon';
+import { verificationCheck } from './checks';
+import { pgConnector, branchConnectionUri } from './connect';
+import type { ActivityDeps, DbSession } from '../deps';
+import { activity, failure } from '../failures';
+import { neonId } from '../inputs';
+import type { ExplainActivities, ExplainChecksResult } from '../types';
+
+const explainInput = z.object({
+  projectId: neonId,
+  branchId: neonId,
+  endpointId: neonId.optional(),
+  databaseName: z.string().min(1),
+  roleName: z.string().min(1),
+  checks: z.array(verificationCheck).max(200),
+  statementTimeoutMs: z.number().int().min(100).max(60_000).optional(),
+});
+
+/** A query begins with one of these (after comments and parentheses); anything else is a command, not a check. */
+const QUERY_START = /^(select|with|values|table)\b/i;
+/** Plan nodes that change data or lock rows: DML (also inside a CTE, MERGE) and SELECT ... FOR UPDATE/SHARE. */
+const WRITING_NODES: Record<string, string> = { ModifyTable: 'it changes data', LockRows: 'it locks rows' };
+/**
+ * Errors that say the statement could not be planned because an object is missing on this branch (a table the
+ * candidate or the snapshot has and this branch lacks): not a sign of writing; the check answers at verification.
+ */
+const MISSING_OBJECT = new Set(['42P01', '42703', '42883', '42704', '3F000']);
+
+/** The statement without leading comments, whitespace and opening parentheses. */
+function head(sql: string): string {
+  let s = sql;
+  for (;;) {
+    const next = s.replace(/^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/|\()/, '');
+    if (next === s) return s;
+    s = next;
+  }
+}
+
+/** Every node type in an EXPLAIN (FORMAT JSON) plan. */
+function nodeTypes(plan: unknown, out: string[] = []): string[] {
+  if (Array.isArray(plan)) for (const p of plan) nodeTypes(p, out);
+  else if (plan && typeof plan === 'object') {
+    const node = plan as Record<string, unknown>;
+    if (typeof node['Node Type'] === 'string') out.push(node['Node Type']);
+    for (const v of Object.values(node)) if (v && typeof v === 'object') nodeTypes(v, out);
+  }
+  return out;
+}
+
+/**
+ * Why the statement is not a read-only query, or null when it is: its shape (one query, starting like a query; the
+ * extended protocol refuses several statements), then Postgres's own plan of it, taken with EXPLAIN (never run) in a
+ * read-only transaction with a statement timeout. `SELECT ... INTO` creates a table and is caught by its shape.
+ */
+async function whyNotReadOnly(session: DbSession, sql: string, timeoutMs: number): Promise<string | null> {
+  const start = head(sql);
+  if (!QUERY_START.test(start)) return `it starts with "${start.split(/\s/)[0]?.slice(0, 30) ?? ''}", not a query`;
+  await session.query('BEGIN TRANSACTION READ ONLY');
+  try {
+    await session.query(`SET LOCAL statement_timeout = ${Math.trunc(timeoutMs)}`);
+    const res = await session.query(`EXPLAIN (FORMAT JSON, VERBOSE) ${sql}`);
+    const plan: unknown = res.rows[0]?.['QUERY PLAN'];
+    const writes = nodeTypes(typeof plan === 'string' ? JSON.parse(plan) : plan).find((t) => t in WRITING_NODES);
+    if (writes) return `${WRITING_NODES[writes]}: its plan has a ${writes} node`;
+    if (isSelectInto(start)) return 'SELECT ... INTO creates a table';
+    return null;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && (MISSING_OBJECT.has(code) || /^(08|57)/.test(code))) return null;
+    if (typeof code !== 'string') throw err; // not an answer from Postgres: the activity is retried
+    return `EXPLAIN refused it: ${err instanceof Error ? err.message : String(err)}`;
+  } finally {
+    await session.query('ROLLBACK').catch(() => undefined);
+  }
+}
+
+/** `SELECT <list> INTO name FROM ...` at the top level (an INTO in a string or in parentheses is not it). */
+function isSelectInto(sql: string): boolean {
+  const outer = sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\$([A-Za-z_]*)\$[\s\S]*?\$\1\$/g, "''");
+  let depth = 0;
+  for (const token of outer.split(/(\(|\)|\s+)/)) {
+    if (token === '(') depth++;
+    else if (token === ')') depth--;
+    else if (depth === 0 && /^into$/i.test(token)) return true;
+  }
+  return false;
+}
+
+/**
+ * Checks, before a workflow changes anything, that each SQL check is a read-only query (issue 8): a check that writes
+ * would otherwise be refused only at verification, after snapshots and restores. The connection string (it holds the
+ * password) is fetched here and never leaves this function.
+ */
+export function explainActivities({ neon, db = pgConnector }: ActivityDeps) {
+  return {
+    explainChecks: activity(explainInput, async (input, call): Promise<ExplainChecksResult> => {
+      const sqlChecks = input.checks.flatMap((c, index) => (c.kind === 'sql' ? [{ index, sql: c.sql }] : []));
+      if (sqlChecks.length === 0) return { refused: [] };
+      const timeoutMs = input.statementTimeoutMs ?? 5_000;
+      const uri = await branchConnectionUri(neon, input, call);
+      const secrets = [uri, ...passwordOf(uri)];
+      const session = await db(uri, { statementTimeoutMs: timeoutMs }).catch((err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        throw failure('DatabaseUnreachable', `cannot connect to branch ${input.branchId}: ${redact(message, secrets)}`);
+      });
+      try {
+        const refused: ExplainChecksResult['refused'] = [];
+        for (const { index, sql } of sqlChecks) {
+          const reason = await whyNotReadOnly(session, sql, timeoutMs);
+          if (reason) refused.push({ index, reason: redact(reason, secrets).slice(0, 300) });
+        }
+        return { refused };
+      } finally {
+        await session.close().catch(() => undefined);
+      }
+    }),
+  } satisfies ExplainActivities;
+}
+
+function passwordOf(uri: string): string[] {
+  try {
+    const password = new URL(uri).password;
+    return password ? [password, decodeURIComponent(password)] : [];
+  } catch {
+    return [];
+  }
+}

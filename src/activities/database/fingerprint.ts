@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { redact } from '../../neon';
+import { pgConnector, branchConnectionUri } from './connect';
+import type { ActivityDeps, DbSession } from '../deps';
+import { activity, failure } from '../failures';
+import { neonId } from '../inputs';
+import type { FingerprintBranchResult, NeonActivities, TableFingerprint } from '../types';
+
+const IDENT = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'a plain schema name');
+
+/** `"schema"."table"`, quotes doubled: names come from the catalog, but they go into SQL text. */
+const quote = (schema: string, table: string) => `"${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}"`;
+
+/**
+ * Per table: the row count and an order-independent hash of the rows' text (md5 of the sorted md5s of each row),
+ * computed in the database so no row leaves it.
+ */
+const tableSql = (name: string) =>
+  `SELECT count(*)::bigint AS rows, md5(coalesce(string_agg(h, '' ORDER BY h), '')) AS hash
+     FROM (SELECT md5(t::text) AS h FROM ${name} t) r`;
+
+/**
+ * A read-only fingerprint of a branch's data: the tables (ordinary and partitioned roots, not partitions) of the given
+ * schemas, each with its row count and content hash, and one hash over them all. One repeatable-read, read-only
+ * transaction, so every table is read at the same instant; a statement timeout bounds each table. The connection
+ * string is fetched here and never leaves this function.
+ */
+export function fingerprintActivities({ neon, db = pgConnector }: ActivityDeps) {
+  return {
+    fingerprintBranch: activity(
+      z.object({
+        projectId: neonId,
+        branchId: neonId,
+        endpointId: neonId.optional(),
+        databaseName: z.string().min(1),
+        roleName: z.string().min(1),
+        schemas: z.array(IDENT).min(1).max(20).default(['public']),
+        statementTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+      }),
+      async (input, call): Promise<FingerprintBranchResult> => {
+        const timeoutMs = input.statementTimeoutMs ?? 60_000;
+        const uri = await branchConnectionUri(neon, input, call);
+        const secrets = secretsOf(uri);
+        let session: DbSession | undefined;
+        try {
+          session = await db(uri, { statementTimeoutMs: timeoutMs });
+          const tables = await read(session, input.schemas, timeoutMs);
+          return { branchId: input.branchId, schemas: input.schemas, tables, hash: overall(tables) };
+        } catch (err) {
+          throw failure(
+            'DatabaseUnreachable',
+            `cannot fingerprint branch ${input.branchId}: ${redact(err instanceof Error ? err.message : String(err), secrets)}`,
+          );
+        } finally {
+          await session?.close().catch(() => undefined);
+        }
+      },
+    ),
+  } satisfies Partial<NeonActivities>;
+}
+
+async function read(s: DbSession, schemas: string[], timeoutMs: number): Promise<TableFingerprint[]> {
+  await s.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    await s.query(`SET LOCAL statement_timeout = ${Math.trunc(timeoutMs)}`);
+    const { rows } = await s.query(
+      `SELECT n.nspname AS schema, c.relname AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY($1::text[])
+        ORDER BY 1, 2`,
+      [schemas],
+    );
+    const out: TableFingerprint[] = [];
+    for (const r of rows as { schema: string; table: string }[]) {
+      const [t] = (await s.query(tableSql(quote(r.schema, r.table)))).rows as { rows: string; hash: string }[];
+      out.push({ table: `${r.schema}.${r.table}`, rows: Number(t!.rows), hash: t!.hash });
+    }
+    return out;
+  } finally {
+    await s.query('ROLLBACK').catch(() => undefined);
+  }
+}
+
+function overall(tables: TableFingerprint[]): string {
+  const h = createHash('sha256');
+  for (const t of tables) h.update(`${t.table}\t${t.rows}\t${t.hash}\n`);
+  return h.digest('hex');
+}
+
+/** The whole URI and its password (raw and decoded), so an echo of them in a driver message is scrubbed. */
+function secretsOf(uri: string): string[] {
+  const out = [uri];
+  try {
+    const password = new URL(uri).password;
+    if (password) out.push(password, decodeURIComponent(password));
+  } catch {
+    // Not a URL: the whole string is still redacted.
+  }
+  return out;
+}

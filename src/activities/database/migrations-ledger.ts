@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { failure } from '../failures';
+import type { BranchSession } from './writes/session';
+import { writeFailure } from './writes/failures';
+import type { MigrationPlan, MigrationRef } from './writes/types';
+
+export type Migration = MigrationRef & { sql: string };
+
+export const DEFAULT_LEDGER = 'public.neon_promote_migrations';
+const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** "schema.table" or "table", lower-case plain identifiers only, quoted: the name goes into SQL text. */
+export function ledgerName(table: string = DEFAULT_LEDGER): string {
+  const parts = table.split('.');
+  if (parts.length > 2 || !parts.every((p) => IDENT.test(p)))
+    throw failure('InvalidInput', `ledger table "${table}" is not a plain [schema.]table name`, {
+      field: 'ledgerTable',
+    });
+  return parts.map((p) => `"${p}"`).join('.');
+}
+
+/** The ledger's shape; dev's migration runner writes it, applyMigration writes prod's. checksum = sha256 of sql. */
+export const ledgerDdl = (table: string = DEFAULT_LEDGER): string =>
+  `CREATE TABLE IF NOT EXISTS ${ledgerName(table)} (id text PRIMARY KEY, checksum text NOT NULL, sql text NOT NULL,
+     applied_at timestamptz NOT NULL DEFAULT clock_timestamp())`;
+
+export const checksumOf = (sql: string): string => createHash('sha256').update(sql, 'utf8').digest('hex');
+
+/** A ledger's rows in the order they were applied; null when the table does not exist. */
+export async function readLedger(s: BranchSession, table: string, withSql: boolean): Promise<Migration[] | null> {
+  const [reg] = await s.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [ledgerName(table)]);
+  if (!reg?.t) return null;
+  return s.query<Migration>(
+    `SELECT id, checksum, ${withSql ? 'sql' : "'' AS sql"} FROM ${ledgerName(table)} ORDER BY applied_at, id`,
+  );
+}
+
+/** `<id>.sql` files of a folder on the worker, in name order (zero-padded numbers or timestamps sort right). */
+export async function readFolder(dir: string): Promise<Migration[]> {
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    throw failure('InvalidInput', `cannot read migrations folder: ${err.code ?? err.message}`, {
+      field: 'source.path',
+    });
+  });
+  const files = names.filter((n) => n.endsWith('.sql')).sort();
+  return Promise.all(
+    files.map(async (f) => {
+      const sql = await readFile(path.join(dir, f), 'utf8');
+      return { id: f.slice(0, -'.sql'.length), checksum: checksumOf(sql), sql };
+    }),
+  );
+}
+
+/**
+ * Which migrations prod lacks. Refuses (LedgerDiverged) when prod has one the source lacks, when a checksum differs,
+ * or when prod applied a later migration without an earlier one: applying around such gaps would guess at history.
+ */
+export function planFrom(source: readonly MigrationRef[], prod: readonly MigrationRef[] | null): MigrationPlan {
+  const index = new Map(source.map((m, i) => [m.id, i]));
+  let last = -1;
+  for (const p of prod ?? []) {
+    const i = index.get(p.id);
+    if (i === undefined)
+      throw writeFailure('LedgerDiverged', `prod has migration "${p.id}" that the source does not`, {
+        migrationId: p.id,
+      });
+    if (source[i]!.checksum !== p.checksum)
+      throw writeFailure('LedgerDiverged', `migration "${p.id}" differs between the source and prod (checksum)`, {
+        migrationId: p.id,
+      });
+    last = Math.max(last, i);
+  }
+  const applied = new Set((prod ?? []).map((p) => p.id));
+  const gap = source.slice(0, last + 1).find((m) => !applied.has(m.id));
+  if (gap)
+    throw writeFailure('LedgerDiverged', `prod lacks "${gap.id}" but has the later "${source[last]!.id}"`, {
+      migrationId: gap.id,
+    });
+  const pending = source.slice(last + 1).map(({ id, checksum }) => ({ id, checksum }));
+  return {
+    pending,
+    upToDate: pending.length === 0,
+    sourcePosition: source.at(-1)?.id ?? null,
+    prodPosition: last >= 0 ? source[last]!.id : null,
+    prodLedgerExists: prod !== null,
+  };
+}

@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import type { CallOptions, NeonClient } from '../../../neon';
+import { systemClock, type ActivityDeps, type Clock } from '../../deps';
+import { nullOn404 } from '../../neon/environment';
+import { activity, failure } from '../../failures';
+import { neonId, resourceName } from '../../inputs';
+import type { WriteActivities } from '../../types';
+import { DATABASE_READ_ONLY, writeTarget } from './detect';
+import { sqlState, withBranch, type BranchSession } from './session';
+import type { FenceWritesResult, LiftFenceResult } from './types';
+
+/** The role's own sessions never start read-only for it: the lift has to be able to write the setting back. */
+const OWN_SESSION_WRITABLE = 'SET default_transaction_read_only = off';
+const alterDatabase = (clause: string) =>
+  `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I ${clause}', current_database()); END $$`;
+
+/**
+ * Other sessions of this database that started at or before `$1`, and whether this role may end them (its own role's
+ * or, with pg_signal_backend, any non-superuser's). A session whose start is hidden from this role counts as old.
+ */
+const SESSIONS = `SELECT a.pid, coalesce(a.usename, '?') AS role,
+    coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+      OR (r.rolsuper IS NOT TRUE AND (pg_has_role(a.usesysid, 'MEMBER') OR pg_has_role('pg_signal_backend', 'MEMBER'))),
+      false) AS can
+  FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
+  WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.usesysid IS NOT NULL
+    AND (a.backend_start IS NULL OR a.backend_start <= $1)`;
+
+/** Ends one backend and waits for it to exit; false when it outlived the wait or the role may not end it after all. */
+async function terminate(s: BranchSession, pid: number, timeoutMs: number): Promise<boolean> {
+  try {
+    const [r] = await s.query<{ ok: boolean }>('SELECT pg_terminate_backend($1, $2) AS ok', [pid, timeoutMs]);
+    return r?.ok === true;
+  } catch (err) {
+    if (sqlState(err) === '42501') return false;
+    throw err;
+  }
+}
+
+/**
+ * Ends the sessions that started by `before`, waiting for each to exit (its write counters are flushed at exit). A
+ * backend shows its database in pg_stat_activity only at the end of its startup, after it read the database's
+ * settings, so a second pass a moment later catches one that was starting while the setting changed.
+ */
+async function endSessions(s: BranchSession, before: Date, timeoutMs: number, clock: Clock) {
+  let ended = 0;
+  let remaining: { role: string; count: number }[] = [];
+  for (let pass = 0; pass < 10; pass++) {
+    const rows = await s.query<{ pid: number; role: string; can: boolean }>(SESSIONS, [before]);
+    const stuck = new Map<string, number>();
+    let signalled = 0;
+    for (const r of rows) {
+      const done = r.can ? await terminate(s, r.pid, timeoutMs) : false;
+      if (done) ended++;
+      if (r.can) signalled++;
+      if (!done) stuck.set(r.role, (stuck.get(r.role) ?? 0) + 1);
+    }
+    remaining = [...stuck].map(([role, count]) => ({ role, count }));
+    if (pass >= 1 && signalled === 0) break;
+    await clock.sleep(50);
+  }
+  return { ended, remaining };
+}
+
+async function findBranch(
+  neon: NeonClient,
+  projectId: string,
+  ref: { branchId?: string; branchName?: string },
+  call: CallOptions,
+) {
+  if (ref.branchId) return neon.getBranch(projectId, ref.branchId, call).catch(nullOn404);
+  const named = (await neon.listBranches(projectId, call)).filter((b) => b.name === ref.branchName);
+  if (named.length > 1) throw failure('NeonConflict', `${named.length} branches are named "${ref.branchName}"`);
+  return named[0] ?? null;
+}
+
+/**
+ * The write fence (issue 7): prod refuses writes at the database level. `default_transaction_read_only` applies to
+ * sessions as they start, so the fence also ends every session that started before it. It stops applications, not
+ * an adversary: a session may still `SET default_transaction_read_only = off` (this activity does, for itself).
+ */
+export function fenceActivities(deps: ActivityDeps) {
+  const { neon, clock = systemClock } = deps;
+  return {
+    fenceWrites: activity(
+      writeTarget.extend({ terminateTimeoutMs: z.number().int().min(100).max(60_000).optional() }),
+      async (input, call): Promise<FenceWritesResult> =>
+        withBranch(
+          deps,
+          input,
+          call,
+          async (s) => {
+            await s.query(OWN_SESSION_WRITABLE);
+            const [before] = await s.query<{ ro: boolean }>(DATABASE_READ_ONLY);
+            await s.query(alterDatabase('SET default_transaction_read_only = on'));
+            // Sessions that start after this instant read the new setting; older ones are ended below.
+            const [t] = await s.query<{ at: Date }>('SELECT clock_timestamp() AS at');
+            const { ended, remaining } = await endSessions(s, t!.at, input.terminateTimeoutMs ?? 5_000, clock);
+            const [done] = await s.query<{ at: Date }>('SELECT clock_timestamp() AS at');
+            return {
+              branchId: input.branchId,
+              fencedAt: done!.at.toISOString(),
+              alreadyFenced: before!.ro,
+              sessionsEnded: ended,
+              remainingSessions: remaining,
+            };
+          },
+          { sqlFailure: 'FenceFailed' },
+        ),
+    ),
+
+    /** Idempotent: a branch without a fence, a deleted branch, or one without a compute is reported, not an error. */
+    liftFence: activity(
+      z
+        .object({
+          projectId: neonId,
+          databaseName: z.string().min(1).max(63),
+          roleName: z.string().min(1).max(63),
+          endpointId: neonId.optional(),
+          branchId: neonId.optional(),
+          branchName: resourceName.optional(),
+          endSessions: z.boolean().optional(),
+          fencedAt: z.iso.datetime({ offset: true }).optional(),
+        })
+        .refine((i) => !!i.branchId !== !!i.branchName, { message: 'give branchId or branchName', path: ['branchId'] }),
+      async (input, call): Promise<LiftFenceResult> => {
+        const none = { wasFenced: false, liftedAt: null, fencedForMs: null, sessionsEnded: 0 };
+        // Given the branch and its endpoint (the run knows both after a swap), no look-up: the connection string's
+        // 404 says the branch or endpoint is gone.
+        const known = input.branchId && input.endpointId ? { id: input.branchId, endpointId: input.endpointId } : null;
+        let target: typeof input & { branchId: string; endpointId: string };
+        if (known) target = { ...input, branchId: known.id, endpointId: known.endpointId };
+        else {
+          const branch = await findBranch(neon, input.projectId, input, call);
+          if (!branch) return { ...none, branchId: null, skipped: 'branch_not_found' };
+          const endpoints = await neon.listBranchEndpoints(input.projectId, branch.id, call);
+          const endpointId = input.endpointId ?? endpoints.find((e) => e.type === 'read_write')?.id;
+          if (!endpointId) return { ...none, branchId: branch.id, skipped: 'no_endpoint' };
+          target = { ...input, branchId: branch.id, endpointId };
+        }
+        const branch = { id: target.branchId };
+        return withBranch(
+          deps,
+          target,
+          call,
+          async (s) => {
+            await s.query(OWN_SESSION_WRITABLE);
+            const [state] = await s.query<{ ro: boolean }>(DATABASE_READ_ONLY);
+            if (state!.ro) await s.query(alterDatabase('RESET default_transaction_read_only'));
+            const [t] = await s.query<{ at: Date }>('SELECT clock_timestamp() AS at');
+            // Sessions opened while the fence was up stay read-only until they reconnect: end them so they do.
+            const ended = state!.ro && input.endSessions !== false ? await endSessions(s, t!.at, 5_000, clock) : null;
+            const liftedAt = t!.at.toISOString();
+            return {
+              branchId: branch.id,
+              wasFenced: state!.ro,
+              liftedAt,
+              fencedForMs: input.fencedAt ? Date.parse(liftedAt) - Date.parse(input.fencedAt) : null,
+              sessionsEnded: ended?.ended ?? 0,
+              skipped: null,
+            };
+          },
+          { sqlFailure: 'FenceFailed' },
+        ).catch((err: unknown) => {
+          if (known && nullOn404(err) === null)
+            return { ...none, branchId: null, skipped: 'branch_not_found' as const };
+          throw err;
+        });
+      },
+    ),
+  } satisfies Partial<WriteActivities>;
+}

@@ -1,0 +1,116 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { CallOptions } from '../../../neon';
+import { redact } from '../../../neon';
+import { branchConnectionUri, pgConnector, type BranchDatabase } from '../connect';
+import type { ActivityDeps, DbSession } from '../../deps';
+import { failure } from '../../failures';
+import { writeFailure } from './failures';
+import type { WriteFailureType } from './types';
+
+export type { BranchDatabase };
+
+/** What a write session needs: Neon for the connection string, and the worker's injected connector (pg by default). */
+export type SessionDeps = Pick<ActivityDeps, 'neon' | 'db'>;
+
+/**
+ * A pg session on one branch that the activity opened itself. The connection string (it holds the password) lives
+ * only inside `openBranch`; every driver message that leaves through `fail` is scrubbed of it first.
+ */
+export type BranchSession = {
+  branchId: string;
+  /** Simple protocol without params (several statements allowed, as migrations need); extended with params. */
+  query<R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** A driver message without the connection string or password in it. */
+  scrub(message: string): string;
+  close(): Promise<void>;
+};
+
+/** SQLSTATE classes of a dropped or refused connection, and socket errors: a retry can help. */
+const TRANSIENT = /^(08|57P0|53300)/;
+
+export function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (TRANSIENT.test(code) || /^E[A-Z]+/.test(code));
+}
+
+export function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Fetches the branch's connection string from Neon and connects through the injected connector (`deps.db`, pg by
+ * default) in write mode; the string never leaves this function.
+ */
+export async function openBranch(
+  deps: SessionDeps,
+  target: BranchDatabase,
+  call: CallOptions,
+  opts: { statementTimeoutMs?: number; lockTimeoutMs?: number } = {},
+): Promise<BranchSession> {
+  const { neon, db = pgConnector } = deps;
+  const uri = await branchConnectionUri(neon, target, call);
+  const secrets = secretsOf(uri);
+  const scrub = (m: string) => redact(m, secrets);
+  let session: DbSession;
+  try {
+    session = await db(uri, {
+      mode: 'write',
+      statementTimeoutMs: opts.statementTimeoutMs ?? 60_000,
+      lockTimeoutMs: opts.lockTimeoutMs ?? 10_000,
+    });
+  } catch (err) {
+    throw failure('DatabaseUnreachable', `cannot connect to branch ${target.branchId}: ${scrub(messageOf(err))}`);
+  }
+  return {
+    branchId: target.branchId,
+    async query<R extends Record<string, unknown>>(sql: string, params?: unknown[]) {
+      return (await session.query(sql, params)).rows as R[];
+    },
+    scrub,
+    close: () => session.close().catch(() => undefined),
+  };
+}
+
+/** Runs `fn` with a session, closes it, and turns a dropped connection into a retryable DatabaseUnreachable. */
+export async function withBranch<T>(
+  deps: SessionDeps,
+  target: BranchDatabase,
+  call: CallOptions,
+  fn: (s: BranchSession) => Promise<T>,
+  opts: { statementTimeoutMs?: number; lockTimeoutMs?: number; sqlFailure: WriteFailureType },
+): Promise<T> {
+  const s = await openBranch(deps, target, call, opts);
+  try {
+    return await fn(s);
+  } catch (err) {
+    const code = sqlState(err);
+    if (isTransient(err))
+      throw failure(
+        'DatabaseUnreachable',
+        `lost the connection to branch ${target.branchId}: ${s.scrub(messageOf(err))}`,
+      );
+    // Any other SQL error (permission, syntax, constraint) will not go away on retry: a plain Error would retry forever.
+    if (code && !(err instanceof ApplicationFailure))
+      throw writeFailure(opts.sqlFailure, `branch ${target.branchId}: ${s.scrub(messageOf(err))}`, { code });
+    throw err;
+  } finally {
+    await s.close();
+  }
+}
+
+/** The whole URI and its password (raw and decoded), so any echo of them in a driver message is scrubbed. */
+function secretsOf(uri: string): string[] {
+  const out = [uri];
+  try {
+    const password = new URL(uri).password;
+    if (password) out.push(password, decodeURIComponent(password));
+  } catch {
+    // Not a URL: the whole string is still redacted.
+  }
+  return out;
+}

@@ -1,0 +1,227 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import { type CallOptions, NeonBadRequestError, NeonNotFoundError } from '../../neon';
+import type { ActivityDeps } from '../deps';
+import { nullOn404, withEndpoints } from './environment';
+import { activity, currentContext, failure } from '../failures';
+import { branchRef, isoTimestamp, neonId, resourceName } from '../inputs';
+import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
+import { pendingOperationIds, settlingAll } from './operations';
+import type { BranchInfo, EndpointInfo, NeonActivities, UpdateBranchInput, UpdateBranchResult } from '../types';
+
+/** An endpoint with where clients connect: the host only, never a role, password or connection string. */
+export type EndpointWithHost = EndpointInfo & { host: string | null };
+
+/** Every branch of a project and every endpoint, as Neon has them now (listPreviews reads these). */
+export type ProjectBranches = { branches: BranchInfo[]; endpoints: EndpointWithHost[] };
+
+/** A completed createPreview run of the project and the branch its result names. */
+export type PreviewRun = { branchId: string; workflowId: string };
+
+/** The reads behind the listPreviews workflow: Neon's branches and endpoints, and Temporal's createPreview runs. */
+export type PreviewListingActivities = {
+  listBranchesAndEndpoints: (input: { projectId: string }) => Promise<ProjectBranches>;
+  findPreviewRuns: (input: { projectId: string }) => Promise<PreviewRun[]>;
+};
+
+/** How many createPreview runs findPreviewRuns reads (newest first), and how many results it fetches at once. */
+const PREVIEW_RUNS_LIMIT = 1000;
+const RESULT_FETCHES_AT_ONCE = 16;
+
+const endpointType = z.enum(['read_write', 'read_only']);
+type EndpointType = z.infer<typeof endpointType>;
+const updateInput = branchRef.extend({
+  name: resourceName.optional(),
+  protected: z.boolean().optional(),
+  expiresAt: isoTimestamp.nullable().optional(),
+});
+
+/** Branch and endpoint mutations, each safe to repeat: create finds by name, update compares, delete accepts 404. */
+export function branchActivities(deps: ActivityDeps) {
+  const { neon } = deps;
+  /**
+   * PATCH only the fields that differ; a repeat after a lost response then sends nothing. Attempt 1 sends the wanted
+   * fields without reading the branch first (one GET saved): a PATCH sets absolute values, so whatever an earlier
+   * execution already set, the outcome is the same, at worst one no-op PATCH.
+   */
+  async function update(input: UpdateBranchInput, call: CallOptions): Promise<UpdateBranchResult> {
+    const wanted = {
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.protected !== undefined ? { protected: input.protected } : {}),
+      ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
+    };
+    if ((currentContext()?.info.attempt ?? 1) === 1 && Object.keys(wanted).length > 0) {
+      const res = await neon.updateBranch(input.projectId, input.branchId, wanted, call);
+      return { branch: toBranchInfo(res.branch), changed: true, operationIds: operationIds(res.operations) };
+    }
+    const current = await neon.getBranch(input.projectId, input.branchId, call);
+    const patch: { name?: string; protected?: boolean; expiresAt?: string | null } = {};
+    if (input.name !== undefined && input.name !== current.name) patch.name = input.name;
+    if (input.protected !== undefined && input.protected !== current.protected) patch.protected = input.protected;
+    if (input.expiresAt !== undefined && !sameInstant(input.expiresAt, current.expires_at))
+      patch.expiresAt = input.expiresAt;
+    if (Object.keys(patch).length === 0) return { branch: toBranchInfo(current), changed: false, operationIds: [] };
+    const res = await neon.updateBranch(input.projectId, input.branchId, patch, call);
+    return { branch: toBranchInfo(res.branch), changed: true, operationIds: operationIds(res.operations) };
+  }
+
+  /** An endpoint of this type the branch already has, with whatever of its operations is still running. */
+  async function existingEndpoint(projectId: string, branchId: string, type: EndpointType, call: CallOptions) {
+    const existing = (await neon.listBranchEndpoints(projectId, branchId, call)).find((e) => e.type === type);
+    if (!existing) return null;
+    const of = { branchIds: [branchId], endpointIds: [existing.id] };
+    const pending = await pendingOperationIds(neon, projectId, of, call);
+    return { endpoint: toEndpointInfo(existing), created: false, operationIds: pending };
+  }
+
+  return settlingAll(
+    deps,
+    [
+      'createBranch',
+      'updateBranch',
+      'renameBranch',
+      'protectBranch',
+      'setBranchExpiry',
+      'deleteBranch',
+      'createEndpoint',
+      'deleteEndpoint',
+    ],
+    {
+      createBranch: activity(
+        z.object({
+          projectId: neonId,
+          name: resourceName,
+          parentId: neonId,
+          expiresAt: isoTimestamp.optional(),
+          protected: z.boolean().optional(),
+          endpointType: endpointType.optional(),
+        }),
+        async (input, call) => {
+          const existing = (await neon.listBranches(input.projectId, call)).find((b) => b.name === input.name);
+          if (existing) {
+            if (existing.parent_id !== input.parentId) {
+              throw failure(
+                'NeonConflict',
+                `branch "${input.name}" exists with parent ${existing.parent_id ?? 'none'}, not ${input.parentId}`,
+              );
+            }
+            const branch = await withEndpoints(neon, input.projectId, existing, call);
+            const of = { branchIds: [branch.id], endpointIds: branch.endpoints.map((e) => e.id) };
+            return { branch, created: false, operationIds: await pendingOperationIds(neon, input.projectId, of, call) };
+          }
+          const res = await neon.createBranch(input.projectId, input, call);
+          return {
+            branch: { ...toBranchInfo(res.branch), endpoints: res.endpoints.map(toEndpointInfo) },
+            created: true,
+            operationIds: operationIds(res.operations),
+          };
+        },
+      ),
+      updateBranch: activity(updateInput, update),
+      renameBranch: activity(branchRef.extend({ name: resourceName }), update),
+      protectBranch: activity(branchRef.extend({ protected: z.boolean() }), update),
+      setBranchExpiry: activity(branchRef.extend({ expiresAt: isoTimestamp.nullable() }), update),
+
+      deleteBranch: activity(branchRef, async ({ projectId, branchId }, call) => {
+        const res = await neon.deleteBranch(projectId, branchId, call).catch(nullOn404);
+        return res
+          ? { deleted: res.deleted, operationIds: operationIds(res.operations) }
+          : { deleted: false, operationIds: [] };
+      }),
+
+      /**
+       * A branch has at most one read-write endpoint, so one of the wanted type that exists is the result.
+       *
+       * For a read-write endpoint on attempt 1 the POST goes first (one GET saved): Neon itself refuses a second
+       * read-write endpoint on a branch, so sending cannot make a duplicate, and a refusal (an endpoint made by an
+       * earlier activity execution: a workflow reset, a step run again) falls back to the look-up. Read-only endpoints
+       * have no such guard, and a retry most likely meets its own earlier attempt's endpoint: both look first.
+       */
+      createEndpoint: activity(
+        branchRef.extend({ type: endpointType }),
+        async ({ projectId, branchId, type }, call) => {
+          if (type === 'read_write' && (currentContext()?.info.attempt ?? 1) === 1) {
+            const res = await neon.createEndpoint(projectId, { branchId, type }, call).catch((err: unknown) => {
+              if (err instanceof NeonBadRequestError && !(err instanceof NeonNotFoundError)) return err;
+              throw err;
+            });
+            if (!(res instanceof NeonBadRequestError))
+              return {
+                endpoint: toEndpointInfo(res.endpoint),
+                created: true,
+                operationIds: operationIds(res.operations),
+              };
+            const found = await existingEndpoint(projectId, branchId, type, call);
+            if (!found) throw res;
+            return found;
+          }
+          const found = await existingEndpoint(projectId, branchId, type, call);
+          if (found) return found;
+          const res = await neon.createEndpoint(projectId, { branchId, type }, call);
+          return { endpoint: toEndpointInfo(res.endpoint), created: true, operationIds: operationIds(res.operations) };
+        },
+      ),
+
+      /** Two project-wide lists (branches, endpoints), whatever the number of branches. */
+      listBranchesAndEndpoints: activity(z.object({ projectId: neonId }), async ({ projectId }, call) => {
+        const [branches, endpoints] = await Promise.all([
+          neon.listBranches(projectId, call),
+          neon.listEndpoints(projectId, call),
+        ]);
+        return {
+          branches: branches.map(toBranchInfo),
+          endpoints: endpoints.map((e) => ({ ...toEndpointInfo(e), host: e.host ?? null })),
+        } satisfies ProjectBranches;
+      }),
+
+      /**
+       * The branches the project's completed createPreview runs made, from Temporal (the worker's own client):
+       * visibility lists the runs, each run's result names its branch. Visibility is a second or so behind, so a run
+       * that just ended may be missing. A run whose history retention deleted tells nothing and is left out.
+       */
+      findPreviewRuns: activity(z.object({ projectId: neonId }), async ({ projectId }) => {
+        const temporal = Context.current().client;
+        const query = `NeonProjectId = '${projectId}' AND WorkflowType = 'createPreview' AND ExecutionStatus = 'Completed'`;
+        const runs: { workflowId: string; runId: string }[] = [];
+        for await (const info of temporal.workflow.list({ query, pageSize: 100 })) {
+          runs.push({ workflowId: info.workflowId, runId: info.runId });
+          if (runs.length >= PREVIEW_RUNS_LIMIT) break;
+        }
+        const found: PreviewRun[] = [];
+        for (let i = 0; i < runs.length; i += RESULT_FETCHES_AT_ONCE) {
+          await Promise.all(
+            runs.slice(i, i + RESULT_FETCHES_AT_ONCE).map(async ({ workflowId, runId }) => {
+              // Only a run that retention deleted is skipped: any other failure to read a result fails the
+              // listing (and is retried) instead of showing neon-promote's preview as made by someone else.
+              const result = (await temporal.workflow
+                .getHandle(workflowId, runId, { followRuns: false })
+                .result()
+                .catch((err: unknown) => {
+                  if (err instanceof WorkflowNotFoundError) return undefined;
+                  throw err;
+                })) as { branchId?: unknown } | undefined;
+              if (typeof result?.branchId === 'string') found.push({ branchId: result.branchId, workflowId });
+            }),
+          );
+        }
+        return found.sort((a, b) => (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0));
+      }),
+
+      deleteEndpoint: activity(
+        z.object({ projectId: neonId, endpointId: neonId }),
+        async ({ projectId, endpointId }, call) => {
+          const res = await neon.deleteEndpoint(projectId, endpointId, call).catch(nullOn404);
+          return res
+            ? { deleted: res.deleted, operationIds: operationIds(res.operations) }
+            : { deleted: false, operationIds: [] };
+        },
+      ),
+    },
+  ) satisfies Partial<NeonActivities & PreviewListingActivities>;
+}
+
+function sameInstant(a: string | null, b: string | null): boolean {
+  if (a === null || b === null) return a === b;
+  return Date.parse(a) === Date.parse(b);
+}

@@ -1,0 +1,191 @@
+import { z } from 'zod';
+import { type CallOptions, type NeonClient, OPERATION_DONE, OPERATION_FAILED } from '../../neon';
+import { type ActivityDeps, type Clock, systemClock } from '../deps';
+import { activity, callOptions, currentContext, failure, toFailure } from '../failures';
+import { neonId } from '../inputs';
+import { toOperationSummary } from './mappers';
+import type { NeonActivities, OperationSummary } from '../types';
+
+/**
+ * IDs of the project's unfinished operations that concern these branches or endpoints. An idempotent path that finds
+ * an earlier attempt's work returns them, so the workflow waits for what that attempt started (its response, with the
+ * operation IDs, may have been lost) before relying on the new state. One GET /operations.
+ */
+export async function pendingOperationIds(
+  neon: NeonClient,
+  projectId: string,
+  of: { branchIds?: (string | null | undefined)[]; endpointIds?: (string | null | undefined)[] },
+  call: CallOptions,
+): Promise<string[]> {
+  const branches = new Set(of.branchIds?.filter(Boolean));
+  const endpoints = new Set(of.endpointIds?.filter(Boolean));
+  return (await neon.listOperations(projectId, {}, call))
+    .filter((op) => !OPERATION_DONE.has(op.status) && !OPERATION_FAILED.has(op.status))
+    .filter((op) => (op.branch_id && branches.has(op.branch_id)) || (op.endpoint_id && endpoints.has(op.endpoint_id)))
+    .map((op) => op.id)
+    .reverse(); // oldest first, the order they were started in
+}
+
+/** What a heartbeat carries, so a retried attempt does not poll again what already finished. */
+type Progress = { done: OperationSummary[]; polls: number };
+
+const FIRST_INTERVAL_MS = 100;
+/** The first poll intervals of a kind of mutation the worker has not timed yet: fine, so its first estimate is tight. */
+const LEARNING_INTERVAL_MS = 25;
+const GROWTH = 1.5;
+
+/**
+ * Polls until every operation is terminal, heartbeating after each round (cancellation reaches it; a retry of
+ * waitForOperations resumes from the details). The first round comes after `firstDelayMs`, the next ones
+ * `firstIntervalMs` (default 100 ms) later, growing by half up to `maxPollIntervalMs`. Sequential on purpose: a restore returns a handful of operations
+ * and the rate budget is shared.
+ */
+async function pollUntilDone(
+  neon: NeonClient,
+  clock: Clock,
+  projectId: string,
+  operationIds: string[],
+  o: { firstDelayMs: number; maxPollIntervalMs: number; firstIntervalMs?: number; resumed?: Progress },
+  call: CallOptions,
+): Promise<{ operations: OperationSummary[]; polls: number; rounds: number }> {
+  const ctx = currentContext();
+  const done = new Map((o.resumed?.done ?? []).map((op) => [op.id, op]));
+  let polls = o.resumed?.polls ?? 0;
+  let rounds = 0;
+  let pending = [...new Set(operationIds)].filter((id) => !done.has(id));
+  let interval = o.firstIntervalMs ?? FIRST_INTERVAL_MS;
+  if (pending.length > 0 && o.firstDelayMs > 0) await clock.sleep(o.firstDelayMs, call.signal);
+  while (pending.length > 0) {
+    for (const id of pending) {
+      const op = await neon.getOperation(projectId, id, call);
+      if (OPERATION_FAILED.has(op.status)) {
+        const message = `operation ${op.id} (${op.action}) ${op.status}${op.error ? `: ${op.error}` : ''}`;
+        throw failure('OperationFailed', message, { operationId: op.id });
+      }
+      if (OPERATION_DONE.has(op.status)) done.set(op.id, toOperationSummary(op));
+    }
+    polls++;
+    rounds++;
+    pending = pending.filter((id) => !done.has(id));
+    ctx?.heartbeat({ done: [...done.values()], polls } satisfies Progress);
+    if (pending.length === 0) break;
+    await clock.sleep(interval, call.signal);
+    interval = Math.min(o.maxPollIntervalMs, Math.round(interval * GROWTH));
+  }
+  const operations = operationIds.map((id) => done.get(id)).filter((op) => op !== undefined);
+  return { operations, polls, rounds };
+}
+
+/**
+ * How long each kind of mutation's operations usually run, learned in this process, so that a mutation waiting for
+ * its own operations polls first when they are likely done instead of at once: on Neon's emulator and on Neon a
+ * poll sent right after the mutation finds the operation running, and each such poll is an API call (and per-route
+ * budget) spent for nothing. The estimate starts at 0 (poll at once, as before). A first poll that found work still
+ * running raises it to when the next polls (a tenth of the estimate apart at first, then growing) saw the work done;
+ * one that found it done lowers it by 5%. So it hovers just above the usual duration: with steady durations about
+ * one first poll in three finds work running (one extra poll) and a wait ends within a tenth of the duration after the
+ * work. Until a kind is timed, its polls start 25 ms apart (a few extra polls, once per worker). Capped, so that a few
+ * slow operations do not delay the next ones much.
+ */
+export class SettleTimes {
+  private readonly estimates = new Map<string, number>();
+  constructor(private readonly capMs = 5_000) {}
+
+  firstDelayMs(kind: string): number {
+    return this.estimates.get(kind) ?? 0;
+  }
+
+  /** `doneAtMs`: when (after the mutation answered) the poll that found every operation done was sent. */
+  record(kind: string, firstPollFoundDone: boolean, doneAtMs: number): void {
+    const current = this.estimates.get(kind) ?? 0;
+    const next = firstPollFoundDone ? current * 0.95 : doneAtMs;
+    this.estimates.set(kind, Math.min(this.capMs, Math.round(next)));
+  }
+}
+
+/** One estimate per worker process: every workflow's mutations of a kind run against the same Neon. */
+const processSettleTimes = new SettleTimes();
+
+/** The flag a workflow adds to a mutation's input to have it wait for its own operations (src/workflows/runtime/activity-options.ts). */
+export type SettleFlag = { waitForOperations?: boolean };
+
+/**
+ * Wraps a mutation activity so that, when its input carries `waitForOperations: true`, it waits for the operations
+ * it started (or found still running from an earlier attempt) before it returns, and says so with
+ * `operationsSettled: true`: the workflow then needs no separate waitForOperations activity, one Temporal round trip
+ * less per mutation. Without the flag (histories recorded before, direct callers) it behaves as before.
+ */
+export function settling<I extends { projectId: string }, R extends { operationIds: string[] }>(
+  kind: string,
+  fn: (input: I) => Promise<R>,
+  { neon, clock = systemClock }: Pick<ActivityDeps, 'neon' | 'clock'>,
+  times: SettleTimes = processSettleTimes,
+): (input: I & SettleFlag) => Promise<R & { operationsSettled?: true }> {
+  return async (input) => {
+    const { waitForOperations: wait, ...rest } = input;
+    const result = await fn(rest as unknown as I);
+    if (!wait) return result;
+    if (result.operationIds.length === 0) return { ...result, operationsSettled: true };
+    const answeredAt = clock.now();
+    const firstDelayMs = times.firstDelayMs(kind);
+    const call = callOptions();
+    try {
+      // Polls after the first come soon (a tenth of the estimate apart, growing; 25 ms while nothing is learned), so
+      // a miss costs little time and the estimate it leaves behind is tight.
+      const firstIntervalMs = firstDelayMs > 0 ? Math.max(10, Math.round(firstDelayMs / 10)) : LEARNING_INTERVAL_MS;
+      const options = { firstDelayMs, firstIntervalMs, maxPollIntervalMs: 2000 };
+      const { rounds } = await pollUntilDone(neon, clock, input.projectId, result.operationIds, options, call);
+      times.record(kind, rounds === 1, clock.now() - answeredAt);
+    } catch (err) {
+      throw toFailure(err, currentContext()?.info.attempt ?? 1);
+    }
+    return { ...result, operationsSettled: true };
+  };
+}
+
+/**
+ * One activity that waits for Neon operations, instead of a polling loop in workflow history. It checks at once, then
+ * after 100 ms, growing by half each time up to `maxPollIntervalMs`, heartbeating after every round so that
+ * cancellation reaches it and a retry resumes from the heartbeat details. Workflows recorded before mutations waited
+ * for their own operations (settling) still schedule it, and compensations of those runs.
+ */
+export function operationActivities({ neon, clock = systemClock }: ActivityDeps) {
+  return {
+    waitForOperations: activity(
+      z.object({
+        projectId: neonId,
+        operationIds: z.array(z.string().min(1)),
+        maxPollIntervalMs: z.number().int().min(FIRST_INTERVAL_MS).max(60_000).optional(),
+      }),
+      async ({ projectId, operationIds, maxPollIntervalMs = 3000 }, call) => {
+        const resumed = currentContext()?.info.heartbeatDetails as Progress | undefined;
+        const { operations, polls } = await pollUntilDone(
+          neon,
+          clock,
+          projectId,
+          operationIds,
+          { firstDelayMs: 0, maxPollIntervalMs, resumed },
+          call,
+        );
+        return { operations, polls };
+      },
+    ),
+  } satisfies Partial<NeonActivities>;
+}
+
+type Mutation = (input: never) => Promise<{ operationIds: string[] }>;
+
+/** `activities` with the named mutations wrapped by `settling` (each learns under its own name). */
+export function settlingAll<T extends Record<string, unknown>, K extends keyof T & string>(
+  deps: Pick<ActivityDeps, 'neon' | 'clock'>,
+  names: readonly K[],
+  activities: T,
+): { [P in keyof T]: P extends K ? Settling<T[P]> : T[P] } {
+  const out: Record<string, unknown> = { ...activities };
+  for (const name of names) out[name] = settling(name, activities[name] as Mutation, deps);
+  return out as { [P in keyof T]: P extends K ? Settling<T[P]> : T[P] };
+}
+
+type Settling<F> = F extends (input: infer I) => Promise<infer R>
+  ? (input: I & SettleFlag) => Promise<R & { operationsSettled?: true }>
+  : never;

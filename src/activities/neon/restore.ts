@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import type { CallOptions, NeonBranch, NeonClient } from '../../neon';
+import type { ActivityDeps } from '../deps';
+import { withEndpoints } from './environment';
+import { activity, failure } from '../failures';
+import { isoTimestamp, neonId, resourceName } from '../inputs';
+import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
+import { pendingOperationIds, settlingAll } from './operations';
+import type { NeonActivities } from '../types';
+
+/**
+ * The branch an earlier attempt of this restore made, if any. Lineage is the evidence: `restored_from` is the
+ * snapshot, and `restored_as` the target it replaces (or will replace); a preview without `restored_as` is matched by
+ * the name the caller gave it.
+ */
+export function findRestored(
+  branches: readonly NeonBranch[],
+  snapshotId: string,
+  targetBranchId: string,
+  name: string | undefined,
+): NeonBranch | undefined {
+  const fromSnapshot = branches.filter((b) => b.restored_from === snapshotId);
+  return (
+    fromSnapshot.find((b) => b.restored_as === targetBranchId) ??
+    (name ? fromSnapshot.find((b) => !b.restored_as && b.name === name) : undefined)
+  );
+}
+
+async function finalize(
+  neon: NeonClient,
+  projectId: string,
+  branchId: string,
+  oldName: string | undefined,
+  call: CallOptions,
+) {
+  return operationIds(await neon.finalizeRestore(projectId, branchId, { name: oldName }, call));
+}
+
+/** Restores and finalizes. Both POSTs are not idempotent, so each looks for the earlier attempt's effect first. */
+export function restoreActivities(deps: ActivityDeps) {
+  const { neon } = deps;
+  return settlingAll(deps, ['restoreSnapshot', 'finalizeRestore', 'resetBranch'], {
+    restoreSnapshot: activity(
+      z.object({
+        projectId: neonId,
+        snapshotId: neonId,
+        targetBranchId: neonId,
+        finalize: z.boolean(),
+        name: resourceName.optional(),
+      }),
+      async ({ projectId, snapshotId, targetBranchId, finalize: doFinalize, name }, call) => {
+        const earlier = findRestored(await neon.listBranches(projectId, call), snapshotId, targetBranchId, name);
+        if (earlier) {
+          const branch = await withEndpoints(neon, projectId, earlier, call);
+          // The restore happened but was not finalized (a preview made before, or a finalize still pending): finish it.
+          if (doFinalize && earlier.restore_status !== 'finalized') {
+            return {
+              branch,
+              alreadyDone: false,
+              operationIds: await finalize(neon, projectId, earlier.id, undefined, call),
+            };
+          }
+          const pending = await pendingOperationIds(
+            neon,
+            projectId,
+            { branchIds: [earlier.id, targetBranchId], endpointIds: branch.endpoints.map((e) => e.id) },
+            call,
+          );
+          return { branch, alreadyDone: true, operationIds: pending };
+        }
+        const res = await neon.restoreSnapshot(
+          projectId,
+          snapshotId,
+          { name, targetBranchId, finalizeRestore: doFinalize },
+          call,
+        );
+        return {
+          branch: { ...toBranchInfo(res.branch), endpoints: res.endpoints.map(toEndpointInfo) },
+          alreadyDone: false,
+          operationIds: operationIds(res.operations),
+        };
+      },
+    ),
+
+    finalizeRestore: activity(
+      z.object({ projectId: neonId, branchId: neonId, oldBranchName: resourceName.optional() }),
+      async ({ projectId, branchId, oldBranchName }, call) => {
+        const branch = await neon.getBranch(projectId, branchId, call);
+        const replacedBranchId = branch.restored_as;
+        if (branch.restore_status === 'finalized') {
+          // A finalize whose response was lost: its endpoint moves may still be running, and a check made before they
+          // finish would reach the replaced branch. The moved endpoints' operations carry the restored branch's ID.
+          const pending = await pendingOperationIds(neon, projectId, { branchIds: [branchId, replacedBranchId] }, call);
+          return { branchId, replacedBranchId, alreadyDone: true, operationIds: pending };
+        }
+        const ids = await finalize(neon, projectId, branchId, oldBranchName, call);
+        return { branchId, replacedBranchId, alreadyDone: false, operationIds: ids };
+      },
+    ),
+
+    /**
+     * Resets a branch to its parent's head in place (Neon's branch restore with `source_branch_id` = the parent): the
+     * branch keeps its ID, endpoints and connection strings; sessions on its endpoints are dropped.
+     *
+     * A reset leaves no lineage, so the evidence of an earlier attempt is the branch's `last_reset_at`: at or after
+     * `resetAfter` (the workflow passes the step's start time), the reset happened and is not sent again. Without
+     * `resetAfter` every call resets. With `preserveUnderName`, an existing branch of that name is evidence too, so a
+     * retry never preserves twice. A clock behind Neon's at worst resets again: the outcome (parent's head) is the same.
+     */
+    resetBranch: activity(
+      z.object({
+        projectId: neonId,
+        branchId: neonId,
+        resetAfter: isoTimestamp.optional(),
+        preserveUnderName: resourceName.optional(),
+      }),
+      async ({ projectId, branchId, resetAfter, preserveUnderName }, call) => {
+        const branch = await neon.getBranch(projectId, branchId, call);
+        if (!branch.parent_id) throw failure('NeonBadRequest', `branch ${branchId} has no parent to reset from`);
+        const resetAt = branch.last_reset_at;
+        // Neon's timestamps carry whole seconds: a reset in the step's first second counts as this step's.
+        const since = resetAfter ? Math.floor(Date.parse(resetAfter) / 1000) * 1000 : Infinity;
+        const preserved = preserveUnderName
+          ? (await neon.listBranches(projectId, call)).some((b) => b.name === preserveUnderName)
+          : false;
+        if ((resetAt && Date.parse(resetAt) >= since) || preserved) {
+          const pending = await pendingOperationIds(neon, projectId, { branchIds: [branchId] }, call);
+          return { branch: toBranchInfo(branch), resetAt, alreadyDone: true, operationIds: pending };
+        }
+        const res = await neon.restoreBranch(
+          projectId,
+          branchId,
+          { sourceBranchId: branch.parent_id, preserveUnderName },
+          call,
+        );
+        return {
+          branch: toBranchInfo(res.branch),
+          resetAt: res.branch.last_reset_at,
+          alreadyDone: false,
+          operationIds: operationIds(res.operations),
+        };
+      },
+    ),
+  }) satisfies Partial<NeonActivities>;
+}

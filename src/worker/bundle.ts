@@ -1,0 +1,29 @@
+import path from 'node:path';
+
+/**
+ * Workflow interceptors (notifications of every run's outcome; projectId on workflow log lines; run and promotion
+ * metrics). createWorker adds them when it bundles; pass them to bundleWorkflowCode's `workflowInterceptorModules`
+ * when building a bundle yourself (without them, no run notifies).
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES = [
+  require.resolve('../workflows/notify/interceptor'),
+  require.resolve('../workflows/runtime/interceptors'),
+];
+
+/**
+ * Modules the workflow bundle evaluates once per worker (the reusable V8 context's bootstrap) instead of once per
+ * workflow execution: src/shared/zod.ts, which configures zod's English messages, and with it every zod
+ * module it imports (zod/mini, zod/v4/core, the English locale). zod itself is not listed: its package declares no
+ * side effects, so webpack compiles a bare preload of `zod/mini` to nothing. The SDK deep-freezes what it preloads,
+ * so nothing here may hold per-workflow state or build schemas (zod defines lazy properties on a schema on first
+ * use). `srcDir` is the package's source root, src/ (bench/workflow-memory.ts passes a copy of the tree).
+ */
+export function workflowPreloadModules(srcDir = path.join(__dirname, '..')): string[] {
+  return [path.join(srcDir, 'shared', 'zod')];
+}
+
+/**
+ * The bundler options of every workflow bundle: createWorker's own (`bundlerOptions`) and the ones tests and benches
+ * build with bundleWorkflowCode (spread them into its options), so they run what production runs.
+ */
+export const WORKFLOW_BUNDLE_OPTIONS = { preloadModules: workflowPreloadModules() };

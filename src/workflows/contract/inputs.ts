@@ -1,0 +1,235 @@
+/**
+ * zod schemas of every workflow input, shared by the workflows (which validate first, before any Neon call) and the
+ * client (which validates before starting anything). zod is pure, so it is safe in the workflow sandbox. zod/mini
+ * (../shared/zod): the sandbox instantiates this module once per workflow execution (and again for every replay of
+ * a workflow no longer in the worker's cache), and mini's schemas carry no closures.
+ *
+ * Each workflow's input schema is built on first use (`promoteInput()`), not when the module loads: a workflow
+ * builds only its own, and the project coordinators (half of a fleet's workflows) build none. In a CPU profile of the
+ * worker on the bench's fleet (issue 9, docs/BENCHMARKS.md), evaluating this module and its imports was most of the time spent
+ * instantiating the bundle for a workflow (7 of 12 s); built lazily, a cached workflow costs 481 KB instead of 549.
+ */
+import { z } from '../../shared/zod';
+import type { VerificationCheck } from '../../activities/types';
+import { verificationCheck as sharedVerificationCheck } from '../../shared/checks';
+import { durationMs } from './duration';
+import { notifyOptions } from './notify';
+
+const DAY = 86_400_000;
+
+/** A schema built the first time it is asked for, then kept (per module instance: per workflow in the sandbox). */
+export function lazy<S>(build: () => S): () => S {
+  let schema: S | undefined;
+  return () => (schema ??= build());
+}
+
+export const neonId = z
+  .string()
+  .check(z.regex(/^[a-z0-9-]{1,60}$/, 'expected a Neon ID ([a-z0-9-], at most 60 characters)'));
+/** Branch names are user-visible; control characters would hide what a name really is in logs and the UI. */
+export const branchName = z.string().check(
+  z.minLength(1),
+  z.maxLength(200),
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
+  z.refine((s: string) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters'),
+);
+
+/** The caller's checks (the verifyBranch activity validates them again with the same schema). */
+export const verificationCheck: z.ZodMiniType<VerificationCheck> = sharedVerificationCheck;
+
+/** A check every database answers: used where the caller gave none (e.g. verifying a rollback). */
+export const CONNECTIVITY_CHECK: VerificationCheck = {
+  kind: 'sql',
+  name: 'connect',
+  sql: 'SELECT 1',
+  expect: { value: 1 },
+};
+
+const checks = lazy(() => z.array(verificationCheck).check(z.maxLength(100)));
+
+const ident = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
+const column = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'expected a column name'));
+
+/** What happens to writes prod receives between the rollback snapshot and the swap (issue 7). */
+export const writePolicy = z.enum(['fence', 'abort', 'reconcile', 'ignore']);
+
+/** Tables whose late writes `reconcile` copies into the new prod (and `ignore` counts exactly), with their key. */
+export const reconcileOptions = lazy(() =>
+  z.object({
+    tables: z
+      .array(
+        z.object({
+          table: z.string().check(z.regex(ident, 'expected table or schema.table')),
+          key: z.array(column).check(z.minLength(1), z.maxLength(32)),
+          timestampColumn: z.optional(column),
+        }),
+      )
+      .check(z.minLength(1), z.maxLength(200)),
+    onConflict: z._default(z.enum(['keep_prod', 'keep_dev', 'fail']), 'fail'),
+  }),
+);
+
+/** Where dev's migrations are for `strategy: 'migrations'`: dev's ledger table (default) or a folder on the worker. */
+export const migrationOptions = lazy(() =>
+  z.object({
+    source: z._default(
+      z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('ledger') }),
+        z.object({ kind: z.literal('folder'), path: z.string().check(z.minLength(1), z.maxLength(1000)) }),
+      ]),
+      { kind: 'ledger' },
+    ),
+    ledgerTable: z.optional(z.string().check(z.minLength(1), z.maxLength(127))),
+  }),
+);
+
+/** Where the environments live and how to reach their data; every mutating workflow takes these. */
+export const projectFields = () => ({
+  projectId: neonId,
+  prodBranchName: z._default(branchName, 'prod'),
+  devBranchName: z._default(branchName, 'dev'),
+  databaseName: z._default(z.string().check(z.minLength(1), z.maxLength(63)), 'neondb'),
+  roleName: z._default(z.string().check(z.minLength(1), z.maxLength(63)), 'neondb_owner'),
+  /** A webhook called with the run's outcome (see README, Notifications). */
+  notify: z.optional(notifyOptions),
+});
+
+/** prod and dev must be two branches: a promotion of a branch onto itself would only lose data. */
+const distinct = (i: { prodBranchName: string; devBranchName: string }) => i.prodBranchName !== i.devBranchName;
+
+/** The refusal of a devBranchName equal to prodBranchName. */
+const distinctBranches = <T extends { prodBranchName: string; devBranchName: string }>() =>
+  z.refine<T>(distinct, { message: 'must differ from prodBranchName', path: ['devBranchName'] });
+
+export const setupInput = lazy(() =>
+  z.object({ ...projectFields(), protectProd: z._default(z.boolean(), true) }).check(distinctBranches()),
+);
+
+export const promoteInput = lazy(() =>
+  z
+    .object({
+      ...projectFields(),
+      /** Run on the restored candidate before the swap and on prod after it. */
+      checks: z._default(checks(), []),
+      /** Extra checks for prod after the swap only (e.g. the application's health URL). */
+      postSwapChecks: z._default(checks(), []),
+      dryRun: z._default(z.boolean(), false),
+      approval: z.optional(
+        z.object({ required: z.literal(true), timeout: z._default(durationMs({ min: 1000, max: 30 * DAY }), DAY) }),
+      ),
+      retention: z.prefault(
+        z.object({
+          rollbackSnapshot: z._default(durationMs({ min: 60_000, max: 30 * DAY }), 30 * DAY),
+          candidateSnapshot: z._default(durationMs({ min: 60_000, max: 30 * DAY }), DAY),
+          /** How long the replaced prod ("old" backup) is kept; Neon deletes it at its expiry. */
+          backupBranch: z._default(durationMs({ min: 1000, max: 30 * DAY }), 3_600_000),
+        }),
+        {},
+      ),
+      requestedBy: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+      /**
+       * `snapshot`: prod becomes dev's snapshot (Neon's promotion). `migrations`: prod keeps its data and gets the
+       * migrations of dev's ledger it lacks (seed 003).
+       */
+      strategy: z._default(z.enum(['snapshot', 'migrations']), 'snapshot'),
+      /** Snapshot strategy only. Default `fence`: no write is lost and prod refuses writes only around the swap. */
+      writePolicy: z._default(writePolicy, 'fence'),
+      reconcile: z.optional(reconcileOptions()),
+      migrations: z.prefault(migrationOptions(), {}),
+    })
+    .check(
+      distinctBranches(),
+      z.refine((i) => i.writePolicy !== 'reconcile' || i.reconcile !== undefined, {
+        message: 'the reconcile policy needs the tables to reconcile',
+        path: ['reconcile'],
+      }),
+    ),
+);
+
+export const refreshInput = lazy(() =>
+  z
+    .object({
+      ...projectFields(),
+      /** Refresh even when dev has schema changes that prod does not have (they are lost from dev). */
+      force: z._default(z.boolean(), false),
+      checks: z._default(checks(), []),
+      backupRetention: z._default(durationMs({ min: 1000, max: 30 * DAY }), 3_600_000),
+    })
+    .check(distinctBranches()),
+);
+
+export const rollbackInput = lazy(() =>
+  z
+    .object({
+      ...projectFields(),
+      snapshotId: z.optional(neonId),
+      snapshotName: z.optional(branchName),
+      checks: z._default(checks(), []),
+      backupRetention: z._default(durationMs({ min: 1000, max: 30 * DAY }), 3_600_000),
+    })
+    .check(
+      z.refine((i) => !(i.snapshotId && i.snapshotName), {
+        message: 'give snapshotId or snapshotName, not both',
+        path: ['snapshotId'],
+      }),
+    ),
+);
+
+export const janitorInput = lazy(() =>
+  z.object({
+    projectId: neonId,
+    prodBranchName: z._default(branchName, 'prod'),
+    devBranchName: z._default(branchName, 'dev'),
+    /** Newest rollback snapshots always kept, whatever the quota. */
+    keepRollbackSnapshots: z._default(z.number().check(z.int(), z.gte(1), z.lte(50)), 2),
+    /** Snapshot slots left free for the next promotion (it needs two). */
+    reserveSnapshotSlots: z._default(z.number().check(z.int(), z.gte(0), z.lte(10)), 2),
+    notify: z.optional(notifyOptions),
+  }),
+);
+
+export const previewInput = lazy(() =>
+  z.object({
+    projectId: neonId,
+    devBranchName: z._default(branchName, 'dev'),
+    /** Names the preview `preview-<label>` unless `name` is given. */
+    label: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,60}$/, 'expected 1-60 of [A-Za-z0-9._-]'))),
+    name: z.optional(branchName),
+    /** Past Neon's 30-day cap a durable timer deletes the preview instead. */
+    expiresIn: z._default(durationMs({ min: 60_000, max: 365 * DAY }), 7 * DAY),
+    notify: z.optional(notifyOptions),
+  }),
+);
+
+export const previewRef = lazy(() =>
+  z.object({
+    projectId: neonId,
+    name: branchName,
+    devBranchName: z._default(branchName, 'dev'),
+    notify: z.optional(notifyOptions),
+  }),
+);
+export const deletePreviewInput = lazy(() =>
+  z.extend(previewRef(), {
+    /** Delete at this time instead of now (the durable expiry timer past Neon's 30-day cap). */
+    at: z.optional(z.iso.datetime({ offset: true })),
+    /** Only delete the branch with this ID (a later preview of the same name is left alone). */
+    branchId: z.optional(neonId),
+  }),
+);
+
+/** listPreviews (list-previews.ts). Here, not there: the barrel exports that module's functions as workflow types. */
+export const listPreviewsInput = lazy(() =>
+  z.object({ projectId: neonId, devBranchName: z._default(branchName, 'dev') }),
+);
+
+export type SetupInput = z.input<ReturnType<typeof setupInput>>;
+export type PromoteInput = z.input<ReturnType<typeof promoteInput>>;
+export type PromoteOptions = z.output<ReturnType<typeof promoteInput>>;
+export type RefreshInput = z.input<ReturnType<typeof refreshInput>>;
+export type RollbackInput = z.input<ReturnType<typeof rollbackInput>>;
+export type JanitorInput = z.input<ReturnType<typeof janitorInput>>;
+export type PreviewInput = z.input<ReturnType<typeof previewInput>>;
+export type PreviewRef = z.input<ReturnType<typeof previewRef>>;
+export type DeletePreviewInput = z.input<ReturnType<typeof deletePreviewInput>>;
+export type ListPreviewsInput = z.input<ReturnType<typeof listPreviewsInput>>;

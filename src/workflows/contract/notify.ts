@@ -1,0 +1,57 @@
+/**
+ * The optional `notify` field of every mutating workflow's input, and the payload a notification carries. zod only, so
+ * the workflows, the client and the notify activity share one definition (zod/mini, see ../shared/zod).
+ */
+import { z } from '../../shared/zod';
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The webhook of one run. https, or http to a loopback address only (a receiver on the worker's own machine): the
+ * payload is signed, not encrypted. No user:password in the URL: the input is kept in the run's history for anyone
+ * who can read it, so a URL that carries a credential belongs in the worker's NEON_PROMOTE_WEBHOOK_URL instead.
+ */
+export const webhookUrl = z.string().check(
+  z.maxLength(2000),
+  z.superRefine((s: string, ctx) => {
+    const problem = urlProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+);
+
+function urlProblem(s: string): string | null {
+  if (!URL.canParse(s)) return 'expected an absolute URL';
+  const u = new URL(s);
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && LOOPBACK.has(u.hostname)))
+    return 'expected an https URL (http only to localhost)';
+  if (u.username || u.password)
+    return 'must not carry a user or password (set NEON_PROMOTE_WEBHOOK_URL on the worker instead)';
+  return null;
+}
+
+export const notifyOptions = z.object({ url: webhookUrl });
+
+export type NotifyOptions = z.input<typeof notifyOptions>;
+
+/** The JSON body POSTed to the webhook at the end of every run. Holds no secret, connection string or password. */
+export type RunFinishedPayload = {
+  event: 'run.finished';
+  /** Unique per notification and stable across its retries: receivers use it to drop duplicates. */
+  deliveryId: string;
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  projectId: string | null;
+  /** The run's outcome (promoted, rolled_back, aborted, refreshed, ...), or failed / cancelled. */
+  outcome: string;
+  reason: string | null;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  steps: { name: string; status: string; startedAt: string; endedAt: string | null; durationMs: number | null }[];
+  /** One line for a chat message. */
+  summary: string;
+};
+
+/** Where a notification goes: the run's own URL, or the worker's NEON_PROMOTE_WEBHOOK_URL (never in history). */
+export type NotifyTarget = { url: string } | { worker: true };

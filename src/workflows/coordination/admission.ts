@@ -1,0 +1,69 @@
+/**
+ * Exclusion for runs started directly (Temporal UI, `temporal workflow start`, another service's own client): before
+ * any Neon call such a run asks the project's coordinator to admit it, with the update-with-start a client sends (see
+ * src/activities/temporal/admission.ts), so it waits its turn behind the project's other runs or is refused at once, as its
+ * input's `ifBusy` asks. The coordinator signals its turn and awaits its end through `awaitExternalRun`.
+ */
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { AdmissionActivities, AdmitExternalRunResult } from '../../activities/temporal/admission';
+import { RUN_KIND_WORKFLOW_TYPES, type IfBusy, type RunKind } from '../contract/definitions';
+
+/** Patch marking runs started directly that ask the coordinator to admit them (before it they just ran). */
+export const DIRECT_ADMISSION = 'direct-admission';
+
+/** Submitting is a quick call; retried while the coordinator continues as new or still lists an earlier execution. */
+const admission = proxyActivities<AdmissionActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '10 seconds',
+    nonRetryableErrorTypes: ['InvalidInput'],
+  },
+});
+
+/**
+ * The coordinator's wait for an external run to close lasts as long as the run (approval can take days); a retry after
+ * the start-to-close timeout just waits again. The worker's interceptor heartbeats, so a lost worker is noticed.
+ */
+export const externalRuns = proxyActivities<AdmissionActivities>({
+  startToCloseTimeout: '1 day',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/** The run kind of a workflow type, or null for workflows the coordinator does not admit. */
+export function runKindOf(workflowType: string): RunKind | null {
+  const kinds = Object.keys(RUN_KIND_WORKFLOW_TYPES) as RunKind[];
+  return kinds.find((k) => RUN_KIND_WORKFLOW_TYPES[k] === workflowType) ?? null;
+}
+
+/** `ifBusy` of a directly started run's input: not part of the run's own options, so read from the raw input. */
+export function ifBusyOf(raw: unknown): IfBusy {
+  const value = (raw as { ifBusy?: unknown } | null | undefined)?.ifBusy;
+  if (value === undefined || value === 'queue' || value === 'refuse') return value ?? 'queue';
+  throw ApplicationFailure.create({
+    type: 'InvalidInput',
+    message: "invalid input: ifBusy: 'queue' or 'refuse'",
+    nonRetryable: true,
+    details: [{ field: 'ifBusy' }],
+  });
+}
+
+/** Asks the project's coordinator to admit this directly started run of `kind`. */
+export function admitStartedDirectly(
+  projectId: string,
+  kind: RunKind,
+  ifBusy: IfBusy,
+): Promise<AdmitExternalRunResult> {
+  const { workflowId, runId } = workflowInfo();
+  return admission.admitExternalRun({ projectId, kind, workflowId, runId, ifBusy });
+}
+
+/** The failure that ends a directly started run the coordinator refused: nothing at Neon was touched. */
+export function refusedFailure(reason: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'ProjectBusy',
+    message: `${reason}; this run was started directly with ifBusy 'refuse', so it ends without touching the project`,
+    nonRetryable: true,
+  });
+}

@@ -1,0 +1,270 @@
+/**
+ * One coordinator per project (an entity workflow with a deterministic ID) admits the project's mutating runs one at
+ * a time. Callers reach it with update-with-start; the update's validator refuses at once when the project is busy and
+ * the caller asked to be refused, which is atomic because a workflow handles its updates one task at a time. Each
+ * admitted run is a child workflow of its own (own ID, search attributes, history, cancel button), started at once so
+ * the caller can await it, and told by a signal when its turn comes. A run started directly (not through the client)
+ * submits itself as an external entry (src/workflows/coordination/admission.ts): no child is started, the run is signalled when its
+ * turn comes, and its end is awaited by an activity, so a run that is terminated does not hold the project.
+ *
+ * A coordinator can lose its queue (an operator terminates or resets it) while runs still wait for their turn or hold
+ * the project. A coordinator started afresh therefore first recovers the project's open runs (openRunsOf: the run
+ * holding the project first, then the queued ones by start time) as external entries, before it admits or starts
+ * anything; and a queued run that waited long re-checks that it is listed and is submitted again if not (Run.waitForTurn),
+ * which this coordinator accepts idempotently also for a run it lists as its child.
+ */
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  patched,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import { NeonPhase, NeonProjectId } from '../../temporal/search-attributes';
+import {
+  coordinatorStateQuery,
+  submitUpdate,
+  turnSignal,
+  type CoordinatorState,
+  type RunKind,
+  type SubmitRequest,
+} from '../contract/definitions';
+import type { AdmissionActivities, OpenRun } from '../../activities/temporal/admission';
+import { externalRuns } from './admission';
+import { janitor } from '../environments/janitor';
+import { promote } from '../promote/promote';
+import { refreshDev } from '../environments/refresh';
+import { rollback } from '../environments/rollback';
+import { setupEnvironments } from '../environments/setup';
+
+const RUNS = { setup: setupEnvironments, promote, refresh: refreshDev, rollback, janitor } as const;
+const KINDS = Object.keys(RUNS) as RunKind[];
+/** Continue-as-new (when idle) before history grows large; each run adds about ten events here. */
+const MAX_HISTORY_EVENTS = 2000;
+
+/** Patch marking coordinators that, started afresh, recover the project's open runs first. */
+export const COORDINATOR_RECOVERY = 'coordinator-recovery';
+
+/** Patch marking coordinators that, asked to re-admit a run they do not list, first recover the open runs they lost. */
+export const READMIT_RECOVERY = 'readmit-recovery';
+
+/** Patch marking coordinators that recover the project's open runs when starting a submitted run failed. */
+export const START_FAILED_RECOVERY = 'start-failed-recovery';
+
+/** One visibility list; retried a few times, then the coordinator goes on with what it was submitted. */
+const recovery = proxyActivities<AdmissionActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
+});
+
+export type CoordinatorInput = { projectId: string; finished?: number };
+
+type AnyRun = (input: unknown) => Promise<unknown>;
+type Entry = {
+  workflowId: string;
+  started: Promise<ChildWorkflowHandle<AnyRun> | null>;
+  /** A run started directly that submitted itself: signalled and awaited, not started. */
+  external?: { runId: string };
+  /** A child's run ID, once started: a re-admission of the child is this entry. */
+  runId?: string;
+  /** Found open by a recovery (fresh start, re-admission, failed start) rather than submitted to this coordinator. */
+  recovered?: true;
+};
+
+export async function projectCoordinator({ projectId, finished = 0 }: CoordinatorInput): Promise<void> {
+  const queue: Entry[] = [];
+  const state = (): CoordinatorState => ({
+    projectId,
+    active: queue[0]?.workflowId ?? null,
+    queued: queue.slice(1).map((e) => e.workflowId),
+    finished,
+  });
+  // Started afresh (not continued as new from an idle predecessor): runs of a lost predecessor may still be open.
+  let recovering = !workflowInfo().continuedFromExecutionRunId && patched(COORDINATOR_RECOVERY);
+  setHandler(coordinatorStateQuery, state);
+  setHandler(
+    submitUpdate,
+    async (req: SubmitRequest) => {
+      // Admitted only once the recovered runs are queued: they came first. The validator could not check then.
+      if (recovering) await condition(() => !recovering);
+      const listed = queue.findIndex((e) => isSameRun(e, req));
+      if (listed >= 0) {
+        // Recovered while it was asking to be refused if busy: it asked before it was found, so it is refused now.
+        if (req.ifBusy === 'refuse' && listed > 0 && queue[listed]?.recovered) {
+          queue.splice(listed, 1);
+          throw busy(projectId, state());
+        }
+        // A retried admission, or a re-admission, of the same execution: already queued.
+        return { workflowId: req.workflowId, position: listed };
+      }
+      // A queued run this coordinator does not list: it lost its queue (reset), so other open runs, the one holding
+      // the project among them, may be unknown to it too. They are queued first, the asking run in its place among them.
+      if (req.readmit && req.external && patched(READMIT_RECOVERY)) {
+        await recoverOpenRuns();
+        const found = queue.findIndex((e) => isSameRun(e, req));
+        if (found >= 0) return { workflowId: req.workflowId, position: found };
+      }
+      if (queue.some((e) => e.workflowId === req.workflowId)) throw alreadySubmitted(req.workflowId);
+      if (req.ifBusy === 'refuse' && queue.length > 0) throw busy(projectId, state());
+      const position = queue.length;
+      if (req.external) {
+        queue.push({ workflowId: req.workflowId, started: Promise.resolve(null), external: req.external });
+        return { workflowId: req.workflowId, position };
+      }
+      const started = startRun(projectId, req);
+      // Queued before the start resolves, so the next update's validator already sees this run.
+      const entry: Entry = { workflowId: req.workflowId, started: started.catch(() => null) };
+      queue.push(entry);
+      entry.runId = (await started).firstExecutionRunId;
+      return { workflowId: req.workflowId, position };
+    },
+    {
+      validator: (req: SubmitRequest) => {
+        if (!req || !KINDS.includes(req.kind))
+          throw ApplicationFailure.create({
+            type: 'InvalidInput',
+            message: `invalid input: kind: one of ${KINDS.join(', ')}`,
+          });
+        if (typeof req.workflowId !== 'string' || req.workflowId.length === 0 || req.workflowId.length > 200)
+          throw ApplicationFailure.create({
+            type: 'InvalidInput',
+            message: 'invalid input: workflowId: 1-200 characters',
+          });
+        if (req.external !== undefined && typeof req.external?.runId !== 'string')
+          throw ApplicationFailure.create({
+            type: 'InvalidInput',
+            message: 'invalid input: external.runId: the run ID of the run asking to be admitted',
+          });
+        // Recovering: the queue is not complete yet; the handler decides once it is.
+        if (recovering) return;
+        const listed = queue.find((e) => e.workflowId === req.workflowId);
+        if (listed && isSameRun(listed, req)) return;
+        if (listed) throw alreadySubmitted(req.workflowId);
+        if (req.ifBusy === 'refuse' && queue.length > 0) throw busy(projectId, state());
+      },
+    },
+  );
+
+  /** Queues the project's open runs this coordinator does not list, as external entries (see openRunsOf). */
+  async function openRuns(): Promise<OpenRun[]> {
+    try {
+      return await recovery.openRunsOf({ projectId });
+    } catch (err) {
+      log.warn('could not list the open runs of the project', { projectId, error: String(err) });
+      return [];
+    }
+  }
+
+  /**
+   * Queues the project's open runs this coordinator does not list, as external entries (see openRunsOf). They were
+   * open before anything submitted while they were looked up, so they go before those submissions.
+   */
+  async function recoverOpenRuns(): Promise<void> {
+    const known = new Set(queue);
+    const runs = await openRuns();
+    const recovered: Entry[] = runs
+      .filter((run) => !queue.some((e) => e.workflowId === run.workflowId))
+      .map((run) => ({
+        workflowId: run.workflowId,
+        started: Promise.resolve(null),
+        external: { runId: run.runId },
+        recovered: true,
+      }));
+    const newer = queue.findIndex((e) => !known.has(e));
+    queue.splice(newer < 0 ? queue.length : newer, 0, ...recovered);
+  }
+
+  if (recovering) {
+    await recoverOpenRuns();
+    recovering = false;
+  }
+
+  for (;;) {
+    await condition(() => queue.length > 0 || workflowInfo().historyLength > MAX_HISTORY_EVENTS);
+    const entry = queue[0];
+    if (!entry) {
+      // Idle: a fresh run carries only the count, so history stays small however many runs the project has had.
+      await condition(allHandlersFinished);
+      if (queue.length === 0) await continueAsNew<typeof projectCoordinator>({ projectId, finished });
+      continue;
+    }
+    const handle = await entry.started;
+    if (!entry.external && !handle && patched(START_FAILED_RECOVERY)) {
+      // Not started: a run with this ID may be open already, e.g. this coordinator was reset and re-ran the
+      // submission of a run it had started before. An open run of the project with this ID is the submitted run: it
+      // holds the project or waits for its turn, so it is followed in this entry's place rather than forgotten.
+      const open = (await openRuns()).find((r) => r.workflowId === entry.workflowId);
+      if (open) {
+        entry.external = { runId: open.runId };
+        entry.recovered = true;
+      }
+    }
+    if (entry.external) await followExternal(entry.workflowId, entry.external.runId);
+    else if (handle) {
+      try {
+        await handle.signal(turnSignal);
+        await handle.result();
+      } catch (err) {
+        // Failed, cancelled, terminated or timed out: the run's own history tells why; the next run may go.
+        log.info('run ended without success', { workflowId: entry.workflowId, error: String(err) });
+      }
+    }
+    queue.shift();
+    finished++;
+  }
+}
+
+/** The entry is the execution asking: the same external run, or a child of this coordinator asking again. */
+const isSameRun = (e: Entry, req: SubmitRequest): boolean =>
+  e.workflowId === req.workflowId &&
+  req.external !== undefined &&
+  (e.external?.runId ?? e.runId) === req.external.runId;
+
+const alreadySubmitted = (workflowId: string) =>
+  ApplicationFailure.create({ type: 'AlreadySubmitted', message: `run ${workflowId} is already admitted` });
+
+function busy(projectId: string, s: CoordinatorState): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'ProjectBusy',
+    message: `project ${projectId} is busy: ${s.active} is running${s.queued.length ? ` and ${s.queued.length} run(s) wait` : ''}`,
+    details: [s],
+  });
+}
+
+/** Grants a directly started run its turn and waits until it has closed, however it closed. */
+async function followExternal(workflowId: string, runId: string): Promise<void> {
+  try {
+    await getExternalWorkflowHandle(workflowId, runId).signal(turnSignal);
+  } catch (err) {
+    // Closed before its turn (cancelled or terminated while it waited): nothing to wait for.
+    log.info('external run ended before its turn', { workflowId, error: String(err) });
+    return;
+  }
+  try {
+    await externalRuns.awaitExternalRun({ workflowId, runId });
+  } catch (err) {
+    log.warn('could not await the external run; the next run may go', { workflowId, error: String(err) });
+  }
+}
+
+function startRun(projectId: string, req: SubmitRequest): Promise<ChildWorkflowHandle<AnyRun>> {
+  return startChild(RUNS[req.kind] as AnyRun, {
+    workflowId: req.workflowId,
+    args: [req.input],
+    // The run must finish its saga even if this coordinator is terminated or continues as new.
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    typedSearchAttributes: [
+      { key: NeonProjectId, value: projectId },
+      { key: NeonPhase, value: 'queued' },
+    ],
+    ...(req.summary ? { staticSummary: req.summary } : {}),
+  });
+}

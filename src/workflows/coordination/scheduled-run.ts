@@ -1,0 +1,91 @@
+/**
+ * What a Temporal Schedule starts (a schedule can only start workflows): it submits the real run (dev refresh or
+ * janitor) through the project's coordinator, as a client would, and waits for it to end. So a scheduled run that
+ * meets a promotion of the same project waits for it (ifBusy 'queue') or is skipped (ifBusy 'refuse'), and never
+ * overlaps it; and because this workflow lasts as long as its run, the schedule's overlap policy SKIP also skips a
+ * firing while the previous scheduled run is still queued or running.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { RunActivities } from '../../activities/temporal/runs';
+import type { IfBusy } from '../contract/definitions';
+import { Run } from '../runtime/run';
+
+export type ScheduledRunInput = {
+  kind: 'refresh' | 'janitor';
+  projectId: string;
+  /** The run's input (RefreshInput or JanitorInput); the run validates it. */
+  input: Record<string, unknown>;
+  ifBusy: IfBusy;
+};
+
+export type ScheduledRunResult = {
+  /** 'refused': skipped because the project was busy; otherwise the run's own outcome. */
+  outcome: string;
+  /** The run this firing submitted (absent when refused). */
+  runWorkflowId: string | null;
+  reason: string | null;
+};
+
+/** Submitting is a quick call; a few retries cover a coordinator that is continuing as new. */
+const submit = proxyActivities<RunActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
+/** The wait lasts as long as the run (a refresh queued behind a promotion that awaits approval: up to days). */
+const wait = proxyActivities<RunActivities>({
+  startToCloseTimeout: '31 days',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+export async function scheduledRun(i: ScheduledRunInput): Promise<ScheduledRunResult> {
+  const run = new Run('scheduledRun');
+  run.begin(i.projectId);
+  // Temporal appends the firing time to a scheduled workflow's ID, so this is unique per firing and stable on retry.
+  const runWorkflowId = `${workflowInfo().workflowId}-${i.kind}`;
+  const submitted = await run.step('submit', async (s) => {
+    const r = await submit.submitRun({
+      kind: i.kind,
+      workflowId: runWorkflowId,
+      input: { ...i.input, projectId: i.projectId },
+      ifBusy: i.ifBusy,
+      summary: `scheduled ${i.kind} of project ${i.projectId}`,
+    });
+    s.detail = r.admitted
+      ? `${runWorkflowId}${r.position > 0 ? ` queued behind ${r.position} run(s)` : ''}`
+      : `skipped: ${r.reason}`;
+    if (r.admitted) s.ids.workflowId = runWorkflowId;
+    return r;
+  });
+  if (!submitted.admitted) {
+    run.finish('refused', submitted.reason);
+    return { outcome: 'refused', runWorkflowId: null, reason: submitted.reason };
+  }
+  try {
+    const ended = await run.step('await_run', () => wait.awaitRun({ workflowId: runWorkflowId }));
+    if (ended.status === 'failed') {
+      run.finish('failed', ended.reason);
+      throw ApplicationFailure.create({
+        type: 'ScheduledRunFailed',
+        message: `${runWorkflowId} failed: ${ended.reason ?? 'see its history'}`,
+        nonRetryable: true,
+      });
+    }
+    run.finish(ended.outcome ?? 'noop', ended.reason);
+    return { outcome: ended.outcome ?? 'noop', runWorkflowId, reason: ended.reason };
+  } catch (err) {
+    // Cancelling the scheduled firing (e.g. from the UI) cancels the run it started; the run compensates itself.
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => submit.cancelRun({ workflowId: runWorkflowId }));
+      run.finish('cancelled', 'cancelled while waiting for its run');
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Phase 4: rewrite dev with prod's current data (snapshot prod -> restore onto dev with finalize -> wait -> verify ->
+ * fingerprint dev -> clean up). Dev keeps its endpoint and connection string.
+ *
+ * Refuses (ApplicationFailure `UnpromotedChanges`, naming what changed) unless `force`, when dev holds work that was
+ * never promoted and the refresh would lose:
+ * - schema: dev's schema differs from prod's (compare_schema);
+ * - data: the fingerprint of dev's tables (public schema: per table row count and content hash) differs from the
+ *   baseline, the fingerprint recorded by the project's latest completed run that set dev's data on purpose: a
+ *   promotion with outcome promoted (the candidate's, i.e. dev's at its snapshot: `last_promotion`) or a refresh with
+ *   outcome refreshed (dev's right after it: `last_refresh`). A project neon-promote never promoted or refreshed, or
+ *   whose latest such run recorded no fingerprint (a promotion by migrations, or one older than fingerprints), is
+ *   compared with prod's current data instead (`prod`), so prod's own writes since then read as dev's changes: the
+ *   stricter rule when nothing better is known.
+ * The result's `unpromotedChanges` says what differed and which baseline applied (with `force`: what was discarded).
+ * Baselines come from Temporal itself (search attributes and the run's result), never from the databases, where they
+ * would show up in schema diffs and be promoted.
+ */
+import { patched, workflowInfo } from '@temporalio/workflow';
+import type { BranchWithEndpoints, FingerprintBranchResult } from '../../activities/types';
+import { changedTables, findRefreshBaseline, fingerprint, fingerprintOrNull } from '../steps/fingerprints';
+import { mutation, read } from '../runtime/activity-options';
+import { CONNECTIVITY_CHECK, refreshInput, type RefreshInput } from '../contract/inputs';
+import { isoAfter, resourceName } from '../contract/names';
+import { Run } from '../runtime/run';
+import { Saga, isCancellation, shielded } from '../runtime/saga';
+import {
+  deleteSnapshot,
+  readWriteEndpoint,
+  refuse,
+  requireBranch,
+  requireReadOnlyChecks,
+  resolveEnvironment,
+  restoreOnto,
+  retireBackup,
+  settleOrRemove,
+  verify,
+  type Where,
+} from '../steps/neon';
+import { parseInput } from '../contract/validate';
+
+export type UnpromotedChanges = {
+  /** Dev's schema differed from prod's. */
+  schema: boolean;
+  /** Tables whose data differed from the baseline (or exist on one side only), sorted. */
+  tablesChanged: string[];
+  baseline: 'last_promotion' | 'last_refresh' | 'prod';
+  /** The promotion or refresh whose fingerprint was the baseline (null: prod's current data was). */
+  baselineWorkflowId: string | null;
+};
+
+export type RefreshResult = {
+  outcome: 'refreshed';
+  projectId: string;
+  devBranchId: { before: string; after: string };
+  /** Dev's schema differed from prod's and `force` discarded it. */
+  discardedSchemaChanges: boolean;
+  /** What dev held that was never promoted before the refresh (empty unless `force`). */
+  unpromotedChanges: UnpromotedChanges;
+  /** Dev's data right after the refresh: the next refresh's baseline. Null when it could not be read. */
+  devFingerprint: FingerprintBranchResult | null;
+  backupBranch: { id: string; expiresAt: string | null };
+};
+
+export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
+  const run = new Run('refreshDev');
+  const o = parseInput(refreshInput(), raw);
+  run.begin(o.projectId);
+  await run.waitForTurn(raw);
+  const { projectId } = o;
+  const where: Where = { projectId, databaseName: o.databaseName, roleName: o.roleName };
+  const id = workflowInfo().workflowId;
+  const saga = new Saga();
+  try {
+    const plan = await run.step('plan', async (s) => {
+      const env = await resolveEnvironment(o);
+      const prod = requireBranch(env.prod, 'prod', o.prodBranchName);
+      const dev = requireBranch(env.dev, 'dev', o.devBranchName);
+      if (prod.id === dev.id) throw refuse(`prod and dev are the same branch (${prod.id})`, 'SameBranch');
+      // The checks run on dev once it holds prod's data: planned on prod.
+      await requireReadOnlyChecks(where, { id: prod.id, endpointId: readWriteEndpoint(prod) }, { checks: o.checks });
+      const diff = await read.compareSchema({
+        projectId,
+        branchId: dev.id,
+        baseBranchId: prod.id,
+        databaseName: o.databaseName,
+      });
+      s.ids = { prodBranchId: prod.id, devBranchId: dev.id };
+      const devEndpointId = readWriteEndpoint(dev);
+      // Histories recorded before data fingerprints existed replay the schema-only rule.
+      const changes = patched(FINGERPRINTS)
+        ? await unpromoted(where, prod, dev, !diff.identical)
+        : { schema: !diff.identical, tablesChanged: [], baseline: 'prod' as const, baselineWorkflowId: null };
+      if ((changes.schema || changes.tablesChanged.length > 0) && !o.force) {
+        throw refuse(
+          `${describeChanges(changes)}; promote them or refresh with force` +
+            (changes.schema ? `:\n${diff.diff.slice(0, 2000)}` : ''),
+          'UnpromotedChanges',
+        );
+      }
+      return { prod, dev, devEndpointId, changes };
+    });
+    const snap = await run.step('snapshot_prod', async (s) => {
+      const name = resourceName('refresh', id);
+      const r = await mutation.ensureSnapshot({
+        projectId,
+        branchId: plan.prod.id,
+        name,
+        expiresAt: isoAfter(Date.now(), 86_400_000),
+      });
+      await settleOrRemove(projectId, r, () => deleteSnapshot(projectId, r.snapshot.id));
+      s.ids.snapshotId = r.snapshot.id;
+      return r.snapshot;
+    });
+    saga.add('delete_refresh_snapshot', () => deleteSnapshot(projectId, snap.id));
+    const swap = await run.step('swap', (s) =>
+      shielded(async () => {
+        const r = await restoreOnto(projectId, snap.id, plan.dev.id, {
+          restored: resourceName('restore', id),
+          old: resourceName('old', id),
+        });
+        s.ids = { devBranchId: r.restoredBranchId, backupBranchId: r.replacedBranchId };
+        return r;
+      }),
+    );
+    const check = await run.step('verify_dev', () =>
+      verify(o, swap.restoredBranchId, plan.devEndpointId, o.checks.length ? o.checks : [CONNECTIVITY_CHECK]),
+    );
+    if (!check.ok) {
+      // Dev is not production: the old dev stays (without expiry) for whoever looks into it.
+      throw refuse(
+        `dev failed check "${check.failedCheck}" after the refresh; the old dev is kept as ${resourceName('old', id)}`,
+        'VerificationFailed',
+      );
+    }
+    const devFingerprint = patched(FINGERPRINTS)
+      ? await run.step('fingerprint_dev', () => fingerprintOrNull(where, swap.restoredBranchId, plan.devEndpointId))
+      : null;
+    const expiresAt = await run.step('clean_up', async () => {
+      await saga.compensate();
+      return retireBackup(projectId, swap.replacedBranchId, o.backupRetention);
+    });
+    run.finish('refreshed');
+    return {
+      outcome: 'refreshed',
+      projectId,
+      devBranchId: { before: plan.dev.id, after: swap.restoredBranchId },
+      discardedSchemaChanges: plan.changes.schema,
+      unpromotedChanges: plan.changes,
+      devFingerprint,
+      backupBranch: { id: swap.replacedBranchId, expiresAt },
+    };
+  } catch (err) {
+    await run.step('compensate', () => saga.compensate());
+    run.finish(isCancellation(err) ? 'cancelled' : 'failed', err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+}
+
+/** Marks the runs that compare dev's data as well as its schema, and record dev's fingerprint after the refresh. */
+const FINGERPRINTS = 'refresh-fingerprint';
+
+/** Dev's data against the baseline (see the rule above); `schema` is passed through. */
+async function unpromoted(
+  where: Where,
+  prod: BranchWithEndpoints,
+  dev: BranchWithEndpoints,
+  schema: boolean,
+): Promise<UnpromotedChanges> {
+  const [baseline, devNow] = await Promise.all([
+    findRefreshBaseline({ projectId: where.projectId }),
+    fingerprint(where, dev.id, readWriteEndpoint(dev)),
+  ]);
+  if (baseline?.fingerprint) {
+    const tablesChanged = changedTables(baseline.fingerprint, devNow);
+    return { schema, tablesChanged, baseline: baseline.kind, baselineWorkflowId: baseline.workflowId };
+  }
+  const prodNow = await fingerprint(where, prod.id, readWriteEndpoint(prod));
+  return { schema, tablesChanged: changedTables(prodNow, devNow), baseline: 'prod', baselineWorkflowId: null };
+}
+
+function describeChanges(c: UnpromotedChanges): string {
+  const data =
+    c.baseline === 'prod'
+      ? `its data differs from prod's in ${c.tablesChanged.join(', ')} (no promotion or refresh by neon-promote recorded dev's data, so prod's is the baseline)`
+      : `its data changed since the ${c.baseline === 'last_promotion' ? 'last promotion' : 'last refresh'} (${c.baselineWorkflowId}) in ${c.tablesChanged.join(', ')}`;
+  const what = [...(c.schema ? ["its schema differs from prod's"] : []), ...(c.tablesChanged.length ? [data] : [])];
+  return `dev holds changes that were never promoted: ${what.join('; ')}`;
+}

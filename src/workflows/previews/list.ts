@@ -1,0 +1,89 @@
+/**
+ * `preview list`: the project's previews as Neon has them now, and which ones neon-promote made. A short read-only
+ * workflow, so the CLI and client talk only to Temporal and the Neon key stays with the worker. It changes nothing, so
+ * it is not admitted through the project's coordinator and sends no notification (not in RUN_WORKFLOW_TYPES).
+ */
+import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import type { BranchInfo } from '../../activities/types';
+import type { EndpointWithHost, PreviewListingActivities } from '../../activities/neon/branches';
+import { NON_RETRYABLE_ERROR_TYPES } from '../../shared/failure-types';
+import { listPreviewsInput, type ListPreviewsInput } from '../contract/inputs';
+import { PREVIEW_PREFIX } from '../contract/names';
+import { refuse } from '../steps/neon';
+import { parseInput } from '../contract/validate';
+
+export type { ListPreviewsInput };
+
+/** One preview branch as Neon has it now, and whether a createPreview run of neon-promote made it. No secret. */
+export type PreviewListing = {
+  name: string;
+  branchId: string;
+  /** The branch it was made from (dev, or the branch dev was before a refresh replaced it). */
+  parent: { id: string; name: string | null } | null;
+  endpointId: string | null;
+  /** Where clients connect (null when the preview has no endpoint). */
+  host: string | null;
+  expiresAt: string | null;
+  createdAt: string;
+  /** 'neon-promote' when a createPreview run made it (its workflow ID is given), else 'other'. */
+  createdBy: 'neon-promote' | 'other';
+  workflowId: string | null;
+};
+
+const retry: RetryPolicy = {
+  initialInterval: '500 milliseconds',
+  backoffCoefficient: 2,
+  maximumInterval: '10 seconds',
+  maximumAttempts: 5,
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+};
+
+/** Reads: a few quick retries, then the list fails with the reason (the caller asks again). */
+const reads = proxyActivities<PreviewListingActivities>({
+  startToCloseTimeout: '60 seconds',
+  heartbeatTimeout: '10 seconds',
+  retry,
+});
+
+/**
+ * The child branches of dev, plus any branch a createPreview run made or named like one (`preview-...`) whose parent
+ * is no longer dev (a refresh replaces dev under its name; its children keep the old parent), by name. A dev branch
+ * that does not exist (a mistyped `--dev`) is refused as createPreview refuses it, not answered with an empty list.
+ */
+export async function listPreviews(raw: ListPreviewsInput): Promise<PreviewListing[]> {
+  const { projectId, devBranchName } = parseInput(listPreviewsInput(), raw);
+  const [{ branches, endpoints }, runs] = await Promise.all([
+    reads.listBranchesAndEndpoints({ projectId }),
+    reads.findPreviewRuns({ projectId }),
+  ]);
+  const made = new Map(runs.map((r) => [r.branchId, r.workflowId]));
+  const byId = new Map(branches.map((b) => [b.id, b]));
+  const dev = branches.find((b) => b.name === devBranchName);
+  if (!dev) throw refuse(`the dev branch "${devBranchName}" does not exist`, 'BranchMissing');
+  const isPreview = (b: BranchInfo) => b.parentId === dev.id || made.has(b.id) || b.name.startsWith(PREVIEW_PREFIX);
+  return branches
+    .filter((b) => b.id !== dev.id && isPreview(b))
+    .map((b) => listing(b, byId, endpoints, made.get(b.id)))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function listing(
+  b: BranchInfo,
+  byId: Map<string, BranchInfo>,
+  endpoints: EndpointWithHost[],
+  workflowId: string | undefined,
+): PreviewListing {
+  const endpoint =
+    endpoints.find((e) => e.branchId === b.id && e.type === 'read_write') ?? endpoints.find((e) => e.branchId === b.id);
+  return {
+    name: b.name,
+    branchId: b.id,
+    parent: b.parentId ? { id: b.parentId, name: byId.get(b.parentId)?.name ?? null } : null,
+    endpointId: endpoint?.id ?? null,
+    host: endpoint?.host ?? null,
+    expiresAt: b.expiresAt,
+    createdAt: b.createdAt,
+    createdBy: workflowId ? 'neon-promote' : 'other',
+    workflowId: workflowId ?? null,
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Promotion by migrations (seed 003, issue 7): prod keeps its data and gets only the migrations of dev's ledger it
+ * has not applied, in order, each in its own transaction. A snapshot of prod taken first is the rollback anchor: a
+ * migration that fails, or a check that fails after them, puts prod back to it.
+ */
+import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import type { ApplyMigrationResult, MigrationPlan, MigrationSource } from '../../activities/types';
+import { CONNECTIVITY_CHECK, type PromoteOptions } from '../contract/inputs';
+import { isoAfter, resourceName } from '../contract/names';
+import { mutation, settle, writes } from '../runtime/activity-options';
+import type { Run } from '../runtime/run';
+import type { PromoteOutcome, PromoteResult } from './promote';
+import { isCancellation, shielded } from '../runtime/saga';
+import { restoreOnto, retireBackup, verify } from '../steps/neon';
+
+export type MigrationsReport = {
+  plan: MigrationPlan;
+  applied: ApplyMigrationResult[];
+  /** The migration that failed (nothing of it is applied: it ran in one transaction), or null. */
+  failed: { id: string; message: string } | null;
+  /** Prod after the anchor was restored: the replaced prod, with the writes it took since the anchor. */
+  restoredFrom: { snapshotId: string; backupBranchId: string; backupName: string } | null;
+};
+
+type Done = (run: Run, result: PromoteResult, outcome: PromoteOutcome, reason: string | null) => PromoteResult;
+
+export async function promoteByMigrations(
+  run: Run,
+  o: PromoteOptions,
+  result: PromoteResult,
+  done: Done,
+): Promise<PromoteResult> {
+  const { projectId } = o;
+  const where = { projectId, databaseName: o.databaseName, roleName: o.roleName };
+  const id = workflowInfo().workflowId;
+  const prod = { branchId: result.plan.prodBranchId, endpointId: result.plan.prodEndpointId };
+  const source: MigrationSource =
+    o.migrations.source.kind === 'folder' ? o.migrations.source : { kind: 'ledger', branchId: result.plan.devBranchId };
+  const on = {
+    ...where,
+    source,
+    prodBranchId: prod.branchId,
+    prodEndpointId: prod.endpointId,
+    ...(o.migrations.ledgerTable ? { ledgerTable: o.migrations.ledgerTable } : {}),
+  };
+  const plan = await run.step('plan_migrations', async (s) => {
+    const p = await writes.planMigrations(on);
+    s.detail = p.upToDate ? 'prod is at the same ledger position' : `pending: ${p.pending.map((m) => m.id).join(', ')}`;
+    return p;
+  });
+  const report: MigrationsReport = { plan, applied: [], failed: null, restoredFrom: null };
+  result.migrations = report;
+  if (o.dryRun) return done(run, result, 'dry_run', null);
+  if (plan.upToDate) return done(run, result, 'noop', 'no pending migrations');
+
+  const anchor = await run.step('snapshot_prod', async (s) => {
+    const expiresAt = isoAfter(Date.now(), o.retention.rollbackSnapshot);
+    const r = await mutation.ensureSnapshot({
+      projectId,
+      branchId: prod.branchId,
+      name: resourceName('rollback', id),
+      expiresAt,
+    });
+    await settle(projectId, r);
+    s.ids.snapshotId = r.snapshot.id;
+    return r.snapshot;
+  });
+  result.rollbackSnapshotId = anchor.id;
+  try {
+    await run.step('apply_migrations', async (s) => {
+      for (const migration of plan.pending) {
+        report.applied.push(await writes.applyMigration({ ...on, migration }));
+        s.detail = `applied ${report.applied.map((m) => m.id).join(', ')}`;
+      }
+    });
+    const post = await run.step('verify_prod', () =>
+      verify(
+        where,
+        prod.branchId,
+        prod.endpointId,
+        o.checks.length ? [...o.checks, ...o.postSwapChecks] : [CONNECTIVITY_CHECK],
+      ),
+    );
+    result.verification.prod = post;
+    if (post.ok) return done(run, result, 'promoted', null);
+    await restoreAnchor();
+    return done(run, result, 'rolled_back', `check "${post.failedCheck}" failed on prod; ${restored()}`);
+  } catch (err) {
+    const failure = err instanceof ActivityFailure ? err.cause : undefined;
+    if (failure instanceof ApplicationFailure && ['MigrationFailed', 'LedgerDiverged'].includes(failure.type ?? '')) {
+      report.failed = { id: plan.pending[report.applied.length]?.id ?? '?', message: failure.message };
+      await restoreAnchor();
+      return done(run, result, 'rolled_back', `${failure.message}; ${restored()}`);
+    }
+    // Anything else (a cancellation included) may leave prod half-migrated: the anchor still goes back.
+    const message = err instanceof Error ? err.message : String(err);
+    await restoreAnchor();
+    run.finish(isCancellation(err) ? 'cancelled' : 'failed', `${message}; ${restored()}`);
+    throw err;
+  }
+
+  async function restoreAnchor(): Promise<void> {
+    await run.step('restore_anchor', () =>
+      shielded(async () => {
+        const back = await restoreOnto(projectId, anchor.id, prod.branchId, {
+          restored: resourceName('undo', id),
+          old: resourceName('old', id),
+        });
+        result.prodBranchId.after = back.restoredBranchId;
+        const expiresAt = await retireBackup(projectId, back.replacedBranchId, o.retention.backupBranch);
+        result.backupBranch = { id: back.replacedBranchId, name: resourceName('old', id), expiresAt };
+        report.restoredFrom = {
+          snapshotId: anchor.id,
+          backupBranchId: back.replacedBranchId,
+          backupName: resourceName('old', id),
+        };
+      }),
+    );
+  }
+
+  function restored(): string {
+    const r = report.restoredFrom!;
+    return `prod restored to the anchor snapshot; writes prod took since it are on ${r.backupName} (${r.backupBranchId}) until it expires`;
+  }
+}

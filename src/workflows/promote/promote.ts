@@ -1,0 +1,108 @@
+/**
+ * Phase 3: promote dev to prod as a saga (plan -> candidate snapshot -> approval -> restore and verify the candidate
+ * -> write baseline (fence) -> rollback snapshot -> write check -> swap -> lift / reconcile -> verify prod -> roll back
+ * automatically if that fails -> clean up). Prod's data is touched only by the swap; every step before it is undone on
+ * failure or cancellation, and after it the undo is a rollback to the pre-promotion snapshot. The rollback snapshot
+ * comes last before the swap so the window of writes at risk (and the fence) is as short as it can be (issue 7).
+ * `strategy: 'migrations'` promotes by applying dev's pending migrations instead (promote-migrations.ts). The phases
+ * live in promote-candidate.ts (up to a checked candidate) and promote-swap.ts (from the rollback snapshot on).
+ */
+import { workflowInfo } from '@temporalio/workflow';
+import type { FingerprintBranchResult, VerifyBranchResult } from '../../activities/types';
+import { ApprovalGate } from './approval';
+import type { Approval, WriteReport } from '../contract/definitions';
+import { promoteInput, type PromoteInput } from '../contract/inputs';
+import { resourceName } from '../contract/names';
+import { prepareCandidate } from './candidate';
+import { promoteByMigrations, type MigrationsReport } from './migrations';
+import { planPromotion, type PromotionPlan } from './plan';
+import { done, type Promotion } from './promotion';
+import { onSwapped, swapAndVerify, undo } from './swap';
+import { WriteGuard } from './writes';
+import { Run } from '../runtime/run';
+import { Saga, isCancellation, shielded } from '../runtime/saga';
+import { isFinalized } from '../steps/neon';
+import { parseInput } from '../contract/validate';
+
+export type PromoteOutcome = 'promoted' | 'rolled_back' | 'aborted' | 'dry_run' | 'noop';
+
+export type PromoteResult = {
+  outcome: PromoteOutcome;
+  /** Why it was not promoted (a failed check, a rejection, a timeout), or null. */
+  reason: string | null;
+  projectId: string;
+  plan: PromotionPlan;
+  /** Prod's branch ID changes with every swap (and again with a rollback); its endpoint does not. */
+  prodBranchId: { before: string; after: string };
+  rollbackSnapshotId: string | null;
+  approval: Approval | null;
+  /** The replaced prod, kept until `expiresAt` (null: no expiry could be set; the janitor deletes it). */
+  backupBranch: { id: string; name: string; expiresAt: string | null } | null;
+  verification: { candidate: VerifyBranchResult | null; prod: VerifyBranchResult | null };
+  strategy: 'snapshot' | 'migrations';
+  /** Snapshot strategy: writes prod received between the rollback snapshot and the swap, and what became of them. */
+  writes: WriteReport | null;
+  /** Migrations strategy: the plan and what was applied. */
+  migrations: MigrationsReport | null;
+  /**
+   * The data the candidate carried (dev's at its snapshot), taken once its checks passed: the baseline a later
+   * refreshDev compares dev with. Null when not taken (migrations strategy, an earlier stop, or it could not be read).
+   */
+  candidateFingerprint: FingerprintBranchResult | null;
+};
+
+export async function promote(raw: PromoteInput): Promise<PromoteResult> {
+  const run = new Run('promote');
+  const o = parseInput(promoteInput(), raw);
+  const gate = new ApprovalGate(o.approval !== undefined);
+  run.begin(o.projectId);
+  await run.waitForTurn(raw);
+
+  const { projectId } = o;
+  const where = { projectId, databaseName: o.databaseName, roleName: o.roleName };
+  const id = workflowInfo().workflowId;
+  const names = { rollback: resourceName('rollback', id), candidate: resourceName('candidate', id) };
+  const saga = new Saga();
+  const plan = await run.step('plan', () => planPromotion(o));
+  const result: PromoteResult = {
+    outcome: 'dry_run',
+    reason: null,
+    projectId,
+    plan,
+    prodBranchId: { before: plan.prodBranchId, after: plan.prodBranchId },
+    rollbackSnapshotId: null,
+    approval: null,
+    backupBranch: null,
+    verification: { candidate: null, prod: null },
+    strategy: o.strategy,
+    writes: null,
+    migrations: null,
+    candidateFingerprint: null,
+  };
+  if (o.strategy === 'migrations') return promoteByMigrations(run, o, result, done);
+  if (o.dryRun) return done(run, result, 'dry_run', null);
+  const guard = new WriteGuard(run, o, where, { branchId: plan.prodBranchId, endpointId: plan.prodEndpointId });
+  result.writes = guard.report;
+  const p: Promotion = { run, o, where, id, names, saga, plan, result, guard };
+
+  try {
+    const candidate = await prepareCandidate(p, gate);
+    if ('outcome' in candidate) return candidate;
+    return await swapAndVerify(p, candidate);
+  } catch (err) {
+    // A swap whose step failed (e.g. the wait after finalize) may still have happened: lineage says.
+    const candidateBranchId = p.candidateBranchId;
+    if (!p.swap && candidateBranchId && (await shielded(() => isFinalized(projectId, candidateBranchId)))) {
+      onSwapped(p, { restoredBranchId: candidateBranchId, replacedBranchId: plan.prodBranchId });
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    try {
+      await run.step('compensate', () => undo(saga));
+    } catch (undoErr) {
+      run.finish('failed', `${message}; then the rollback failed: ${String(undoErr)}`);
+      throw undoErr;
+    }
+    run.finish(isCancellation(err) ? 'cancelled' : 'failed', p.swap ? `${message}; prod rolled back` : message);
+    throw err;
+  }
+}

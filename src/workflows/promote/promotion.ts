@@ -1,0 +1,67 @@
+/**
+ * What the phases of a snapshot promotion share (promote.ts runs them: promote-candidate.ts up to a checked
+ * candidate, promote-swap.ts from the rollback snapshot to the clean-up): the run's state and the steps more than one
+ * phase takes.
+ */
+import type { SnapshotInfo, VerificationCheck } from '../../activities/types';
+import { CONNECTIVITY_CHECK, type PromoteOptions } from '../contract/inputs';
+import { isoAfter } from '../contract/names';
+import type { PromoteOutcome, PromoteResult } from './promote';
+import type { PromotionPlan } from './plan';
+import type { WriteGuard } from './writes';
+import type { Run } from '../runtime/run';
+import { mutation } from '../runtime/activity-options';
+import type { Saga } from '../runtime/saga';
+import { deleteSnapshot, settleOrRemove, type Swap, type Where } from '../steps/neon';
+
+/** One promotion's state, shared by its phases. */
+export type Promotion = {
+  run: Run;
+  o: PromoteOptions;
+  where: Where;
+  /** The run's workflow ID: names of what it creates at Neon derive from it. */
+  id: string;
+  names: { rollback: string; candidate: string };
+  saga: Saga;
+  plan: PromotionPlan;
+  result: PromoteResult;
+  guard: WriteGuard;
+  /** Set once the candidate branch exists. */
+  candidateBranchId?: string;
+  /** Set once prod holds the candidate. */
+  swap?: Swap;
+};
+
+/** Takes (or finds) the run's snapshot of a branch, kept for `keepMs`. */
+export function snapshotStep(
+  p: Promotion,
+  step: 'snapshot_prod' | 'snapshot_dev',
+  branchId: string,
+  name: string,
+  keepMs: number,
+): Promise<SnapshotInfo> {
+  const { projectId } = p.where;
+  return p.run.step(step, async (s): Promise<SnapshotInfo> => {
+    const r = await mutation.ensureSnapshot({ projectId, branchId, name, expiresAt: isoAfter(Date.now(), keepMs) });
+    await settleOrRemove(projectId, r, () => deleteSnapshot(projectId, r.snapshot.id));
+    s.ids.snapshotId = r.snapshot.id;
+    return r.snapshot;
+  });
+}
+
+/** Undoes what the run made (prod was not touched) and ends it as aborted. */
+export async function abort(p: Promotion, why: string): Promise<PromoteResult> {
+  await p.run.step('clean_up', () => p.saga.compensate());
+  return done(p.run, p.result, 'aborted', why);
+}
+
+/** Without checks of the caller's, a branch must at least answer. */
+export const orConnect = (checks: VerificationCheck[]): VerificationCheck[] =>
+  checks.length ? checks : [CONNECTIVITY_CHECK];
+
+export function done(run: Run, result: PromoteResult, outcome: PromoteOutcome, reason: string | null): PromoteResult {
+  result.outcome = outcome;
+  result.reason = reason;
+  run.finish(outcome, reason);
+  return result;
+}

@@ -1,0 +1,44 @@
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { CONNECTIVITY_CHECK, type PromoteOptions } from '../contract/inputs';
+import { resourceName } from '../contract/names';
+import type { Run } from '../runtime/run';
+import type { PromoteResult } from './promote';
+import type { PromotionPlan } from './plan';
+import { liftFenceOf, restoreOnto, retireBackup, verify, type Swap, type Where } from '../steps/neon';
+
+/**
+ * The compensation of a swap: restore the rollback snapshot onto the new prod (prod's endpoint follows, so
+ * applications keep their connection string) and check that prod answers. The candidate that failed and the
+ * pre-promotion prod are kept as backups for the configured time.
+ */
+export async function undoSwap(
+  run: Run,
+  o: PromoteOptions,
+  where: Where,
+  ctx: { swap: Swap; rollbackSnapshotId: string; plan: PromotionPlan; result: PromoteResult },
+): Promise<void> {
+  const { swap, result } = ctx;
+  const id = workflowInfo().workflowId;
+  await run.step('roll_back', async (s) => {
+    const back = await restoreOnto(where.projectId, ctx.rollbackSnapshotId, swap.restoredBranchId, {
+      restored: resourceName('undo', id),
+      old: resourceName('failed', id),
+    });
+    s.ids = { prodBranchId: back.restoredBranchId, failedBranchId: back.replacedBranchId };
+    result.prodBranchId.after = back.restoredBranchId;
+    // A rollback snapshot taken under our write fence carries it (on Neon): prod must take writes again.
+    if (result.writes?.fence?.fencedAt) await liftFenceOf(where, o.prodBranchName);
+    // The caller's checks describe the candidate; the pre-promotion data needs only to answer.
+    const check = await verify(where, back.restoredBranchId, ctx.plan.prodEndpointId, [CONNECTIVITY_CHECK]);
+    if (!check.ok) {
+      throw ApplicationFailure.create({
+        type: 'RollbackFailed',
+        nonRetryable: true,
+        message: `prod does not answer after the rollback: ${check.checks.find((c) => !c.ok)?.detail ?? ''}`,
+      });
+    }
+    await retireBackup(where.projectId, back.replacedBranchId, o.retention.backupBranch);
+    const expiresAt = await retireBackup(where.projectId, swap.replacedBranchId, o.retention.backupBranch);
+    result.backupBranch = { id: swap.replacedBranchId, name: resourceName('old', id), expiresAt };
+  });
+}
