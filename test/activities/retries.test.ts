@@ -3,7 +3,7 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
-import { startHarness, type Harness } from './support';
+import { startHarness, type Harness } from '../support/activity-harness';
 
 let t: TestTemporal;
 let h: Harness;
@@ -13,7 +13,7 @@ beforeAll(async () => {
   [t, h, workflowBundle] = await Promise.all([
     connectTestTemporal(__filename),
     startHarness(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('./workflows/call-activity'), logger: undefined }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../support/call-activity-workflow'), logger: undefined }),
   ]);
 });
 afterAll(async () => {

@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { PreviewListing } from '../../src/cli/preview-list';
 import type { SeededProject } from '../../tools/emulator';
-import { freePort } from '../setup/ports';
+import { freePort } from '../support/ports';
 import { maybeRecordHistory } from '../support/histories';
-import { api, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from '../workflows/support';
+import { api, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from '../support/workflow-stack';
 
 // The CLI as a user runs it: a spawned process against the real dev server, a worker and the emulator.
 const root = join(__dirname, '..', '..');

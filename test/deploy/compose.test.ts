@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ensureCompose } from '../setup/compose';
+import { ensureCompose } from '../support/compose';
 
 const ROOT = join(__dirname, '..', '..');
 

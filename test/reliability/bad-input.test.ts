@@ -16,8 +16,8 @@ import {
   uriOf,
   neonActivities,
   type Stack,
-} from '../workflows/support';
-import { mutatingCalls, noteSecrets, record, runDir } from './harness';
+} from '../support/workflow-stack';
+import { mutatingCalls, noteSecrets, record, runDir } from '../support/reliability';
 import { waitForOperations, type SeededProject } from '../../tools/emulator';
 import { createHealthActivities } from '../../src/activities/health';
 import { createWorker } from '../../src/worker';

@@ -10,7 +10,7 @@ import type { FaultRule } from '../../tools/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
 import { createWorker } from '../../src/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { api, neonActivities, seedProd, startStack, type Stack } from '../workflows/support';
+import { api, neonActivities, seedProd, startStack, type Stack } from '../support/workflow-stack';
 import {
   FULL,
   creationCalls,
@@ -24,8 +24,8 @@ import {
   shape,
   TapAgent,
   undoneBy,
-} from './harness';
-import { SCENARIOS, dataOf, preparedProjects, type Scenario } from './scenarios';
+} from '../support/reliability';
+import { SCENARIOS, dataOf, preparedProjects, type Scenario } from '../support/reliability-scenarios';
 
 /** Tighter than Neon's 700/min and 40/s per route, so that the chaos actually presses on it. */
 const BUDGET = { perMinute: 240, perSecondPerRoute: 5 };

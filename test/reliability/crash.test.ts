@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { SeededProject } from '../../tools/emulator';
-import { startStack, inventory, type Stack } from '../workflows/support';
+import { startStack, inventory, type Stack } from '../support/workflow-stack';
 import {
   FULL,
   noteSecrets,
@@ -22,8 +22,8 @@ import {
   killAllWorkers,
   section,
   type WorkerProc,
-} from './harness';
-import { SCENARIOS, dataOf, preparedProject, type Scenario, type ScenarioName } from './scenarios';
+} from '../support/reliability';
+import { SCENARIOS, dataOf, preparedProject, type Scenario, type ScenarioName } from '../support/reliability-scenarios';
 
 let s: Stack;
 let bundlePath: string;

@@ -10,9 +10,9 @@ import { startEmulator } from '../../tools/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
 import { createHealthActivities } from '../../src/activities/health';
 import { createWorker } from '../../src/worker';
-import { startStack, neonActivities, type Stack } from '../workflows/support';
-import { FULL, noteSecrets, record, section } from './harness';
-import { SCENARIOS, preparedProject } from './scenarios';
+import { startStack, neonActivities, type Stack } from '../support/workflow-stack';
+import { FULL, noteSecrets, record, section } from '../support/reliability';
+import { SCENARIOS, preparedProject } from '../support/reliability-scenarios';
 
 const FLEET = FULL ? 200 : 20;
 const UNBOUNDED = { perMinute: 1_000_000, perSecondPerRoute: 100_000 };

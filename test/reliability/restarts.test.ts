@@ -12,9 +12,9 @@ import { NeonPromoteClient } from '../../src/client';
 import { startDevServer } from '../../tools/dev/temporal-server';
 import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
 import { startEmulator, type Emulator, type RequestLogEntry } from '../../tools/emulator';
-import { freePort } from '../setup/ports';
+import { freePort } from '../support/ports';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
-import type { Stack } from '../workflows/support';
+import type { Stack } from '../support/workflow-stack';
 import {
   creations,
   killAllWorkers,
@@ -26,8 +26,8 @@ import {
   startWorker,
   tempDir,
   writeBundle,
-} from './harness';
-import { SCENARIOS, dataOf, preparedProject } from './scenarios';
+} from '../support/reliability';
+import { SCENARIOS, dataOf, preparedProject } from '../support/reliability-scenarios';
 
 const sc = SCENARIOS.promote;
 let dir: string;

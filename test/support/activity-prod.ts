@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { seedProject, type SeededProject } from '../../tools/emulator';
-import { startHarness, type Harness } from '../activities/support';
+import { startHarness, type Harness } from './activity-harness';
 
 export { startHarness, type Harness };
 

@@ -1,7 +1,7 @@
 // A test-only workflow: calls one activity by name with the retry policy workflows are expected to use.
 import { proxyActivities } from '@temporalio/workflow';
-import type { NeonActivities } from '../../../src/activities/types';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../../../src/shared/failure-types';
+import type { NeonActivities } from '../../src/activities/types';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../../src/shared/failure-types';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURE_TYPES];
 

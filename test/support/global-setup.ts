@@ -1,7 +1,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ensureTemporalCli } from '../../tools/temporal-cli';
 import { searchAttributeKeys } from '../../src/temporal/search-attributes';
-import { ensureChromium } from './browser';
+import { ensureChromium } from './chromium';
 import { freePort } from './ports';
 
 /** Starts one real Temporal dev server for the whole jest run; test files reach it through TEMPORAL_TEST_ADDRESS. */

@@ -1,7 +1,7 @@
 /** Helpers of the issue 7 workflow tests: reading ids off any branch or snapshot, and a prod with a `writes` table. */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { SeededProject } from '../../tools/emulator';
-import { api, neonActivities, seedProd, sql, type Stack } from './support';
+import { api, neonActivities, seedProd, sql, type Stack } from './workflow-stack';
 
 export type Ids = Set<number>;
 

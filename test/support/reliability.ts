@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Agent, type Dispatcher } from 'undici';
 import type { Emulator, RequestLogEntry } from '../../tools/emulator';
-import { inventory, seedProd, uriOf, type Inventory } from '../workflows/support';
+import { inventory, seedProd, uriOf, type Inventory } from './workflow-stack';
 
 /** RELIABILITY_FULL=1: the whole suite (npm run test:reliability); otherwise the fast subset that npm test runs. */
 export const FULL = process.env.RELIABILITY_FULL === '1';
@@ -59,7 +59,7 @@ export type WorkerEnv = {
   killPoint?: string;
   /** A kill point hit by any process is not hit again (two workers carrying the same point: one dies). */
   once?: boolean;
-  /** "@k" also stops the worker at every later boundary it reaches (see test/workflows/worker-process.ts). */
+  /** "@k" also stops the worker at every later boundary it reaches (see test/support/crash-worker-process.ts). */
   killFrom?: boolean;
   temporalAddress?: string;
 };
@@ -81,10 +81,10 @@ export async function killAllWorkers(): Promise<void> {
   );
 }
 
-/** Starts a worker process (test/workflows/worker-process.ts) and resolves once it polls. */
+/** Starts a worker process (test/support/crash-worker-process.ts) and resolves once it polls. */
 export async function startWorker(w: WorkerEnv): Promise<WorkerProc> {
   const logFile = join(runDir, 'logs', `worker-${process.pid}-${++workerSeq}.log`);
-  const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('../workflows/worker-process.ts')], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('./crash-worker-process.ts')], {
     env: {
       ...process.env,
       WORKER_LOG: 'json',

@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { basename } from 'node:path';
 
-/** Connections to the dev server that test/setup/global-setup.ts started for this jest run. */
+/** Connections to the dev server that test/support/global-setup.ts started for this jest run. */
 export type TestTemporal = {
   client: Client;
   nativeConnection: NativeConnection;

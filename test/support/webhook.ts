@@ -7,8 +7,8 @@ import { NeonPromoteClient } from '../../src/client';
 import { startEmulator, type Emulator } from '../../tools/emulator';
 import { createWorker, WORKFLOW_BUNDLE_OPTIONS, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker';
 import type { RunFinishedPayload } from '../../src/workflows/contract/notify';
-import { connectTestTemporal, type TestTemporal } from '../support/temporal';
-import { neonActivities } from '../workflows/support';
+import { connectTestTemporal, type TestTemporal } from './temporal';
+import { neonActivities } from './workflow-stack';
 
 export const SECRET = 'whsec-test-0123456789abcdef';
 

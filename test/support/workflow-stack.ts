@@ -18,7 +18,7 @@ import {
 } from '../../tools/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
 import { createWorker, WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
-import { connectTestTemporal, type TestTemporal } from '../support/temporal';
+import { connectTestTemporal, type TestTemporal } from './temporal';
 
 export type Stack = {
   t: TestTemporal;

@@ -1,8 +1,8 @@
 import type { Worker } from '@temporalio/worker';
 import { chromium, type Browser } from 'playwright-core';
-import { seedProd, sql, startStack, uriOf, type Stack } from '../workflows/support';
+import { seedProd, sql, startStack, uriOf, type Stack } from '../support/workflow-stack';
 
-// Debian's Chromium, installed by the test set-up (test/setup/browser.ts); skipped with its reason where there is none.
+// Debian's Chromium, installed by the test set-up (test/support/chromium.ts); skipped with its reason where there is none.
 const chromiumPath = process.env.NEON_PROMOTE_TEST_CHROMIUM;
 const uiUrl = process.env.TEMPORAL_TEST_UI_URL;
 if (!chromiumPath) console.warn(`browser test skipped: ${process.env.NEON_PROMOTE_TEST_BROWSER_SKIP ?? 'no browser'}`);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { seedProject, startEmulator, type Emulator } from '../../tools/emulator';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
-import { freePort } from '../setup/ports';
+import { freePort } from '../support/ports';
 import { NeonPromoteClient } from '../../src/client';
 
 let t: TestTemporal;

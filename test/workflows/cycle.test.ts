@@ -1,5 +1,15 @@
 import { maybeRecordHistory } from '../support/histories';
-import { api, branchId, inventory, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from './support';
+import {
+  api,
+  branchId,
+  inventory,
+  seedProd,
+  sourceOf,
+  sql,
+  startStack,
+  uriOf,
+  type Stack,
+} from '../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

@@ -1,11 +1,11 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import { createHealthActivities } from '../src/activities/health';
-import { createWorker, WORKFLOW_BUNDLE_OPTIONS } from '../src/worker';
-import type { healthCheck } from '../src/workflows';
-import { maybeRecordHistory } from './support/histories';
-import { connectTestTemporal, type TestTemporal } from './support/temporal';
+import { createHealthActivities } from '../../src/activities/health';
+import { createWorker, WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
+import type { healthCheck } from '../../src/workflows';
+import { maybeRecordHistory } from '../support/histories';
+import { connectTestTemporal, type TestTemporal } from '../support/temporal';
 
 let t: TestTemporal;
 let workflowBundle: WorkflowBundleWithSourceMap;
@@ -13,7 +13,7 @@ let workflowBundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
   t = await connectTestTemporal(__filename);
   workflowBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../src/workflows'),
+    workflowsPath: require.resolve('../../src/workflows'),
     ...WORKFLOW_BUNDLE_OPTIONS,
   });
 });

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checksumOf, ledgerDdl } from '../../src/activities/database/migrations-ledger';
-import { failureOf, seedProd, sqlOn, startHarness, type Harness, type Prod } from './support';
+import { checksumOf, ledgerDdl } from '../../../src/activities/database/migrations-ledger';
+import { failureOf, seedProd, sqlOn, startHarness, type Harness, type Prod } from '../../support/activity-prod';
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
-import { createActivities, type VerificationCheck, type VerifyBranchInput } from '../../src/activities';
-import { seedProject, type SeededProject } from '../../tools/emulator';
-import { createNeonClient, RateBudget } from '../../src/neon';
-import { startHarness, type Harness } from './support';
+import { createActivities, type VerificationCheck, type VerifyBranchInput } from '../../../src/activities';
+import { seedProject, type SeededProject } from '../../../tools/emulator';
+import { createNeonClient, RateBudget } from '../../../src/neon';
+import { startHarness, type Harness } from '../../support/activity-harness';
 
 let h: Harness;
 let seeded: SeededProject;

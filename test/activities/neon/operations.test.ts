@@ -1,8 +1,8 @@
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, type WaitForOperationsResult } from '../../src/activities';
-import type { NeonClient, NeonOperation } from '../../src/neon';
-import { startHarness } from './support';
+import { createActivities, type WaitForOperationsResult } from '../../../src/activities';
+import type { NeonClient, NeonOperation } from '../../../src/neon';
+import { startHarness } from '../../support/activity-harness';
 
 /** A fake Neon whose operations finish after a given number of polls each (or fail). */
 function fakeNeon(plan: Record<string, { after: number; status?: string }>) {

@@ -5,11 +5,11 @@ import {
   retryAfterMs,
   webhookSettingsFromEnv,
   type WebhookSettings,
-} from '../../src/activities/notify/deliver';
-import { signWebhook, verifyWebhookSignature } from '../../src/activities/notify/signature';
-import { promoteInput, setupInput } from '../../src/workflows/contract/inputs';
-import type { RunFinishedPayload } from '../../src/workflows/contract/notify';
-import { SECRET, startReceiver, type Receiver } from './support';
+} from '../../../src/activities/notify/deliver';
+import { signWebhook, verifyWebhookSignature } from '../../../src/activities/notify/signature';
+import { promoteInput, setupInput } from '../../../src/workflows/contract/inputs';
+import type { RunFinishedPayload } from '../../../src/workflows/contract/notify';
+import { SECRET, startReceiver, type Receiver } from '../../support/webhook';
 
 let rcv: Receiver;
 beforeAll(async () => {

@@ -1,9 +1,15 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return --
-   JSON bodies under test are checked by assertions here (and against the spec in seed-002-cycle), not by types. */
+   JSON bodies under test are checked by assertions here (and against the spec in guide-cycle.test.ts), not by types. */
 import { Client } from 'pg';
-import { seedProject, startEmulator, waitForOperations, type Emulator, type SeededProject } from '../../tools/emulator';
-import { queryOnce, rawApi, sleep, type Json } from './helpers';
-import { loadSpecValidator } from './openapi';
+import {
+  seedProject,
+  startEmulator,
+  waitForOperations,
+  type Emulator,
+  type SeededProject,
+} from '../../../tools/emulator';
+import { queryOnce, rawApi, sleep, type Json } from '../../support/emulator-api';
+import { loadSpecValidator } from '../../support/neon-openapi';
 
 let emu: Emulator;
 let api: ReturnType<typeof rawApi>;

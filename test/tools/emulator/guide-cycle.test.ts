@@ -1,12 +1,12 @@
 import { EndpointType, createApiClient, type Api, type Operation, type Snapshot } from '@neondatabase/api-client';
-import { seedProject, startEmulator, type Emulator, type SeededProject } from '../../tools/emulator';
-import { queryOnce } from './helpers';
-import { loadSpecValidator } from './openapi';
+import { seedProject, startEmulator, type Emulator, type SeededProject } from '../../../tools/emulator';
+import { queryOnce } from '../../support/emulator-api';
+import { loadSpecValidator } from '../../support/neon-openapi';
 
 /**
- * Neon's seed-002 guide end to end (setup, preview, promote, refresh, rollback) through the official client, with
- * every response checked against the OpenAPI document, and the data behind prod's unchanged connection string checked
- * after each phase.
+ * Neon's "snapshot-based promotion workflow" guide end to end (setup, preview, promote, refresh, rollback) through the
+ * official client, with every response checked against the OpenAPI document, and the data behind prod's unchanged
+ * connection string checked after each phase.
  */
 const spec = loadSpecValidator();
 let emu: Emulator;

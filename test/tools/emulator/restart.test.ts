@@ -1,11 +1,11 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment --
-   JSON bodies under test are checked by assertions here (and against the spec in seed-002-cycle), not by types. */
+   JSON bodies under test are checked by assertions here (and against the spec in guide-cycle.test.ts), not by types. */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { seedProject, startEmulator, type Emulator } from '../../tools/emulator';
-import { queryOnce, rawApi, type Json } from './helpers';
+import { seedProject, startEmulator, type Emulator } from '../../../tools/emulator';
+import { queryOnce, rawApi, type Json } from '../../support/emulator-api';
 
 const dirs: string[] = [];
 const emus: Emulator[] = [];
@@ -46,7 +46,7 @@ test('killed mid-operation: after restart the operation is finished and its work
   const dataDir = tempDir();
   const child = spawn(
     process.execPath,
-    [path.join(__dirname, '../../bin/neon-emulator.js'), '--data-dir', dataDir, '--op-delay', '60000'],
+    [path.join(__dirname, '../../../bin/neon-emulator.js'), '--data-dir', dataDir, '--op-delay', '60000'],
     {
       stdio: ['ignore', 'pipe', 'ignore'],
     },

@@ -1,9 +1,15 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access --
-   JSON bodies under test are checked by assertions here (and against the spec in seed-002-cycle), not by types. */
+   JSON bodies under test are checked by assertions here (and against the spec in guide-cycle.test.ts), not by types. */
 import net from 'node:net';
 import { Client } from 'pg';
-import { seedProject, startEmulator, waitForOperations, type Emulator, type SeededProject } from '../../tools/emulator';
-import { queryOnce, rawApi, sleep, type Json } from './helpers';
+import {
+  seedProject,
+  startEmulator,
+  waitForOperations,
+  type Emulator,
+  type SeededProject,
+} from '../../../tools/emulator';
+import { queryOnce, rawApi, sleep, type Json } from '../../support/emulator-api';
 
 // Snapshots and child branches copy their source with CREATE DATABASE ... TEMPLATE, which needs the source free of
 // sessions; the proxy parks client sessions meanwhile. These tests hold sessions open on the source across copies.

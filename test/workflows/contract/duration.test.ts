@@ -1,4 +1,4 @@
-import { promoteInput } from '../../src/workflows/contract/inputs';
+import { promoteInput } from '../../../src/workflows/contract/inputs';
 
 const candidate = (v: unknown) => promoteInput().safeParse({ projectId: 'p-1', retention: { candidateSnapshot: v } });
 const refusal = (v: unknown): string => {

@@ -5,10 +5,10 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { PromoteResult } from '../../src/workflows';
-import { coordinatorWorkflowId } from '../../src/workflows/contract/definitions';
-import { maybeRecordHistory } from '../support/histories';
-import { projectWithChange, seedProd, sourceOf, startStack, runWatch, type Stack } from './support';
+import type { PromoteResult } from '../../../src/workflows';
+import { coordinatorWorkflowId } from '../../../src/workflows/contract/definitions';
+import { maybeRecordHistory } from '../../support/histories';
+import { projectWithChange, seedProd, sourceOf, startStack, runWatch, type Stack } from '../../support/workflow-stack';
 
 let s: Stack;
 const { until, coordinatorState, expectStepsAfter } = runWatch(() => s);

@@ -6,16 +6,16 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { coordinatorStart } from '../../src/client/admission';
-import type { PromoteResult } from '../../src/workflows';
+import { coordinatorStart } from '../../../src/client/admission';
+import type { PromoteResult } from '../../../src/workflows';
 import {
   coordinatorStateQuery,
   coordinatorWorkflowId,
   progressQuery,
   submitUpdate,
-} from '../../src/workflows/contract/definitions';
-import { maybeRecordHistory } from '../support/histories';
-import { projectWithChange, seedProd, startStack, runWatch, type Stack } from './support';
+} from '../../../src/workflows/contract/definitions';
+import { maybeRecordHistory } from '../../support/histories';
+import { projectWithChange, seedProd, startStack, runWatch, type Stack } from '../../support/workflow-stack';
 
 let s: Stack;
 const { until, coordinatorState, expectStepsAfter } = runWatch(() => s);

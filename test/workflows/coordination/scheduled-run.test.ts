@@ -1,8 +1,8 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { InvalidInputError } from '../../src/client/errors';
-import type { RefreshResult, ScheduledRunResult } from '../../src/workflows';
-import { coordinatorStateQuery, coordinatorWorkflowId } from '../../src/workflows/contract/definitions';
-import { seedProd, sql, startStack, uriOf, type Stack } from '../workflows/support';
+import { InvalidInputError } from '../../../src/client/errors';
+import type { RefreshResult, ScheduledRunResult } from '../../../src/workflows';
+import { coordinatorStateQuery, coordinatorWorkflowId } from '../../../src/workflows/contract/definitions';
+import { seedProd, sql, startStack, uriOf, type Stack } from '../../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { RefreshResult } from '../../src/workflows/environments/refresh';
-import { seedProd, sourceOf, sql, startStack, uriOf, type Stack } from './support';
+import type { RefreshResult } from '../../../src/workflows/environments/refresh';
+import { seedProd, sourceOf, sql, startStack, uriOf, type Stack } from '../../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

@@ -1,7 +1,14 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { verifyWebhookSignature } from '../../src/activities/notify/signature';
-import { seedProd, sql, uriOf } from '../workflows/support';
-import { eventually, SECRET, startNotifyStack, startReceiver, type NotifyStack, type Receiver } from './support';
+import { verifyWebhookSignature } from '../../../src/activities/notify/signature';
+import { seedProd, sql, uriOf } from '../../support/workflow-stack';
+import {
+  eventually,
+  SECRET,
+  startNotifyStack,
+  startReceiver,
+  type NotifyStack,
+  type Receiver,
+} from '../../support/webhook';
 
 let s: NotifyStack;
 let rcv: Receiver;

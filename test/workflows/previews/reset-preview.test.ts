@@ -1,4 +1,4 @@
-import { api, seedProd, sql, startStack, uriOf, type Stack } from './support';
+import { api, seedProd, sql, startStack, uriOf, type Stack } from '../../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

@@ -1,11 +1,11 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { ProjectBusyError } from '../../src/client';
-import type { PromoteResult, StepRecord } from '../../src/workflows';
-import { coordinatorStateQuery, coordinatorWorkflowId } from '../../src/workflows/contract/definitions';
-import { maybeRecordHistory } from '../support/histories';
-import { startHoldServer } from './hold-server';
-import { branchId, inventory, projectWithChange, sourceOf, startStack, type Stack } from './support';
+import { ProjectBusyError } from '../../../src/client';
+import type { PromoteResult, StepRecord } from '../../../src/workflows';
+import { coordinatorStateQuery, coordinatorWorkflowId } from '../../../src/workflows/contract/definitions';
+import { maybeRecordHistory } from '../../support/histories';
+import { startHoldServer } from '../../support/hold-server';
+import { branchId, inventory, projectWithChange, sourceOf, startStack, type Stack } from '../../support/workflow-stack';
 
 let s: Stack;
 let hold: Awaited<ReturnType<typeof startHoldServer>>;

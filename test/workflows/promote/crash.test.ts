@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { seedProd, sourceOf, sql, startStack, inventory, uriOf, type Stack } from './support';
+import { seedProd, sourceOf, sql, startStack, inventory, uriOf, type Stack } from '../../support/workflow-stack';
 
 let s: Stack;
 let dir: string;
@@ -20,7 +20,7 @@ type Worker = { proc: ChildProcess; killpoint: Promise<string | null> };
 
 /** Starts a worker process; `killpoint` resolves when it reached KILL_POINT (or null if it exited first). */
 async function startWorker(killPoint: string | undefined, countFile: string): Promise<Worker> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('./worker-process.ts')], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('../../support/crash-worker-process.ts')], {
     env: {
       ...process.env,
       TASK_QUEUE: s.t.taskQueue,

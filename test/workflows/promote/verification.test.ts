@@ -1,9 +1,19 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { InvalidInputError } from '../../src/client';
-import type { PromoteResult } from '../../src/workflows';
-import { maybeRecordHistory } from '../support/histories';
-import { branchId, inventory, neonActivities, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from './support';
+import { InvalidInputError } from '../../../src/client';
+import type { PromoteResult } from '../../../src/workflows';
+import { maybeRecordHistory } from '../../support/histories';
+import {
+  branchId,
+  inventory,
+  neonActivities,
+  seedProd,
+  sourceOf,
+  sql,
+  startStack,
+  uriOf,
+  type Stack,
+} from '../../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

@@ -9,10 +9,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { SeededProject } from '../../tools/emulator';
-import type { VerificationCheck } from '../../src/activities/types';
-import { branchId, sql, startStack, uriOf, type Stack } from './support';
-import { projectWithWrites } from './writes-support';
+import type { SeededProject } from '../../../tools/emulator';
+import type { VerificationCheck } from '../../../src/activities/types';
+import { branchId, sql, startStack, uriOf, type Stack } from '../../support/workflow-stack';
+import { projectWithWrites } from '../../support/prod-writes';
 
 let s: Stack;
 let dir: string;
@@ -25,7 +25,7 @@ afterAll(async () => s?.stop());
 
 /** A worker process that hangs (and is then SIGKILLed) at `killPoint`, as in crash.test.ts. */
 async function workerProcess(killPoint: string): Promise<{ proc: ChildProcess; hung: Promise<void> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('./worker-process.ts')], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('../../support/crash-worker-process.ts')], {
     env: {
       ...process.env,
       TASK_QUEUE: s.t.taskQueue,

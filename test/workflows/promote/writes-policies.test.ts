@@ -3,10 +3,10 @@
  * keeps its promise. A snapshot promotion replaces prod's data with dev's by design, so "nothing lost" means: every
  * acknowledged row is in the new prod or in the rollback snapshot, none only on the "(old)" backup.
  */
-import { startWriter, type Writer } from '../support/writer';
-import type { PromoteInput } from '../../src/workflows';
-import { branchId, sourceOf, sql, startStack, uriOf, type Stack } from './support';
-import { missingFrom, neonTools, projectWithWrites } from './writes-support';
+import { startWriter, type Writer } from '../../support/writer';
+import type { PromoteInput } from '../../../src/workflows';
+import { branchId, sourceOf, sql, startStack, uriOf, type Stack } from '../../support/workflow-stack';
+import { missingFrom, neonTools, projectWithWrites } from '../../support/prod-writes';
 
 let s: Stack;
 beforeAll(async () => {

@@ -4,8 +4,8 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import type { FaultRule } from '../../tools/emulator';
-import { inventory, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from './support';
+import type { FaultRule } from '../../../tools/emulator';
+import { inventory, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from '../../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

@@ -1,7 +1,15 @@
 import { Client } from 'pg';
-import { compareWritePositions } from '../../src/activities';
-import { startWriter } from '../support/writer';
-import { eventually, failureOf, seedProd, sqlOn, startHarness, type Harness, type Prod } from './support';
+import { compareWritePositions } from '../../../../src/activities';
+import { startWriter } from '../../../support/writer';
+import {
+  eventually,
+  failureOf,
+  seedProd,
+  sqlOn,
+  startHarness,
+  type Harness,
+  type Prod,
+} from '../../../support/activity-prod';
 
 let h: Harness;
 let prod: Prod;

@@ -4,8 +4,8 @@
  * promise checked is the issue's: every acknowledged row is in the rollback snapshot or in the new prod, none only
  * on the "(old)" backup.
  */
-import { startWriter, type Writer } from '../support/writer';
-import { seedProd, sqlOn, startHarness, type Harness, type Prod } from './support';
+import { startWriter, type Writer } from '../../../support/writer';
+import { seedProd, sqlOn, startHarness, type Harness, type Prod } from '../../../support/activity-prod';
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
-import type { ConflictRule, ReconcileInput } from '../../src/activities';
-import { failureOf, seedProd, sqlOn, startHarness, type Harness } from './support';
+import type { ConflictRule, ReconcileInput } from '../../../../src/activities';
+import { failureOf, seedProd, sqlOn, startHarness, type Harness } from '../../../support/activity-prod';
 
 let h: Harness;
 beforeAll(async () => {
