@@ -31,7 +31,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDevServer } from '../tools/dev/temporal-server';
 import { workflowPreloadModules } from '../src/worker';
-import { freePort } from '../test/setup/ports';
+import { freePort } from '../test/support/ports';
 
 const REPO = path.resolve(__dirname, '..');
 const SCHEMA_FILES = [

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDevServer, type DevServer } from '../../tools/dev/temporal-server';
 import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
-import { freePort } from '../../test/setup/ports';
+import { freePort } from '../../test/support/ports';
 import { compileWorker, readHandshake, spawnJs, spawnTs, stopChild, REPO } from './procs';
 import { startTap, type Tap } from './tap';
 
