@@ -38,7 +38,7 @@ const config = {
   reps: Number(v.reps ?? (quick ? 3 : 10)),
   sizesMb: (v.sizes ?? (quick ? '1' : '1,100')).split(',').map(Number),
   fleet: (v.fleet ?? (quick ? '100' : '100,1000')).split(',').map(Number),
-  // Sized so that the budgeted run lasts well past a minute at ~26 calls per promotion (20 now finish in ~17 s).
+  // Enough projects that the budgeted run lasts well past a minute, so the per-minute budget is what paces it.
   budgetProjects: Number(v['budget-projects'] ?? (quick ? 40 : 60)),
   // The emulator's default is 50-150 ms; fixed here so that "time inside Neon" is known exactly.
   opDelayMs: Number(v['op-delay'] ?? 100),

@@ -22,7 +22,7 @@ const noDatabase: DbConnector = () =>
   });
 
 /**
- * Likewise the SQL of issue 7's write safety and the data fingerprint, which open sessions of their own (not through
+ * Likewise the SQL of the write policies and the data fingerprint, which open sessions of their own (not through
  * `db`): without a database they answer at once as a quiet prod would (no writes, no sessions, nothing fenced), so
  * the fleet's promotions run the whole default path (fence, rollback snapshot, swap, lift) against the API.
  */

@@ -1,6 +1,7 @@
 /**
- * What one cached workflow costs the worker (issue 9): RSS and V8 heap per workflow held in the sticky cache, and the
- * mean time of a workflow's first workflow task, for several workflow bundles side by side.
+ * What one cached workflow costs the worker, which sizes its sticky cache (NEON_PROMOTE_MAX_CACHED_WORKFLOWS): RSS and
+ * V8 heap per workflow held in the cache, and the mean time of a workflow's first workflow task, for several workflow
+ * bundles side by side.
  *
  *   nice -n 19 node --expose-gc --import tsx bench/workflow-memory.ts [--n 300] [--before <git-rev>] [--extra zod]
  *     [--en-only] [--preload]
@@ -91,7 +92,7 @@ function prepare(dir: string, name: string, before?: string): Variant {
     writeFileSync(path.join(root, f), execFileSync('git', ['show', `${before}:${f}`], { cwd: REPO }));
   }
   const imports = `export * from './index';\nimport { parseInput } from './contract/validate';\nimport { promoteInput } from './contract/inputs';`;
-  // Since 2026-11-22 the input schemas are built on first use (promoteInput()); before, they were schemas.
+  // A tree from --before REV may export the schema itself where the working tree exports its builder (promoteInput()).
   const parse = 'parseInput(typeof promoteInput === "function" ? promoteInput() : promoteInput, input);';
   const code = PROBE_WORKFLOW.replace('__IMPORTS__', imports).replace('__PARSE__', parse);
   writeFileSync(path.join(root, 'src', 'workflows', 'memory-probe.ts'), code);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Phase 3 of Neon's "snapshot-based promotion workflow" guide (seed 002), step by step as written: curl + jq,
+# Phase 3 of Neon's "snapshot-based promotion workflow" guide, step by step as written: curl + jq,
 # operations polled every 2 seconds with the guide's own loop. The one liberty: the guide shows the polling loop only
 # after the restore, but Neon (and the emulator) refuse the next mutation with 423 while a project's operations run,
 # so the same loop follows every call that returns operations. STEP lines on stderr time each step for the benchmark.

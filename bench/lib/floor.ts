@@ -3,10 +3,10 @@
  *
  * - reads whose answers the workflow cannot do without: prod and dev by name (GET branches), prod's endpoint
  *   (GET endpoints), free snapshot slots (GET snapshots), the schema diff (GET compare_schema): 4; and one connection
- *   string (GET connection_uri) per step that opens a database session: the checks, and since issue 7's write
- *   policies the write positions, the fence and its lift, and the candidate's fingerprint (8 with the default fence
- *   policy). Each of those steps is an activity of its own that may run on another worker, and a connection string
- *   holds a password, so it is fetched inside the activity, never passed through history: counted as observed;
+ *   string (GET connection_uri) per step that opens a database session: the checks, the write policies' steps (the
+ *   write positions, the fence and its lift), and the candidate's fingerprint (8 with the default fence policy).
+ *   Each of those steps is an activity of its own that may run on another worker, and a connection string holds a
+ *   password, so it is fetched inside the activity, never passed through history: counted as observed;
  * - every mutation once (2 snapshots, restore, candidate endpoint, its deletion, finalize, candidate snapshot deletion,
  *   backup expiry): as observed, one call each;
  * - one poll per operation those mutations start, i.e. each operation seen finished at its first poll.

@@ -42,8 +42,8 @@ export async function startTemporal(
   });
   const bundlePath = path.join(dir, 'workflows.js');
   writeFileSync(bundlePath, code);
-  // BENCH_WORKER_TSX=1 runs the worker under tsx instead, as every figure in docs/BENCHMARKS.md before 2026-11-22's
-  // fourth pass was taken.
+  // BENCH_WORKER_TSX=1 runs the worker under tsx instead, to compare with figures taken that way (docs/BENCHMARKS.md
+  // says which).
   let workerEntry: string | null = null;
   if (!process.env.BENCH_WORKER_TSX) {
     log('compiling the worker (tsc), so it runs as a deployed worker does');

@@ -1,6 +1,7 @@
 /**
- * The demo's stand-in for live traffic (issue 7): a loop that inserts a page view into prod every few milliseconds
- * through prod's connection string, reconnecting after errors, and remembers which inserts were acknowledged.
+ * The demo's stand-in for live traffic, so the fenced promotion shows what happens to writes in flight: a loop that
+ * inserts a page view into prod every few milliseconds through prod's connection string, reconnecting after errors,
+ * and remembers which inserts were acknowledged.
  */
 import { Client } from 'pg';
 import { waitForOperations } from '../emulator';

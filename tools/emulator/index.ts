@@ -96,7 +96,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   mkdirSync(dataDir, { recursive: true });
   // Memory mode without a data dir of the caller's keeps no state file: the temp dir goes on stop, so a file could not
   // survive the process anyway, and rewriting the whole state on every change costs O(projects) per mutation and per
-  // operation step (300 fresh projects: 1.3 MB of JSON, ~20 ms to serialise; a fleet of 1,000 was bound by it).
+  // operation step, which would bound a fleet of a thousand projects.
   const store = new Store(opts.mode === 'memory' && !opts.dataDir ? undefined : dataDir);
   const state = store.state;
   const apiKey = opts.apiKey ?? state.apiKey ?? newApiKey();
