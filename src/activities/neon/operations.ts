@@ -4,7 +4,7 @@ import { type ActivityDeps, type Clock, systemClock } from '../deps';
 import { activity, callOptions, currentContext, failure, toFailure } from '../failures';
 import { neonId } from '../inputs';
 import { toOperationSummary } from './mappers';
-import type { NeonActivities, OperationSummary } from '../types';
+import type { NeonActivities, OperationSummary } from '../contract';
 
 /**
  * IDs of the project's unfinished operations that concern these branches or endpoints. An idempotent path that finds
@@ -106,26 +106,21 @@ export class SettleTimes {
 /** One estimate per worker process: every workflow's mutations of a kind run against the same Neon. */
 const processSettleTimes = new SettleTimes();
 
-/** The flag a workflow adds to a mutation's input to have it wait for its own operations (src/workflows/runtime/activity-options.ts). */
-export type SettleFlag = { waitForOperations?: boolean };
-
 /**
- * Wraps a mutation activity so that, when its input carries `waitForOperations: true`, it waits for the operations
- * it started (or found still running from an earlier attempt) before it returns, and says so with
- * `operationsSettled: true`: the workflow then needs no separate waitForOperations activity, one Temporal round trip
- * less per mutation. Without the flag (histories recorded before, direct callers) it behaves as before.
+ * Wraps a mutation activity so that it waits for the operations it started (or found still running from an earlier
+ * attempt) before it returns: whoever acts on its result finds the new state, and a workflow needs no separate
+ * waitForOperations activity per mutation, one Temporal round trip less each. An operation that ends failed fails the
+ * mutation with OperationFailed.
  */
 export function settling<I extends { projectId: string }, R extends { operationIds: string[] }>(
   kind: string,
   fn: (input: I) => Promise<R>,
   { neon, clock = systemClock }: Pick<ActivityDeps, 'neon' | 'clock'>,
   times: SettleTimes = processSettleTimes,
-): (input: I & SettleFlag) => Promise<R & { operationsSettled?: true }> {
+): (input: I) => Promise<R> {
   return async (input) => {
-    const { waitForOperations: wait, ...rest } = input;
-    const result = await fn(rest as unknown as I);
-    if (!wait) return result;
-    if (result.operationIds.length === 0) return { ...result, operationsSettled: true };
+    const result = await fn(input);
+    if (result.operationIds.length === 0) return result;
     const answeredAt = clock.now();
     const firstDelayMs = times.firstDelayMs(kind);
     const call = callOptions();
@@ -139,15 +134,15 @@ export function settling<I extends { projectId: string }, R extends { operationI
     } catch (err) {
       throw toFailure(err, currentContext()?.info.attempt ?? 1);
     }
-    return { ...result, operationsSettled: true };
+    return result;
   };
 }
 
 /**
  * One activity that waits for Neon operations, instead of a polling loop in workflow history. It checks at once, then
  * after 100 ms, growing by half each time up to `maxPollIntervalMs`, heartbeating after every round so that
- * cancellation reaches it and a retry resumes from the heartbeat details. Workflows recorded before mutations waited
- * for their own operations (settling) still schedule it, and compensations of those runs.
+ * cancellation reaches it and a retry resumes from the heartbeat details. The mutations wait for their own
+ * operations (settling): this is for a caller that holds operation IDs of its own.
  */
 export function operationActivities({ neon, clock = systemClock }: ActivityDeps) {
   return {
@@ -176,16 +171,12 @@ export function operationActivities({ neon, clock = systemClock }: ActivityDeps)
 type Mutation = (input: never) => Promise<{ operationIds: string[] }>;
 
 /** `activities` with the named mutations wrapped by `settling` (each learns under its own name). */
-export function settlingAll<T extends Record<string, unknown>, K extends keyof T & string>(
+export function settlingAll<T extends Record<string, unknown>>(
   deps: Pick<ActivityDeps, 'neon' | 'clock'>,
-  names: readonly K[],
+  names: readonly (keyof T & string)[],
   activities: T,
-): { [P in keyof T]: P extends K ? Settling<T[P]> : T[P] } {
+): T {
   const out: Record<string, unknown> = { ...activities };
   for (const name of names) out[name] = settling(name, activities[name] as Mutation, deps);
-  return out as { [P in keyof T]: P extends K ? Settling<T[P]> : T[P] };
+  return out as T;
 }
-
-type Settling<F> = F extends (input: infer I) => Promise<infer R>
-  ? (input: I & SettleFlag) => Promise<R & { operationsSettled?: true }>
-  : never;

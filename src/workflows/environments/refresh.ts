@@ -33,7 +33,6 @@ import {
   resolveEnvironment,
   restoreOnto,
   retireBackup,
-  settleOrRemove,
   verify,
   type Where,
 } from '../steps/neon';
@@ -108,7 +107,6 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
         name,
         expiresAt: isoAfter(Date.now(), 86_400_000),
       });
-      await settleOrRemove(projectId, r, () => deleteSnapshot(projectId, r.snapshot.id));
       s.ids.snapshotId = r.snapshot.id;
       return r.snapshot;
     });

@@ -4,7 +4,7 @@
  * as it is, and the result says so.
  */
 import { workflowInfo } from '@temporalio/workflow';
-import { mutation, settle } from '../runtime/activity-options';
+import { mutation } from '../runtime/activity-options';
 import { setupInput, CONNECTIVITY_CHECK, type SetupInput } from '../contract/inputs';
 import { resourceName } from '../contract/names';
 import { Run } from '../runtime/run';
@@ -15,7 +15,6 @@ import {
   refuse,
   requireBranch,
   resolveEnvironment,
-  settleOrRemove,
   verify,
 } from '../steps/neon';
 import { parseInput } from '../contract/validate';
@@ -58,7 +57,6 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
     const baseline = await run.step('snapshot_prod', async (s) => {
       const name = resourceName('baseline', workflowInfo().workflowId);
       const r = await mutation.ensureSnapshot({ projectId, branchId: prod.id, name });
-      await settleOrRemove(projectId, r, () => deleteSnapshot(projectId, r.snapshot.id));
       s.ids.snapshotId = r.snapshot.id;
       return r.snapshot;
     });
@@ -72,14 +70,12 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
         finalize: false,
         name: o.devBranchName,
       });
-      await settleOrRemove(projectId, r, () => deleteBranch(projectId, r.branch.id));
       s.ids.branchId = r.branch.id;
       return r.branch;
     });
     saga.add('delete_dev', () => deleteBranch(projectId, dev.id));
     const devEndpointId = await run.step('dev_endpoint', async (s) => {
       const r = await mutation.createEndpoint({ projectId, branchId: dev.id, type: 'read_write' });
-      await settle(projectId, r);
       s.ids.endpointId = r.endpoint.id;
       return r.endpoint.id;
     });
@@ -92,7 +88,7 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
     });
     if (o.protectProd) {
       await run.step('protect_prod', async () => {
-        await settle(projectId, await mutation.protectBranch({ projectId, branchId: prod.id, protected: true }));
+        await mutation.protectBranch({ projectId, branchId: prod.id, protected: true });
       });
     } else run.skip('protect_prod', 'not asked');
     run.finish('created');

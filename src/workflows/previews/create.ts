@@ -3,7 +3,7 @@
  * 30 days ahead; past that, a deletePreview run sleeping on a durable timer deletes it.
  */
 import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
-import { mutation, read, settle } from '../runtime/activity-options';
+import { mutation, read } from '../runtime/activity-options';
 import { previewInput, type PreviewInput } from '../contract/inputs';
 import { isoAfter, PREVIEW_PREFIX, sanitize } from '../contract/names';
 import { Run } from '../runtime/run';
@@ -49,7 +49,6 @@ export async function createPreview(raw: PreviewInput): Promise<PreviewResult> {
       endpointType: 'read_write',
       ...(byNeon ? { expiresAt } : {}),
     });
-    await settle(projectId, r);
     s.ids = { branchId: r.branch.id };
     return r;
   });
@@ -57,7 +56,6 @@ export async function createPreview(raw: PreviewInput): Promise<PreviewResult> {
   if (!endpointId) {
     endpointId = await run.step('endpoint', async () => {
       const r = await mutation.createEndpoint({ projectId, branchId: created.branch.id, type: 'read_write' });
-      await settle(projectId, r);
       return r.endpoint.id;
     });
   }

@@ -2,7 +2,7 @@
  * Resets a preview to dev's head in place (Neon's branch restore from the parent): the preview keeps its branch ID,
  * endpoint and connection string, so whatever points at it keeps working; sessions open on it are dropped.
  */
-import { mutation, read, settle } from '../runtime/activity-options';
+import { mutation, read } from '../runtime/activity-options';
 import { previewRef, type PreviewRef } from '../contract/inputs';
 import { Run } from '../runtime/run';
 import { readWriteEndpoint, refuse } from '../steps/neon';
@@ -37,9 +37,7 @@ export async function resetPreview(raw: PreviewRef): Promise<ResetPreviewResult>
   const reset = await run.step('reset', async (s) => {
     s.ids = { branchId: preview.id };
     // Workflow time, fixed for the step: a retried attempt finds the reset by last_reset_at instead of resetting again.
-    const r = await mutation.resetBranch({ projectId, branchId: preview.id, resetAfter: new Date().toISOString() });
-    await settle(projectId, r);
-    return r;
+    return mutation.resetBranch({ projectId, branchId: preview.id, resetAfter: new Date().toISOString() });
   });
   run.finish('reset');
   return {

@@ -7,8 +7,8 @@ import { fingerprintOrNull } from '../steps/fingerprints';
 import type { ApprovalGate } from './approval';
 import type { PromoteResult } from './promote';
 import { abort, orConnect, snapshotStep, type Promotion } from './promotion';
-import { mutation, settle } from '../runtime/activity-options';
-import { deleteBranch, deleteSnapshot, settleOrRemove, verify } from '../steps/neon';
+import { mutation } from '../runtime/activity-options';
+import { deleteBranch, deleteSnapshot, verify } from '../steps/neon';
 
 /** A candidate that passed its checks: its branch and the endpoint the checks used. */
 export type Candidate = { branchId: string; endpointId: string };
@@ -47,7 +47,6 @@ export async function prepareCandidate(p: Promotion, gate: ApprovalGate): Promis
       finalize: false,
       name: p.names.candidate,
     });
-    await settleOrRemove(projectId, r, () => deleteBranch(projectId, r.branch.id));
     s.ids.branchId = r.branch.id;
     return r.branch;
   });
@@ -56,7 +55,6 @@ export async function prepareCandidate(p: Promotion, gate: ApprovalGate): Promis
   // A restored, unfinalized branch has no compute: the checks need one.
   const endpointId = await run.step('candidate_endpoint', async (s) => {
     const r = await mutation.createEndpoint({ projectId, branchId: candidate.id, type: 'read_write' });
-    await settle(projectId, r);
     s.ids.endpointId = r.endpoint.id;
     return r.endpoint.id;
   });

@@ -7,7 +7,7 @@ import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/w
 import type { ApplyMigrationResult, MigrationPlan, MigrationSource } from '../../activities/types';
 import { CONNECTIVITY_CHECK, type PromoteOptions } from '../contract/inputs';
 import { isoAfter, resourceName } from '../contract/names';
-import { mutation, settle, writes } from '../runtime/activity-options';
+import { databaseWrites, mutation } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import type { PromoteOutcome, PromoteResult } from './promote';
 import { isCancellation, shielded } from '../runtime/saga';
@@ -44,7 +44,7 @@ export async function promoteByMigrations(
     ...(o.migrations.ledgerTable ? { ledgerTable: o.migrations.ledgerTable } : {}),
   };
   const plan = await run.step('plan_migrations', async (s) => {
-    const p = await writes.planMigrations(on);
+    const p = await databaseWrites.planMigrations(on);
     s.detail = p.upToDate ? 'prod is at the same ledger position' : `pending: ${p.pending.map((m) => m.id).join(', ')}`;
     return p;
   });
@@ -61,7 +61,6 @@ export async function promoteByMigrations(
       name: resourceName('rollback', id),
       expiresAt,
     });
-    await settle(projectId, r);
     s.ids.snapshotId = r.snapshot.id;
     return r.snapshot;
   });
@@ -69,7 +68,7 @@ export async function promoteByMigrations(
   try {
     await run.step('apply_migrations', async (s) => {
       for (const migration of plan.pending) {
-        report.applied.push(await writes.applyMigration({ ...on, migration }));
+        report.applied.push(await databaseWrites.applyMigration({ ...on, migration }));
         s.detail = `applied ${report.applied.map((m) => m.id).join(', ')}`;
       }
     });

@@ -12,7 +12,7 @@ import type { WriteGuard } from './writes';
 import type { Run } from '../runtime/run';
 import { mutation } from '../runtime/activity-options';
 import type { Saga } from '../runtime/saga';
-import { deleteSnapshot, settleOrRemove, type Swap, type Where } from '../steps/neon';
+import type { Swap, Where } from '../steps/neon';
 
 /** One promotion's state, shared by its phases. */
 export type Promotion = {
@@ -43,7 +43,6 @@ export function snapshotStep(
   const { projectId } = p.where;
   return p.run.step(step, async (s): Promise<SnapshotInfo> => {
     const r = await mutation.ensureSnapshot({ projectId, branchId, name, expiresAt: isoAfter(Date.now(), keepMs) });
-    await settleOrRemove(projectId, r, () => deleteSnapshot(projectId, r.snapshot.id));
     s.ids.snapshotId = r.snapshot.id;
     return r.snapshot;
   });

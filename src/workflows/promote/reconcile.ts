@@ -7,7 +7,7 @@ import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/w
 import type { ReconcileResult } from '../../activities/types';
 import type { PromoteOptions } from '../contract/inputs';
 import { resourceName } from '../contract/names';
-import { mutation, reconciliation, settle } from '../runtime/activity-options';
+import { mutation, reconciliation } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import type { Saga } from '../runtime/saga';
 import { deleteBranch, deleteEndpoint, type Swap, type Where } from '../steps/neon';
@@ -31,7 +31,6 @@ export async function reconcileFromBackup(
   const { swap } = ctx;
   const readOnlyEndpoint = async (branchId: string): Promise<string> => {
     const r = await mutation.createEndpoint({ projectId, branchId, type: 'read_only' });
-    await settle(projectId, r);
     return r.endpoint.id;
   };
   return run.step(ctx.dryRun ? 'count_late_writes' : 'reconcile', async (s) => {
@@ -44,7 +43,6 @@ export async function reconcileFromBackup(
       finalize: false,
       name: resourceName('rollback-state', workflowInfo().workflowId),
     });
-    await settle(projectId, base);
     saga.add('delete_rollback_state', () => deleteBranch(projectId, base.branch.id));
     const baseEndpointId = await readOnlyEndpoint(base.branch.id);
     s.ids = { sourceBranchId: swap.replacedBranchId, baseBranchId: base.branch.id };

@@ -10,7 +10,7 @@ import type { PromoteResult } from './promote';
 import type { Candidate } from './candidate';
 import { abort, done, orConnect, snapshotStep, type Promotion } from './promotion';
 import { undoSwap } from './undo';
-import { mutation, settle } from '../runtime/activity-options';
+import { mutation } from '../runtime/activity-options';
 import { isCancellation, shielded, type Saga } from '../runtime/saga';
 import { deleteSnapshot, finalizeOnto, retireBackup, verify, type Swap } from '../steps/neon';
 
@@ -33,7 +33,7 @@ export async function swapAndVerify(p: Promotion, candidate: Candidate): Promise
   // The swap is shielded: once started it completes, so a cancellation finds prod either untouched or swapped.
   const swap = await run.step('swap', (s) =>
     shielded(async () => {
-      await settle(projectId, await mutation.deleteEndpoint({ projectId, endpointId: candidate.endpointId }));
+      await mutation.deleteEndpoint({ projectId, endpointId: candidate.endpointId });
       const swapped = await finalizeOnto(projectId, candidate.branchId, plan.prodBranchId, resourceName('old', id));
       s.ids = { prodBranchId: swapped.restoredBranchId, backupBranchId: swapped.replacedBranchId };
       return swapped;

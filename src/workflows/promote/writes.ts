@@ -6,7 +6,7 @@ import { patched, sleep } from '@temporalio/workflow';
 import type { WriteComparison, WritePosition, WriteTarget } from '../../activities/types';
 import type { WriteReport } from '../contract/definitions';
 import type { PromoteOptions } from '../contract/inputs';
-import { compensation, durableWrites, writes } from '../runtime/activity-options';
+import { compensation, databaseWrites, writes } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import { shielded, type Saga } from '../runtime/saga';
 import type { Swap, Where } from '../steps/neon';
@@ -67,7 +67,7 @@ export class WriteGuard {
     this.baseline = await this.run.step('fence', async (s) => {
       // On record before the fence goes up (an activity, never local): re-run after the fence, this read would take
       // the fence for the owner's own read-only setting and leave it up.
-      const before = await durableWrites.recordWritePosition(this.target);
+      const before = await databaseWrites.recordWritePosition(this.target);
       this.report.fence = {
         fencedAt: null,
         liftedAt: null,

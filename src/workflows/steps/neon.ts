@@ -1,7 +1,7 @@
 /** Steps shared by several workflows: resolving the environment, swapping a snapshot in, verifying, retiring backups. */
-import { ActivityFailure, ApplicationFailure, CancellationScope, log, patched, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, patched, sleep } from '@temporalio/workflow';
 import type * as A from '../../activities/types';
-import { compensation, mutation, read, settle, verification } from '../runtime/activity-options';
+import { compensation, mutation, read, verification } from '../runtime/activity-options';
 import { isoAfter } from '../contract/names';
 
 export type Where = { projectId: string; databaseName: string; roleName: string };
@@ -69,7 +69,6 @@ export async function restoreOnto(
     finalize: false,
     name: names.restored,
   });
-  await settle(projectId, restored);
   return finalizeOnto(projectId, restored.branch.id, targetBranchId, names.old);
 }
 
@@ -80,9 +79,8 @@ export async function finalizeOnto(
   targetBranchId: string,
   oldName: string,
 ): Promise<Swap> {
-  const fin = await mutation.finalizeRestore({ projectId, branchId: restoredBranchId, oldBranchName: oldName });
-  await settle(projectId, fin);
-  return { restoredBranchId, replacedBranchId: fin.replacedBranchId ?? targetBranchId };
+  const finalized = await mutation.finalizeRestore({ projectId, branchId: restoredBranchId, oldBranchName: oldName });
+  return { restoredBranchId, replacedBranchId: finalized.replacedBranchId ?? targetBranchId };
 }
 
 /** Whether a restored branch already stands in for its target (the truth after an interrupted swap). */
@@ -98,7 +96,7 @@ export async function isFinalized(projectId: string, branchId: string): Promise<
 export async function retireBackup(projectId: string, branchId: string, retentionMs: number): Promise<string | null> {
   const expiresAt = isoAfter(Date.now(), retentionMs);
   try {
-    await compensation.updateBranch({ projectId, branchId, protected: false, expiresAt });
+    await mutation.updateBranch({ projectId, branchId, protected: false, expiresAt });
     return expiresAt;
   } catch (err) {
     log.warn('backup branch kept without expiry (the janitor will delete it)', { branchId, error: String(err) });
@@ -130,7 +128,7 @@ async function deleteUntilGone(
 ): Promise<void> {
   for (let sent = 1; ; sent++) {
     try {
-      await settle(projectId, await send(), compensation);
+      await send();
       return;
     } catch (err) {
       if (!isOperationFailed(err) || sent >= DELETE_SENDS || !patched(RESEND_FAILED_DELETES)) throw err;
@@ -142,41 +140,18 @@ async function deleteUntilGone(
 
 export async function deleteSnapshot(projectId: string, snapshotId: string): Promise<void> {
   await deleteUntilGone(projectId, `snapshot ${snapshotId}`, () =>
-    compensation.deleteSnapshot({ projectId, snapshotId }),
+    mutation.deleteSnapshot({ projectId, snapshotId }),
   );
 }
 
 export async function deleteBranch(projectId: string, branchId: string): Promise<void> {
-  await deleteUntilGone(projectId, `branch ${branchId}`, () => compensation.deleteBranch({ projectId, branchId }));
+  await deleteUntilGone(projectId, `branch ${branchId}`, () => mutation.deleteBranch({ projectId, branchId }));
 }
 
 export async function deleteEndpoint(projectId: string, endpointId: string): Promise<void> {
   await deleteUntilGone(projectId, `endpoint ${endpointId}`, () =>
-    compensation.deleteEndpoint({ projectId, endpointId }),
+    mutation.deleteEndpoint({ projectId, endpointId }),
   );
-}
-
-/**
- * Waits for the operations of a step that created something. When one of them failed, the run stops (OperationFailed,
- * as before: a forward step is not retried over a failed operation), but what the creation may have left (Neon can
- * keep a resource in a failed state; the emulator rolls it back) is deleted first: the step's compensation was not
- * registered yet, so nothing else would.
- */
-export async function settleOrRemove(
-  projectId: string,
-  result: { operationIds: string[] },
-  remove: () => Promise<void>,
-): Promise<void> {
-  try {
-    await settle(projectId, result);
-  } catch (err) {
-    if (isOperationFailed(err) && patched(RESEND_FAILED_DELETES)) {
-      await CancellationScope.nonCancellable(remove).catch((cleanupErr: unknown) =>
-        log.error('could not remove what a failed operation left', { error: String(cleanupErr) }),
-      );
-    }
-    throw err;
-  }
 }
 
 /** Marks runs that EXPLAIN their SQL checks in the plan (histories from before replay without the activity). */
