@@ -8,9 +8,6 @@ import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/w
 import type { AdmissionActivities, AdmitExternalRunResult } from '../../activities/temporal/admission';
 import { RUN_KIND_WORKFLOW_TYPES, type IfBusy, type RunKind } from '../contract/definitions';
 
-/** Patch marking runs started directly that ask the coordinator to admit them (before it they just ran). */
-export const DIRECT_ADMISSION = 'direct-admission';
-
 /** Submitting is a quick call; retried while the coordinator continues as new or still lists an earlier execution. */
 const admission = proxyActivities<AdmissionActivities>({
   startToCloseTimeout: '1 minute',

@@ -21,7 +21,6 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
-  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -49,15 +48,6 @@ const RUNS = { setup: setupEnvironments, promote, refresh: refreshDev, rollback,
 const KINDS = Object.keys(RUNS) as RunKind[];
 /** Continue-as-new (when idle) before history grows large; each run adds about ten events here. */
 const MAX_HISTORY_EVENTS = 2000;
-
-/** Patch marking coordinators that, started afresh, recover the project's open runs first. */
-export const COORDINATOR_RECOVERY = 'coordinator-recovery';
-
-/** Patch marking coordinators that, asked to re-admit a run they do not list, first recover the open runs they lost. */
-export const READMIT_RECOVERY = 'readmit-recovery';
-
-/** Patch marking coordinators that recover the project's open runs when starting a submitted run failed. */
-export const START_FAILED_RECOVERY = 'start-failed-recovery';
 
 /** One visibility list; retried a few times, then the coordinator goes on with what it was submitted. */
 const recovery = proxyActivities<AdmissionActivities>({
@@ -88,7 +78,7 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
     finished,
   });
   // Started afresh (not continued as new from an idle predecessor): runs of a lost predecessor may still be open.
-  let recovering = !workflowInfo().continuedFromExecutionRunId && patched(COORDINATOR_RECOVERY);
+  let recovering = !workflowInfo().continuedFromExecutionRunId;
   setHandler(coordinatorStateQuery, state);
   setHandler(
     submitUpdate,
@@ -107,7 +97,7 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
       }
       // A queued run this coordinator does not list: it lost its queue (reset), so other open runs, the one holding
       // the project among them, may be unknown to it too. They are queued first, the asking run in its place among them.
-      if (req.readmit && req.external && patched(READMIT_RECOVERY)) {
+      if (req.readmit && req.external) {
         await recoverOpenRuns();
         const found = queue.findIndex((e) => isSameRun(e, req));
         if (found >= 0) return { workflowId: req.workflowId, position: found };
@@ -197,7 +187,7 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
       continue;
     }
     const handle = await entry.started;
-    if (!entry.external && !handle && patched(START_FAILED_RECOVERY)) {
+    if (!entry.external && !handle) {
       // Not started: a run with this ID may be open already, e.g. this coordinator was reset and re-ran the
       // submission of a run it had started before. An open run of the project with this ID is the submitted run: it
       // holds the project or waits for its turn, so it is followed in this entry's place rather than forgotten.

@@ -7,7 +7,6 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
-  patched,
   proxyActivities,
   log,
   setCurrentDetails,
@@ -17,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { AdmissionActivities, AdmitExternalRunResult } from '../../activities/temporal/admission';
 import { NeonOutcome, NeonPhase, NeonProjectId } from '../../temporal/search-attributes';
-import { DIRECT_ADMISSION, admitStartedDirectly, ifBusyOf, refusedFailure, runKindOf } from '../coordination/admission';
+import { admitStartedDirectly, ifBusyOf, refusedFailure, runKindOf } from '../coordination/admission';
 import {
   coordinatorWorkflowId,
   progressQuery,
@@ -28,11 +27,6 @@ import {
   type RunKind,
   type StepRecord,
 } from '../contract/definitions';
-
-/** Patch marking runs that wait for their turn with a timeout and then check that their coordinator still lists them. */
-export const TURN_RECHECK = 'turn-recheck';
-/** Patch marking direct runs whose admission the coordinator refused as invalid: they record outcome refused. */
-export const INVALID_ADMISSION_REFUSED = 'invalid-admission-refused';
 
 /**
  * The first check for a lost turn comes after this long, each next one after twice as long as the one before, up to
@@ -103,13 +97,11 @@ export class Run {
    */
   async waitForTurn(raw?: unknown): Promise<void> {
     const projectId = this.progress.projectId;
-    if (!projectId) return;
     const kind = runKindOf(this.workflowType);
+    if (!projectId || !kind) return;
     // Checked before admission, so a bad value fails the run before it is queued.
     const checkSeconds = turnCheckSecondsOf(raw);
     if (workflowInfo().parent?.workflowId !== coordinatorWorkflowId(projectId)) {
-      // Runs started directly before admission existed replay without it.
-      if (!kind || !patched(DIRECT_ADMISSION)) return;
       const ifBusy = ifBusyOf(raw);
       this.queue();
       const admitted = await this.admitDirectly(projectId, kind, ifBusy);
@@ -121,8 +113,7 @@ export class Run {
     }
     if (!this.turn) {
       this.queue();
-      if (kind && patched(TURN_RECHECK)) await this.waitCheckingAdmission(projectId, kind, checkSeconds);
-      else await condition(() => this.turn);
+      await this.waitCheckingAdmission(projectId, kind, checkSeconds);
     }
     this.progress.queued = false;
   }
@@ -148,12 +139,7 @@ export class Run {
       return await admitStartedDirectly(projectId, kind, ifBusy);
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : undefined;
-      if (
-        !(cause instanceof ApplicationFailure) ||
-        cause.type !== 'InvalidInput' ||
-        !patched(INVALID_ADMISSION_REFUSED)
-      )
-        throw err;
+      if (!(cause instanceof ApplicationFailure) || cause.type !== 'InvalidInput') throw err;
       const reason = `the project's coordinator refused to admit this run: ${cause.message}`;
       this.progress.queued = false;
       this.finish('refused', reason);
