@@ -12,8 +12,8 @@ import {
   NeonUnauthorizedError,
   type CallOptions,
 } from '../neon';
-import type { ActivityFailureType, FailureDetails } from './types';
-import { NON_RETRYABLE_FAILURE_TYPES } from './types';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../shared/failure-types';
+import type { ActivityFailureType, FailureDetails } from './contract';
 
 const nonRetryable = new Set<string>(NON_RETRYABLE_FAILURE_TYPES);
 

@@ -1,12 +1,14 @@
 import { Context } from '@temporalio/activity';
+import type { HealthActivities } from './contract';
+
+// The health-check workflow imports the activities' type from here.
+export type { HealthActivities } from './contract';
 
 /** The activity behind the health-check workflow: proves a worker is polling and can run activities. */
-export function createHealthActivities(workerName = 'neon-promote') {
+export function createHealthActivities(workerName = 'neon-promote'): HealthActivities {
   return {
-    async ping(message: string): Promise<{ reply: string; worker: string; attempt: number }> {
+    async ping(message) {
       return { reply: `pong: ${message}`, worker: workerName, attempt: Context.current().info.attempt };
     },
   };
 }
-
-export type HealthActivities = ReturnType<typeof createHealthActivities>;

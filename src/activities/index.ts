@@ -1,26 +1,26 @@
 import { createNeonClient } from '../neon';
-import { admissionActivities, type AdmissionActivities } from './temporal/admission';
-import { baselineActivities } from './temporal/baseline';
-import { branchActivities } from './neon/branches';
-import type { ActivityDeps } from './deps';
-import { environmentActivities } from './neon/environment';
+import type { Activities } from './contract';
 import { explainActivities } from './database/explain';
 import { fingerprintActivities } from './database/fingerprint';
+import { verifyActivities } from './database/verify';
+import { writeActivities } from './database/writes';
+import type { ActivityDeps } from './deps';
+import { branchActivities } from './neon/branches';
+import { environmentActivities } from './neon/environment';
 import { operationActivities } from './neon/operations';
 import { restoreActivities } from './neon/restore';
 import { schemaActivities } from './neon/schema';
 import { snapshotActivities } from './neon/snapshots';
-import type { BaselineActivities, ExplainActivities, NeonActivities, WriteActivities } from './types';
-import { verifyActivities } from './database/verify';
-import { writeActivities } from './database/writes';
+import { admissionActivities } from './temporal/admission';
+import { baselineActivities } from './temporal/baseline';
+import { previewRunActivities } from './temporal/previews';
 
 /**
- * Builds every Neon activity from its dependencies (samples-typescript activities-dependency-injection): the worker
- * passes a real client, tests pass one pointed at the emulator or fakes. Register the result with `Worker.create`.
+ * Builds the Neon, database and Temporal activities from their dependencies (samples-typescript
+ * activities-dependency-injection): the worker passes a real client, tests pass one pointed at the emulator or fakes.
+ * Register the result with `Worker.create`.
  */
-export function createActivities(
-  deps: ActivityDeps,
-): NeonActivities & WriteActivities & BaselineActivities & ExplainActivities & AdmissionActivities {
+export function createActivities(deps: ActivityDeps): Activities {
   return {
     ...environmentActivities(deps),
     ...branchActivities(deps),
@@ -32,13 +32,13 @@ export function createActivities(
     ...fingerprintActivities(deps),
     ...writeActivities(deps),
     ...explainActivities(deps),
-    // Read Temporal (the worker's own client), not Neon: refreshDev's baseline; admitting directly started runs.
+    // Read Temporal (the worker's own client), not Neon: refreshDev's baseline, admitting directly started runs, and
+    // the runs behind previews.
     ...baselineActivities(),
     ...admissionActivities(),
+    ...previewRunActivities(),
   };
 }
-
-export type Activities = ReturnType<typeof createActivities>;
 
 /**
  * The worker's wiring: the API key and settings come from the worker's environment, never from workflow input.
@@ -48,7 +48,7 @@ export type Activities = ReturnType<typeof createActivities>;
 export function createActivitiesFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<ActivityDeps> = {},
-): NeonActivities & WriteActivities & BaselineActivities & ExplainActivities & AdmissionActivities {
+): Activities {
   const apiKey = env.NEON_API_KEY;
   if (!apiKey) throw new Error('NEON_API_KEY is not set for the worker');
   const limit = env.NEON_SNAPSHOT_LIMIT;
@@ -58,14 +58,9 @@ export function createActivitiesFromEnv(
     ...overrides,
   });
 }
+
+export type * from './contract';
 export type { ActivityDeps, Clock, DbConnector, DbSession, HttpGet } from './deps';
-export { NON_RETRYABLE_FAILURE_TYPES } from './types';
-export { compareWritePositions, WRITE_FAILURE_TYPES } from './database/writes';
-export type * from './types';
-export {
-  createNotifyActivities,
-  webhookSettingsFromEnv,
-  NOTIFY_FAILURE_TYPES,
-  type NotifyActivities,
-  type WebhookSettings,
-} from './notify/deliver';
+export { NON_RETRYABLE_FAILURE_TYPES, NOTIFY_FAILURE_TYPES, WRITE_FAILURE_TYPES } from '../shared/failure-types';
+export { compareWritePositions } from './database/writes';
+export { createNotifyActivities, webhookSettingsFromEnv, type WebhookSettings } from './notify/deliver';

@@ -1,9 +1,10 @@
 /**
- * ApplicationFailure types that retrying cannot fix. One list for the activities (which mark their failures with it)
- * and the workflows (whose retry policies name it in nonRetryableErrorTypes); no I/O, so workflow code may import it.
+ * The ApplicationFailure types activities throw, listed once for the activities (which mark their failures
+ * non-retryable by these lists) and the workflows (whose retry policies name them in nonRetryableErrorTypes). No I/O,
+ * so workflow code may import it. The types and `details` they go with: src/activities/contract/failures.ts.
  */
 
-/** Neon API, verification and input failures. */
+/** Neon API, verification and input failures that retrying cannot fix. */
 export const NON_RETRYABLE_FAILURE_TYPES = [
   'NeonNotFound',
   'NeonQuotaExceeded',
@@ -16,7 +17,10 @@ export const NON_RETRYABLE_FAILURE_TYPES = [
   'InvalidInput',
 ] as const;
 
-/** Issue 7's write-safety failures; ReconcileFailed (a reconcile that lost a race with prod's traffic) is retried. */
+/**
+ * Write safety and migrations. Each is marked non-retryable on the failure itself, except ReconcileFailed: a reconcile
+ * that lost a race with prod's traffic reads the new state and decides again on retry.
+ */
 export const WRITE_FAILURE_TYPES = [
   'WritesDetected',
   'DetectionFailed',
@@ -26,6 +30,9 @@ export const WRITE_FAILURE_TYPES = [
   'MigrationFailed',
   'LedgerDiverged',
 ] as const;
+
+/** Webhook delivery: retrying cannot fix a rejected request or a worker without a secret; an unavailable one can. */
+export const NOTIFY_FAILURE_TYPES = ['WebhookRejected', 'WebhookNotConfigured', 'WebhookUnavailable'] as const;
 
 /** What workflows put in `nonRetryableErrorTypes`. */
 export const NON_RETRYABLE_ERROR_TYPES: string[] = [

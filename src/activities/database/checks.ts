@@ -1,5 +1,5 @@
 /** How each verification check's result is judged (input schemas: src/shared/checks.ts). Pure, tested without a database. */
-import type { Comparison, SqlCheck } from '../types';
+import type { Comparison, SqlCheck } from '../contract';
 
 export { httpCheck, sqlCheck, tablesExistCheck, verificationCheck } from '../../shared/checks';
 

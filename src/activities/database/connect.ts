@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { request } from 'undici';
 import type { CallOptions, NeonClient } from '../../neon';
+import type { BranchDatabase } from '../contract';
 import type { DbConnector, HttpGet } from '../deps';
 
 /**
@@ -67,17 +68,8 @@ export const undiciGet: HttpGet = async (url, { timeoutMs, signal }) => {
   return { status: res.statusCode, body };
 };
 
-/** A branch's database as one role, through the branch's (or the given) endpoint. */
-export type BranchDatabase = {
-  projectId: string;
-  branchId: string;
-  endpointId?: string;
-  databaseName: string;
-  roleName: string;
-};
-
 /** The connection string of a branch's database. It holds a password: it must not leave the calling activity. */
-export function branchConnectionUri(neon: NeonClient, t: BranchDatabase, call: CallOptions): Promise<string> {
-  const { branchId, endpointId, databaseName, roleName } = t;
-  return neon.getConnectionUri(t.projectId, { branchId, endpointId, databaseName, roleName }, call);
+export function branchConnectionUri(neon: NeonClient, database: BranchDatabase, call: CallOptions): Promise<string> {
+  const { projectId, branchId, endpointId, databaseName, roleName } = database;
+  return neon.getConnectionUri(projectId, { branchId, endpointId, databaseName, roleName }, call);
 }

@@ -5,7 +5,7 @@ import { pgConnector, branchConnectionUri } from './connect';
 import type { ActivityDeps, DbSession } from '../deps';
 import { activity, failure } from '../failures';
 import { neonId } from '../inputs';
-import type { ExplainActivities, ExplainChecksResult } from '../types';
+import type { ExplainActivities, ExplainChecksResult } from '../contract';
 
 const explainInput = z.object({
   projectId: neonId,

@@ -5,7 +5,7 @@ import { pgConnector, branchConnectionUri } from './connect';
 import type { ActivityDeps, DbSession } from '../deps';
 import { activity, failure } from '../failures';
 import { neonId } from '../inputs';
-import type { FingerprintBranchResult, NeonActivities, TableFingerprint } from '../types';
+import type { FingerprintBranchResult, TableFingerprint, VerificationActivities } from '../contract';
 
 const IDENT = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'a plain schema name');
 
@@ -57,7 +57,7 @@ export function fingerprintActivities({ neon, db = pgConnector }: ActivityDeps) 
         }
       },
     ),
-  } satisfies Partial<NeonActivities>;
+  } satisfies Partial<VerificationActivities>;
 }
 
 async function read(s: DbSession, schemas: string[], timeoutMs: number): Promise<TableFingerprint[]> {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { failure } from '../failures';
 import type { BranchSession } from './writes/session';
 import { writeFailure } from './writes/failures';
-import type { MigrationPlan, MigrationRef } from './writes/types';
+import type { MigrationPlan, MigrationRef } from '../contract';
 
 export type Migration = MigrationRef & { sql: string };
 

@@ -12,10 +12,9 @@ import {
   readLedger,
   type Migration,
 } from './migrations-ledger';
-import type { WriteActivities } from '../types';
 import { writeFailure } from './writes/failures';
 import { isTransient, messageOf, sqlState, withBranch, type SessionDeps } from './writes/session';
-import type { ApplyMigrationResult, MigrationPlan, MigrationSource } from './writes/types';
+import type { ApplyMigrationResult, MigrationPlan, MigrationSource, WriteActivities } from '../contract';
 
 const source = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('ledger'), branchId: neonId, endpointId: neonId.optional() }),

@@ -5,7 +5,14 @@ import { pgConnector, undiciGet, branchConnectionUri } from './connect';
 import type { ActivityDeps, DbSession } from '../deps';
 import { activity, failure } from '../failures';
 import { neonId } from '../inputs';
-import type { CheckResult, HttpCheck, NeonActivities, SqlCheck, TablesExistCheck, VerifyBranchResult } from '../types';
+import type {
+  CheckResult,
+  HttpCheck,
+  SqlCheck,
+  TablesExistCheck,
+  VerificationActivities,
+  VerifyBranchResult,
+} from '../contract';
 
 const verifyInput = z.object({
   projectId: neonId,
@@ -85,7 +92,7 @@ export function verifyActivities({ neon, db = pgConnector, httpGet = undiciGet }
       }
       return result;
     }),
-  } satisfies Partial<NeonActivities>;
+  } satisfies Partial<VerificationActivities>;
 }
 
 /** Each check in its own read-only transaction with a statement timeout, so one failure cannot poison the next. */

@@ -1,5 +1,3 @@
-import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { type CallOptions, NeonBadRequestError, NeonNotFoundError } from '../../neon';
 import type { ActivityDeps } from '../deps';
@@ -8,26 +6,10 @@ import { activity, currentContext, failure } from '../failures';
 import { branchRef, isoTimestamp, neonId, resourceName } from '../inputs';
 import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
 import { pendingOperationIds, settlingAll } from './operations';
-import type { BranchInfo, EndpointInfo, NeonActivities, UpdateBranchInput, UpdateBranchResult } from '../types';
+import type { NeonActivities, ProjectBranches, UpdateBranchInput, UpdateBranchResult } from '../contract';
 
-/** An endpoint with where clients connect: the host only, never a role, password or connection string. */
-export type EndpointWithHost = EndpointInfo & { host: string | null };
-
-/** Every branch of a project and every endpoint, as Neon has them now (listPreviews reads these). */
-export type ProjectBranches = { branches: BranchInfo[]; endpoints: EndpointWithHost[] };
-
-/** A completed createPreview run of the project and the branch its result names. */
-export type PreviewRun = { branchId: string; workflowId: string };
-
-/** The reads behind the listPreviews workflow: Neon's branches and endpoints, and Temporal's createPreview runs. */
-export type PreviewListingActivities = {
-  listBranchesAndEndpoints: (input: { projectId: string }) => Promise<ProjectBranches>;
-  findPreviewRuns: (input: { projectId: string }) => Promise<PreviewRun[]>;
-};
-
-/** How many createPreview runs findPreviewRuns reads (newest first), and how many results it fetches at once. */
-const PREVIEW_RUNS_LIMIT = 1000;
-const RESULT_FETCHES_AT_ONCE = 16;
+// The listPreviews workflow imports these types from here.
+export type { EndpointWithHost, PreviewListingActivities } from '../contract';
 
 const endpointType = z.enum(['read_write', 'read_only']);
 type EndpointType = z.infer<typeof endpointType>;
@@ -175,39 +157,6 @@ export function branchActivities(deps: ActivityDeps) {
         } satisfies ProjectBranches;
       }),
 
-      /**
-       * The branches the project's completed createPreview runs made, from Temporal (the worker's own client):
-       * visibility lists the runs, each run's result names its branch. Visibility is a second or so behind, so a run
-       * that just ended may be missing. A run whose history retention deleted tells nothing and is left out.
-       */
-      findPreviewRuns: activity(z.object({ projectId: neonId }), async ({ projectId }) => {
-        const temporal = Context.current().client;
-        const query = `NeonProjectId = '${projectId}' AND WorkflowType = 'createPreview' AND ExecutionStatus = 'Completed'`;
-        const runs: { workflowId: string; runId: string }[] = [];
-        for await (const info of temporal.workflow.list({ query, pageSize: 100 })) {
-          runs.push({ workflowId: info.workflowId, runId: info.runId });
-          if (runs.length >= PREVIEW_RUNS_LIMIT) break;
-        }
-        const found: PreviewRun[] = [];
-        for (let i = 0; i < runs.length; i += RESULT_FETCHES_AT_ONCE) {
-          await Promise.all(
-            runs.slice(i, i + RESULT_FETCHES_AT_ONCE).map(async ({ workflowId, runId }) => {
-              // Only a run that retention deleted is skipped: any other failure to read a result fails the
-              // listing (and is retried) instead of showing neon-promote's preview as made by someone else.
-              const result = (await temporal.workflow
-                .getHandle(workflowId, runId, { followRuns: false })
-                .result()
-                .catch((err: unknown) => {
-                  if (err instanceof WorkflowNotFoundError) return undefined;
-                  throw err;
-                })) as { branchId?: unknown } | undefined;
-              if (typeof result?.branchId === 'string') found.push({ branchId: result.branchId, workflowId });
-            }),
-          );
-        }
-        return found.sort((a, b) => (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0));
-      }),
-
       deleteEndpoint: activity(
         z.object({ projectId: neonId, endpointId: neonId }),
         async ({ projectId, endpointId }, call) => {
@@ -218,7 +167,7 @@ export function branchActivities(deps: ActivityDeps) {
         },
       ),
     },
-  ) satisfies Partial<NeonActivities & PreviewListingActivities>;
+  ) satisfies Partial<NeonActivities>;
 }
 
 function sameInstant(a: string | null, b: string | null): boolean {

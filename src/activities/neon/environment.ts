@@ -4,7 +4,7 @@ import type { ActivityDeps } from '../deps';
 import { activity, failure } from '../failures';
 import { neonId, projectInput, resourceName } from '../inputs';
 import { toBranchInfo, toEndpointInfo, toSnapshotInfo } from './mappers';
-import type { BranchWithEndpoints, NeonActivities } from '../types';
+import type { BranchWithEndpoints, NeonActivities } from '../contract';
 
 /** A branch and its endpoints (one extra call). */
 export async function withEndpoints(

@@ -1,5 +1,5 @@
 import type { NeonBranch, NeonEndpoint, NeonOperation, NeonSnapshot } from '../../neon';
-import type { BranchInfo, EndpointInfo, OperationSummary, SnapshotInfo } from '../types';
+import type { BranchInfo, EndpointInfo, OperationSummary, SnapshotInfo } from '../contract';
 
 /** Neon's shapes to the activities' plain, camel-cased ones: only IDs, names, flags and timestamps survive. */
 export function toBranchInfo(b: NeonBranch): BranchInfo {

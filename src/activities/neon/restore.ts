@@ -6,7 +6,7 @@ import { activity, failure } from '../failures';
 import { isoTimestamp, neonId, resourceName } from '../inputs';
 import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
 import { pendingOperationIds, settlingAll } from './operations';
-import type { NeonActivities } from '../types';
+import type { NeonActivities } from '../contract';
 
 /**
  * The branch an earlier attempt of this restore made, if any. Lineage is the evidence: `restored_from` is the

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ActivityDeps } from '../deps';
 import { activity } from '../failures';
 import { neonId } from '../inputs';
-import type { NeonActivities } from '../types';
+import type { NeonActivities } from '../contract';
 
 /** Diffs can be megabytes; history holds every activity result, so keep a readable head of it. */
 export const MAX_DIFF_CHARS = 32_000;

@@ -5,7 +5,7 @@ import { activity, currentContext, failure } from '../failures';
 import { isoTimestamp, neonId, projectInput, resourceName } from '../inputs';
 import { operationIds, toSnapshotInfo } from './mappers';
 import { pendingOperationIds, settlingAll } from './operations';
-import type { NeonActivities } from '../types';
+import type { NeonActivities } from '../contract';
 
 const ensureSnapshotInput = z
   .object({

@@ -1,16 +1,16 @@
 /**
  * The `notify` activity: POSTs a run's outcome to a webhook, signed with the worker's shared secret (see
- * notify-signature.ts). The secret and the worker's own webhook URL come from the worker's environment and never
+ * signature.ts). The secret and the worker's own webhook URL come from the worker's environment and never
  * enter a workflow's input, result or history. One attempt per call: the deliverNotification workflow retries.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { request, type Dispatcher } from 'undici';
-import type { NotifyTarget, RunFinishedPayload } from '../../workflows/contract/notify';
+import type { NotifyActivities, NotifyFailureType } from '../contract';
 import { signWebhook } from './signature';
 
-/** Failure types of notify: retrying cannot fix a rejected request or a worker without a secret. */
-export const NOTIFY_FAILURE_TYPES = ['WebhookRejected', 'WebhookNotConfigured', 'WebhookUnavailable'] as const;
+// The notification workflows import the activities' types from here.
+export type { NotifyActivities, NotifyInput, NotifyResult } from '../contract';
 
 export type WebhookSettings = {
   /** The worker's webhook, for runs that name none (NEON_PROMOTE_WEBHOOK_URL). */
@@ -24,16 +24,6 @@ export type WebhookSettings = {
   now?: () => number;
 };
 
-/** `projectId` (the payload's, when known) puts the project on the activity's log lines like every Neon activity's. */
-export type NotifyInput = { projectId?: string; target: NotifyTarget; payload: RunFinishedPayload };
-export type NotifyResult = { status: number };
-
-export type NotifyActivities = {
-  /** Whether the worker has a webhook of its own (the URL itself stays out of history). */
-  workerWebhook: (input: { projectId?: string }) => Promise<{ configured: boolean }>;
-  notify: (input: NotifyInput) => Promise<NotifyResult>;
-};
-
 /** NEON_PROMOTE_WEBHOOK_URL and NEON_PROMOTE_WEBHOOK_SECRET; a URL without a secret is refused at start-up. */
 export function webhookSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): WebhookSettings {
   const url = env.NEON_PROMOTE_WEBHOOK_URL || undefined;
@@ -43,7 +33,7 @@ export function webhookSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): We
   return { url, secret };
 }
 
-const fail = (type: (typeof NOTIFY_FAILURE_TYPES)[number], message: string, nextRetryDelayMs?: number) =>
+const fail = (type: NotifyFailureType, message: string, nextRetryDelayMs?: number) =>
   ApplicationFailure.create({
     type,
     message,

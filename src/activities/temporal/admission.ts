@@ -22,30 +22,11 @@ import {
   coordinatorWorkflowId,
   submitUpdate,
   turnSignal,
-  type IfBusy,
-  type RunKind,
 } from '../../workflows/contract/definitions';
+import type { AdmissionActivities, OpenRun } from '../contract';
 
-export type AdmitExternalRunInput = {
-  projectId: string;
-  kind: RunKind;
-  workflowId: string;
-  /** The run asking: the coordinator signals and awaits exactly this execution. */
-  runId: string;
-  ifBusy: IfBusy;
-};
-
-export type AdmitExternalRunResult =
-  | { admitted: true; /** 0: the run goes now; n: n runs go first. */ position: number }
-  | { admitted: false; reason: string; activeWorkflowId: string | null };
-
-export type EnsureAdmittedInput = { projectId: string; kind: RunKind; workflowId: string; runId: string };
-
-/** listed: the running coordinator has the run in its queue; else it was admitted again, `position` runs go first. */
-export type EnsureAdmittedResult = { listed: true } | { listed: false; position: number };
-
-/** A run of the project that is open now, as the coordinator recovers it after it lost its queue. */
-export type OpenRun = { workflowId: string; runId: string; queued: boolean };
+// The workflows that proxy these activities import their types from here.
+export type { AdmissionActivities, AdmitExternalRunResult, OpenRun } from '../contract';
 
 /** More open runs of one project than this means something else is wrong; the coordinator recovers the first ones. */
 const MAX_OPEN_RUNS = 100;
@@ -55,7 +36,7 @@ export type AdmissionDeps = {
   client?: () => Client;
 };
 
-export function admissionActivities(deps: AdmissionDeps = {}) {
+export function admissionActivities(deps: AdmissionDeps = {}): AdmissionActivities {
   const client = deps.client ?? (() => Context.current().client);
 
   /** Resolves when this execution has closed, however it closed. */
@@ -91,7 +72,7 @@ export function admissionActivities(deps: AdmissionDeps = {}) {
      * Submits the calling run to its project's coordinator (started if it is not running). A busy project refuses it
      * only when it asked to be refused; an earlier attempt's admission is found again by its update ID.
      */
-    async admitExternalRun(req: AdmitExternalRunInput): Promise<AdmitExternalRunResult> {
+    async admitExternalRun(req) {
       const { projectId } = req;
       const submitted = client().workflow.executeUpdateWithStart(submitUpdate, {
         args: [
@@ -108,8 +89,8 @@ export function admissionActivities(deps: AdmissionDeps = {}) {
       });
       try {
         // The update's long poll does not see the activity's abort signal; the race lets a worker shut down.
-        const r = await Promise.race([submitted, Context.current().cancelled]);
-        return { admitted: true, position: r.position };
+        const admission = await Promise.race([submitted, Context.current().cancelled]);
+        return { admitted: true, position: admission.position };
       } catch (err) {
         // The coordinator's refusals, read as the client reads them.
         const refusal = fromSubmitError(err, projectId);
@@ -130,7 +111,7 @@ export function admissionActivities(deps: AdmissionDeps = {}) {
      * not: the run is then submitted again as an external entry keyed by its run ID, which starts a coordinator if none
      * runs (a fresh one first recovers the project's open runs, see openRunsOf) and is idempotent.
      */
-    async ensureAdmitted(req: EnsureAdmittedInput): Promise<EnsureAdmittedResult> {
+    async ensureAdmitted(req) {
       const { projectId, workflowId, runId } = req;
       const coordinator = client().workflow.getHandle(coordinatorWorkflowId(projectId));
       const described = await coordinator.describe().catch((err: unknown) => {
@@ -144,7 +125,7 @@ export function admissionActivities(deps: AdmissionDeps = {}) {
           .query(coordinatorStateQuery);
         if (state.active === workflowId || state.queued.includes(workflowId)) return { listed: true };
       }
-      const r = await Promise.race([
+      const admission = await Promise.race([
         client().workflow.executeUpdateWithStart(submitUpdate, {
           args: [{ kind: req.kind, workflowId, input: null, ifBusy: 'queue', external: { runId }, readmit: true }],
           updateId: `readmit-${runId}-${Context.current().info.activityId}`,
@@ -152,7 +133,7 @@ export function admissionActivities(deps: AdmissionDeps = {}) {
         }),
         Context.current().cancelled,
       ]);
-      return { listed: false, position: r.position };
+      return { listed: false, position: admission.position };
     },
 
     /**
@@ -160,20 +141,20 @@ export function admissionActivities(deps: AdmissionDeps = {}) {
      * coordinator started afresh (its predecessor terminated or lost) queues before anything submitted to it, so a run
      * still holding the project is waited for and no run overlaps it.
      */
-    async openRunsOf({ projectId }: { projectId: string }): Promise<OpenRun[]> {
+    async openRunsOf({ projectId }) {
       const types = Object.values(RUN_KIND_WORKFLOW_TYPES)
-        .map((t) => `'${t}'`)
+        .map((type) => `'${type}'`)
         .join(', ');
       // Run inputs admit only Neon IDs ([a-z0-9-]); anything else cannot name a run of ours (nor be quoted unsafely).
       if (!/^[\w-]+$/.test(projectId)) return [];
       const query = `${NeonProjectId.name} = '${projectId}' AND ExecutionStatus = 'Running' AND WorkflowType IN (${types})`;
       const found: (OpenRun & { startTime: number })[] = [];
-      for await (const w of client().workflow.list({ query })) {
+      for await (const execution of client().workflow.list({ query })) {
         found.push({
-          workflowId: w.workflowId,
-          runId: w.runId,
-          queued: w.typedSearchAttributes.get(NeonPhase) === 'queued',
-          startTime: w.startTime.getTime(),
+          workflowId: execution.workflowId,
+          runId: execution.runId,
+          queued: execution.typedSearchAttributes.get(NeonPhase) === 'queued',
+          startTime: execution.startTime.getTime(),
         });
         if (found.length >= MAX_OPEN_RUNS) break;
       }
@@ -189,7 +170,7 @@ export function admissionActivities(deps: AdmissionDeps = {}) {
      * the turn among them: the new run holds the project as the old one did, so it is granted the turn (a run reset to
      * before its admission then goes at once, and its own entry is skipped later, closed) and awaited too.
      */
-    async awaitExternalRun({ workflowId, runId }: { workflowId: string; runId: string }): Promise<void> {
+    async awaitExternalRun({ workflowId, runId }) {
       for (let current: string | null = runId; current; current = await resetSuccessor(workflowId, current)) {
         if (current !== runId) {
           await client()
@@ -205,5 +186,3 @@ export function admissionActivities(deps: AdmissionDeps = {}) {
     },
   };
 }
-
-export type AdmissionActivities = ReturnType<typeof admissionActivities>;

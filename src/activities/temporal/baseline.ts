@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { NeonOutcome } from '../../temporal/search-attributes';
 import { activity } from '../failures';
 import { neonId } from '../inputs';
-import type { BaselineActivities, FingerprintBranchResult, RefreshBaseline } from '../types';
+import type { BaselineActivities, FingerprintBranchResult, RefreshBaseline } from '../contract';
 
 export type BaselineActivityDeps = {
   /** Default: the worker's own client (Context.current().client), bound to its namespace. */

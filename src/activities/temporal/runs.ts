@@ -8,48 +8,33 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@tempor
 import { ApplicationFailure } from '@temporalio/common';
 import { NeonPromoteClient } from '../../client';
 import { InvalidInputError, ProjectBusyError } from '../../client/errors';
-import type { IfBusy, Outcome, RunKind } from '../../workflows/contract/definitions';
 import { progressQuery } from '../../workflows/contract/definitions';
+import type { AwaitRunResult, RunActivities } from '../contract';
 
-export type SubmitRunInput = {
-  kind: Extract<RunKind, 'refresh' | 'janitor'>;
-  /** Derived from the calling workflow's ID, so a retried attempt finds the run its earlier attempt admitted. */
-  workflowId: string;
-  input: unknown;
-  ifBusy: IfBusy;
-  summary?: string;
-};
-
-export type SubmitRunResult =
-  | { admitted: true; workflowId: string; /** -1: admitted by an earlier attempt */ position: number }
-  | { admitted: false; reason: string; activeWorkflowId: string | null };
-
-export type AwaitRunResult = {
-  workflowId: string;
-  /** Temporal's view of how the run ended. */
-  status: 'completed' | 'failed';
-  outcome: Outcome | null;
-  reason: string | null;
-};
+// The scheduled-run workflow imports the activities' type from here.
+export type { RunActivities } from '../contract';
 
 export type RunActivityDeps = {
   /** Default: the worker's own client (Context.current().client), bound to its namespace. */
   client?: () => Client;
 };
 
-export function createRunActivities(deps: RunActivityDeps = {}) {
+export function createRunActivities(deps: RunActivityDeps = {}): RunActivities {
   const client = deps.client ?? (() => Context.current().client);
   return {
-    async submitRun(req: SubmitRunInput): Promise<SubmitRunResult> {
+    async submitRun(req) {
       const temporal = client();
       if (await exists(temporal, req.workflowId)) return { admitted: true, workflowId: req.workflowId, position: -1 };
-      const npc = await NeonPromoteClient.connect({ client: temporal, taskQueue: Context.current().info.taskQueue });
-      const opts = { workflowId: req.workflowId, ifBusy: req.ifBusy, summary: req.summary };
+      const promoteClient = await NeonPromoteClient.connect({
+        client: temporal,
+        taskQueue: Context.current().info.taskQueue,
+      });
+      const options = { workflowId: req.workflowId, ifBusy: req.ifBusy, summary: req.summary };
       try {
         const started: Promise<{ workflowId: string; position: number }> =
           req.kind === 'refresh'
-            ? npc.startRefresh(req.input as never, opts)
-            : npc.startJanitor(req.input as never, opts);
+            ? promoteClient.startRefresh(req.input as never, options)
+            : promoteClient.startJanitor(req.input as never, options);
         // The update's long poll does not see the activity's abort signal; the race lets a worker shut down.
         const run = await Promise.race([started, Context.current().cancelled]);
         return { admitted: true, workflowId: run.workflowId, position: run.position };
@@ -63,7 +48,7 @@ export function createRunActivities(deps: RunActivityDeps = {}) {
     },
 
     /** Waits for the run to close (heartbeats come from the worker's interceptor), then reads its outcome. */
-    async awaitRun({ workflowId }: { workflowId: string }): Promise<AwaitRunResult> {
+    async awaitRun({ workflowId }) {
       const handle = client().workflow.getHandle(workflowId);
       let status: AwaitRunResult['status'] = 'completed';
       let reason: string | null = null;
@@ -79,7 +64,7 @@ export function createRunActivities(deps: RunActivityDeps = {}) {
     },
 
     /** Asks the run to stop (it compensates); a run that is already gone counts as done. */
-    async cancelRun({ workflowId }: { workflowId: string }): Promise<void> {
+    async cancelRun({ workflowId }) {
       await client()
         .workflow.getHandle(workflowId)
         .cancel()
@@ -89,8 +74,6 @@ export function createRunActivities(deps: RunActivityDeps = {}) {
     },
   };
 }
-
-export type RunActivities = ReturnType<typeof createRunActivities>;
 
 async function exists(temporal: Client, workflowId: string): Promise<boolean> {
   try {

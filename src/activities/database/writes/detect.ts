@@ -5,8 +5,7 @@ import { neonId } from '../../inputs';
 import { writeFailure } from './failures';
 import { compareWritePositions } from './position';
 import { withBranch, type BranchSession } from './session';
-import type { WriteActivities } from '../../types';
-import type { RecordWritePositionResult, TableWriteCounters, WritePosition } from './types';
+import type { RecordWritePositionResult, TableWriteCounters, WriteActivities, WritePosition } from '../../contract';
 
 const MAX_TABLES = 5000;
 

@@ -4,10 +4,9 @@ import { systemClock, type ActivityDeps, type Clock } from '../../deps';
 import { nullOn404 } from '../../neon/environment';
 import { activity, failure } from '../../failures';
 import { neonId, resourceName } from '../../inputs';
-import type { WriteActivities } from '../../types';
 import { DATABASE_READ_ONLY, writeTarget } from './detect';
 import { sqlState, withBranch, type BranchSession } from './session';
-import type { FenceWritesResult, LiftFenceResult } from './types';
+import type { FenceWritesResult, LiftFenceResult, WriteActivities } from '../../contract';
 
 /** The role's own sessions never start read-only for it: the lift has to be able to write the setting back. */
 const OWN_SESSION_WRITABLE = 'SET default_transaction_read_only = off';

@@ -1,11 +1,11 @@
 import type { ActivityDeps } from '../../deps';
-import type { WriteActivities } from '../../types';
+import type { WriteActivities } from '../../contract';
 import { migrationActivities } from '../migrations';
 import { detectActivities } from './detect';
 import { fenceActivities } from './fence';
 import { reconcileActivities } from './reconcile';
 
-/** The activities of issue 7: write detection, the write fence, reconciliation of late writes, migrations. */
+/** Write safety around a swap (detection, the write fence, reconciliation of late writes) and migrations. */
 export function writeActivities(deps: ActivityDeps): WriteActivities {
   return {
     ...detectActivities(deps),
@@ -16,4 +16,3 @@ export function writeActivities(deps: ActivityDeps): WriteActivities {
 }
 
 export { compareWritePositions } from './position';
-export { WRITE_FAILURE_TYPES } from './failures';

@@ -1,4 +1,4 @@
-import type { TableWriteDelta, WriteComparison, WritePosition } from './types';
+import type { TableWriteDelta, WriteComparison, WritePosition } from '../../contract';
 
 /** "16/B374D848" -> a number that orders like the LSN. */
 export function lsnValue(lsn: string): bigint | null {

@@ -1,4 +1,4 @@
-import type { ConflictRule } from './types';
+import type { ConflictRule } from '../../contract';
 
 /** Row key (jsonb text of the key columns) -> hash of the compared columns. */
 export type RowHashes = Map<string, string>;

@@ -1,6 +1,6 @@
 import { writeFailure } from './failures';
 import type { BranchSession } from './session';
-import type { ReconcileTable } from './types';
+import type { ReconcileTable } from '../../contract';
 
 /** A table as found in one database: every name here comes from the catalog, never from the caller's text. */
 export type TableShape = {

@@ -3,13 +3,12 @@ import type { CallOptions } from '../../../neon';
 import type { ActivityDeps } from '../../deps';
 import { activity, currentContext, failure } from '../../failures';
 import { isoTimestamp, neonId } from '../../inputs';
-import type { WriteActivities } from '../../types';
 import { writeFailure } from './failures';
 import { decide, lateChanges, type Plan } from './reconcile-diff';
 import { planTable, readShape, type TablePlan } from './reconcile-schema';
 import * as sql from './reconcile-sql';
 import { messageOf, sqlState, withBranch, type BranchSession } from './session';
-import type { ReconcileInput, ReconcileResult, ReconcileTableResult } from './types';
+import type { ReconcileInput, ReconcileResult, ReconcileTableResult, WriteActivities } from '../../contract';
 
 const reconcileInput = z.object({
   projectId: neonId,

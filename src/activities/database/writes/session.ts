@@ -1,13 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { CallOptions } from '../../../neon';
 import { redact } from '../../../neon';
-import { branchConnectionUri, pgConnector, type BranchDatabase } from '../connect';
+import type { BranchDatabase, WriteFailureType } from '../../contract';
+import { branchConnectionUri, pgConnector } from '../connect';
 import type { ActivityDeps, DbSession } from '../../deps';
 import { failure } from '../../failures';
 import { writeFailure } from './failures';
-import type { WriteFailureType } from './types';
-
-export type { BranchDatabase };
 
 /** What a write session needs: Neon for the connection string, and the worker's injected connector (pg by default). */
 export type SessionDeps = Pick<ActivityDeps, 'neon' | 'db'>;

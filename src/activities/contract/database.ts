@@ -1,20 +1,13 @@
 /**
- * Inputs and outputs of the write-safety activities (issue 7): detection, fence, reconciliation, migrations. Plain
- * JSON, as everything in workflow history: IDs, names, counts, ISO timestamps; never a password or connection string.
+ * The activities that run SQL (or HTTP checks) on a branch's database: verification, fingerprints, the EXPLAIN of
+ * checks, write detection, the write fence, reconciliation of late writes, and migrations. Each fetches the
+ * connection string itself and keeps it: inputs and results name the database, never a password.
+ * Implementations: src/activities/database/.
  */
-
-/** `type` of the ApplicationFailures these activities add; all are non-retryable. */
-export type WriteFailureType =
-  | 'WritesDetected'
-  | 'DetectionFailed'
-  | 'FenceFailed'
-  | 'ReconcileConflict'
-  | 'ReconcileFailed'
-  | 'MigrationFailed'
-  | 'LedgerDiverged';
+import type { IsoTimestamp } from './neon';
 
 /** One database of one branch, reached as one role (through `endpointId`, or the branch's read-write endpoint). */
-export type WriteTarget = {
+export type BranchDatabase = {
   projectId: string;
   branchId: string;
   endpointId?: string;
@@ -22,7 +15,97 @@ export type WriteTarget = {
   roleName: string;
 };
 
-// ---- detection ---------------------------------------------------------------------------------------------------
+// ---- verification ------------------------------------------------------------------------------------------------
+
+export type Comparison = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte';
+
+/** A SQL query run read-only; each `expect` field that is set must hold. */
+export type SqlCheck = {
+  kind: 'sql';
+  name?: string;
+  sql: string;
+  expect: {
+    /** Exact number of rows, or a comparison with it. */
+    rowCount?: number | { op: Comparison; value: number };
+    /** The first column of the first row equals this (compared as strings when types differ). */
+    value?: string | number | boolean | null;
+    /** The first column of the first row, as a number, compared with `value`. */
+    compare?: { op: Comparison; value: number };
+  };
+};
+
+export type TablesExistCheck = { kind: 'tablesExist'; name?: string; tables: string[] };
+
+export type HttpCheck = {
+  kind: 'http';
+  name?: string;
+  url: string;
+  /** Default: any 2xx. */
+  expectStatus?: number;
+  bodyIncludes?: string;
+  timeoutMs?: number;
+};
+
+export type VerificationCheck = SqlCheck | TablesExistCheck | HttpCheck;
+
+/** `endpointId` defaults to the branch's read-write endpoint. */
+export type VerifyBranchInput = BranchDatabase & {
+  checks: VerificationCheck[];
+  /** Per SQL statement (default 10 000 ms). */
+  statementTimeoutMs?: number;
+  /** Fail the activity with a non-retryable VerificationFailed instead of returning `ok: false`. */
+  throwOnFailure?: boolean;
+};
+
+export type CheckResult = { name: string; kind: VerificationCheck['kind']; ok: boolean; detail: string };
+
+export type VerifyBranchResult = {
+  ok: boolean;
+  checks: CheckResult[];
+  /** Name of the first failed check, or null. */
+  failedCheck: string | null;
+  durationMs: number;
+};
+
+// ---- read-only checks before a run mutates -----------------------------------------------------------------------
+
+/** `branchId`: the branch whose schema the checks are planned against (dev for a promotion, prod for a refresh or rollback). */
+export type ExplainChecksInput = BranchDatabase & {
+  checks: VerificationCheck[];
+  statementTimeoutMs?: number;
+};
+
+export type ExplainChecksResult = {
+  /** The SQL checks that are not read-only queries, by index in `checks`, and why; empty when all are. */
+  refused: { index: number; reason: string }[];
+};
+
+// ---- data fingerprint --------------------------------------------------------------------------------------------
+
+/** `endpointId` defaults to the branch's read-write endpoint. */
+export type FingerprintBranchInput = BranchDatabase & {
+  /** Schemas whose tables are fingerprinted (default ["public"]). */
+  schemas?: string[];
+  /** Per statement, i.e. per table (default 60 000 ms). */
+  statementTimeoutMs?: number;
+};
+
+/** `hash`: md5 over the sorted md5s of the rows' text, so row order does not matter. */
+export type TableFingerprint = { table: string; rows: number; hash: string };
+
+export type FingerprintBranchResult = {
+  branchId: string;
+  schemas: string[];
+  /** Sorted by name. */
+  tables: TableFingerprint[];
+  /** sha256 over every table's name, row count and hash: equal hashes mean equal data. */
+  hash: string;
+};
+
+// ---- write detection ---------------------------------------------------------------------------------------------
+
+/** The database a write-safety activity reads or fences. */
+export type WriteTarget = BranchDatabase;
 
 /** Cumulative counters of pg_stat_user_tables (n_tup_ins, n_tup_upd, n_tup_del, n_live_tup). */
 export type TableWriteCounters = { inserts: number; updates: number; deletes: number; liveRows: number };
@@ -34,7 +117,7 @@ export type WritePosition = {
   /** Per user table, keyed "schema.table" (identifiers quoted only when they need it). */
   tables: Record<string, TableWriteCounters>;
   /** The database's clock when the counters were read. */
-  at: string;
+  at: IsoTimestamp;
   /** Client sessions of this database other than the activity's own when read (0: the counters were complete). */
   otherSessions: number;
   /** default_transaction_read_only is set on the database (a fence, or the owner's own configuration). */
@@ -83,7 +166,7 @@ export type FenceWritesInput = WriteTarget & {
 export type FenceWritesResult = {
   branchId: string;
   /** From here on, every session of the database starts read-only and none that started earlier is left. */
-  fencedAt: string;
+  fencedAt: IsoTimestamp;
   /** The database was read-only by default before this call (a retry of this call, or the owner's setting). */
   alreadyFenced: boolean;
   sessionsEnded: number;
@@ -102,7 +185,7 @@ export type LiftFenceInput = {
   /** End the other sessions when a fence was found: they all started read-only (default true). */
   endSessions?: boolean;
   /** When the fence went up (FenceWritesResult.fencedAt), for `fencedForMs`. */
-  fencedAt?: string;
+  fencedAt?: IsoTimestamp;
 };
 
 export type LiftFenceResult = {
@@ -110,7 +193,7 @@ export type LiftFenceResult = {
   branchId: string | null;
   /** A fence (default_transaction_read_only on the database) was found and removed. */
   wasFenced: boolean;
-  liftedAt: string | null;
+  liftedAt: IsoTimestamp | null;
   fencedForMs: number | null;
   sessionsEnded: number;
   /** Why nothing was done: the branch is gone, or it has no read-write endpoint to connect to. */
@@ -142,7 +225,7 @@ export type ReconcileInput = {
   baseBranchId?: string;
   baseEndpointId?: string;
   /** Without a base: the rollback snapshot's time; needs `timestampColumn` on every table; deletes go unseen. */
-  since?: string;
+  since?: IsoTimestamp;
   /** The new prod. */
   targetBranchId: string;
   targetEndpointId?: string;
@@ -176,7 +259,7 @@ export type ReconcileResult = {
   dryRun: boolean;
   tables: ReconcileTableResult[];
   /** Database clock on the target when the copy committed (or was counted, in a dry run). */
-  at: string;
+  at: IsoTimestamp;
 };
 
 // ---- migrations --------------------------------------------------------------------------------------------------
@@ -209,8 +292,7 @@ export type MigrationPlan = {
   prodLedgerExists: boolean;
 };
 
-export type ApplyMigrationInput = Omit<PlanMigrationsInput, 'ledgerTable'> & {
-  ledgerTable?: string;
+export type ApplyMigrationInput = PlanMigrationsInput & {
   migration: MigrationRef;
   /** How long the migration may wait for a lock on prod (default 10 000 ms), so it cannot stall prod's traffic. */
   lockTimeoutMs?: number;
@@ -224,3 +306,28 @@ export type ApplyMigrationResult = {
   applied: boolean;
   durationMs: number;
 };
+
+// ---- the activities ----------------------------------------------------------------------------------------------
+
+/** Read-only: they prove what a branch holds. */
+export type VerificationActivities = {
+  verifyBranch: (input: VerifyBranchInput) => Promise<VerifyBranchResult>;
+  fingerprintBranch: (input: FingerprintBranchInput) => Promise<FingerprintBranchResult>;
+};
+
+/** Plans (never runs) the SQL checks, so a check that writes is refused before a run changes anything. */
+export type ExplainActivities = {
+  explainChecks: (input: ExplainChecksInput) => Promise<ExplainChecksResult>;
+};
+
+/** Write safety around a swap (detection, fence, reconciliation) and promotion by migrations. */
+export type WriteActivities = {
+  recordWritePosition: (input: RecordWritePositionInput) => Promise<RecordWritePositionResult>;
+  fenceWrites: (input: FenceWritesInput) => Promise<FenceWritesResult>;
+  liftFence: (input: LiftFenceInput) => Promise<LiftFenceResult>;
+  reconcileLateWrites: (input: ReconcileInput) => Promise<ReconcileResult>;
+  planMigrations: (input: PlanMigrationsInput) => Promise<MigrationPlan>;
+  applyMigration: (input: ApplyMigrationInput) => Promise<ApplyMigrationResult>;
+};
+
+export type DatabaseActivities = VerificationActivities & ExplainActivities & WriteActivities;
