@@ -17,8 +17,24 @@ import { startTemporal, stopTemporal } from './lib/stack';
 import { timelineSvg } from './lib/svg';
 import { percentile } from './lib/stats';
 
+const usage = `npm run bench -- [options]: neon-promote against Neon's guide followed literally, then fleets
+
+  --quick                    1 MB, 3 repetitions, a fleet of 100, a budgeted fleet of 40
+  --reps N                   promotions per size and side (default 10)
+  --sizes 1,100              database sizes in MB (default 1,100)
+  --fleet 100,1000           fleet sizes, each on one worker (default 100,1000)
+  --budget-projects N        the fleet run under Neon's request budget (default 60)
+  --op-delay MS              the emulator's operation time in the latency runs (default 100)
+  --fleet-op-delay MIN-MAX   the emulator's operation time in the fleets (default 500-1500)
+  --fleet-timeout MIN        minutes a fleet may run (default 12)
+  --temporal-config K=V,...  dev server dynamic config on top of the local stack's
+  --skip latency,fleet,budget
+  --note TEXT                kept in the results file
+Environment and method: docs/BENCHMARKS.md.`;
+
 const { values: v } = parseArgs({
   options: {
+    help: { type: 'boolean' },
     quick: { type: 'boolean' },
     reps: { type: 'string' },
     sizes: { type: 'string' },
@@ -32,6 +48,10 @@ const { values: v } = parseArgs({
     'fleet-timeout': { type: 'string' },
   },
 });
+if (v.help) {
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
+}
 const quick = v.quick ?? false;
 const skip = new Set((v.skip ?? '').split(',').filter(Boolean));
 const config = {
