@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { type CallOptions, type NeonClient, OPERATION_DONE, OPERATION_FAILED } from '../../neon';
 import { type ActivityDeps, type Clock, systemClock } from '../deps';
@@ -107,6 +108,17 @@ export class SettleTimes {
 const processSettleTimes = new SettleTimes();
 
 /**
+ * Mutations that may be sent again after one of their operations failed: a failed delete leaves the resource in place,
+ * and a delete of what is gone is done. Their OperationFailed is retryable, so the caller's retry policy decides
+ * whether to send them again (the workflows' `cleanup` option set does, src/workflows/runtime/activity-options.ts).
+ */
+const SENT_AGAIN_AFTER_FAILED_OPERATION: ReadonlySet<string> = new Set([
+  'deleteSnapshot',
+  'deleteBranch',
+  'deleteEndpoint',
+]);
+
+/**
  * Wraps a mutation activity so that it waits for the operations it started (or found still running from an earlier
  * attempt) before it returns: whoever acts on its result finds the new state, and a workflow needs no separate
  * waitForOperations activity per mutation, one Temporal round trip less each. An operation that ends failed fails the
@@ -132,7 +144,11 @@ export function settling<I extends { projectId: string }, R extends { operationI
       const { rounds } = await pollUntilDone(neon, clock, input.projectId, result.operationIds, options, call);
       times.record(kind, rounds === 1, clock.now() - answeredAt);
     } catch (err) {
-      throw toFailure(err, currentContext()?.info.attempt ?? 1);
+      const failed = toFailure(err, currentContext()?.info.attempt ?? 1);
+      if (!(failed instanceof ApplicationFailure) || failed.type !== 'OperationFailed') throw failed;
+      if (!SENT_AGAIN_AFTER_FAILED_OPERATION.has(kind)) throw failed;
+      const { message, type, details } = failed;
+      throw ApplicationFailure.create({ message, type, details: details ?? [], nonRetryable: false });
     }
     return result;
   };

@@ -16,7 +16,7 @@
  * Baselines come from Temporal itself (search attributes and the run's result), never from the databases, where they
  * would show up in schema diffs and be promoted.
  */
-import { patched, workflowInfo } from '@temporalio/workflow';
+import { workflowInfo } from '@temporalio/workflow';
 import type { BranchWithEndpoints, FingerprintBranchResult } from '../../activities/types';
 import { changedTables, findRefreshBaseline, fingerprint, fingerprintOrNull } from '../steps/fingerprints';
 import { mutation, read } from '../runtime/activity-options';
@@ -86,10 +86,7 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
       });
       s.ids = { prodBranchId: prod.id, devBranchId: dev.id };
       const devEndpointId = readWriteEndpoint(dev);
-      // Histories recorded before data fingerprints existed replay the schema-only rule.
-      const changes = patched(FINGERPRINTS)
-        ? await unpromoted(where, prod, dev, !diff.identical)
-        : { schema: !diff.identical, tablesChanged: [], baseline: 'prod' as const, baselineWorkflowId: null };
+      const changes = await unpromoted(where, prod, dev, !diff.identical);
       if ((changes.schema || changes.tablesChanged.length > 0) && !o.force) {
         throw refuse(
           `${describeChanges(changes)}; promote them or refresh with force` +
@@ -131,9 +128,9 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
         'VerificationFailed',
       );
     }
-    const devFingerprint = patched(FINGERPRINTS)
-      ? await run.step('fingerprint_dev', () => fingerprintOrNull(where, swap.restoredBranchId, plan.devEndpointId))
-      : null;
+    const devFingerprint = await run.step('fingerprint_dev', () =>
+      fingerprintOrNull(where, swap.restoredBranchId, plan.devEndpointId),
+    );
     const expiresAt = await run.step('clean_up', async () => {
       await saga.compensate();
       return retireBackup(projectId, swap.replacedBranchId, o.backupRetention);
@@ -154,9 +151,6 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
     throw err;
   }
 }
-
-/** Marks the runs that compare dev's data as well as its schema, and record dev's fingerprint after the refresh. */
-const FINGERPRINTS = 'refresh-fingerprint';
 
 /** Dev's data against the baseline (see the rule above); `schema` is passed through. */
 async function unpromoted(

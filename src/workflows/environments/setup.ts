@@ -9,14 +9,7 @@ import { setupInput, CONNECTIVITY_CHECK, type SetupInput } from '../contract/inp
 import { resourceName } from '../contract/names';
 import { Run } from '../runtime/run';
 import { Saga, isCancellation } from '../runtime/saga';
-import {
-  deleteBranch,
-  deleteSnapshot,
-  refuse,
-  requireBranch,
-  resolveEnvironment,
-  verify,
-} from '../steps/neon';
+import { deleteBranch, deleteSnapshot, refuse, requireBranch, resolveEnvironment, verify } from '../steps/neon';
 import { parseInput } from '../contract/validate';
 
 export type SetupResult = {

@@ -11,7 +11,6 @@ import {
   TemporalFailure,
   isCancellation,
   log,
-  patched,
   proxyLocalActivities,
   startChild,
   workflowInfo,
@@ -78,8 +77,6 @@ export function payloadOf(args: unknown[], end: End): RunFinishedPayload {
 
 /** Shielded: a cancelled run still reports that it was cancelled. */
 async function notifyEnd(args: unknown[], end: End): Promise<void> {
-  // Histories recorded before notifications existed have no marker here, and replay without the new commands.
-  if (!patched('notify')) return;
   await CancellationScope.nonCancellable(async () => {
     try {
       const payload = payloadOf(args, end);

@@ -2,7 +2,6 @@
  * The first half of a snapshot promotion: dev's snapshot, the approval, and the candidate restored next to prod and
  * checked. Nothing here touches prod; each step's undo is registered on the saga once the step succeeded.
  */
-import { patched } from '@temporalio/workflow';
 import { fingerprintOrNull } from '../steps/fingerprints';
 import type { ApprovalGate } from './approval';
 import type { PromoteResult } from './promote';
@@ -60,9 +59,7 @@ export async function prepareCandidate(p: Promotion, gate: ApprovalGate): Promis
   });
   const pre = await run.step('verify_candidate', async () => {
     const checked = await verify(p.where, candidate.id, endpointId, orConnect(o.checks));
-    // Histories recorded before the fingerprint existed replay without it.
-    if (checked.ok && patched('candidate-fingerprint'))
-      result.candidateFingerprint = await fingerprintOrNull(p.where, candidate.id, endpointId);
+    if (checked.ok) result.candidateFingerprint = await fingerprintOrNull(p.where, candidate.id, endpointId);
     return checked;
   });
   result.verification.candidate = pre;

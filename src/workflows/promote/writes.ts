@@ -2,7 +2,7 @@
  * Issue 7 in a snapshot promotion: prod's writes between the rollback snapshot and the swap would be lost (they stay
  * on the "(old)" backup only). Detection is always on; the write policy decides what happens to such writes.
  */
-import { patched, sleep } from '@temporalio/workflow';
+import { sleep } from '@temporalio/workflow';
 import type { WriteComparison, WritePosition, WriteTarget } from '../../activities/types';
 import type { WriteReport } from '../contract/definitions';
 import type { PromoteOptions } from '../contract/inputs';
@@ -14,15 +14,6 @@ import { reconcileFromBackup } from './reconcile';
 
 /** Open sessions' counters reach the shared statistics within about a second: wait that long before a second look. */
 const STATS_LAG_MS = 1500;
-
-/**
- * Patch marking runs whose lift after the swap names prod by the IDs the run knows (the swap's restored branch, prod's
- * endpoint, which the restored branch took over) instead of finding prod by name and the replaced branch by ID: one
- * liftFence with no look-ups instead of two with two each (4 Neon calls). The replaced branch is left alone: a
- * finalized restore moves every compute to the restored branch, so the earlier lift of it found no endpoint and
- * skipped it. Histories recorded before it replay with the two lifts.
- */
-export const LIFT_KNOWN_IDS = 'lift-known-ids';
 
 export class WriteGuard {
   readonly report: WriteReport;
@@ -185,7 +176,7 @@ export class WriteGuard {
   private async lift(swapped?: Swap): Promise<void> {
     const { projectId, databaseName, roleName } = this.where;
     const base = { projectId, databaseName, roleName };
-    if (swapped && patched(LIFT_KNOWN_IDS)) {
+    if (swapped) {
       const r = await compensation.liftFence({
         ...base,
         branchId: swapped.restoredBranchId,

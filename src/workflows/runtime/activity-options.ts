@@ -49,6 +49,23 @@ export const mutation = proxyActivities<NeonActivities>({
   retry: retry(0),
 });
 
+/**
+ * Deletes (what a run made and no longer needs: compensations, retired helpers, previews, the janitor's and the plan's
+ * room-making), waiting for their own operations like every mutation. Unlike other mutations, a delete whose operation
+ * failed is sent again: Neon leaves the resource in place after a failed delete, and a delete of what is gone is done
+ * (a 404 counts as deleted). Unlimited retries: a clean-up must finish, and one that cannot needs an operator.
+ */
+export const cleanup = proxyActivities<NeonActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES.filter((type) => type !== 'OperationFailed'),
+  },
+});
+
 /** Checks: a dropped connection right after a restore is worth a few retries; a failing check is an answer. */
 export const verification = proxyActivities<NeonActivities>({
   startToCloseTimeout: '5 minutes',

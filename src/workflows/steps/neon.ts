@@ -1,7 +1,7 @@
 /** Steps shared by several workflows: resolving the environment, swapping a snapshot in, verifying, retiring backups. */
-import { ActivityFailure, ApplicationFailure, log, patched, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, log } from '@temporalio/workflow';
 import type * as A from '../../activities/types';
-import { compensation, mutation, read, verification } from '../runtime/activity-options';
+import { cleanup, compensation, mutation, read, verification } from '../runtime/activity-options';
 import { isoAfter } from '../contract/names';
 
 export type Where = { projectId: string; databaseName: string; roleName: string };
@@ -104,58 +104,17 @@ export async function retireBackup(projectId: string, branchId: string, retentio
   }
 }
 
-/** Whether an activity failed because a Neon operation it waited for ended failed or error. */
-export function isOperationFailed(err: unknown): boolean {
-  return (
-    err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'OperationFailed'
-  );
-}
-
-/** Marks runs whose deletes are sent again after a failed operation (histories from before replay without it). */
-const RESEND_FAILED_DELETES = 'resend-failed-deletes';
-const DELETE_SENDS = 6;
-
-/**
- * Sends a delete and waits for its operations. A failed delete operation leaves the resource in place (Neon rolls the
- * operation back), and a delete is idempotent (already gone = done), so it is sent again: up to DELETE_SENDS times,
- * with a durable pause of 1 s, 2 s, 4 s ... between sends. Every cleanup path deletes through here: compensations,
- * retired backups, previews, the janitor, the plan's room-making.
- */
-async function deleteUntilGone(
-  projectId: string,
-  what: string,
-  send: () => Promise<{ operationIds: string[] }>,
-): Promise<void> {
-  for (let sent = 1; ; sent++) {
-    try {
-      await send();
-      return;
-    } catch (err) {
-      if (!isOperationFailed(err) || sent >= DELETE_SENDS || !patched(RESEND_FAILED_DELETES)) throw err;
-      log.warn('delete operation failed; sending the delete again', { what, sent, error: String(err) });
-      await sleep(1000 * 2 ** (sent - 1));
-    }
-  }
-}
-
 export async function deleteSnapshot(projectId: string, snapshotId: string): Promise<void> {
-  await deleteUntilGone(projectId, `snapshot ${snapshotId}`, () =>
-    mutation.deleteSnapshot({ projectId, snapshotId }),
-  );
+  await cleanup.deleteSnapshot({ projectId, snapshotId });
 }
 
 export async function deleteBranch(projectId: string, branchId: string): Promise<void> {
-  await deleteUntilGone(projectId, `branch ${branchId}`, () => mutation.deleteBranch({ projectId, branchId }));
+  await cleanup.deleteBranch({ projectId, branchId });
 }
 
 export async function deleteEndpoint(projectId: string, endpointId: string): Promise<void> {
-  await deleteUntilGone(projectId, `endpoint ${endpointId}`, () =>
-    mutation.deleteEndpoint({ projectId, endpointId }),
-  );
+  await cleanup.deleteEndpoint({ projectId, endpointId });
 }
-
-/** Marks runs that EXPLAIN their SQL checks in the plan (histories from before replay without the activity). */
-const EXPLAIN_CHECKS = 'explain-checks';
 
 /**
  * Refuses, before anything changes at Neon, SQL checks that are not read-only queries (they would be refused only at
@@ -168,7 +127,7 @@ export async function requireReadOnlyChecks(
   lists: Record<string, A.VerificationCheck[]>,
 ): Promise<void> {
   const fields = Object.entries(lists).filter(([, checks]) => checks.some((c) => c.kind === 'sql'));
-  if (fields.length === 0 || !patched(EXPLAIN_CHECKS)) return;
+  if (fields.length === 0) return;
   for (const [field, checks] of fields) {
     const { refused } = await read.explainChecks({
       projectId: where.projectId,
