@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { FaultConfigSchema } from './server';
 import { startEmulator, type EmulatorOptions, type FaultRule } from './index';
 
-const usage = `neon-emulator: a local Neon API v2 backed by real Postgres
+const usage = `npm run emulator -- [options]: a local Neon API v2 backed by real Postgres
 
   --port N             HTTP port (0 = any free port; default 0)
   --host H             bind address (default 127.0.0.1)
