@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// First step of `npm test` and of `npm run demo|dev|emulator|bench` on a fresh clone: install dependencies when they are
+// First step of `npm test` and `npm run demo|dev|emulator|bench` on a fresh clone: install dependencies when they are
 // missing or older than package-lock.json (npm install, not npm ci: npm's lockfile here omits other platforms' optional
 // binaries, which npm ci rejects). The Temporal CLI is provisioned by the commands themselves
 // (tools/temporal-cli.ts), with progress, because building it takes minutes the first time.
