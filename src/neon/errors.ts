@@ -118,10 +118,3 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   const date = Date.parse(raw);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
-
-/** Replaces every occurrence of each secret; used on anything that leaves the client as text. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('[REDACTED]');
-  return out;
-}

@@ -4,6 +4,7 @@
  */
 import { Agent, type Dispatcher, request } from 'undici';
 import type { z } from 'zod';
+import { redact } from '../shared/secrets';
 import {
   NeonApiError,
   type NeonCallInfo,
@@ -12,7 +13,6 @@ import {
   NeonTimeoutError,
   errorFromResponse,
   parseRetryAfter,
-  redact,
 } from './errors';
 import type { RateBudget } from './rate-budget';
 import { describeIssues, errorBody } from './schemas';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { redact } from '../../neon';
+import { connectionSecrets, redact } from '../../shared/secrets';
 import { verificationCheck } from './checks';
 import { pgConnector, branchConnectionUri } from './connect';
 import type { ActivityDeps, DbSession } from '../deps';
@@ -99,7 +99,7 @@ export function explainActivities({ neon, db = pgConnector }: ActivityDeps) {
       if (sqlChecks.length === 0) return { refused: [] };
       const timeoutMs = input.statementTimeoutMs ?? 5_000;
       const uri = await branchConnectionUri(neon, input, call);
-      const secrets = [uri, ...passwordOf(uri)];
+      const secrets = connectionSecrets(uri);
       const session = await db(uri, { statementTimeoutMs: timeoutMs }).catch((err: unknown) => {
         const message = err instanceof Error ? err.message : String(err);
         throw failure('DatabaseUnreachable', `cannot connect to branch ${input.branchId}: ${redact(message, secrets)}`);
@@ -116,13 +116,4 @@ export function explainActivities({ neon, db = pgConnector }: ActivityDeps) {
       }
     }),
   } satisfies ExplainActivities;
-}
-
-function passwordOf(uri: string): string[] {
-  try {
-    const password = new URL(uri).password;
-    return password ? [password, decodeURIComponent(password)] : [];
-  } catch {
-    return [];
-  }
 }

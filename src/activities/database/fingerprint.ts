@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { redact } from '../../neon';
+import { connectionSecrets, redact } from '../../shared/secrets';
 import { pgConnector, branchConnectionUri } from './connect';
 import type { ActivityDeps, DbSession } from '../deps';
 import { activity, failure } from '../failures';
@@ -41,7 +41,7 @@ export function fingerprintActivities({ neon, db = pgConnector }: ActivityDeps) 
       async (input, call): Promise<FingerprintBranchResult> => {
         const timeoutMs = input.statementTimeoutMs ?? 60_000;
         const uri = await branchConnectionUri(neon, input, call);
-        const secrets = secretsOf(uri);
+        const secrets = connectionSecrets(uri);
         let session: DbSession | undefined;
         try {
           session = await db(uri, { statementTimeoutMs: timeoutMs });
@@ -85,16 +85,4 @@ function overall(tables: TableFingerprint[]): string {
   const h = createHash('sha256');
   for (const t of tables) h.update(`${t.table}\t${t.rows}\t${t.hash}\n`);
   return h.digest('hex');
-}
-
-/** The whole URI and its password (raw and decoded), so an echo of them in a driver message is scrubbed. */
-function secretsOf(uri: string): string[] {
-  const out = [uri];
-  try {
-    const password = new URL(uri).password;
-    if (password) out.push(password, decodeURIComponent(password));
-  } catch {
-    // Not a URL: the whole string is still redacted.
-  }
-  return out;
 }

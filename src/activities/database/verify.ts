@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { redact } from '../../neon';
+import { connectionSecrets, redact } from '../../shared/secrets';
 import { verificationCheck, judgeSql } from './checks';
 import { pgConnector, undiciGet, branchConnectionUri } from './connect';
 import type { ActivityDeps, DbSession } from '../deps';
@@ -49,7 +49,7 @@ export function verifyActivities({ neon, db = pgConnector, httpGet = undiciGet }
       try {
         if (needsDb) {
           const uri = await branchConnectionUri(neon, input, call);
-          secrets = secretsOf(uri);
+          secrets = connectionSecrets(uri);
           session = await db(uri, { statementTimeoutMs }).catch((err: unknown) => {
             throw failure(
               'DatabaseUnreachable',
@@ -133,18 +133,6 @@ async function runHttp(
   if (check.bodyIncludes && !res.body.includes(check.bodyIncludes))
     return `GET ${check.url} body does not include the expected text`;
   return null;
-}
-
-/** The whole URI, its password (raw and decoded), so any echo of them in a driver message is scrubbed. */
-function secretsOf(uri: string): string[] {
-  const out = [uri];
-  try {
-    const password = new URL(uri).password;
-    if (password) out.push(password, decodeURIComponent(password));
-  } catch {
-    // Not a URL: the whole string is still redacted.
-  }
-  return out;
 }
 
 function messageOf(err: unknown): string {

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { CallOptions } from '../../../neon';
-import { redact } from '../../../neon';
+import { connectionSecrets, redact } from '../../../shared/secrets';
 import type { BranchDatabase, WriteFailureType } from '../../contract';
 import { branchConnectionUri, pgConnector } from '../connect';
 import type { ActivityDeps, DbSession } from '../../deps';
@@ -52,7 +52,7 @@ export async function openBranch(
 ): Promise<BranchSession> {
   const { neon, db = pgConnector } = deps;
   const uri = await branchConnectionUri(neon, target, call);
-  const secrets = secretsOf(uri);
+  const secrets = connectionSecrets(uri);
   const scrub = (m: string) => redact(m, secrets);
   let session: DbSession;
   try {
@@ -99,16 +99,4 @@ export async function withBranch<T>(
   } finally {
     await s.close();
   }
-}
-
-/** The whole URI and its password (raw and decoded), so any echo of them in a driver message is scrubbed. */
-function secretsOf(uri: string): string[] {
-  const out = [uri];
-  try {
-    const password = new URL(uri).password;
-    if (password) out.push(password, decodeURIComponent(password));
-  } catch {
-    // Not a URL: the whole string is still redacted.
-  }
-  return out;
 }
