@@ -3,7 +3,7 @@
  * handler and its callers cannot disagree on a name.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ReconcileResult, TableWriteDelta } from '../../activities/types';
+import type { ReconcileResult, TableWriteDelta } from '../../activities/contract';
 
 /** The workflow types that change a project and therefore run one at a time per project. */
 export type RunKind = 'setup' | 'promote' | 'refresh' | 'rollback' | 'janitor';

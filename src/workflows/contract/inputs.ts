@@ -10,7 +10,7 @@
  * instantiating the bundle for a workflow (7 of 12 s); built lazily, a cached workflow costs 481 KB instead of 549.
  */
 import { z } from '../../shared/zod';
-import type { VerificationCheck } from '../../activities/types';
+import type { VerificationCheck } from '../../activities/contract';
 import { verificationCheck as sharedVerificationCheck } from '../../shared/checks';
 import { durationMs } from './duration';
 import { notifyOptions } from './notify';

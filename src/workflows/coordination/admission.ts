@@ -4,29 +4,10 @@
  * src/activities/temporal/admission.ts), so it waits its turn behind the project's other runs or is refused at once, as its
  * input's `ifBusy` asks. The coordinator signals its turn and awaits its end through `awaitExternalRun`.
  */
-import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { AdmissionActivities, AdmitExternalRunResult } from '../../activities/temporal/admission';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import type { AdmitExternalRunResult } from '../../activities/contract';
+import { admission } from '../runtime/activity-options';
 import { RUN_KIND_WORKFLOW_TYPES, type IfBusy, type RunKind } from '../contract/definitions';
-
-/** Submitting is a quick call; retried while the coordinator continues as new or still lists an earlier execution. */
-const admission = proxyActivities<AdmissionActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '10 seconds',
-    nonRetryableErrorTypes: ['InvalidInput'],
-  },
-});
-
-/**
- * The coordinator's wait for an external run to close lasts as long as the run (approval can take days); a retry after
- * the start-to-close timeout just waits again. The worker's interceptor heartbeats, so a lost worker is noticed.
- */
-export const externalRuns = proxyActivities<AdmissionActivities>({
-  startToCloseTimeout: '1 day',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
 
 /** The run kind of a workflow type, or null for workflows the coordinator does not admit. */
 export function runKindOf(workflowType: string): RunKind | null {

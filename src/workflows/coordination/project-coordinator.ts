@@ -21,7 +21,6 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
-  proxyActivities,
   setHandler,
   startChild,
   workflowInfo,
@@ -36,8 +35,8 @@ import {
   type RunKind,
   type SubmitRequest,
 } from '../contract/definitions';
-import type { AdmissionActivities, OpenRun } from '../../activities/temporal/admission';
-import { externalRuns } from './admission';
+import type { OpenRun } from '../../activities/contract';
+import { externalRuns, recovery } from '../runtime/activity-options';
 import { janitor } from '../environments/janitor';
 import { promote } from '../promote/promote';
 import { refreshDev } from '../environments/refresh';
@@ -48,12 +47,6 @@ const RUNS = { setup: setupEnvironments, promote, refresh: refreshDev, rollback,
 const KINDS = Object.keys(RUNS) as RunKind[];
 /** Continue-as-new (when idle) before history grows large; each run adds about ten events here. */
 const MAX_HISTORY_EVENTS = 2000;
-
-/** One visibility list; retried a few times, then the coordinator goes on with what it was submitted. */
-const recovery = proxyActivities<AdmissionActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
-});
 
 export type CoordinatorInput = { projectId: string; finished?: number };
 

@@ -5,14 +5,8 @@
  * overlaps it; and because this workflow lasts as long as its run, the schedule's overlap policy SKIP also skips a
  * firing while the previous scheduled run is still queued or running.
  */
-import {
-  ApplicationFailure,
-  CancellationScope,
-  isCancellation,
-  proxyActivities,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { RunActivities } from '../../activities/temporal/runs';
+import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { runWaits, runs } from '../runtime/activity-options';
 import type { IfBusy } from '../contract/definitions';
 import { Run } from '../runtime/run';
 
@@ -32,26 +26,13 @@ export type ScheduledRunResult = {
   reason: string | null;
 };
 
-/** Submitting is a quick call; a few retries cover a coordinator that is continuing as new. */
-const submit = proxyActivities<RunActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: ['InvalidInput'] },
-});
-
-/** The wait lasts as long as the run (a refresh queued behind a promotion that awaits approval: up to days). */
-const wait = proxyActivities<RunActivities>({
-  startToCloseTimeout: '31 days',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
-
 export async function scheduledRun(i: ScheduledRunInput): Promise<ScheduledRunResult> {
   const run = new Run('scheduledRun');
   run.begin(i.projectId);
   // Temporal appends the firing time to a scheduled workflow's ID, so this is unique per firing and stable on retry.
   const runWorkflowId = `${workflowInfo().workflowId}-${i.kind}`;
   const submitted = await run.step('submit', async (s) => {
-    const r = await submit.submitRun({
+    const r = await runs.submitRun({
       kind: i.kind,
       workflowId: runWorkflowId,
       input: { ...i.input, projectId: i.projectId },
@@ -69,7 +50,7 @@ export async function scheduledRun(i: ScheduledRunInput): Promise<ScheduledRunRe
     return { outcome: 'refused', runWorkflowId: null, reason: submitted.reason };
   }
   try {
-    const ended = await run.step('await_run', () => wait.awaitRun({ workflowId: runWorkflowId }));
+    const ended = await run.step('await_run', () => runWaits.awaitRun({ workflowId: runWorkflowId }));
     if (ended.status === 'failed') {
       run.finish('failed', ended.reason);
       throw ApplicationFailure.create({
@@ -83,7 +64,7 @@ export async function scheduledRun(i: ScheduledRunInput): Promise<ScheduledRunRe
   } catch (err) {
     // Cancelling the scheduled firing (e.g. from the UI) cancels the run it started; the run compensates itself.
     if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => submit.cancelRun({ workflowId: runWorkflowId }));
+      await CancellationScope.nonCancellable(() => runs.cancelRun({ workflowId: runWorkflowId }));
       run.finish('cancelled', 'cancelled while waiting for its run');
     }
     throw err;

@@ -3,7 +3,7 @@
  * (or without one, once older than a day), previews past their expiry, and its oldest rollback snapshots when the
  * project would otherwise lack room for the next promotion. Only `np-` and `preview-` names are ever touched.
  */
-import type { BranchInfo, SnapshotInfo } from '../../activities/types';
+import type { BranchInfo, SnapshotInfo } from '../../activities/contract';
 import { janitorInput, type JanitorInput } from '../contract/inputs';
 import { isOwned, PREVIEW_PREFIX } from '../contract/names';
 import { Run } from '../runtime/run';

@@ -17,9 +17,9 @@
  * would show up in schema diffs and be promoted.
  */
 import { workflowInfo } from '@temporalio/workflow';
-import type { BranchWithEndpoints, FingerprintBranchResult } from '../../activities/types';
+import type { BranchWithEndpoints, FingerprintBranchResult } from '../../activities/contract';
 import { changedTables, findRefreshBaseline, fingerprint, fingerprintOrNull } from '../steps/fingerprints';
-import { mutation, read } from '../runtime/activity-options';
+import { neonMutations, neonReads } from '../runtime/activity-options';
 import { CONNECTIVITY_CHECK, refreshInput, type RefreshInput } from '../contract/inputs';
 import { isoAfter, resourceName } from '../contract/names';
 import { Run } from '../runtime/run';
@@ -78,7 +78,7 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
       if (prod.id === dev.id) throw refuse(`prod and dev are the same branch (${prod.id})`, 'SameBranch');
       // The checks run on dev once it holds prod's data: planned on prod.
       await requireReadOnlyChecks(where, { id: prod.id, endpointId: readWriteEndpoint(prod) }, { checks: o.checks });
-      const diff = await read.compareSchema({
+      const diff = await neonReads.compareSchema({
         projectId,
         branchId: dev.id,
         baseBranchId: prod.id,
@@ -98,7 +98,7 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
     });
     const snap = await run.step('snapshot_prod', async (s) => {
       const name = resourceName('refresh', id);
-      const r = await mutation.ensureSnapshot({
+      const r = await neonMutations.ensureSnapshot({
         projectId,
         branchId: plan.prod.id,
         name,

@@ -4,7 +4,7 @@
  * as it is, and the result says so.
  */
 import { workflowInfo } from '@temporalio/workflow';
-import { mutation } from '../runtime/activity-options';
+import { neonMutations } from '../runtime/activity-options';
 import { setupInput, CONNECTIVITY_CHECK, type SetupInput } from '../contract/inputs';
 import { resourceName } from '../contract/names';
 import { Run } from '../runtime/run';
@@ -49,14 +49,14 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
   try {
     const baseline = await run.step('snapshot_prod', async (s) => {
       const name = resourceName('baseline', workflowInfo().workflowId);
-      const r = await mutation.ensureSnapshot({ projectId, branchId: prod.id, name });
+      const r = await neonMutations.ensureSnapshot({ projectId, branchId: prod.id, name });
       s.ids.snapshotId = r.snapshot.id;
       return r.snapshot;
     });
     saga.add('delete_baseline_snapshot', () => deleteSnapshot(projectId, baseline.id));
     // Restored under dev's name directly: a retry finds it by lineage (snapshot and target) instead of restoring twice.
     const dev = await run.step('restore_dev', async (s) => {
-      const r = await mutation.restoreSnapshot({
+      const r = await neonMutations.restoreSnapshot({
         projectId,
         snapshotId: baseline.id,
         targetBranchId: prod.id,
@@ -68,7 +68,7 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
     });
     saga.add('delete_dev', () => deleteBranch(projectId, dev.id));
     const devEndpointId = await run.step('dev_endpoint', async (s) => {
-      const r = await mutation.createEndpoint({ projectId, branchId: dev.id, type: 'read_write' });
+      const r = await neonMutations.createEndpoint({ projectId, branchId: dev.id, type: 'read_write' });
       s.ids.endpointId = r.endpoint.id;
       return r.endpoint.id;
     });
@@ -81,7 +81,7 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
     });
     if (o.protectProd) {
       await run.step('protect_prod', async () => {
-        await mutation.protectBranch({ projectId, branchId: prod.id, protected: true });
+        await neonMutations.protectBranch({ projectId, branchId: prod.id, protected: true });
       });
     } else run.skip('protect_prod', 'not asked');
     run.finish('created');

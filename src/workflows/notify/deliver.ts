@@ -3,20 +3,9 @@
  * returns its outcome at once, and a webhook that is down for hours delays only this workflow, which then fails
  * visibly (type deliverNotification) in the UI. Temporal would cancel an activity the run itself left pending.
  */
-import { proxyActivities } from '@temporalio/workflow';
-import type { NotifyActivities, NotifyInput, NotifyResult } from '../../activities/notify/deliver';
-
-const delivery = proxyActivities<NotifyActivities>({
-  startToCloseTimeout: '30 seconds', // the request itself times out after 10 s
-  scheduleToCloseTimeout: '24 hours',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '10 minutes',
-    nonRetryableErrorTypes: ['WebhookRejected', 'WebhookNotConfigured'],
-  },
-});
+import type { NotifyInput, NotifyResult } from '../../activities/contract';
+import { notifications } from '../runtime/activity-options';
 
 export async function deliverNotification(input: NotifyInput): Promise<NotifyResult> {
-  return delivery.notify(input);
+  return notifications.notify(input);
 }

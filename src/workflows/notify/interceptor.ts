@@ -11,21 +11,15 @@ import {
   TemporalFailure,
   isCancellation,
   log,
-  proxyLocalActivities,
   startChild,
   workflowInfo,
   type WorkflowInterceptorsFactory,
 } from '@temporalio/workflow';
-import type { NotifyActivities } from '../../activities/notify/deliver';
 import { deliverNotification } from './deliver';
 import { notifyOptions, type NotifyTarget, type RunFinishedPayload } from '../contract/notify';
+import { webhookConfig } from '../runtime/activity-options';
 import { currentRun } from '../runtime/run';
 import { RUN_WORKFLOW_TYPES } from '../contract/definitions';
-
-const local = proxyLocalActivities<NotifyActivities>({
-  startToCloseTimeout: '5 seconds',
-  retry: { maximumAttempts: 3 },
-});
 
 type End = { outcome: string; reason: string | null };
 
@@ -39,7 +33,7 @@ function rootMessage(err: TemporalFailure): string {
 async function targetOf(args: unknown[], projectId: string | null): Promise<NotifyTarget | null> {
   const parsed = notifyOptions.safeParse((args[0] as { notify?: unknown } | undefined)?.notify);
   if (parsed.success) return { url: parsed.data.url };
-  const { configured } = await local.workerWebhook(projectId ? { projectId } : {});
+  const { configured } = await webhookConfig.workerWebhook(projectId ? { projectId } : {});
   return configured ? { worker: true } : null;
 }
 

@@ -3,7 +3,7 @@
  * 30 days ahead; past that, a deletePreview run sleeping on a durable timer deletes it.
  */
 import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
-import { mutation, read } from '../runtime/activity-options';
+import { neonMutations, neonReads } from '../runtime/activity-options';
 import { previewInput, type PreviewInput } from '../contract/inputs';
 import { isoAfter, PREVIEW_PREFIX, sanitize } from '../contract/names';
 import { Run } from '../runtime/run';
@@ -38,11 +38,11 @@ export async function createPreview(raw: PreviewInput): Promise<PreviewResult> {
   const expiresAt = isoAfter(Date.now(), o.expiresIn);
   const byNeon = o.expiresIn <= NEON_MAX_EXPIRY_MS;
 
-  const dev = await run.step('plan', () => read.getBranch({ projectId, branchName: o.devBranchName }));
+  const dev = await run.step('plan', () => neonReads.getBranch({ projectId, branchName: o.devBranchName }));
   if (!dev) throw refuse(`the dev branch "${o.devBranchName}" does not exist`, 'BranchMissing');
   // createBranch finds a branch of this name first, so a retry (or a second request) does not make two.
   const created = await run.step('create_branch', async (s) => {
-    const r = await mutation.createBranch({
+    const r = await neonMutations.createBranch({
       projectId,
       name,
       parentId: dev.id,
@@ -55,7 +55,7 @@ export async function createPreview(raw: PreviewInput): Promise<PreviewResult> {
   let endpointId = created.branch.endpoints.find((e) => e.type === 'read_write')?.id;
   if (!endpointId) {
     endpointId = await run.step('endpoint', async () => {
-      const r = await mutation.createEndpoint({ projectId, branchId: created.branch.id, type: 'read_write' });
+      const r = await neonMutations.createEndpoint({ projectId, branchId: created.branch.id, type: 'read_write' });
       return r.endpoint.id;
     });
   }

@@ -1,6 +1,6 @@
 /** Deletes a preview branch of dev, now or at a given time (the durable expiry timer for previews past 30 days). */
 import { sleep } from '@temporalio/workflow';
-import { read } from '../runtime/activity-options';
+import { neonReads } from '../runtime/activity-options';
 import { deletePreviewInput, type DeletePreviewInput } from '../contract/inputs';
 import { Run } from '../runtime/run';
 import { deleteBranch, refuse } from '../steps/neon';
@@ -22,8 +22,8 @@ export async function deletePreview(raw: DeletePreviewInput): Promise<DeletePrev
     const wait = Date.parse(o.at) - Date.now();
     if (wait > 0) await run.step('wait_for_expiry', () => sleep(wait));
   }
-  const branch = await run.step('find', () => read.getBranch({ projectId, branchName: name }));
-  const dev = await read.getBranch({ projectId, branchName: o.devBranchName });
+  const branch = await run.step('find', () => neonReads.getBranch({ projectId, branchName: name }));
+  const dev = await neonReads.getBranch({ projectId, branchName: o.devBranchName });
   if (!branch || (o.branchId && branch.id !== o.branchId)) {
     run.finish('noop', 'no such preview (already deleted)');
     return { outcome: 'noop', projectId, name, branchId: null };

@@ -3,10 +3,8 @@
  * workflow, so the CLI and client talk only to Temporal and the Neon key stays with the worker. It changes nothing, so
  * it is not admitted through the project's coordinator and sends no notification (not in RUN_WORKFLOW_TYPES).
  */
-import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { BranchInfo } from '../../activities/types';
-import type { EndpointWithHost, PreviewListingActivities } from '../../activities/neon/branches';
-import { NON_RETRYABLE_ERROR_TYPES } from '../../shared/failure-types';
+import type { BranchInfo, EndpointWithHost } from '../../activities/contract';
+import { previewListing } from '../runtime/activity-options';
 import { listPreviewsInput, type ListPreviewsInput } from '../contract/inputs';
 import { PREVIEW_PREFIX } from '../contract/names';
 import { refuse } from '../steps/neon';
@@ -30,21 +28,6 @@ export type PreviewListing = {
   workflowId: string | null;
 };
 
-const retry: RetryPolicy = {
-  initialInterval: '500 milliseconds',
-  backoffCoefficient: 2,
-  maximumInterval: '10 seconds',
-  maximumAttempts: 5,
-  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-};
-
-/** Reads: a few quick retries, then the list fails with the reason (the caller asks again). */
-const reads = proxyActivities<PreviewListingActivities>({
-  startToCloseTimeout: '60 seconds',
-  heartbeatTimeout: '10 seconds',
-  retry,
-});
-
 /**
  * The child branches of dev, plus any branch a createPreview run made or named like one (`preview-...`) whose parent
  * is no longer dev (a refresh replaces dev under its name; its children keep the old parent), by name. A dev branch
@@ -53,8 +36,8 @@ const reads = proxyActivities<PreviewListingActivities>({
 export async function listPreviews(raw: ListPreviewsInput): Promise<PreviewListing[]> {
   const { projectId, devBranchName } = parseInput(listPreviewsInput(), raw);
   const [{ branches, endpoints }, runs] = await Promise.all([
-    reads.listBranchesAndEndpoints({ projectId }),
-    reads.findPreviewRuns({ projectId }),
+    previewListing.listBranchesAndEndpoints({ projectId }),
+    previewListing.findPreviewRuns({ projectId }),
   ]);
   const made = new Map(runs.map((r) => [r.branchId, r.workflowId]));
   const byId = new Map(branches.map((b) => [b.id, b]));

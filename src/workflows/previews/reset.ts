@@ -2,7 +2,7 @@
  * Resets a preview to dev's head in place (Neon's branch restore from the parent): the preview keeps its branch ID,
  * endpoint and connection string, so whatever points at it keeps working; sessions open on it are dropped.
  */
-import { mutation, read } from '../runtime/activity-options';
+import { neonMutations, neonReads } from '../runtime/activity-options';
 import { previewRef, type PreviewRef } from '../contract/inputs';
 import { Run } from '../runtime/run';
 import { readWriteEndpoint, refuse } from '../steps/neon';
@@ -26,8 +26,8 @@ export async function resetPreview(raw: PreviewRef): Promise<ResetPreviewResult>
   const { projectId, name } = o;
   const preview = await run.step('plan', async () => {
     const [branch, dev] = [
-      await read.getBranch({ projectId, branchName: name }),
-      await read.getBranch({ projectId, branchName: o.devBranchName }),
+      await neonReads.getBranch({ projectId, branchName: name }),
+      await neonReads.getBranch({ projectId, branchName: o.devBranchName }),
     ];
     if (!dev) throw refuse(`the dev branch "${o.devBranchName}" does not exist`, 'BranchMissing');
     if (!branch) throw refuse(`preview "${name}" does not exist (create it first)`, 'BranchMissing');
@@ -37,7 +37,7 @@ export async function resetPreview(raw: PreviewRef): Promise<ResetPreviewResult>
   const reset = await run.step('reset', async (s) => {
     s.ids = { branchId: preview.id };
     // Workflow time, fixed for the step: a retried attempt finds the reset by last_reset_at instead of resetting again.
-    return mutation.resetBranch({ projectId, branchId: preview.id, resetAfter: new Date().toISOString() });
+    return neonMutations.resetBranch({ projectId, branchId: preview.id, resetAfter: new Date().toISOString() });
   });
   run.finish('reset');
   return {

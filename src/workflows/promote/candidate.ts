@@ -6,7 +6,7 @@ import { fingerprintOrNull } from '../steps/fingerprints';
 import type { ApprovalGate } from './approval';
 import type { PromoteResult } from './promote';
 import { abort, orConnect, snapshotStep, type Promotion } from './promotion';
-import { mutation } from '../runtime/activity-options';
+import { neonMutations } from '../runtime/activity-options';
 import { deleteBranch, deleteSnapshot, verify } from '../steps/neon';
 
 /** A candidate that passed its checks: its branch and the endpoint the checks used. */
@@ -39,7 +39,7 @@ export async function prepareCandidate(p: Promotion, gate: ApprovalGate): Promis
 
   // The candidate as a branch of its own, next to prod: checked before anything touches prod.
   const candidate = await run.step('restore_candidate', async (s) => {
-    const r = await mutation.restoreSnapshot({
+    const r = await neonMutations.restoreSnapshot({
       projectId,
       snapshotId: candidateSnap.id,
       targetBranchId: plan.prodBranchId,
@@ -53,7 +53,7 @@ export async function prepareCandidate(p: Promotion, gate: ApprovalGate): Promis
   saga.add('delete_candidate_branch', () => deleteBranch(projectId, candidate.id));
   // A restored, unfinalized branch has no compute: the checks need one.
   const endpointId = await run.step('candidate_endpoint', async (s) => {
-    const r = await mutation.createEndpoint({ projectId, branchId: candidate.id, type: 'read_write' });
+    const r = await neonMutations.createEndpoint({ projectId, branchId: candidate.id, type: 'read_write' });
     s.ids.endpointId = r.endpoint.id;
     return r.endpoint.id;
   });

@@ -4,10 +4,10 @@
  * migration that fails, or a check that fails after them, puts prod back to it.
  */
 import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import type { ApplyMigrationResult, MigrationPlan, MigrationSource } from '../../activities/types';
+import type { ApplyMigrationResult, MigrationPlan, MigrationSource } from '../../activities/contract';
 import { CONNECTIVITY_CHECK, type PromoteOptions } from '../contract/inputs';
 import { isoAfter, resourceName } from '../contract/names';
-import { databaseWrites, mutation } from '../runtime/activity-options';
+import { databaseWrites, neonMutations } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import type { PromoteOutcome, PromoteResult } from './promote';
 import { isCancellation, shielded } from '../runtime/saga';
@@ -55,7 +55,7 @@ export async function promoteByMigrations(
 
   const anchor = await run.step('snapshot_prod', async (s) => {
     const expiresAt = isoAfter(Date.now(), o.retention.rollbackSnapshot);
-    const r = await mutation.ensureSnapshot({
+    const r = await neonMutations.ensureSnapshot({
       projectId,
       branchId: prod.branchId,
       name: resourceName('rollback', id),

@@ -1,6 +1,6 @@
 /** Step 1 of a promotion: what would happen, and whether it can happen at all. Changes nothing in a dry run. */
-import type { CompareSchemaResult, SnapshotInfo } from '../../activities/types';
-import { read } from '../runtime/activity-options';
+import type { CompareSchemaResult, SnapshotInfo } from '../../activities/contract';
+import { neonReads } from '../runtime/activity-options';
 import type { PromoteOptions } from '../contract/inputs';
 import { isOwned } from '../contract/names';
 import {
@@ -59,7 +59,7 @@ export async function planPromotion(o: PromoteOptions): Promise<PromotionPlan> {
     }
     if (!o.dryRun) for (const s of expired) await deleteSnapshot(o.projectId, s.id);
   }
-  const schemaDiff = await read.compareSchema({
+  const schemaDiff = await neonReads.compareSchema({
     projectId: o.projectId,
     branchId: dev.id,
     baseBranchId: prod.id,

@@ -8,7 +8,7 @@
  * live in promote-candidate.ts (up to a checked candidate) and promote-swap.ts (from the rollback snapshot on).
  */
 import { workflowInfo } from '@temporalio/workflow';
-import type { FingerprintBranchResult, VerifyBranchResult } from '../../activities/types';
+import type { FingerprintBranchResult, VerifyBranchResult } from '../../activities/contract';
 import { ApprovalGate } from './approval';
 import type { Approval, WriteReport } from '../contract/definitions';
 import { promoteInput, type PromoteInput } from '../contract/inputs';

@@ -3,14 +3,14 @@
  * candidate, promote-swap.ts from the rollback snapshot to the clean-up): the run's state and the steps more than one
  * phase takes.
  */
-import type { SnapshotInfo, VerificationCheck } from '../../activities/types';
+import type { SnapshotInfo, VerificationCheck } from '../../activities/contract';
 import { CONNECTIVITY_CHECK, type PromoteOptions } from '../contract/inputs';
 import { isoAfter } from '../contract/names';
 import type { PromoteOutcome, PromoteResult } from './promote';
 import type { PromotionPlan } from './plan';
 import type { WriteGuard } from './writes';
 import type { Run } from '../runtime/run';
-import { mutation } from '../runtime/activity-options';
+import { neonMutations } from '../runtime/activity-options';
 import type { Saga } from '../runtime/saga';
 import type { Swap, Where } from '../steps/neon';
 
@@ -42,7 +42,12 @@ export function snapshotStep(
 ): Promise<SnapshotInfo> {
   const { projectId } = p.where;
   return p.run.step(step, async (s): Promise<SnapshotInfo> => {
-    const r = await mutation.ensureSnapshot({ projectId, branchId, name, expiresAt: isoAfter(Date.now(), keepMs) });
+    const r = await neonMutations.ensureSnapshot({
+      projectId,
+      branchId,
+      name,
+      expiresAt: isoAfter(Date.now(), keepMs),
+    });
     s.ids.snapshotId = r.snapshot.id;
     return r.snapshot;
   });

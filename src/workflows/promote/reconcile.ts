@@ -4,10 +4,10 @@
  * finalize next to it), copied into the new prod.
  */
 import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import type { ReconcileResult } from '../../activities/types';
+import type { ReconcileResult } from '../../activities/contract';
 import type { PromoteOptions } from '../contract/inputs';
 import { resourceName } from '../contract/names';
-import { mutation, reconciliation } from '../runtime/activity-options';
+import { neonMutations, reconciliation } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import type { Saga } from '../runtime/saga';
 import { deleteBranch, deleteEndpoint, type Swap, type Where } from '../steps/neon';
@@ -30,13 +30,13 @@ export async function reconcileFromBackup(
   const { projectId } = where;
   const { swap } = ctx;
   const readOnlyEndpoint = async (branchId: string): Promise<string> => {
-    const r = await mutation.createEndpoint({ projectId, branchId, type: 'read_only' });
+    const r = await neonMutations.createEndpoint({ projectId, branchId, type: 'read_only' });
     return r.endpoint.id;
   };
   return run.step(ctx.dryRun ? 'count_late_writes' : 'reconcile', async (s) => {
     const sourceEndpointId = await readOnlyEndpoint(swap.replacedBranchId);
     saga.add('delete_backup_endpoint', () => deleteEndpoint(projectId, sourceEndpointId));
-    const base = await mutation.restoreSnapshot({
+    const base = await neonMutations.restoreSnapshot({
       projectId,
       snapshotId: ctx.rollbackSnapshotId,
       targetBranchId: swap.replacedBranchId,

@@ -4,13 +4,13 @@
  * touches prod's data; from it on, undoing the run means rolling prod back (undoSwap), not deleting branches.
  */
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { VerifyBranchResult } from '../../activities/types';
+import type { VerifyBranchResult } from '../../activities/contract';
 import { resourceName } from '../contract/names';
 import type { PromoteResult } from './promote';
 import type { Candidate } from './candidate';
 import { abort, done, orConnect, snapshotStep, type Promotion } from './promotion';
 import { undoSwap } from './undo';
-import { mutation } from '../runtime/activity-options';
+import { neonMutations } from '../runtime/activity-options';
 import { isCancellation, shielded, type Saga } from '../runtime/saga';
 import { deleteSnapshot, finalizeOnto, retireBackup, verify, type Swap } from '../steps/neon';
 
@@ -33,7 +33,7 @@ export async function swapAndVerify(p: Promotion, candidate: Candidate): Promise
   // The swap is shielded: once started it completes, so a cancellation finds prod either untouched or swapped.
   const swap = await run.step('swap', (s) =>
     shielded(async () => {
-      await mutation.deleteEndpoint({ projectId, endpointId: candidate.endpointId });
+      await neonMutations.deleteEndpoint({ projectId, endpointId: candidate.endpointId });
       const swapped = await finalizeOnto(projectId, candidate.branchId, plan.prodBranchId, resourceName('old', id));
       s.ids = { prodBranchId: swapped.restoredBranchId, backupBranchId: swapped.replacedBranchId };
       return swapped;

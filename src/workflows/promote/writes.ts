@@ -3,10 +3,10 @@
  * on the "(old)" backup only). Detection is always on; the write policy decides what happens to such writes.
  */
 import { sleep } from '@temporalio/workflow';
-import type { WriteComparison, WritePosition, WriteTarget } from '../../activities/types';
+import type { WriteComparison, WritePosition, WriteTarget } from '../../activities/contract';
 import type { WriteReport } from '../contract/definitions';
 import type { PromoteOptions } from '../contract/inputs';
-import { compensation, databaseWrites, writes } from '../runtime/activity-options';
+import { compensations, databaseWrites, writeGuardSteps } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import { shielded, type Saga } from '../runtime/saga';
 import type { Swap, Where } from '../steps/neon';
@@ -52,7 +52,7 @@ export class WriteGuard {
    */
   async beforeSnapshot(saga: Saga): Promise<void> {
     if (this.o.writePolicy !== 'fence') {
-      this.baseline = await this.run.step('write_position', () => writes.recordWritePosition(this.target));
+      this.baseline = await this.run.step('write_position', () => writeGuardSteps.recordWritePosition(this.target));
       return;
     }
     this.baseline = await this.run.step('fence', async (s) => {
@@ -72,7 +72,7 @@ export class WriteGuard {
       }
       saga.add('lift_fence', () => this.lift());
       // Shielded: a cancellation must not let the lift run while a fence is still being raised.
-      const f = await shielded(() => writes.fenceWrites(this.target));
+      const f = await shielded(() => writeGuardSteps.fenceWrites(this.target));
       this.fencedAt = f.fencedAt;
       Object.assign(this.report.fence, {
         fencedAt: f.fencedAt,
@@ -81,7 +81,7 @@ export class WriteGuard {
       });
       const stuck = f.remainingSessions.map((r) => `${r.count} of ${r.role}`).join(', ');
       s.detail = `prod read-only; ${f.sessionsEnded} session(s) ended${stuck ? `; could not end ${stuck}` : ''}`;
-      return writes.recordWritePosition(this.target);
+      return writeGuardSteps.recordWritePosition(this.target);
     });
   }
 
@@ -89,10 +89,10 @@ export class WriteGuard {
   async beforeSwap(): Promise<string | null> {
     return this.run.step('check_writes', async (s) => {
       const since = this.baseline!;
-      let now = await writes.recordWritePosition({ ...this.target, since });
+      let now = await writeGuardSteps.recordWritePosition({ ...this.target, since });
       if (this.o.writePolicy === 'abort' && !now.comparison!.writesDetected && !now.comparison!.exact) {
         await sleep(STATS_LAG_MS);
-        now = await writes.recordWritePosition({ ...this.target, since });
+        now = await writeGuardSteps.recordWritePosition({ ...this.target, since });
       }
       const c = now.comparison!;
       Object.assign(this.report, {
@@ -177,7 +177,7 @@ export class WriteGuard {
     const { projectId, databaseName, roleName } = this.where;
     const base = { projectId, databaseName, roleName };
     if (swapped) {
-      const r = await compensation.liftFence({
+      const r = await compensations.liftFence({
         ...base,
         branchId: swapped.restoredBranchId,
         endpointId: this.prod.endpointId,
@@ -186,12 +186,12 @@ export class WriteGuard {
       Object.assign(this.report.fence!, { liftedAt: r.liftedAt, fencedForMs: r.fencedForMs });
       return;
     }
-    const byName = await compensation.liftFence({
+    const byName = await compensations.liftFence({
       ...base,
       branchName: this.o.prodBranchName,
       fencedAt: this.fencedAt,
     });
-    await compensation.liftFence({ ...base, branchId: this.prod.branchId });
+    await compensations.liftFence({ ...base, branchId: this.prod.branchId });
     // Prod took writes again once the swap finished: the figure is an upper bound by the lift's few milliseconds.
     Object.assign(this.report.fence!, { liftedAt: byName.liftedAt, fencedForMs: byName.fencedForMs });
   }

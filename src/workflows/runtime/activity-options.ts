@@ -1,7 +1,12 @@
 /**
- * The Neon activities as workflows call them: one option set per kind of call, declared once. Every set of normal
- * activities has a heartbeat timeout: the worker heartbeats for activities that do not (src/worker/heartbeat.ts), so a
- * killed worker's activity is retried within seconds instead of after its whole start-to-close timeout.
+ * Every activity the workflows call, as they call it: one option set per kind of call, each with its timeouts and
+ * retry policy, declared here and nowhere else (no other workflow file calls proxyActivities). Each set is typed with
+ * the activities it is meant for, so a call through the wrong set does not compile. Activities are imported as types
+ * only: the worker runs them.
+ *
+ * Every set of normal activities has a heartbeat timeout: the worker heartbeats for activities that do not
+ * (src/worker/heartbeat.ts), so a killed worker's activity is retried within seconds instead of after its whole
+ * start-to-close timeout.
  *
  * Short steps run as local activities: in the worker that runs the workflow task, results recorded as markers, with no
  * activity task through the server and no workflow task after each one (a promotion's plan and write guard: about six
@@ -11,15 +16,23 @@
  * once that task completes: a worker killed in the middle re-runs every local activity of the task, so a step may be
  * local only if running it again after the later ones changed things gives the same decision (reads, idempotent
  * writes; see `databaseWrites` for the read that is not). So: lookups (a few Neon reads, seconds at most) and the write
- * guard's SQL (fence, write positions after it: a session on prod, seconds). Mutations (minutes, with the operations
- * they wait for), checks, fingerprints, migrations, copies and compensations stay activities.
+ * guard's SQL (the fence and the write positions after it: a session on prod, seconds). Mutations (minutes, with the
+ * operations they wait for), checks, fingerprints, migrations, copies and compensations stay activities.
  */
 import { proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { ExplainActivities, NeonActivities as NeonOnly, WriteActivities } from '../../activities/types';
-import { NON_RETRYABLE_ERROR_TYPES } from '../../shared/failure-types';
-
-/** What workflows call: the Neon activities, the write-safety ones and the checks' EXPLAIN (one worker). */
-type NeonActivities = NeonOnly & WriteActivities & ExplainActivities;
+import type {
+  AdmissionActivities,
+  BaselineActivities,
+  ExplainActivities,
+  HealthActivities,
+  NeonActivities,
+  NotifyActivities,
+  PreviewListingActivities,
+  RunActivities,
+  VerificationActivities,
+  WriteActivities,
+} from '../../activities/contract';
+import { NON_RETRYABLE_ERROR_TYPES, NOTIFY_FAILURE_TYPES } from '../../shared/failure-types';
 
 export { NON_RETRYABLE_ERROR_TYPES };
 
@@ -35,27 +48,42 @@ const retry = (
   nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
 });
 
+// ---- Neon ----------------------------------------------------------------------------------------------------------
+
 /** Lookups, local: cheap, so a few quick retries, then the run fails with the reason. */
-export const read = proxyLocalActivities<NeonActivities>({ startToCloseTimeout: '30 seconds', retry: retry(10) });
+export const neonReads = proxyLocalActivities<
+  Pick<NeonActivities, 'resolveEnvironment' | 'getBranch' | 'compareSchema'> & ExplainActivities
+>({ startToCloseTimeout: '30 seconds', retry: retry(10) });
 
 /**
  * Neon mutations: idempotent (found by name or lineage before sending), so retried until they succeed. Each waits for
  * its own operations before it returns (src/activities/neon/operations.ts `settling`): as long as they may take,
- * heartbeating all along, so a killed worker is still noticed in seconds.
+ * heartbeating all along, so a killed worker is still noticed in seconds. A failed operation stops the step: a
+ * forward step is not sent again over it.
  */
-export const mutation = proxyActivities<NeonActivities>({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '5 seconds',
-  retry: retry(0),
-});
+export const neonMutations = proxyActivities<
+  Pick<
+    NeonActivities,
+    | 'ensureSnapshot'
+    | 'restoreSnapshot'
+    | 'finalizeRestore'
+    | 'resetBranch'
+    | 'createBranch'
+    | 'updateBranch'
+    | 'protectBranch'
+    | 'createEndpoint'
+    | 'deleteEndpoint'
+  >
+>({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '5 seconds', retry: retry(0) });
 
 /**
- * Deletes (what a run made and no longer needs: compensations, retired helpers, previews, the janitor's and the plan's
+ * Deletes of what a run made and no longer needs (compensations, helpers, previews, the janitor's and the plan's
  * room-making), waiting for their own operations like every mutation. Unlike other mutations, a delete whose operation
- * failed is sent again: Neon leaves the resource in place after a failed delete, and a delete of what is gone is done
- * (a 404 counts as deleted). Unlimited retries: a clean-up must finish, and one that cannot needs an operator.
+ * failed is sent again, with pauses of 1 s, 2 s, 4 s ... up to 30 s: Neon leaves the resource in place after a failed
+ * delete, and a delete of what is gone is done (a 404 counts as deleted). Unlimited retries: a clean-up must finish,
+ * and one that cannot needs an operator.
  */
-export const cleanup = proxyActivities<NeonActivities>({
+export const cleanup = proxyActivities<Pick<NeonActivities, 'deleteSnapshot' | 'deleteBranch' | 'deleteEndpoint'>>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '5 seconds',
   retry: {
@@ -66,8 +94,20 @@ export const cleanup = proxyActivities<NeonActivities>({
   },
 });
 
-/** Checks: a dropped connection right after a restore is worth a few retries; a failing check is an answer. */
-export const verification = proxyActivities<NeonActivities>({
+/**
+ * Short calls that undo or find out what happened while a run fails (lifting the fence, whether a swap took place):
+ * they must finish, so unlimited retries; each is idempotent.
+ */
+export const compensations = proxyActivities<Pick<NeonActivities, 'getBranch'> & Pick<WriteActivities, 'liftFence'>>({
+  startToCloseTimeout: '60 seconds',
+  heartbeatTimeout: '5 seconds',
+  retry: retry(0),
+});
+
+// ---- SQL on branches -------------------------------------------------------------------------------------------------
+
+/** Checks and fingerprints: a dropped connection right after a restore is worth a few retries; a failing check is an answer. */
+export const branchChecks = proxyActivities<VerificationActivities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '5 seconds',
   retry: retry(5, '5 seconds'),
@@ -79,28 +119,108 @@ export const verification = proxyActivities<NeonActivities>({
  * workflow task completes, so a worker killed during a later local activity of the same task (the fence) would re-run
  * the read too, and it would then see the fence as prod's own setting.
  */
-export const databaseWrites = proxyActivities<NeonActivities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '5 seconds',
-  retry: retry(10, '5 seconds'),
-});
+export const databaseWrites = proxyActivities<
+  Pick<WriteActivities, 'recordWritePosition' | 'planMigrations' | 'applyMigration'>
+>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '5 seconds', retry: retry(10, '5 seconds') });
 
 /** The fence and the write positions after it, local: SQL on prod, retried a few times on a dropped connection. */
-export const writes = proxyLocalActivities<NeonActivities>({
+export const writeGuardSteps = proxyLocalActivities<Pick<WriteActivities, 'recordWritePosition' | 'fenceWrites'>>({
   startToCloseTimeout: '5 minutes',
   retry: retry(10, '5 seconds'),
 });
 
 /** Copying late writes reads and writes whole tables: long, heartbeated, retried after a lost race. */
-export const reconciliation = proxyActivities<NeonActivities>({
+export const reconciliation = proxyActivities<Pick<WriteActivities, 'reconcileLateWrites'>>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '10 seconds',
   retry: retry(5),
 });
 
-/** Compensations must finish: unlimited retries, idempotent by design (a 404 on delete counts as done). */
-export const compensation = proxyActivities<NeonActivities>({
+// ---- Temporal ------------------------------------------------------------------------------------------------------
+
+/**
+ * Reads visibility and one finished run's result. A list that is behind (VisibilityBehind) is asked again for about
+ * half a minute before the run fails.
+ */
+export const baselineReads = proxyActivities<BaselineActivities>({
+  startToCloseTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
+  retry: retry(10, '5 seconds'),
+});
+
+/** The project's previews: a few quick retries, then the list fails with the reason (the caller asks again). */
+export const previewListing = proxyActivities<PreviewListingActivities>({
   startToCloseTimeout: '60 seconds',
-  heartbeatTimeout: '5 seconds',
-  retry: retry(0),
+  heartbeatTimeout: '10 seconds',
+  retry: retry(5, '10 seconds'),
+});
+
+/** A direct run's submission to its coordinator: a quick call, retried while the coordinator continues as new or still lists an earlier execution. */
+export const admission = proxyActivities<Pick<AdmissionActivities, 'admitExternalRun'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
+/** A queued run's check that its coordinator still lists it (or its submission again): retried while the coordinator is busy. */
+export const admissionChecks = proxyActivities<Pick<AdmissionActivities, 'ensureAdmitted'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/**
+ * The coordinator's wait for an external run to close lasts as long as the run (approval can take days); a retry after
+ * the start-to-close timeout just waits again. The worker's interceptor heartbeats, so a lost worker is noticed.
+ */
+export const externalRuns = proxyActivities<Pick<AdmissionActivities, 'awaitExternalRun'>>({
+  startToCloseTimeout: '1 day',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/** The coordinator's look-up of the project's open runs: one visibility list, retried a few times, then it goes on with what it was submitted. */
+export const recovery = proxyActivities<Pick<AdmissionActivities, 'openRunsOf'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
+});
+
+/** A scheduled firing's submission (or cancellation) of its run: quick calls; retries cover a coordinator that is continuing as new. */
+export const runs = proxyActivities<Pick<RunActivities, 'submitRun' | 'cancelRun'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
+/** A scheduled firing's wait for its run lasts as long as the run (a refresh queued behind a promotion that awaits approval: up to days). */
+export const runWaits = proxyActivities<Pick<RunActivities, 'awaitRun'>>({
+  startToCloseTimeout: '31 days',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+// ---- notifications and health ----------------------------------------------------------------------------------------
+
+/** Whether the worker has a webhook of its own: local, a lookup of the worker's settings. */
+export const webhookConfig = proxyLocalActivities<Pick<NotifyActivities, 'workerWebhook'>>({
+  startToCloseTimeout: '5 seconds',
+  retry: { maximumAttempts: 3 },
+});
+
+/**
+ * One webhook delivery, retried for up to a day (the request itself times out after 10 s); a rejected request or a
+ * worker without a secret is not retried.
+ */
+export const notifications = proxyActivities<Pick<NotifyActivities, 'notify'>>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '24 hours',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 minutes',
+    nonRetryableErrorTypes: NOTIFY_FAILURE_TYPES.filter((type) => type !== 'WebhookUnavailable'),
+  },
+});
+
+/** The health check's round trip: short, a few attempts. */
+export const health = proxyActivities<HealthActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 3 },
 });

@@ -7,14 +7,14 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
-  proxyActivities,
   log,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AdmissionActivities, AdmitExternalRunResult } from '../../activities/temporal/admission';
+import type { AdmitExternalRunResult } from '../../activities/contract';
+import { admissionChecks } from './activity-options';
 import { NeonOutcome, NeonPhase, NeonProjectId } from '../../temporal/search-attributes';
 import { admitStartedDirectly, ifBusyOf, refusedFailure, runKindOf } from '../coordination/admission';
 import {
@@ -35,12 +35,6 @@ import {
  */
 const TURN_CHECK_SECONDS = 300;
 const TURN_CHECK_GROWTH = 12;
-
-/** A quick query of the coordinator, or a submission when it lost the run; retried while the coordinator is busy. */
-const admissionCheck = proxyActivities<AdmissionActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
 
 /** `turnCheckSeconds` of a run's raw input: how long it waits for its turn before it checks it is still queued. */
 export function turnCheckSecondsOf(raw: unknown): number {
@@ -127,7 +121,7 @@ export class Run {
     let wait = seconds;
     const { workflowId, runId } = workflowInfo();
     while (!(await condition(() => this.turn, wait * 1000))) {
-      const checked = await admissionCheck.ensureAdmitted({ projectId, kind, workflowId, runId });
+      const checked = await admissionChecks.ensureAdmitted({ projectId, kind, workflowId, runId });
       if (!checked.listed) log.warn('the coordinator had lost this queued run: admitted again', { ...checked });
       wait = Math.min(wait * 2, seconds * TURN_CHECK_GROWTH);
     }

@@ -2,28 +2,12 @@
  * Data fingerprints of branches (per table row count and content hash), and the baseline refreshDev compares dev's
  * with: what a promotion took from dev, or what a refresh left on it (refresh-dev.ts).
  */
-import { isCancellation, log, proxyActivities } from '@temporalio/workflow';
-import type { BaselineActivities, FingerprintBranchResult } from '../../activities/types';
-import { NON_RETRYABLE_ERROR_TYPES, verification } from '../runtime/activity-options';
+import { isCancellation, log } from '@temporalio/workflow';
+import type { FingerprintBranchResult } from '../../activities/contract';
+import { baselineReads, branchChecks } from '../runtime/activity-options';
 import type { Where } from './neon';
 
-/**
- * Reads visibility and one finished run's result. A list that is behind (VisibilityBehind) is asked again for about
- * half a minute before the run fails.
- */
-const temporalRead = proxyActivities<BaselineActivities>({
-  startToCloseTimeout: '30 seconds',
-  heartbeatTimeout: '10 seconds',
-  retry: {
-    initialInterval: '500 milliseconds',
-    backoffCoefficient: 2,
-    maximumInterval: '5 seconds',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-  },
-});
-
-export const findRefreshBaseline = temporalRead.findRefreshBaseline;
+export const findRefreshBaseline = baselineReads.findRefreshBaseline;
 
 /** The data of a branch's tables in the public schema, read through the given endpoint (its read-write one if none). */
 export function fingerprint(
@@ -31,7 +15,7 @@ export function fingerprint(
   branchId: string,
   endpointId: string | undefined,
 ): Promise<FingerprintBranchResult> {
-  return verification.fingerprintBranch({ ...where, branchId, ...(endpointId ? { endpointId } : {}) });
+  return branchChecks.fingerprintBranch({ ...where, branchId, ...(endpointId ? { endpointId } : {}) });
 }
 
 /** Like `fingerprint`, but a failure is logged and yields null: a missing fingerprint only makes later checks stricter. */

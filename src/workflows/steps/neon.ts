@@ -1,7 +1,7 @@
 /** Steps shared by several workflows: resolving the environment, swapping a snapshot in, verifying, retiring backups. */
 import { ApplicationFailure, log } from '@temporalio/workflow';
-import type * as A from '../../activities/types';
-import { cleanup, compensation, mutation, read, verification } from '../runtime/activity-options';
+import type * as A from '../../activities/contract';
+import { branchChecks, cleanup, compensations, neonMutations, neonReads } from '../runtime/activity-options';
 import { isoAfter } from '../contract/names';
 
 export type Where = { projectId: string; databaseName: string; roleName: string };
@@ -17,7 +17,7 @@ export async function resolveEnvironment(input: {
   prodBranchName: string;
   devBranchName: string;
 }): Promise<A.ResolveEnvironmentResult> {
-  return read.resolveEnvironment({
+  return neonReads.resolveEnvironment({
     projectId: input.projectId,
     prodBranchName: input.prodBranchName,
     devBranchName: input.devBranchName,
@@ -40,7 +40,7 @@ export async function verify(
   endpointId: string | undefined,
   checks: A.VerificationCheck[],
 ): Promise<A.VerifyBranchResult> {
-  return verification.verifyBranch({
+  return branchChecks.verifyBranch({
     projectId: where.projectId,
     branchId,
     ...(endpointId ? { endpointId } : {}),
@@ -62,7 +62,7 @@ export async function restoreOnto(
   targetBranchId: string,
   names: { restored: string; old: string },
 ): Promise<Swap> {
-  const restored = await mutation.restoreSnapshot({
+  const restored = await neonMutations.restoreSnapshot({
     projectId,
     snapshotId,
     targetBranchId,
@@ -79,13 +79,17 @@ export async function finalizeOnto(
   targetBranchId: string,
   oldName: string,
 ): Promise<Swap> {
-  const finalized = await mutation.finalizeRestore({ projectId, branchId: restoredBranchId, oldBranchName: oldName });
+  const finalized = await neonMutations.finalizeRestore({
+    projectId,
+    branchId: restoredBranchId,
+    oldBranchName: oldName,
+  });
   return { restoredBranchId, replacedBranchId: finalized.replacedBranchId ?? targetBranchId };
 }
 
 /** Whether a restored branch already stands in for its target (the truth after an interrupted swap). */
 export async function isFinalized(projectId: string, branchId: string): Promise<boolean> {
-  const branch = await compensation.getBranch({ projectId, branchId });
+  const branch = await compensations.getBranch({ projectId, branchId });
   return branch?.restoreStatus === 'finalized';
 }
 
@@ -96,7 +100,7 @@ export async function isFinalized(projectId: string, branchId: string): Promise<
 export async function retireBackup(projectId: string, branchId: string, retentionMs: number): Promise<string | null> {
   const expiresAt = isoAfter(Date.now(), retentionMs);
   try {
-    await mutation.updateBranch({ projectId, branchId, protected: false, expiresAt });
+    await neonMutations.updateBranch({ projectId, branchId, protected: false, expiresAt });
     return expiresAt;
   } catch (err) {
     log.warn('backup branch kept without expiry (the janitor will delete it)', { branchId, error: String(err) });
@@ -129,7 +133,7 @@ export async function requireReadOnlyChecks(
   const fields = Object.entries(lists).filter(([, checks]) => checks.some((c) => c.kind === 'sql'));
   if (fields.length === 0) return;
   for (const [field, checks] of fields) {
-    const { refused } = await read.explainChecks({
+    const { refused } = await neonReads.explainChecks({
       projectId: where.projectId,
       databaseName: where.databaseName,
       roleName: where.roleName,
@@ -153,5 +157,5 @@ export async function requireReadOnlyChecks(
 /** Lifts a write fence (issue 7) from the branch that has this name now; nothing happens when there is none. */
 export async function liftFenceOf(where: Where, branchName: string): Promise<void> {
   const { projectId, databaseName, roleName } = where;
-  await compensation.liftFence({ projectId, databaseName, roleName, branchName });
+  await compensations.liftFence({ projectId, databaseName, roleName, branchName });
 }
