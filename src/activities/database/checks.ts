@@ -35,26 +35,27 @@ export function judgeSql(
   firstColumn: string | undefined,
 ): string | null {
   const problems: string[] = [];
-  const { rowCount, value, compare: cmp } = expect;
+  const { rowCount, value, compare: comparison } = expect;
   if (typeof rowCount === 'number' && rows.length !== rowCount)
     problems.push(`expected ${rowCount} rows, got ${rows.length}`);
   if (typeof rowCount === 'object' && !compare(rows.length, rowCount.op, rowCount.value)) {
     problems.push(`expected row count ${SYMBOL[rowCount.op]} ${rowCount.value}, got ${rows.length}`);
   }
-  if (value !== undefined || cmp) {
+  if (value !== undefined || comparison) {
     const first = rows[0] && firstColumn !== undefined ? rows[0][firstColumn] : undefined;
     if (rows.length === 0) problems.push('expected a value, got no rows');
     else if (value !== undefined && !sameValue(first, value))
       problems.push(`expected value ${show(value)}, got ${show(first)}`);
-    else if (cmp) {
-      const n =
+    else if (comparison) {
+      const actual =
         typeof first === 'number'
           ? first
           : typeof first === 'string' || typeof first === 'bigint'
             ? Number(first)
             : NaN;
-      if (Number.isNaN(n)) problems.push(`expected a number ${SYMBOL[cmp.op]} ${cmp.value}, got ${show(first)}`);
-      else if (!compare(n, cmp.op, cmp.value)) problems.push(`expected value ${SYMBOL[cmp.op]} ${cmp.value}, got ${n}`);
+      const { op, value: expected } = comparison;
+      if (Number.isNaN(actual)) problems.push(`expected a number ${SYMBOL[op]} ${expected}, got ${show(first)}`);
+      else if (!compare(actual, op, expected)) problems.push(`expected value ${SYMBOL[op]} ${expected}, got ${actual}`);
     }
   }
   return problems.length ? problems.join('; ') : null;

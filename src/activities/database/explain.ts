@@ -29,21 +29,21 @@ const MISSING_OBJECT = new Set(['42P01', '42703', '42883', '42704', '3F000']);
 
 /** The statement without leading comments, whitespace and opening parentheses. */
 function head(sql: string): string {
-  let s = sql;
+  let rest = sql;
   for (;;) {
-    const next = s.replace(/^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/|\()/, '');
-    if (next === s) return s;
-    s = next;
+    const next = rest.replace(/^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/|\()/, '');
+    if (next === rest) return rest;
+    rest = next;
   }
 }
 
 /** Every node type in an EXPLAIN (FORMAT JSON) plan. */
 function nodeTypes(plan: unknown, out: string[] = []): string[] {
-  if (Array.isArray(plan)) for (const p of plan) nodeTypes(p, out);
+  if (Array.isArray(plan)) for (const child of plan) nodeTypes(child, out);
   else if (plan && typeof plan === 'object') {
     const node = plan as Record<string, unknown>;
     if (typeof node['Node Type'] === 'string') out.push(node['Node Type']);
-    for (const v of Object.values(node)) if (v && typeof v === 'object') nodeTypes(v, out);
+    for (const value of Object.values(node)) if (value && typeof value === 'object') nodeTypes(value, out);
   }
   return out;
 }
@@ -88,14 +88,16 @@ function isSelectInto(sql: string): boolean {
 }
 
 /**
- * Checks, before a workflow changes anything, that each SQL check is a read-only query (issue 8): a check that writes
+ * Checks, before a workflow changes anything, that each SQL check is a read-only query: a check that writes
  * would otherwise be refused only at verification, after snapshots and restores. The connection string (it holds the
  * password) is fetched here and never leaves this function.
  */
 export function explainActivities({ neon, db = pgConnector }: ActivityDeps) {
   return {
     explainChecks: activity(explainInput, async (input, call): Promise<ExplainChecksResult> => {
-      const sqlChecks = input.checks.flatMap((c, index) => (c.kind === 'sql' ? [{ index, sql: c.sql }] : []));
+      const sqlChecks = input.checks.flatMap((check, index) =>
+        check.kind === 'sql' ? [{ index, sql: check.sql }] : [],
+      );
       if (sqlChecks.length === 0) return { refused: [] };
       const timeoutMs = input.statementTimeoutMs ?? 5_000;
       const uri = await branchConnectionUri(neon, input, call);

@@ -60,29 +60,29 @@ export function fingerprintActivities({ neon, db = pgConnector }: ActivityDeps) 
   } satisfies Partial<VerificationActivities>;
 }
 
-async function read(s: DbSession, schemas: string[], timeoutMs: number): Promise<TableFingerprint[]> {
-  await s.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+async function read(session: DbSession, schemas: string[], timeoutMs: number): Promise<TableFingerprint[]> {
+  await session.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    await s.query(`SET LOCAL statement_timeout = ${Math.trunc(timeoutMs)}`);
-    const { rows } = await s.query(
+    await session.query(`SET LOCAL statement_timeout = ${Math.trunc(timeoutMs)}`);
+    const { rows } = await session.query(
       `SELECT n.nspname AS schema, c.relname AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY($1::text[])
         ORDER BY 1, 2`,
       [schemas],
     );
     const out: TableFingerprint[] = [];
-    for (const r of rows as { schema: string; table: string }[]) {
-      const [t] = (await s.query(tableSql(quote(r.schema, r.table)))).rows as { rows: string; hash: string }[];
-      out.push({ table: `${r.schema}.${r.table}`, rows: Number(t!.rows), hash: t!.hash });
+    for (const { schema, table } of rows as { schema: string; table: string }[]) {
+      const [counted] = (await session.query(tableSql(quote(schema, table)))).rows as { rows: string; hash: string }[];
+      out.push({ table: `${schema}.${table}`, rows: Number(counted!.rows), hash: counted!.hash });
     }
     return out;
   } finally {
-    await s.query('ROLLBACK').catch(() => undefined);
+    await session.query('ROLLBACK').catch(() => undefined);
   }
 }
 
 function overall(tables: TableFingerprint[]): string {
-  const h = createHash('sha256');
-  for (const t of tables) h.update(`${t.table}\t${t.rows}\t${t.hash}\n`);
-  return h.digest('hex');
+  const hash = createHash('sha256');
+  for (const table of tables) hash.update(`${table.table}\t${table.rows}\t${table.hash}\n`);
+  return hash.digest('hex');
 }

@@ -14,11 +14,11 @@ const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 /** "schema.table" or "table", lower-case plain identifiers only, quoted: the name goes into SQL text. */
 export function ledgerName(table: string = DEFAULT_LEDGER): string {
   const parts = table.split('.');
-  if (parts.length > 2 || !parts.every((p) => IDENT.test(p)))
+  if (parts.length > 2 || !parts.every((part) => IDENT.test(part)))
     throw failure('InvalidInput', `ledger table "${table}" is not a plain [schema.]table name`, {
       field: 'ledgerTable',
     });
-  return parts.map((p) => `"${p}"`).join('.');
+  return parts.map((part) => `"${part}"`).join('.');
 }
 
 /** The ledger's shape; dev's migration runner writes it, applyMigration writes prod's. checksum = sha256 of sql. */
@@ -29,10 +29,10 @@ export const ledgerDdl = (table: string = DEFAULT_LEDGER): string =>
 export const checksumOf = (sql: string): string => createHash('sha256').update(sql, 'utf8').digest('hex');
 
 /** A ledger's rows in the order they were applied; null when the table does not exist. */
-export async function readLedger(s: BranchSession, table: string, withSql: boolean): Promise<Migration[] | null> {
-  const [reg] = await s.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [ledgerName(table)]);
-  if (!reg?.t) return null;
-  return s.query<Migration>(
+export async function readLedger(session: BranchSession, table: string, withSql: boolean): Promise<Migration[] | null> {
+  const [found] = await session.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [ledgerName(table)]);
+  if (!found?.t) return null;
+  return session.query<Migration>(
     `SELECT id, checksum, ${withSql ? 'sql' : "'' AS sql"} FROM ${ledgerName(table)} ORDER BY applied_at, id`,
   );
 }
@@ -44,11 +44,11 @@ export async function readFolder(dir: string): Promise<Migration[]> {
       field: 'source.path',
     });
   });
-  const files = names.filter((n) => n.endsWith('.sql')).sort();
+  const files = names.filter((name) => name.endsWith('.sql')).sort();
   return Promise.all(
-    files.map(async (f) => {
-      const sql = await readFile(path.join(dir, f), 'utf8');
-      return { id: f.slice(0, -'.sql'.length), checksum: checksumOf(sql), sql };
+    files.map(async (file) => {
+      const sql = await readFile(path.join(dir, file), 'utf8');
+      return { id: file.slice(0, -'.sql'.length), checksum: checksumOf(sql), sql };
     }),
   );
 }
@@ -58,22 +58,22 @@ export async function readFolder(dir: string): Promise<Migration[]> {
  * or when prod applied a later migration without an earlier one: applying around such gaps would guess at history.
  */
 export function planFrom(source: readonly MigrationRef[], prod: readonly MigrationRef[] | null): MigrationPlan {
-  const index = new Map(source.map((m, i) => [m.id, i]));
+  const index = new Map(source.map((migration, i) => [migration.id, i]));
   let last = -1;
-  for (const p of prod ?? []) {
-    const i = index.get(p.id);
+  for (const applied of prod ?? []) {
+    const i = index.get(applied.id);
     if (i === undefined)
-      throw writeFailure('LedgerDiverged', `prod has migration "${p.id}" that the source does not`, {
-        migrationId: p.id,
+      throw writeFailure('LedgerDiverged', `prod has migration "${applied.id}" that the source does not`, {
+        migrationId: applied.id,
       });
-    if (source[i]!.checksum !== p.checksum)
-      throw writeFailure('LedgerDiverged', `migration "${p.id}" differs between the source and prod (checksum)`, {
-        migrationId: p.id,
+    if (source[i]!.checksum !== applied.checksum)
+      throw writeFailure('LedgerDiverged', `migration "${applied.id}" differs between the source and prod (checksum)`, {
+        migrationId: applied.id,
       });
     last = Math.max(last, i);
   }
-  const applied = new Set((prod ?? []).map((p) => p.id));
-  const gap = source.slice(0, last + 1).find((m) => !applied.has(m.id));
+  const applied = new Set((prod ?? []).map((migration) => migration.id));
+  const gap = source.slice(0, last + 1).find((migration) => !applied.has(migration.id));
   if (gap)
     throw writeFailure('LedgerDiverged', `prod lacks "${gap.id}" but has the later "${source[last]!.id}"`, {
       migrationId: gap.id,

@@ -42,7 +42,7 @@ export function verifyActivities({ neon, db = pgConnector, httpGet = undiciGet }
     verifyBranch: activity(verifyInput, async (input, call): Promise<VerifyBranchResult> => {
       const started = Date.now();
       const statementTimeoutMs = input.statementTimeoutMs ?? 10_000;
-      const needsDb = input.checks.some((c) => c.kind !== 'http');
+      const needsDb = input.checks.some((check) => check.kind !== 'http');
       let secrets: string[] = [];
       let session: DbSession | undefined;
       const results: CheckResult[] = [];
@@ -78,7 +78,7 @@ export function verifyActivities({ neon, db = pgConnector, httpGet = undiciGet }
       } finally {
         await session?.close().catch(() => undefined);
       }
-      const failed = results.find((r) => !r.ok);
+      const failed = results.find((result) => !result.ok);
       const result = {
         ok: !failed,
         checks: results,
@@ -117,7 +117,7 @@ async function runTables(session: DbSession, check: TablesExistCheck, timeoutMs:
       check.tables,
     ]),
   );
-  const missing = res.rows.filter((r) => r.present !== true).map((r) => String(r.name));
+  const missing = res.rows.filter((row) => row.present !== true).map((row) => String(row.name));
   return missing.length ? `missing tables: ${missing.join(', ')}` : null;
 }
 

@@ -39,21 +39,21 @@ export const DATABASE_READ_ONLY = `SELECT coalesce(bool_or(lower(split_part(c, '
     AND split_part(c, '=', 1) = 'default_transaction_read_only'`;
 
 /** Reads the branch's write position on an open session. Each statement is its own transaction: fresh statistics. */
-export async function readPosition(s: BranchSession): Promise<WritePosition> {
-  const [head] = await s.query<{ lsn: string; at: Date; others: number; ro: boolean }>(
+export async function readPosition(session: BranchSession): Promise<WritePosition> {
+  const [head] = await session.query<{ lsn: string; at: Date; others: number; ro: boolean }>(
     `SELECT pg_current_wal_lsn()::text AS lsn, clock_timestamp() AS at, (${OTHER_SESSIONS}) AS others,
        (${DATABASE_READ_ONLY}) AS ro`,
   );
-  const rows = await s.query<{ name: string; ins: string; upd: string; del: string; live: string }>(
+  const rows = await session.query<{ name: string; ins: string; upd: string; del: string; live: string }>(
     `SELECT format('%s.%s', quote_ident(schemaname), quote_ident(relname)) AS name, n_tup_ins::text AS ins,
        n_tup_upd::text AS upd, n_tup_del::text AS del, n_live_tup::text AS live
      FROM pg_stat_user_tables ORDER BY schemaname, relname LIMIT ${MAX_TABLES + 1}`,
   );
   const tables: Record<string, TableWriteCounters> = {};
-  for (const r of rows.slice(0, MAX_TABLES))
-    tables[r.name] = { inserts: +r.ins, updates: +r.upd, deletes: +r.del, liveRows: +r.live };
+  for (const row of rows.slice(0, MAX_TABLES))
+    tables[row.name] = { inserts: +row.ins, updates: +row.upd, deletes: +row.del, liveRows: +row.live };
   return {
-    branchId: s.branchId,
+    branchId: session.branchId,
     lsn: head!.lsn,
     tables,
     at: head!.at.toISOString(),
@@ -63,7 +63,7 @@ export async function readPosition(s: BranchSession): Promise<WritePosition> {
   };
 }
 
-/** Write detection (issue 7): always on, whatever the write policy. */
+/** Write detection: every promotion records prod's write position, whatever its write policy. */
 export function detectActivities(deps: ActivityDeps) {
   return {
     /**

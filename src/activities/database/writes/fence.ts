@@ -26,10 +26,10 @@ const SESSIONS = `SELECT a.pid, coalesce(a.usename, '?') AS role,
     AND (a.backend_start IS NULL OR a.backend_start <= $1)`;
 
 /** Ends one backend and waits for it to exit; false when it outlived the wait or the role may not end it after all. */
-async function terminate(s: BranchSession, pid: number, timeoutMs: number): Promise<boolean> {
+async function terminate(session: BranchSession, pid: number, timeoutMs: number): Promise<boolean> {
   try {
-    const [r] = await s.query<{ ok: boolean }>('SELECT pg_terminate_backend($1, $2) AS ok', [pid, timeoutMs]);
-    return r?.ok === true;
+    const [row] = await session.query<{ ok: boolean }>('SELECT pg_terminate_backend($1, $2) AS ok', [pid, timeoutMs]);
+    return row?.ok === true;
   } catch (err) {
     if (sqlState(err) === '42501') return false;
     throw err;
@@ -41,18 +41,18 @@ async function terminate(s: BranchSession, pid: number, timeoutMs: number): Prom
  * backend shows its database in pg_stat_activity only at the end of its startup, after it read the database's
  * settings, so a second pass a moment later catches one that was starting while the setting changed.
  */
-async function endSessions(s: BranchSession, before: Date, timeoutMs: number, clock: Clock) {
+async function endSessions(session: BranchSession, before: Date, timeoutMs: number, clock: Clock) {
   let ended = 0;
   let remaining: { role: string; count: number }[] = [];
   for (let pass = 0; pass < 10; pass++) {
-    const rows = await s.query<{ pid: number; role: string; can: boolean }>(SESSIONS, [before]);
+    const others = await session.query<{ pid: number; role: string; can: boolean }>(SESSIONS, [before]);
     const stuck = new Map<string, number>();
     let signalled = 0;
-    for (const r of rows) {
-      const done = r.can ? await terminate(s, r.pid, timeoutMs) : false;
+    for (const other of others) {
+      const done = other.can ? await terminate(session, other.pid, timeoutMs) : false;
       if (done) ended++;
-      if (r.can) signalled++;
-      if (!done) stuck.set(r.role, (stuck.get(r.role) ?? 0) + 1);
+      if (other.can) signalled++;
+      if (!done) stuck.set(other.role, (stuck.get(other.role) ?? 0) + 1);
     }
     remaining = [...stuck].map(([role, count]) => ({ role, count }));
     if (pass >= 1 && signalled === 0) break;
@@ -68,13 +68,13 @@ async function findBranch(
   call: CallOptions,
 ) {
   if (ref.branchId) return neon.getBranch(projectId, ref.branchId, call).catch(nullOn404);
-  const named = (await neon.listBranches(projectId, call)).filter((b) => b.name === ref.branchName);
+  const named = (await neon.listBranches(projectId, call)).filter((branch) => branch.name === ref.branchName);
   if (named.length > 1) throw failure('NeonConflict', `${named.length} branches are named "${ref.branchName}"`);
   return named[0] ?? null;
 }
 
 /**
- * The write fence (issue 7): prod refuses writes at the database level. `default_transaction_read_only` applies to
+ * The write fence: prod refuses writes at the database level. `default_transaction_read_only` applies to
  * sessions as they start, so the fence also ends every session that started before it. It stops applications, not
  * an adversary: a session may still `SET default_transaction_read_only = off` (this activity does, for itself).
  */
@@ -88,14 +88,15 @@ export function fenceActivities(deps: ActivityDeps) {
           deps,
           input,
           call,
-          async (s) => {
-            await s.query(OWN_SESSION_WRITABLE);
-            const [before] = await s.query<{ ro: boolean }>(DATABASE_READ_ONLY);
-            await s.query(alterDatabase('SET default_transaction_read_only = on'));
+          async (session) => {
+            await session.query(OWN_SESSION_WRITABLE);
+            const [before] = await session.query<{ ro: boolean }>(DATABASE_READ_ONLY);
+            await session.query(alterDatabase('SET default_transaction_read_only = on'));
             // Sessions that start after this instant read the new setting; older ones are ended below.
-            const [t] = await s.query<{ at: Date }>('SELECT clock_timestamp() AS at');
-            const { ended, remaining } = await endSessions(s, t!.at, input.terminateTimeoutMs ?? 5_000, clock);
-            const [done] = await s.query<{ at: Date }>('SELECT clock_timestamp() AS at');
+            const [fenced] = await session.query<{ at: Date }>('SELECT clock_timestamp() AS at');
+            const timeoutMs = input.terminateTimeoutMs ?? 5_000;
+            const { ended, remaining } = await endSessions(session, fenced!.at, timeoutMs, clock);
+            const [done] = await session.query<{ at: Date }>('SELECT clock_timestamp() AS at');
             return {
               branchId: input.branchId,
               fencedAt: done!.at.toISOString(),
@@ -121,7 +122,10 @@ export function fenceActivities(deps: ActivityDeps) {
           endSessions: z.boolean().optional(),
           fencedAt: z.iso.datetime({ offset: true }).optional(),
         })
-        .refine((i) => !!i.branchId !== !!i.branchName, { message: 'give branchId or branchName', path: ['branchId'] }),
+        .refine((input) => !!input.branchId !== !!input.branchName, {
+          message: 'give branchId or branchName',
+          path: ['branchId'],
+        }),
       async (input, call): Promise<LiftFenceResult> => {
         const none = { wasFenced: false, liftedAt: null, fencedForMs: null, sessionsEnded: 0 };
         // Given the branch and its endpoint (the run knows both after a swap), no look-up: the connection string's
@@ -133,7 +137,7 @@ export function fenceActivities(deps: ActivityDeps) {
           const branch = await findBranch(neon, input.projectId, input, call);
           if (!branch) return { ...none, branchId: null, skipped: 'branch_not_found' };
           const endpoints = await neon.listBranchEndpoints(input.projectId, branch.id, call);
-          const endpointId = input.endpointId ?? endpoints.find((e) => e.type === 'read_write')?.id;
+          const endpointId = input.endpointId ?? endpoints.find((endpoint) => endpoint.type === 'read_write')?.id;
           if (!endpointId) return { ...none, branchId: branch.id, skipped: 'no_endpoint' };
           target = { ...input, branchId: branch.id, endpointId };
         }
@@ -142,14 +146,15 @@ export function fenceActivities(deps: ActivityDeps) {
           deps,
           target,
           call,
-          async (s) => {
-            await s.query(OWN_SESSION_WRITABLE);
-            const [state] = await s.query<{ ro: boolean }>(DATABASE_READ_ONLY);
-            if (state!.ro) await s.query(alterDatabase('RESET default_transaction_read_only'));
-            const [t] = await s.query<{ at: Date }>('SELECT clock_timestamp() AS at');
+          async (session) => {
+            await session.query(OWN_SESSION_WRITABLE);
+            const [state] = await session.query<{ ro: boolean }>(DATABASE_READ_ONLY);
+            if (state!.ro) await session.query(alterDatabase('RESET default_transaction_read_only'));
+            const [lifted] = await session.query<{ at: Date }>('SELECT clock_timestamp() AS at');
             // Sessions opened while the fence was up stay read-only until they reconnect: end them so they do.
-            const ended = state!.ro && input.endSessions !== false ? await endSessions(s, t!.at, 5_000, clock) : null;
-            const liftedAt = t!.at.toISOString();
+            const ended =
+              state!.ro && input.endSessions !== false ? await endSessions(session, lifted!.at, 5_000, clock) : null;
+            const liftedAt = lifted!.at.toISOString();
             return {
               branchId: branch.id,
               wasFenced: state!.ro,

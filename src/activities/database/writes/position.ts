@@ -2,8 +2,8 @@ import type { TableWriteDelta, WriteComparison, WritePosition } from '../../cont
 
 /** "16/B374D848" -> a number that orders like the LSN. */
 export function lsnValue(lsn: string): bigint | null {
-  const m = /^([0-9A-F]+)\/([0-9A-F]+)$/i.exec(lsn);
-  return m ? (BigInt(`0x${m[1]}`) << 32n) + BigInt(`0x${m[2]}`) : null;
+  const parts = /^([0-9A-F]+)\/([0-9A-F]+)$/i.exec(lsn);
+  return parts ? (BigInt(`0x${parts[1]}`) << 32n) + BigInt(`0x${parts[2]}`) : null;
 }
 
 /**
@@ -27,36 +27,40 @@ export function compareWritePositions(before: WritePosition, after: WritePositio
   let rowsChanged = 0;
   const sameBranch = before.branchId === after.branchId;
   if (!sameBranch) uncertain.push(`positions of different branches (${before.branchId}, ${after.branchId})`);
-  for (const [name, a] of Object.entries(after.tables)) {
-    const b = before.tables[name];
-    if (!b) {
+  for (const [name, now] of Object.entries(after.tables)) {
+    const then = before.tables[name];
+    if (!then) {
       tablesAdded.push(name);
-      if (a.inserts + a.updates + a.deletes > 0) {
-        rowsChangedByTable[name] = { inserts: a.inserts, updates: a.updates, deletes: a.deletes };
-        rowsChanged += a.inserts + a.updates + a.deletes;
+      if (now.inserts + now.updates + now.deletes > 0) {
+        rowsChangedByTable[name] = { inserts: now.inserts, updates: now.updates, deletes: now.deletes };
+        rowsChanged += now.inserts + now.updates + now.deletes;
       }
       continue;
     }
-    const d = { inserts: a.inserts - b.inserts, updates: a.updates - b.updates, deletes: a.deletes - b.deletes };
-    if (d.inserts < 0 || d.updates < 0 || d.deletes < 0) {
+    const delta = {
+      inserts: now.inserts - then.inserts,
+      updates: now.updates - then.updates,
+      deletes: now.deletes - then.deletes,
+    };
+    if (delta.inserts < 0 || delta.updates < 0 || delta.deletes < 0) {
       uncertain.push(`${name}: counters went backwards (statistics reset or compute restart)`);
       continue;
     }
-    const n = d.inserts + d.updates + d.deletes;
-    if (n > 0) {
-      rowsChangedByTable[name] = d;
-      rowsChanged += n;
+    const changed = delta.inserts + delta.updates + delta.deletes;
+    if (changed > 0) {
+      rowsChangedByTable[name] = delta;
+      rowsChanged += changed;
     }
   }
-  const tablesDropped = Object.keys(before.tables).filter((t) => !(t in after.tables));
+  const tablesDropped = Object.keys(before.tables).filter((table) => !(table in after.tables));
   if (before.tablesTruncated || after.tablesTruncated) uncertain.push('more than 5000 tables: the rest were not read');
-  const lb = lsnValue(before.lsn);
-  const la = lsnValue(after.lsn);
+  const lsnBefore = lsnValue(before.lsn);
+  const lsnAfter = lsnValue(after.lsn);
   return {
     writesDetected: rowsChanged > 0 || tablesAdded.length > 0 || tablesDropped.length > 0 || uncertain.length > 0,
     rowsChangedByTable,
     rowsChanged,
-    lsnAdvanced: sameBranch && lb !== null && la !== null ? la > lb : null,
+    lsnAdvanced: sameBranch && lsnBefore !== null && lsnAfter !== null ? lsnAfter > lsnBefore : null,
     tablesAdded,
     tablesDropped,
     uncertain,

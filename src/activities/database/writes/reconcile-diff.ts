@@ -12,19 +12,20 @@ export type LateChange = { kind: 'insert' | 'update' | 'delete' | 'upsert'; base
 export function lateChanges(base: RowHashes | null, source: RowHashes): Map<string, LateChange> {
   const out = new Map<string, LateChange>();
   if (!base) {
-    for (const [k, h] of source) out.set(k, { kind: 'upsert', source: h });
+    for (const [key, hash] of source) out.set(key, { kind: 'upsert', source: hash });
     return out;
   }
-  for (const [k, h] of source) {
-    const b = base.get(k);
-    if (b === undefined) out.set(k, { kind: 'insert', source: h });
-    else if (b !== h) out.set(k, { kind: 'update', base: b, source: h });
+  for (const [key, hash] of source) {
+    const baseHash = base.get(key);
+    if (baseHash === undefined) out.set(key, { kind: 'insert', source: hash });
+    else if (baseHash !== hash) out.set(key, { kind: 'update', base: baseHash, source: hash });
   }
-  for (const [k, b] of base) if (!source.has(k)) out.set(k, { kind: 'delete', base: b });
+  for (const [key, baseHash] of base) if (!source.has(key)) out.set(key, { kind: 'delete', base: baseHash });
   return out;
 }
 
-export type Plan = {
+/** Which keys of one table to write to the target, by statement, and which conflict. */
+export type RowPlan = {
   insert: string[];
   update: string[];
   delete: string[];
@@ -38,22 +39,22 @@ export type Plan = {
  * nothing to do; the target still as at the snapshot -> apply; anything else means both sides changed the row (or,
  * without a base, that the target has another version of it): a conflict, settled by the rule.
  */
-export function decide(changes: Map<string, LateChange>, target: RowHashes, rule: ConflictRule): Plan {
-  const plan: Plan = { insert: [], update: [], delete: [], conflicts: [], alreadyPresent: 0 };
-  for (const [k, c] of changes) {
-    const t = target.get(k);
-    if (t === c.source) {
+export function decide(changes: Map<string, LateChange>, target: RowHashes, rule: ConflictRule): RowPlan {
+  const plan: RowPlan = { insert: [], update: [], delete: [], conflicts: [], alreadyPresent: 0 };
+  for (const [key, change] of changes) {
+    const targetHash = target.get(key);
+    if (targetHash === change.source) {
       plan.alreadyPresent++;
       continue;
     }
-    const clean = c.kind === 'upsert' ? t === undefined : t === c.base;
+    const clean = change.kind === 'upsert' ? targetHash === undefined : targetHash === change.base;
     if (!clean) {
-      plan.conflicts.push(k);
+      plan.conflicts.push(key);
       if (rule !== 'keep_prod') continue;
     }
-    if (c.source === undefined) plan.delete.push(k);
-    else if (t === undefined) plan.insert.push(k);
-    else plan.update.push(k);
+    if (change.source === undefined) plan.delete.push(key);
+    else if (targetHash === undefined) plan.insert.push(key);
+    else plan.update.push(key);
   }
   return plan;
 }

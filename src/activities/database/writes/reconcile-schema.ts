@@ -17,27 +17,27 @@ const quote = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 /** "table" or "schema.table": at most one dot, no quotes, nothing empty or longer than Postgres allows. */
 export function splitName(name: string): { schema: string; table: string } {
   const parts = name.split('.');
-  if (parts.length > 2 || parts.some((p) => p.length === 0 || p.length > 63 || /["\0]/.test(p)))
+  if (parts.length > 2 || parts.some((part) => part.length === 0 || part.length > 63 || /["\0]/.test(part)))
     throw writeFailure('ReconcileFailed', `"${name}" is not a table name (table or schema.table)`);
   return parts.length === 2 ? { schema: parts[0]!, table: parts[1]! } : { schema: 'public', table: parts[0]! };
 }
 
 /** Reads a table's shape by exact (case-sensitive) name; refuses a name that is not an ordinary or partitioned table. */
-export async function readShape(s: BranchSession, name: string, where: string): Promise<TableShape> {
+export async function readShape(session: BranchSession, name: string, side: string): Promise<TableShape> {
   const { schema, table } = splitName(name);
-  const [rel] = await s.query<{ oid: number }>(
+  const [rel] = await session.query<{ oid: number }>(
     `SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`,
     [schema, table],
   );
-  if (!rel) throw writeFailure('ReconcileFailed', `table ${schema}.${table} does not exist on the ${where}`);
-  const cols = await s.query<{ name: string; type: string; generated: string; identity: string }>(
+  if (!rel) throw writeFailure('ReconcileFailed', `table ${schema}.${table} does not exist on the ${side}`);
+  const columns = await session.query<{ name: string; type: string; generated: string; identity: string }>(
     `SELECT attname AS name, format_type(atttypid, atttypmod) AS type, attgenerated::text AS generated,
        attidentity::text AS identity FROM pg_attribute
       WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
     [rel.oid],
   );
-  const uniques = await s.query<{ cols: string[] }>(
+  const uniques = await session.query<{ cols: string[] }>(
     `SELECT array_agg(a.attname::text ORDER BY a.attname) AS cols FROM pg_index i
        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
       WHERE i.indrelid = $1 AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
@@ -47,9 +47,12 @@ export async function readShape(s: BranchSession, name: string, where: string): 
   return {
     sql: `${quote(schema)}.${quote(table)}`,
     columns: new Map(
-      cols.map((c) => [c.name, { type: c.type, writable: c.generated === '', identityAlways: c.identity === 'a' }]),
+      columns.map((column) => [
+        column.name,
+        { type: column.type, writable: column.generated === '', identityAlways: column.identity === 'a' },
+      ]),
     ),
-    uniqueSets: uniques.map((u) => [...u.cols].sort()),
+    uniqueSets: uniques.map((unique) => [...unique.cols].sort()),
   };
 }
 
@@ -64,24 +67,26 @@ export type TablePlan = {
   target: TableShape;
 };
 
-export function planTable(t: ReconcileTable, source: TableShape, target: TableShape): TablePlan {
-  const missing = (shape: TableShape, cols: string[]) => cols.filter((c) => !shape.columns.has(c));
-  for (const [shape, where] of [
+export function planTable(table: ReconcileTable, source: TableShape, target: TableShape): TablePlan {
+  const missing = (shape: TableShape, names: string[]) => names.filter((name) => !shape.columns.has(name));
+  for (const [shape, side] of [
     [source, 'source'],
     [target, 'target'],
   ] as const) {
-    const absent = missing(shape, [...t.key, ...(t.timestampColumn ? [t.timestampColumn] : [])]);
+    const absent = missing(shape, [...table.key, ...(table.timestampColumn ? [table.timestampColumn] : [])]);
     if (absent.length)
-      throw writeFailure('ReconcileFailed', `${t.table}: no column ${absent.join(', ')} on the ${where}`);
-    const key = [...t.key].sort().join(',');
-    if (!shape.uniqueSets.some((u) => u.join(',') === key))
+      throw writeFailure('ReconcileFailed', `${table.table}: no column ${absent.join(', ')} on the ${side}`);
+    const key = [...table.key].sort().join(',');
+    if (!shape.uniqueSets.some((unique) => unique.join(',') === key))
       throw writeFailure(
         'ReconcileFailed',
-        `${t.table}: (${t.key.join(', ')}) is not a primary key or unique index on the ${where}`,
+        `${table.table}: (${table.key.join(', ')}) is not a primary key or unique index on the ${side}`,
       );
   }
-  const columns = [...target.columns].filter(([c, i]) => i.writable && source.columns.has(c)).map(([c]) => c);
-  return { name: t.table, key: t.key, columns, timestampColumn: t.timestampColumn, source, target };
+  const columns = [...target.columns]
+    .filter(([name, column]) => column.writable && source.columns.has(name))
+    .map(([name]) => name);
+  return { name: table.table, key: table.key, columns, timestampColumn: table.timestampColumn, source, target };
 }
 
 export { quote };

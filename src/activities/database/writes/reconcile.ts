@@ -4,7 +4,7 @@ import type { ActivityDeps } from '../../deps';
 import { activity, currentContext, failure } from '../../failures';
 import { isoTimestamp, neonId } from '../../inputs';
 import { writeFailure } from './failures';
-import { decide, lateChanges, type Plan } from './reconcile-diff';
+import { decide, lateChanges, type RowPlan } from './reconcile-diff';
 import { planTable, readShape, type TablePlan } from './reconcile-schema';
 import * as sql from './reconcile-sql';
 import { messageOf, sqlState, withBranch, type BranchSession } from './session';
@@ -43,70 +43,91 @@ type Sessions = { source: BranchSession; base: BranchSession | null; target: Bra
 
 async function withSessions<T>(
   deps: ActivityDeps,
-  i: ReconcileInput,
+  input: ReconcileInput,
   call: CallOptions,
-  fn: (s: Sessions) => Promise<T>,
+  fn: (sessions: Sessions) => Promise<T>,
 ): Promise<T> {
-  const at = (branchId: string, endpointId?: string) => ({ ...i, branchId, endpointId });
-  const opts = { sqlFailure: 'ReconcileFailed' as const, statementTimeoutMs: 600_000 };
+  const on = (branchId: string, endpointId?: string) => ({ ...input, branchId, endpointId });
+  const options = { sqlFailure: 'ReconcileFailed' as const, statementTimeoutMs: 600_000 };
+  const { baseBranchId } = input;
   return withBranch(
     deps,
-    at(i.sourceBranchId, i.sourceEndpointId),
+    on(input.sourceBranchId, input.sourceEndpointId),
     call,
     (source) =>
       withBranch(
         deps,
-        at(i.targetBranchId, i.targetEndpointId),
+        on(input.targetBranchId, input.targetEndpointId),
         call,
         (target) =>
-          i.baseBranchId
-            ? withBranch(deps, at(i.baseBranchId, i.baseEndpointId), call, (base) => fn({ source, base, target }), opts)
+          baseBranchId
+            ? withBranch(
+                deps,
+                on(baseBranchId, input.baseEndpointId),
+                call,
+                (base) => fn({ source, base, target }),
+                options,
+              )
             : fn({ source, base: null, target }),
-        opts,
+        options,
       ),
-    opts,
+    options,
   );
 }
 
+type PlannedTable = { table: TablePlan; rows: RowPlan; late: ReconcileTableResult['lateWrites'] };
+
 /** Reads each table on all sides (the target inside its transaction) and decides what to write. */
-async function planAll(
-  s: Sessions,
-  i: ReconcileInput,
-): Promise<{ p: TablePlan; plan: Plan; late: ReconcileTableResult['lateWrites'] }[]> {
-  const out = [];
-  for (const t of i.tables) {
-    heartbeat(`reading ${t.table}`);
-    const p = planTable(t, await readShape(s.source, t.table, 'source'), await readShape(s.target, t.table, 'target'));
-    const baseShape = s.base ? await readShape(s.base, t.table, 'base') : null;
-    const gone = baseShape ? p.columns.filter((c) => !baseShape.columns.has(c)) : [];
-    if (gone.length) throw writeFailure('ReconcileFailed', `${t.table}: no column ${gone.join(', ')} on the base`);
-    const base = s.base && baseShape ? await sql.readHashes(s.base, baseShape, p) : null;
-    const changes = lateChanges(base, await sql.readHashes(s.source, p.source, p, s.base ? undefined : i.since));
-    const target = await sql.readHashesOf(s.target, p.target, p, [...changes.keys()]);
+async function planAll(sessions: Sessions, input: ReconcileInput): Promise<PlannedTable[]> {
+  const { source, base, target } = sessions;
+  const out: PlannedTable[] = [];
+  for (const requested of input.tables) {
+    const name = requested.table;
+    heartbeat(`reading ${name}`);
+    const table = planTable(
+      requested,
+      await readShape(source, name, 'source'),
+      await readShape(target, name, 'target'),
+    );
+    const baseShape = base ? await readShape(base, name, 'base') : null;
+    const gone = baseShape ? table.columns.filter((column) => !baseShape.columns.has(column)) : [];
+    if (gone.length) throw writeFailure('ReconcileFailed', `${name}: no column ${gone.join(', ')} on the base`);
+    const baseHashes = base && baseShape ? await sql.readHashes(base, baseShape, table) : null;
+    const sourceHashes = await sql.readHashes(source, table.source, table, base ? undefined : input.since);
+    const changes = lateChanges(baseHashes, sourceHashes);
+    const targetHashes = await sql.readHashesOf(target, table.target, table, [...changes.keys()]);
     const late = { inserts: 0, updates: 0, deletes: 0, upserts: 0 };
-    for (const c of changes.values()) late[`${c.kind}s`]++;
-    out.push({ p, plan: decide(changes, target, i.onConflict), late });
+    for (const change of changes.values()) late[`${change.kind}s`]++;
+    out.push({ table, rows: decide(changes, targetHashes, input.onConflict), late });
   }
   return out;
 }
 
-async function apply(s: Sessions, p: TablePlan, plan: Plan) {
+async function apply({ source, target }: Sessions, table: TablePlan, rows: RowPlan) {
   let deleted = 0;
   let updated = 0;
   let inserted = 0;
-  for (let i = 0; i < plan.delete.length; i += sql.BATCH)
-    deleted += await sql.deleteRows(s.target, p, plan.delete.slice(i, i + sql.BATCH));
-  for (let i = 0; i < plan.update.length; i += sql.BATCH)
-    updated += await sql.updateRows(s.target, p, await sql.readRows(s.source, p, plan.update.slice(i, i + sql.BATCH)));
-  for (let i = 0; i < plan.insert.length; i += sql.BATCH) {
-    heartbeat(`copying ${p.name}: ${i}/${plan.insert.length}`);
-    inserted += await sql.insertRows(s.target, p, await sql.readRows(s.source, p, plan.insert.slice(i, i + sql.BATCH)));
+  for (let i = 0; i < rows.delete.length; i += sql.BATCH)
+    deleted += await sql.deleteRows(target, table, rows.delete.slice(i, i + sql.BATCH));
+  for (let i = 0; i < rows.update.length; i += sql.BATCH)
+    updated += await sql.updateRows(
+      target,
+      table,
+      await sql.readRows(source, table, rows.update.slice(i, i + sql.BATCH)),
+    );
+  for (let i = 0; i < rows.insert.length; i += sql.BATCH) {
+    heartbeat(`copying ${table.name}: ${i}/${rows.insert.length}`);
+    inserted += await sql.insertRows(
+      target,
+      table,
+      await sql.readRows(source, table, rows.insert.slice(i, i + sql.BATCH)),
+    );
   }
-  const sequencesAdvanced = inserted > 0 ? await sql.advanceSequences(s.target, p) : [];
+  const sequencesAdvanced = inserted > 0 ? await sql.advanceSequences(target, table) : [];
   return { inserted, updated, deleted, sequencesAdvanced };
 }
 
-/** Reconciliation (issue 7, policy `reconcile`): late writes of the old prod copied into the new one. */
+/** Reconciliation (write policy `reconcile`): late writes of the old prod copied into the new one. */
 export function reconcileActivities(deps: ActivityDeps) {
   return {
     /**
@@ -116,62 +137,64 @@ export function reconcileActivities(deps: ActivityDeps) {
      * seen. Everything is decided before anything is written, and written in one transaction on the target, tables in
      * the order given (parents before children). Triggers on the target fire; rows are matched by key.
      */
-    reconcileLateWrites: activity(reconcileInput, async (i, call): Promise<ReconcileResult> => {
-      if (!i.baseBranchId && !i.since)
+    reconcileLateWrites: activity(reconcileInput, async (input, call): Promise<ReconcileResult> => {
+      if (!input.baseBranchId && !input.since)
         throw failure('InvalidInput', 'give baseBranchId, or since with timestamp columns', { field: 'baseBranchId' });
-      const noStamp = i.tables.find((t) => !i.baseBranchId && !t.timestampColumn);
+      const noStamp = input.tables.find((table) => !input.baseBranchId && !table.timestampColumn);
       if (noStamp)
         throw failure('InvalidInput', `${noStamp.table}: timestampColumn is needed without a base branch`, {
           field: 'tables',
         });
-      return withSessions(deps, i, call, async (s) => {
-        for (const x of [s.source, s.base, s.target]) await x?.query(sql.SAME_RENDERING);
-        await s.target.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      return withSessions(deps, input, call, async (sessions) => {
+        const { base, target } = sessions;
+        for (const session of [sessions.source, base, target]) await session?.query(sql.SAME_RENDERING);
+        await target.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
         try {
-          const planned = await planAll(s, i);
-          const conflicted = planned.filter((x) => x.plan.conflicts.length > 0);
-          if (i.onConflict === 'fail' && conflicted.length > 0) {
-            const conflicts = conflicted.map((x) => ({
-              table: x.p.name,
-              count: x.plan.conflicts.length,
-              sampleKeys: x.plan.conflicts.slice(0, 5),
+          const planned = await planAll(sessions, input);
+          const conflicted = planned.filter(({ rows }) => rows.conflicts.length > 0);
+          if (input.onConflict === 'fail' && conflicted.length > 0) {
+            const conflicts = conflicted.map(({ table, rows }) => ({
+              table: table.name,
+              count: rows.conflicts.length,
+              sampleKeys: rows.conflicts.slice(0, 5),
             }));
             throw writeFailure(
               'ReconcileConflict',
-              `late writes conflict with the new prod in ${conflicts.map((c) => `${c.table} (${c.count})`).join(', ')}; nothing was copied`,
+              `late writes conflict with the new prod in ${conflicts.map((conflict) => `${conflict.table} (${conflict.count})`).join(', ')}; nothing was copied`,
               { conflicts },
             );
           }
           const tables: ReconcileTableResult[] = [];
-          for (const { p, plan, late } of planned) {
-            const done = i.dryRun
+          for (const { table, rows, late } of planned) {
+            const done = input.dryRun
               ? {
-                  inserted: plan.insert.length,
-                  updated: plan.update.length,
-                  deleted: plan.delete.length,
+                  inserted: rows.insert.length,
+                  updated: rows.update.length,
+                  deleted: rows.delete.length,
                   sequencesAdvanced: [],
                 }
-              : await apply(s, p, plan);
+              : await apply(sessions, table, rows);
             tables.push({
-              table: p.name,
+              table: table.name,
               lateWrites: late,
               ...done,
-              alreadyPresent: plan.alreadyPresent,
-              conflicts: plan.conflicts.length,
-              sampleConflictKeys: plan.conflicts.slice(0, 5),
-              deletesDetected: !!s.base,
+              alreadyPresent: rows.alreadyPresent,
+              conflicts: rows.conflicts.length,
+              sampleConflictKeys: rows.conflicts.slice(0, 5),
+              deletesDetected: !!base,
             });
           }
-          const [t] = await s.target.query<{ at: Date }>('SELECT clock_timestamp() AS at');
-          await s.target.query(i.dryRun ? 'ROLLBACK' : 'COMMIT');
-          return { mode: s.base ? 'three_way' : 'timestamp', dryRun: !!i.dryRun, tables, at: t!.at.toISOString() };
+          const [committed] = await target.query<{ at: Date }>('SELECT clock_timestamp() AS at');
+          await target.query(input.dryRun ? 'ROLLBACK' : 'COMMIT');
+          const mode = base ? 'three_way' : 'timestamp';
+          return { mode, dryRun: !!input.dryRun, tables, at: committed!.at.toISOString() };
         } catch (err) {
-          await s.target.query('ROLLBACK').catch(() => undefined);
+          await target.query('ROLLBACK').catch(() => undefined);
           const code = sqlState(err);
           if (code && RACES.has(code))
             throw writeFailure(
               'ReconcileFailed',
-              `the new prod changed while copying (${code}): ${s.target.scrub(messageOf(err))}`,
+              `the new prod changed while copying (${code}): ${target.scrub(messageOf(err))}`,
               { code },
               true,
             );

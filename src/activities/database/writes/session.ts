@@ -48,18 +48,18 @@ export async function openBranch(
   deps: SessionDeps,
   target: BranchDatabase,
   call: CallOptions,
-  opts: { statementTimeoutMs?: number; lockTimeoutMs?: number } = {},
+  options: { statementTimeoutMs?: number; lockTimeoutMs?: number } = {},
 ): Promise<BranchSession> {
   const { neon, db = pgConnector } = deps;
   const uri = await branchConnectionUri(neon, target, call);
   const secrets = connectionSecrets(uri);
-  const scrub = (m: string) => redact(m, secrets);
+  const scrub = (message: string) => redact(message, secrets);
   let session: DbSession;
   try {
     session = await db(uri, {
       mode: 'write',
-      statementTimeoutMs: opts.statementTimeoutMs ?? 60_000,
-      lockTimeoutMs: opts.lockTimeoutMs ?? 10_000,
+      statementTimeoutMs: options.statementTimeoutMs ?? 60_000,
+      lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
     });
   } catch (err) {
     throw failure('DatabaseUnreachable', `cannot connect to branch ${target.branchId}: ${scrub(messageOf(err))}`);
@@ -79,24 +79,24 @@ export async function withBranch<T>(
   deps: SessionDeps,
   target: BranchDatabase,
   call: CallOptions,
-  fn: (s: BranchSession) => Promise<T>,
-  opts: { statementTimeoutMs?: number; lockTimeoutMs?: number; sqlFailure: WriteFailureType },
+  fn: (session: BranchSession) => Promise<T>,
+  options: { statementTimeoutMs?: number; lockTimeoutMs?: number; sqlFailure: WriteFailureType },
 ): Promise<T> {
-  const s = await openBranch(deps, target, call, opts);
+  const session = await openBranch(deps, target, call, options);
   try {
-    return await fn(s);
+    return await fn(session);
   } catch (err) {
     const code = sqlState(err);
     if (isTransient(err))
       throw failure(
         'DatabaseUnreachable',
-        `lost the connection to branch ${target.branchId}: ${s.scrub(messageOf(err))}`,
+        `lost the connection to branch ${target.branchId}: ${session.scrub(messageOf(err))}`,
       );
     // Any other SQL error (permission, syntax, constraint) will not go away on retry: a plain Error would retry forever.
     if (code && !(err instanceof ApplicationFailure))
-      throw writeFailure(opts.sqlFailure, `branch ${target.branchId}: ${s.scrub(messageOf(err))}`, { code });
+      throw writeFailure(options.sqlFailure, `branch ${target.branchId}: ${session.scrub(messageOf(err))}`, { code });
     throw err;
   } finally {
-    await s.close();
+    await session.close();
   }
 }
