@@ -38,24 +38,24 @@ const GROWTH = 1.5;
 /**
  * Polls until every operation is terminal, heartbeating after each round (cancellation reaches it; a retry of
  * waitForOperations resumes from the details). The first round comes after `firstDelayMs`, the next ones
- * `firstIntervalMs` (default 100 ms) later, growing by half up to `maxPollIntervalMs`. Sequential on purpose: a restore returns a handful of operations
- * and the rate budget is shared.
+ * `firstIntervalMs` (default 100 ms) later, growing by half up to `maxPollIntervalMs`. Sequential on purpose: a
+ * restore returns a handful of operations and the rate budget is shared.
  */
 async function pollUntilDone(
   neon: NeonClient,
   clock: Clock,
   projectId: string,
   operationIds: string[],
-  o: { firstDelayMs: number; maxPollIntervalMs: number; firstIntervalMs?: number; resumed?: Progress },
+  options: { firstDelayMs: number; maxPollIntervalMs: number; firstIntervalMs?: number; resumed?: Progress },
   call: CallOptions,
 ): Promise<{ operations: OperationSummary[]; polls: number; rounds: number }> {
   const ctx = currentContext();
-  const done = new Map((o.resumed?.done ?? []).map((op) => [op.id, op]));
-  let polls = o.resumed?.polls ?? 0;
+  const done = new Map((options.resumed?.done ?? []).map((op) => [op.id, op]));
+  let polls = options.resumed?.polls ?? 0;
   let rounds = 0;
   let pending = [...new Set(operationIds)].filter((id) => !done.has(id));
-  let interval = o.firstIntervalMs ?? FIRST_INTERVAL_MS;
-  if (pending.length > 0 && o.firstDelayMs > 0) await clock.sleep(o.firstDelayMs, call.signal);
+  let interval = options.firstIntervalMs ?? FIRST_INTERVAL_MS;
+  if (pending.length > 0 && options.firstDelayMs > 0) await clock.sleep(options.firstDelayMs, call.signal);
   while (pending.length > 0) {
     for (const id of pending) {
       const op = await neon.getOperation(projectId, id, call);
@@ -71,7 +71,7 @@ async function pollUntilDone(
     ctx?.heartbeat({ done: [...done.values()], polls } satisfies Progress);
     if (pending.length === 0) break;
     await clock.sleep(interval, call.signal);
-    interval = Math.min(o.maxPollIntervalMs, Math.round(interval * GROWTH));
+    interval = Math.min(options.maxPollIntervalMs, Math.round(interval * GROWTH));
   }
   const operations = operationIds.map((id) => done.get(id)).filter((op) => op !== undefined);
   return { operations, polls, rounds };
@@ -81,7 +81,7 @@ async function pollUntilDone(
  * How long each kind of mutation's operations usually run, learned in this process, so that a mutation waiting for
  * its own operations polls first when they are likely done instead of at once: on Neon's emulator and on Neon a
  * poll sent right after the mutation finds the operation running, and each such poll is an API call (and per-route
- * budget) spent for nothing. The estimate starts at 0 (poll at once, as before). A first poll that found work still
+ * budget) spent for nothing. The estimate starts at 0 (poll at once). A first poll that found work still
  * running raises it to when the next polls (a tenth of the estimate apart at first, then growing) saw the work done;
  * one that found it done lowers it by 5%. So it hovers just above the usual duration: with steady durations about
  * one first poll in three finds work running (one extra poll) and a wait ends within a tenth of the duration after the
