@@ -50,7 +50,9 @@ export function branchActivities(deps: ActivityDeps) {
 
   /** An endpoint of this type the branch already has, with whatever of its operations is still running. */
   async function existingEndpoint(projectId: string, branchId: string, type: EndpointType, call: CallOptions) {
-    const existing = (await neon.listBranchEndpoints(projectId, branchId, call)).find((e) => e.type === type);
+    const existing = (await neon.listBranchEndpoints(projectId, branchId, call)).find(
+      (endpoint) => endpoint.type === type,
+    );
     if (!existing) return null;
     const of = { branchIds: [branchId], endpointIds: [existing.id] };
     const pending = await pendingOperationIds(neon, projectId, of, call);
@@ -80,7 +82,7 @@ export function branchActivities(deps: ActivityDeps) {
           endpointType: endpointType.optional(),
         }),
         async (input, call) => {
-          const existing = (await neon.listBranches(input.projectId, call)).find((b) => b.name === input.name);
+          const existing = (await neon.listBranches(input.projectId, call)).find(({ name }) => name === input.name);
           if (existing) {
             if (existing.parent_id !== input.parentId) {
               throw failure(
@@ -89,7 +91,7 @@ export function branchActivities(deps: ActivityDeps) {
               );
             }
             const branch = await withEndpoints(neon, input.projectId, existing, call);
-            const of = { branchIds: [branch.id], endpointIds: branch.endpoints.map((e) => e.id) };
+            const of = { branchIds: [branch.id], endpointIds: branch.endpoints.map((endpoint) => endpoint.id) };
             return { branch, created: false, operationIds: await pendingOperationIds(neon, input.projectId, of, call) };
           }
           const res = await neon.createBranch(input.projectId, input, call);
@@ -153,7 +155,7 @@ export function branchActivities(deps: ActivityDeps) {
         ]);
         return {
           branches: branches.map(toBranchInfo),
-          endpoints: endpoints.map((e) => ({ ...toEndpointInfo(e), host: e.host ?? null })),
+          endpoints: endpoints.map((endpoint) => ({ ...toEndpointInfo(endpoint), host: endpoint.host ?? null })),
         } satisfies ProjectBranches;
       }),
 
@@ -170,7 +172,7 @@ export function branchActivities(deps: ActivityDeps) {
   ) satisfies Partial<NeonActivities>;
 }
 
-function sameInstant(a: string | null, b: string | null): boolean {
-  if (a === null || b === null) return a === b;
-  return Date.parse(a) === Date.parse(b);
+function sameInstant(wanted: string | null, current: string | null): boolean {
+  if (wanted === null || current === null) return wanted === current;
+  return Date.parse(wanted) === Date.parse(current);
 }

@@ -30,14 +30,15 @@ export function environmentActivities({ neon, snapshotLimit = 10 }: ActivityDeps
           neon.listEndpoints(projectId, call),
         ]);
         const pick = (name: string): BranchWithEndpoints | null => {
-          const found = branches.filter((b) => b.name === name);
+          const found = branches.filter((branch) => branch.name === name);
           if (found.length === 0) return null;
           // Neon allows duplicate names; guessing which one is prod could promote onto the wrong branch.
           if (found.length > 1) {
             throw failure('NeonConflict', `${found.length} branches are named "${name}" in project ${projectId}`);
           }
-          const b = found[0]!;
-          return { ...toBranchInfo(b), endpoints: endpoints.filter((e) => e.branch_id === b.id).map(toEndpointInfo) };
+          const branch = found[0]!;
+          const own = endpoints.filter((endpoint) => endpoint.branch_id === branch.id);
+          return { ...toBranchInfo(branch), endpoints: own.map(toEndpointInfo) };
         };
         const limit = snapshotLimit ?? null;
         return {
@@ -61,7 +62,7 @@ export function environmentActivities({ neon, snapshotLimit = 10 }: ActivityDeps
           const branch = await neon.getBranch(input.projectId, input.branchId, call).catch(nullOn404);
           return branch ? withEndpoints(neon, input.projectId, branch, call) : null;
         }
-        const branch = (await neon.listBranches(input.projectId, call)).find((b) => b.name === input.branchName);
+        const branch = (await neon.listBranches(input.projectId, call)).find(({ name }) => name === input.branchName);
         return branch ? withEndpoints(neon, input.projectId, branch, call) : null;
       },
     ),

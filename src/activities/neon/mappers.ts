@@ -2,40 +2,45 @@ import type { NeonBranch, NeonEndpoint, NeonOperation, NeonSnapshot } from '../.
 import type { BranchInfo, EndpointInfo, OperationSummary, SnapshotInfo } from '../contract';
 
 /** Neon's shapes to the activities' plain, camel-cased ones: only IDs, names, flags and timestamps survive. */
-export function toBranchInfo(b: NeonBranch): BranchInfo {
+export function toBranchInfo(branch: NeonBranch): BranchInfo {
   return {
-    id: b.id,
-    name: b.name,
-    parentId: b.parent_id,
-    default: b.default,
-    protected: b.protected,
-    currentState: b.current_state,
-    createdAt: b.created_at,
-    expiresAt: b.expires_at,
-    restoredFrom: b.restored_from,
-    restoredAs: b.restored_as,
-    restoreStatus: b.restore_status,
+    id: branch.id,
+    name: branch.name,
+    parentId: branch.parent_id,
+    default: branch.default,
+    protected: branch.protected,
+    currentState: branch.current_state,
+    createdAt: branch.created_at,
+    expiresAt: branch.expires_at,
+    restoredFrom: branch.restored_from,
+    restoredAs: branch.restored_as,
+    restoreStatus: branch.restore_status,
   };
 }
 
-export function toEndpointInfo(e: NeonEndpoint): EndpointInfo {
-  return { id: e.id, branchId: e.branch_id, type: e.type, currentState: e.current_state };
+export function toEndpointInfo(endpoint: NeonEndpoint): EndpointInfo {
+  return { id: endpoint.id, branchId: endpoint.branch_id, type: endpoint.type, currentState: endpoint.current_state };
 }
 
-export function toSnapshotInfo(s: NeonSnapshot): SnapshotInfo {
+export function toSnapshotInfo(snapshot: NeonSnapshot): SnapshotInfo {
   return {
-    id: s.id,
-    name: s.name,
-    sourceBranchId: s.source_branch_id,
-    createdAt: s.created_at,
-    expiresAt: s.expires_at,
-    lsn: s.lsn,
-    timestamp: s.timestamp,
+    id: snapshot.id,
+    name: snapshot.name,
+    sourceBranchId: snapshot.source_branch_id,
+    createdAt: snapshot.created_at,
+    expiresAt: snapshot.expires_at,
+    lsn: snapshot.lsn,
+    timestamp: snapshot.timestamp,
   };
 }
 
-export function toOperationSummary(o: NeonOperation): OperationSummary {
-  return { id: o.id, action: o.action, status: o.status, totalDurationMs: o.total_duration_ms };
+export function toOperationSummary(operation: NeonOperation): OperationSummary {
+  return {
+    id: operation.id,
+    action: operation.action,
+    status: operation.status,
+    totalDurationMs: operation.total_duration_ms,
+  };
 }
 
-export const operationIds = (ops: readonly NeonOperation[]): string[] => ops.map((o) => o.id);
+export const operationIds = (operations: readonly NeonOperation[]): string[] => operations.map((op) => op.id);

@@ -19,10 +19,10 @@ export function findRestored(
   targetBranchId: string,
   name: string | undefined,
 ): NeonBranch | undefined {
-  const fromSnapshot = branches.filter((b) => b.restored_from === snapshotId);
+  const fromSnapshot = branches.filter((branch) => branch.restored_from === snapshotId);
   return (
-    fromSnapshot.find((b) => b.restored_as === targetBranchId) ??
-    (name ? fromSnapshot.find((b) => !b.restored_as && b.name === name) : undefined)
+    fromSnapshot.find((branch) => branch.restored_as === targetBranchId) ??
+    (name ? fromSnapshot.find((branch) => !branch.restored_as && branch.name === name) : undefined)
   );
 }
 
@@ -63,7 +63,7 @@ export function restoreActivities(deps: ActivityDeps) {
           const pending = await pendingOperationIds(
             neon,
             projectId,
-            { branchIds: [earlier.id, targetBranchId], endpointIds: branch.endpoints.map((e) => e.id) },
+            { branchIds: [earlier.id, targetBranchId], endpointIds: branch.endpoints.map((endpoint) => endpoint.id) },
             call,
           );
           return { branch, alreadyDone: true, operationIds: pending };
@@ -121,7 +121,7 @@ export function restoreActivities(deps: ActivityDeps) {
         // Neon's timestamps carry whole seconds: a reset in the step's first second counts as this step's.
         const since = resetAfter ? Math.floor(Date.parse(resetAfter) / 1000) * 1000 : Infinity;
         const preserved = preserveUnderName
-          ? (await neon.listBranches(projectId, call)).some((b) => b.name === preserveUnderName)
+          ? (await neon.listBranches(projectId, call)).some(({ name }) => name === preserveUnderName)
           : false;
         if ((resetAt && Date.parse(resetAt) >= since) || preserved) {
           const pending = await pendingOperationIds(neon, projectId, { branchIds: [branchId] }, call);

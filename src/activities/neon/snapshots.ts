@@ -16,7 +16,7 @@ const ensureSnapshotInput = z
     lsn: z.string().min(1).optional(),
     timestamp: isoTimestamp.optional(),
   })
-  .refine((i) => !(i.lsn && i.timestamp), { message: 'give lsn or timestamp, not both', path: ['lsn'] });
+  .refine((input) => !(input.lsn && input.timestamp), { message: 'give lsn or timestamp, not both', path: ['lsn'] });
 
 /** How far Neon's clock may be behind the Temporal server's when a retry dates its own snapshot. */
 const CLOCK_SKEW_MS = 1000;
@@ -50,7 +50,7 @@ export function snapshotActivities(deps: ActivityDeps) {
         if ((info?.attempt ?? 1) > 1) {
           const since = Math.floor((info?.scheduledTimestampMs ?? 0) / 1000) * 1000 - CLOCK_SKEW_MS;
           const existing = (await neon.listSnapshots(projectId, call)).filter(
-            (s) => s.name === name && !(Date.parse(s.created_at) < since),
+            (snapshot) => snapshot.name === name && !(Date.parse(snapshot.created_at) < since),
           );
           if (existing.length > 1) throw failure('NeonConflict', `${existing.length} snapshots are named "${name}"`);
           const found = existing[0];
@@ -79,7 +79,7 @@ export function snapshotActivities(deps: ActivityDeps) {
     updateSnapshot: activity(
       z.object({ projectId: neonId, snapshotId: neonId, name: resourceName }),
       async ({ projectId, snapshotId, name }, call) => {
-        const current = (await neon.listSnapshots(projectId, call)).find((s) => s.id === snapshotId);
+        const current = (await neon.listSnapshots(projectId, call)).find(({ id }) => id === snapshotId);
         if (!current) throw failure('NeonNotFound', `snapshot ${snapshotId} does not exist in project ${projectId}`);
         if (current.name === name) return { snapshot: toSnapshotInfo(current), changed: false };
         return {

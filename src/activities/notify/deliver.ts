@@ -43,9 +43,9 @@ const fail = (type: NotifyFailureType, message: string, nextRetryDelayMs?: numbe
 
 /** Seconds or an HTTP date, as milliseconds from now; at most 10 minutes. */
 export function retryAfterMs(value: string | string[] | undefined, nowMs: number): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (!v) return undefined;
-  const ms = /^\d+$/.test(v.trim()) ? Number(v) * 1000 : Date.parse(v) - nowMs;
+  const header = Array.isArray(value) ? value[0] : value;
+  if (!header) return undefined;
+  const ms = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - nowMs;
   return Number.isFinite(ms) ? Math.min(600_000, Math.max(0, ms)) : undefined;
 }
 

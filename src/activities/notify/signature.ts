@@ -29,22 +29,22 @@ export type VerifyWebhookOptions = {
  * True when the header carries a v1 signature of this body made with this secret within the tolerance. For
  * receivers of neon-promote's notifications; compares in constant time.
  */
-export function verifyWebhookSignature(o: VerifyWebhookOptions): boolean {
-  const header = Array.isArray(o.header) ? o.header[0] : o.header;
-  if (!header || !o.secret) return false;
+export function verifyWebhookSignature(options: VerifyWebhookOptions): boolean {
+  const header = Array.isArray(options.header) ? options.header[0] : options.header;
+  if (!header || !options.secret) return false;
   const parts = new Map<string, string[]>();
-  for (const kv of header.split(',')) {
-    const at = kv.indexOf('=');
+  for (const pair of header.split(',')) {
+    const at = pair.indexOf('=');
     if (at <= 0) continue;
-    const key = kv.slice(0, at).trim();
-    parts.set(key, [...(parts.get(key) ?? []), kv.slice(at + 1).trim()]);
+    const key = pair.slice(0, at).trim();
+    parts.set(key, [...(parts.get(key) ?? []), pair.slice(at + 1).trim()]);
   }
-  const t = Number(parts.get('t')?.[0]);
-  if (!Number.isInteger(t)) return false;
-  const now = o.nowSec ?? Math.floor(Date.now() / 1000);
-  if (Math.abs(now - t) > (o.toleranceSec ?? 300)) return false;
-  const body = typeof o.body === 'string' ? o.body : o.body.toString('utf8');
-  const expected = Buffer.from(signWebhook(body, o.secret, t).split('v1=')[1]!, 'hex');
+  const signedAt = Number(parts.get('t')?.[0]);
+  if (!Number.isInteger(signedAt)) return false;
+  const now = options.nowSec ?? Math.floor(Date.now() / 1000);
+  if (Math.abs(now - signedAt) > (options.toleranceSec ?? 300)) return false;
+  const body = typeof options.body === 'string' ? options.body : options.body.toString('utf8');
+  const expected = Buffer.from(signWebhook(body, options.secret, signedAt).split('v1=')[1]!, 'hex');
   // Several v1 values may be sent while a secret is rotated; any one matching is enough.
   return (parts.get('v1') ?? []).some((hex) => {
     const got = Buffer.from(hex, 'hex');

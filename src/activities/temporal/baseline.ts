@@ -79,7 +79,9 @@ async function requireCaughtUp(temporal: Client, projectId: string, self: string
   }
 }
 
-function isFingerprint(x: unknown): x is FingerprintBranchResult {
-  const f = x as Partial<FingerprintBranchResult> | null | undefined;
-  return typeof f?.hash === 'string' && Array.isArray(f.tables) && Array.isArray(f.schemas);
+function isFingerprint(value: unknown): value is FingerprintBranchResult {
+  const fingerprint = value as Partial<FingerprintBranchResult> | null | undefined;
+  return (
+    typeof fingerprint?.hash === 'string' && Array.isArray(fingerprint.tables) && Array.isArray(fingerprint.schemas)
+  );
 }
