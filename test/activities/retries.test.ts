@@ -3,7 +3,7 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
-import { startHarness, type Harness } from '../support/activity-harness';
+import { type Harness, startHarness } from '../support/activity-harness';
 
 let t: TestTemporal;
 let h: Harness;

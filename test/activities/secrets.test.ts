@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { seedProject, type SeededProject } from '../../tools/emulator';
-import { startHarness, type Harness } from '../support/activity-harness';
+import { type Harness, startHarness } from '../support/activity-harness';
 
 let h: Harness;
 let seeded: SeededProject;

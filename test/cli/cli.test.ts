@@ -5,7 +5,9 @@ import type { PreviewListing } from '../../src/cli/preview-list';
 import type { SeededProject } from '../../tools/emulator';
 import { freePort } from '../support/ports';
 import { maybeRecordHistory } from '../support/histories';
-import { api, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from '../support/workflow-stack';
+import { api, uriOf } from '../support/emulator-api';
+import { sql } from '../support/postgres';
+import { seedProd, sourceOf, type Stack, startStack } from '../support/workflow-stack';
 
 // The CLI as a user runs it: a spawned process against the real dev server, a worker and the emulator.
 const root = join(__dirname, '..', '..');

@@ -7,20 +7,11 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  startStack,
-  api,
-  type Inventory,
-  seedProd,
-  sql,
-  uriOf,
-  neonActivities,
-  type Stack,
-} from '../support/workflow-stack';
+import { api, type Inventory, uriOf } from '../support/emulator-api';
+import { sql } from '../support/postgres';
 import { mutatingCalls, noteSecrets, record, runDir } from '../support/reliability';
+import { seedProd, type Stack, startStack } from '../support/workflow-stack';
 import { waitForOperations, type SeededProject } from '../../tools/emulator';
-import { createHealthActivities } from '../../src/activities/health';
-import { createWorker } from '../../src/worker';
 
 let s: Stack;
 beforeAll(async () => {
@@ -93,12 +84,7 @@ test('bad input: each refused, naming the problem, with no mutating call', async
   const other: SeededProject = await seedProd(s.emu, 3);
   const bare: SeededProject = await seedProd(s.emu, 3); // no dev: setup never ran
   const full: SeededProject = await seedProd(s.emu, 3);
-  const w = await createWorker({
-    connection: s.t.nativeConnection,
-    taskQueue: s.t.taskQueue,
-    workflowBundle: s.bundle,
-    activities: { ...createHealthActivities(), ...neonActivities(s.emu) },
-  });
+  const w = await s.worker();
   await w.runUntil(async () => {
     for (const p of [ready, other, full]) await (await s.client.startSetup({ projectId: p.projectId })).result();
     // A rollback snapshot in the other project, and a schema change on ready's dev that was never promoted.

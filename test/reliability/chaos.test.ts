@@ -10,11 +10,11 @@ import type { FaultRule } from '../../tools/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
 import { createWorker } from '../../src/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { api, neonActivities, seedProd, startStack, type Stack } from '../support/workflow-stack';
+import { api } from '../support/emulator-api';
 import {
-  FULL,
   creationCalls,
   creations,
+  FULL,
   noteSecrets,
   peakRates,
   record,
@@ -25,6 +25,7 @@ import {
   TapAgent,
   undoneBy,
 } from '../support/reliability';
+import { neonActivities, seedProd, type Stack, startStack } from '../support/workflow-stack';
 import { SCENARIOS, dataOf, preparedProjects, type Scenario } from '../support/reliability-scenarios';
 
 /** Tighter than Neon's 700/min and 40/s per route, so that the chaos actually presses on it. */

@@ -6,23 +6,21 @@
  */
 import { join } from 'node:path';
 import type { SeededProject } from '../../tools/emulator';
-import { startStack, inventory, type Stack } from '../support/workflow-stack';
+import { type CrashWorker, killAllCrashWorkers, tempDir, writeBundle } from '../support/crash-worker';
+import { inventory } from '../support/emulator-api';
+import { sleep } from '../support/polling';
 import {
+  creations,
   FULL,
   noteSecrets,
-  creations,
   pool,
   record,
-  shape,
-  sleep,
-  startWorker,
-  startedPoints,
-  tempDir,
-  writeBundle,
-  killAllWorkers,
   section,
-  type WorkerProc,
+  shape,
+  startedPoints,
+  startWorker,
 } from '../support/reliability';
+import { type Stack, startStack } from '../support/workflow-stack';
 import { SCENARIOS, dataOf, preparedProject, type Scenario, type ScenarioName } from '../support/reliability-scenarios';
 
 let s: Stack;
@@ -145,7 +143,7 @@ async function randomKills(sc: Scenario, ref: Reference, kills: number, seed: nu
   let made = 0;
   const share = Math.min(1, (kills + 1) / ref.points.length);
   while (made < kills && !done) {
-    const victim: WorkerProc = w;
+    const victim: CrashWorker = w;
     const started = await Promise.race([
       new Promise<boolean>((resolve) => victim.onLine((l) => l.startsWith('START ') && rnd() < share && resolve(true))),
       finished.then(
@@ -182,7 +180,7 @@ async function twoWorkers(sc: Scenario, ref: Reference, point: string): Promise<
   };
   const [a, b] = await Promise.all([startWorker(env), startWorker(env)]);
   const run = await sc.start(client, p);
-  const hit: WorkerProc | null = await Promise.race([
+  const hit: CrashWorker | null = await Promise.race([
     a.killpoint.then((l) => (l ? a : null)),
     b.killpoint.then((l) => (l ? b : null)),
   ]);
@@ -214,7 +212,7 @@ const PLAN: Plan[] = (
     : ([{ name: 'refresh', before: false, random: 0, pairs: 1 }] satisfies Plan[])
 ).filter((x) => !ONLY || ONLY.includes(x.name));
 
-afterAll(killAllWorkers);
+afterAll(killAllCrashWorkers);
 
 test(
   FULL ? 'crash matrix: every step boundary, random moments, two workers' : 'crash matrix (fast subset)',

@@ -10,8 +10,8 @@ import { startEmulator } from '../../tools/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
 import { createHealthActivities } from '../../src/activities/health';
 import { createWorker } from '../../src/worker';
-import { startStack, neonActivities, type Stack } from '../support/workflow-stack';
 import { FULL, noteSecrets, record, section } from '../support/reliability';
+import { type Stack, startStack } from '../support/workflow-stack';
 import { SCENARIOS, preparedProject } from '../support/reliability-scenarios';
 
 const FLEET = FULL ? 200 : 20;
@@ -33,12 +33,7 @@ test(
       async () => {
         const { p, client } = await preparedProject(s, s.t.taskQueue, SCENARIOS.promote);
         const queued = FULL ? 8 : 4;
-        const w = await createWorker({
-          connection: s.t.nativeConnection,
-          taskQueue: s.t.taskQueue,
-          workflowBundle: s.bundle,
-          activities: { ...createHealthActivities(), ...neonActivities(s.emu) },
-        });
+        const w = await s.worker();
         await w.runUntil(async () => {
           const from = s.emu.requestLog().length;
           const starts = Array.from({ length: 50 }, (_, i) => {

@@ -3,49 +3,34 @@
  * key and Postgres proxy port are kept in its state), and a Temporal dev server of this file's own stopped and started
  * again on the same SQLite file. The run continues and finishes as promised, with nothing created twice.
  */
-import { bundleWorkflowCode } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { NeonPromoteClient } from '../../src/client';
 import { startDevServer } from '../../tools/dev/temporal-server';
-import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
 import { startEmulator, type Emulator, type RequestLogEntry } from '../../tools/emulator';
 import { freePort } from '../support/ports';
+import { bundleProductionWorkflows } from '../support/workflow-bundle';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
+import { killAllCrashWorkers, tempDir, writeBundle } from '../support/crash-worker';
+import { creations, notedSecrets, noteSecrets, record, section, shape, startWorker } from '../support/reliability';
 import type { Stack } from '../support/workflow-stack';
-import {
-  creations,
-  killAllWorkers,
-  noteSecrets,
-  notedSecrets,
-  record,
-  section,
-  shape,
-  startWorker,
-  tempDir,
-  writeBundle,
-} from '../support/reliability';
 import { SCENARIOS, dataOf, preparedProject } from '../support/reliability-scenarios';
 
 const sc = SCENARIOS.promote;
 let dir: string;
 let bundlePath: string;
-let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+let bundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
   dir = tempDir('np-rel-restart-');
-  bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    logger: quiet,
-    ...WORKFLOW_BUNDLE_OPTIONS,
-  });
+  bundle = await bundleProductionWorkflows();
   bundlePath = writeBundle(bundle.code);
 });
 afterAll(async () => {
-  await killAllWorkers();
+  await killAllCrashWorkers();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -160,7 +145,7 @@ test('Temporal dev server restarted with its SQLite file kept: the run continues
           ok: true,
         });
       } finally {
-        await killAllWorkers();
+        await killAllCrashWorkers();
         await emu.stop();
         await nativeConnection.close();
         await connection.close();

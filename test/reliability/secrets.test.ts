@@ -6,8 +6,8 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, type Stack } from '../support/workflow-stack';
-import { FULL, noteSecrets, notedSecrets, readRows, record, runDir } from '../support/reliability';
+import { FULL, notedSecrets, noteSecrets, readRows, record, runDir } from '../support/reliability';
+import { type Stack, startStack } from '../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

@@ -2,6 +2,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { startEmulator, waitForOperations, type Emulator, type EmulatorOptions } from '../../tools/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
+import { api, type Json } from './emulator-api';
 
 export type Harness = {
   emu: Emulator;
@@ -12,7 +13,7 @@ export type Harness = {
   createProject(): Promise<{ projectId: string; branchId: string; endpointId: string }>;
   /** Neon API calls per route made while `fn` ran (emulator request log). */
   countCalls(fn: () => Promise<unknown>): Promise<Record<string, number>>;
-  api(method: string, path: string, body?: unknown): Promise<Record<string, unknown>>;
+  api(method: string, path: string, body?: unknown): Promise<Json>;
   stop(): Promise<void>;
 };
 
@@ -23,24 +24,14 @@ export async function startHarness(
   const emu = await startEmulator({ port: 0, mode: 'memory', operationDelayMs: { min: 20, max: 60 }, ...options });
   const neon = createNeonClient({ baseUrl: emu.baseUrl, apiKey: emu.apiKey, rateBudget: new RateBudget() });
   const activities = createActivities({ neon, ...deps });
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${emu.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${emu.apiKey}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : {}) as Record<string, unknown>;
-  };
   return {
     emu,
     activities,
-    api,
+    api: (method, path, body) => api(emu, method, path, body),
     run: (fn, input, attempt = 1) =>
       new MockActivityEnvironment({ attempt, activityType: fn.name || 'activity' }).run(fn, input),
     async createProject() {
-      const created = (await api('POST', '/projects', { project: { name: 'test' } })) as {
+      const created = (await api(emu, 'POST', '/projects', { project: { name: 'test' } })) as {
         project: { id: string };
         branch: { id: string };
         endpoints: { id: string }[];
@@ -60,3 +51,13 @@ export async function startHarness(
 
 /** Sum of all calls in a count map. */
 export const total = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+
+/** The ApplicationFailure an activity threw (its type and details), or a failure of the test if it did not throw. */
+export async function failureOf(run: Promise<unknown>): Promise<{ type: string; message: string; details: unknown[] }> {
+  try {
+    await run;
+  } catch (err) {
+    return err as { type: string; message: string; details: unknown[] };
+  }
+  throw new Error('expected the activity to fail');
+}

@@ -1,20 +1,5 @@
-import { Client } from 'pg';
 import { seedProject, type SeededProject } from '../../tools/emulator';
-import { startHarness, type Harness } from './activity-harness';
-
-export { startHarness, type Harness };
-
-/** Runs SQL on a database through a connection string (the test's own, as an application would). */
-export async function sqlOn<R = Record<string, unknown>>(uri: string, text: string, params?: unknown[]): Promise<R[]> {
-  const c = new Client({ connectionString: uri });
-  c.on('error', () => undefined);
-  await c.connect();
-  try {
-    return (await c.query(text, params)).rows as R[];
-  } finally {
-    await c.end();
-  }
-}
+import type { Harness } from './activity-harness';
 
 /** A seeded prod ("main", `items` with 10 rows) and helpers bound to it. */
 export type Prod = SeededProject & {
@@ -76,24 +61,4 @@ export async function seedProd(h: Harness, rows = 10): Promise<Prod> {
       return r.branch.id;
     },
   };
-}
-
-/** Polls `read` until `done` holds (statistics reach shared memory when a backend exits, a moment after it closes). */
-export async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (done(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** The ApplicationFailure an activity threw (its type and details), or a failure of the test if it did not throw. */
-export async function failureOf(p: Promise<unknown>): Promise<{ type: string; message: string; details: unknown[] }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { type: string; message: string; details: unknown[] };
-  }
-  throw new Error('expected the activity to fail');
 }

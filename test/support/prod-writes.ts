@@ -1,7 +1,9 @@
-/** Helpers of the issue 7 workflow tests: reading ids off any branch or snapshot, and a prod with a `writes` table. */
+/** Helpers of the write-policy workflow tests: reading ids off any branch or snapshot, and a prod with a `writes` table. */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { SeededProject } from '../../tools/emulator';
-import { api, neonActivities, seedProd, sql, type Stack } from './workflow-stack';
+import { api } from './emulator-api';
+import { sql } from './postgres';
+import { neonActivities, seedProd, type Stack } from './workflow-stack';
 
 export type Ids = Set<number>;
 

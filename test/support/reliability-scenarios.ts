@@ -3,7 +3,9 @@ import { createHealthActivities } from '../../src/activities/health';
 import { NeonPromoteClient, type Run } from '../../src/client';
 import type { SeededProject } from '../../tools/emulator';
 import { createWorker } from '../../src/worker';
-import { neonActivities, seedProd, sourceOf, sql, uriOf, type Stack } from './workflow-stack';
+import { uriOf } from './emulator-api';
+import { sql } from './postgres';
+import { neonActivities, seedProd, sourceOf, type Stack } from './workflow-stack';
 
 export type ScenarioName = 'promote' | 'promote-aborted' | 'promote-rolled-back' | 'refresh' | 'rollback';
 

@@ -1,15 +1,15 @@
 /**
- * Shared by the reliability suite: worker processes that report and can be killed, the invariants every run is held
- * to (outcome, prod's data, nothing created twice, nothing left beyond retention), and the results table.
+ * Shared by the reliability suite: the invariants every run is held to (outcome, prod's data, nothing created twice,
+ * nothing left beyond retention), the results table, and crash workers whose logs the secrets scan reads.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Agent, type Dispatcher } from 'undici';
 import type { Emulator, RequestLogEntry } from '../../tools/emulator';
-import { inventory, seedProd, uriOf, type Inventory } from './workflow-stack';
+import { type CrashWorker, type CrashWorkerOptions, startCrashWorker } from './crash-worker';
+import { inventory, type Inventory, uriOf } from './emulator-api';
+import { seedProd } from './workflow-stack';
 
 /** RELIABILITY_FULL=1: the whole suite (npm run test:reliability); otherwise the fast subset that npm test runs. */
 export const FULL = process.env.RELIABILITY_FULL === '1';
@@ -41,96 +41,11 @@ export function readRows(): ResultRow[] {
     );
 }
 
-export type WorkerProc = {
-  proc: ChildProcess;
-  /** stdout control lines so far ("START x#n", "DONE x#n", "KILLPOINT ..."). */
-  lines: string[];
-  /** Resolves with the KILLPOINT line, or null when the process exits first. */
-  killpoint: Promise<string | null>;
-  onLine(fn: (line: string) => void): void;
-  kill(): Promise<void>;
-};
-
-export type WorkerEnv = {
-  taskQueue: string;
-  bundlePath: string;
-  emu: Pick<Emulator, 'baseUrl' | 'apiKey'>;
-  countFile: string;
-  killPoint?: string;
-  /** A kill point hit by any process is not hit again (two workers carrying the same point: one dies). */
-  once?: boolean;
-  /** "@k" also stops the worker at every later boundary it reaches (see test/support/crash-worker-process.ts). */
-  killFrom?: boolean;
-  temporalAddress?: string;
-};
-
 let workerSeq = 0;
-const live = new Set<ChildProcess>();
 
-/** SIGKILLs every worker process this test file started that is still running (afterAll: none outlives a failure). */
-export async function killAllWorkers(): Promise<void> {
-  await Promise.all(
-    [...live].map(
-      (proc) =>
-        new Promise<void>((resolve) => {
-          if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-          proc.once('exit', () => resolve());
-          proc.kill('SIGKILL');
-        }),
-    ),
-  );
-}
-
-/** Starts a worker process (test/support/crash-worker-process.ts) and resolves once it polls. */
-export async function startWorker(w: WorkerEnv): Promise<WorkerProc> {
-  const logFile = join(runDir, 'logs', `worker-${process.pid}-${++workerSeq}.log`);
-  const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('./crash-worker-process.ts')], {
-    env: {
-      ...process.env,
-      WORKER_LOG: 'json',
-      WORKER_NAME: 'reliability-worker',
-      TASK_QUEUE: w.taskQueue,
-      BUNDLE_PATH: w.bundlePath,
-      NEON_API_BASE_URL: w.emu.baseUrl,
-      NEON_API_KEY: w.emu.apiKey,
-      COUNT_FILE: w.countFile,
-      KILL_POINT: w.killPoint ?? '',
-      KILL_ONCE: w.once ? '1' : '',
-      KILL_FROM: w.killFrom ? '1' : '',
-      ...(w.temporalAddress ? { TEMPORAL_ADDRESS: w.temporalAddress } : {}),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(proc);
-  proc.once('exit', () => live.delete(proc));
-  proc.stderr.on('data', (chunk: Buffer) => appendFileSync(logFile, chunk));
-  const lines: string[] = [];
-  const listeners: ((line: string) => void)[] = [];
-  let exited = false;
-  const exit = new Promise<void>((r) => proc.on('exit', () => ((exited = true), r())));
-  const ready = new Promise<void>((resolve, reject) => {
-    createInterface({ input: proc.stdout }).on('line', (line) => {
-      lines.push(line);
-      if (line === 'READY') resolve();
-      for (const l of listeners) l(line);
-    });
-    void exit.then(() => reject(new Error(`worker process exited before READY (log: ${logFile})`)));
-  });
-  const killpoint = new Promise<string | null>((resolve) => {
-    listeners.push((line) => line.startsWith('KILLPOINT') && resolve(line));
-    void exit.then(() => resolve(null));
-  });
-  await ready;
-  return {
-    proc,
-    lines,
-    killpoint,
-    onLine: (fn) => listeners.push(fn),
-    async kill() {
-      if (!exited) proc.kill('SIGKILL');
-      await exit;
-    },
-  };
+/** A crash worker whose JSON log lands in this run's log folder, where the secrets scan reads it. */
+export function startWorker(options: Omit<CrashWorkerOptions, 'logFile'>): Promise<CrashWorker> {
+  return startCrashWorker({ ...options, logFile: join(runDir, 'logs', `worker-${process.pid}-${++workerSeq}.log`) });
 }
 
 /** Activity boundaries "type#n@k" in the order a run reported them (its reference run, without kills). */
@@ -156,16 +71,6 @@ export async function section<T>(
     record(testFile, { ...row, count: 0, held: `FAILED: ${what.slice(0, 300)}`, ok: false });
     throw err;
   }
-}
-
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
-export function writeBundle(code: string): string {
-  const path = join(tempDir('np-rel-bundle-'), 'bundle.js');
-  writeFileSync(path, code);
-  return path;
 }
 
 /** One "project ... rolled back after a failed operation" line of the emulator's log, and when it came. */
@@ -282,8 +187,6 @@ export function peakRates(log: RequestLogEntry[]): { perMinute: number; perRoute
     route,
   };
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `fn` over `items` with at most `n` at a time. */
 export async function pool<T, R>(items: T[], n: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {

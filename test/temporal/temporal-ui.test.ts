@@ -1,6 +1,8 @@
 import type { Worker } from '@temporalio/worker';
 import { chromium, type Browser } from 'playwright-core';
-import { seedProd, sql, startStack, uriOf, type Stack } from '../support/workflow-stack';
+import { uriOf } from '../support/emulator-api';
+import { sql } from '../support/postgres';
+import { seedProd, type Stack, startStack } from '../support/workflow-stack';
 
 // Debian's Chromium, installed by the test set-up (test/support/chromium.ts); skipped with its reason where there is none.
 const chromiumPath = process.env.NEON_PROMOTE_TEST_CHROMIUM;

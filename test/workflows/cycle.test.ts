@@ -1,15 +1,7 @@
 import { maybeRecordHistory } from '../support/histories';
-import {
-  api,
-  branchId,
-  inventory,
-  seedProd,
-  sourceOf,
-  sql,
-  startStack,
-  uriOf,
-  type Stack,
-} from '../support/workflow-stack';
+import { api, branchId, inventory, uriOf } from '../support/emulator-api';
+import { sql } from '../support/postgres';
+import { seedProd, sourceOf, type Stack, startStack } from '../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

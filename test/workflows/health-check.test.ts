@@ -1,21 +1,19 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { createHealthActivities } from '../../src/activities/health';
-import { createWorker, WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
+import { createWorker } from '../../src/worker';
 import type { healthCheck } from '../../src/workflows';
 import { maybeRecordHistory } from '../support/histories';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
+import { bundleProductionWorkflows } from '../support/workflow-bundle';
 
 let t: TestTemporal;
 let workflowBundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
   t = await connectTestTemporal(__filename);
-  workflowBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    ...WORKFLOW_BUNDLE_OPTIONS,
-  });
+  workflowBundle = await bundleProductionWorkflows();
 });
 afterAll(async () => t?.close());
 

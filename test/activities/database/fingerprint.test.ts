@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { seedProject } from '../../../tools/emulator';
-import { startHarness, type Harness } from '../../support/activity-harness';
+import { type Harness, startHarness } from '../../support/activity-harness';
 
 let h: Harness;
 beforeAll(async () => {

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { checksumOf, ledgerDdl } from '../../../src/activities/database/migrations-ledger';
-import { failureOf, seedProd, sqlOn, startHarness, type Harness, type Prod } from '../../support/activity-prod';
+import { failureOf, type Harness, startHarness } from '../../support/activity-harness';
+import { type Prod, seedProd } from '../../support/activity-prod';
+import { sql } from '../../support/postgres';
 
 let h: Harness;
 beforeAll(async () => {
@@ -11,13 +13,13 @@ beforeAll(async () => {
 afterAll(() => h?.stop());
 
 /** Runs a migration on dev and records it in dev's ledger, as the app's migration runner would. */
-async function migrate(uri: string, id: string, sql: string): Promise<void> {
-  await sqlOn(uri, ledgerDdl());
-  await sqlOn(uri, sql);
-  await sqlOn(uri, 'INSERT INTO neon_promote_migrations (id, checksum, sql) VALUES ($1, $2, $3)', [
+async function migrate(uri: string, id: string, migration: string): Promise<void> {
+  await sql(uri, ledgerDdl());
+  await sql(uri, migration);
+  await sql(uri, 'INSERT INTO neon_promote_migrations (id, checksum, sql) VALUES ($1, $2, $3)', [
     id,
-    checksumOf(sql),
-    sql,
+    checksumOf(migration),
+    migration,
   ]);
 }
 
@@ -33,7 +35,7 @@ async function setup(): Promise<{ prod: Prod; devId: string; devUri: string }> {
   const devUri = await prod.uriOf(dev.id);
   await migrate(devUri, '002_priority', M2);
   await migrate(devUri, '003_index', M3);
-  await sqlOn(prod.connectionUri, "INSERT INTO items (label, source) VALUES ('customer row', 'prod')");
+  await sql(prod.connectionUri, "INSERT INTO items (label, source) VALUES ('customer row', 'prod')");
   return { prod, devId: dev.id, devUri };
 }
 
@@ -62,10 +64,10 @@ describe('promotion by migrations', () => {
         id: m.id,
         applied: true,
       });
-    const rows = await sqlOn(prod.connectionUri, "SELECT label, priority FROM items WHERE source = 'prod'");
+    const rows = await sql(prod.connectionUri, "SELECT label, priority FROM items WHERE source = 'prod'");
     expect(rows).toEqual([{ label: 'customer row', priority: 0 }]);
-    expect(await sqlOn(prod.connectionUri, 'SELECT body FROM notes')).toEqual([{ body: 'seeded by 003' }]);
-    const ledger = await sqlOn<{ id: string }>(
+    expect(await sql(prod.connectionUri, 'SELECT body FROM notes')).toEqual([{ body: 'seeded by 003' }]);
+    const ledger = await sql<{ id: string }>(
       prod.connectionUri,
       'SELECT id FROM neon_promote_migrations ORDER BY applied_at',
     );
@@ -87,7 +89,7 @@ describe('promotion by migrations', () => {
   it('a migration failing halfway leaves prod and its ledger as they were', async () => {
     const { prod, devId, devUri } = await setup();
     const bad = 'CREATE TABLE half (x int); SELECT 1 / 0';
-    await sqlOn(devUri, 'INSERT INTO neon_promote_migrations (id, checksum, sql) VALUES ($1, $2, $3)', [
+    await sql(devUri, 'INSERT INTO neon_promote_migrations (id, checksum, sql) VALUES ($1, $2, $3)', [
       '004_bad',
       checksumOf(bad),
       bad,
@@ -104,7 +106,7 @@ describe('promotion by migrations', () => {
       nonRetryable: true,
       details: [{ migrationId: '004_bad', code: '22012' }],
     });
-    expect(await sqlOn(prod.connectionUri, "SELECT to_regclass('half') AS t")).toEqual([{ t: null }]);
+    expect(await sql(prod.connectionUri, "SELECT to_regclass('half') AS t")).toEqual([{ t: null }]);
     expect(await h.run(h.activities.planMigrations, input(prod, devId))).toMatchObject({
       pending: [{ id: '004_bad' }],
       prodPosition: '003_index',
@@ -116,7 +118,7 @@ describe('promotion by migrations', () => {
     const sneaky = 'CREATE TABLE t5 (x int); COMMIT; CREATE TABLE t6 (x int)';
     const plan = await h.run(h.activities.planMigrations, input(prod, devId));
     for (const m of plan.pending) await h.run(h.activities.applyMigration, { ...input(prod, devId), migration: m });
-    await sqlOn(devUri, 'INSERT INTO neon_promote_migrations (id, checksum, sql) VALUES ($1, $2, $3)', [
+    await sql(devUri, 'INSERT INTO neon_promote_migrations (id, checksum, sql) VALUES ($1, $2, $3)', [
       '005_sneaky',
       checksumOf(sneaky),
       sneaky,
@@ -131,7 +133,7 @@ describe('promotion by migrations', () => {
     expect(f.message).toMatch(/ended the transaction/);
 
     // Prod has a migration dev never had.
-    await sqlOn(
+    await sql(
       prod.connectionUri,
       "INSERT INTO neon_promote_migrations (id, checksum, sql) VALUES ('900_hotfix', 'x', '')",
     );
@@ -139,9 +141,9 @@ describe('promotion by migrations', () => {
       type: 'LedgerDiverged',
       details: [{ migrationId: '900_hotfix' }],
     });
-    await sqlOn(prod.connectionUri, "DELETE FROM neon_promote_migrations WHERE id = '900_hotfix'");
+    await sql(prod.connectionUri, "DELETE FROM neon_promote_migrations WHERE id = '900_hotfix'");
     // The same migration, edited on dev after prod applied it.
-    await sqlOn(devUri, "UPDATE neon_promote_migrations SET checksum = 'edited' WHERE id = '002_priority'");
+    await sql(devUri, "UPDATE neon_promote_migrations SET checksum = 'edited' WHERE id = '002_priority'");
     expect(await failureOf(h.run(h.activities.planMigrations, input(prod, devId)))).toMatchObject({
       type: 'LedgerDiverged',
       details: [{ migrationId: '002_priority' }],
@@ -161,9 +163,7 @@ describe('promotion by migrations', () => {
       expect(plan.pending.map((m) => m.id)).toEqual(['001_a', '002_b']);
       for (const m of plan.pending) await h.run(h.activities.applyMigration, { ...where, migration: m });
       expect(await h.run(h.activities.planMigrations, where)).toMatchObject({ upToDate: true, prodLedgerExists: true });
-      expect(await sqlOn(prod.connectionUri, 'SELECT count(*)::int AS n FROM items WHERE b IS NULL')).toEqual([
-        { n: 2 },
-      ]);
+      expect(await sql(prod.connectionUri, 'SELECT count(*)::int AS n FROM items WHERE b IS NULL')).toEqual([{ n: 2 }]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

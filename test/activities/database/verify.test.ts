@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { createActivities, type VerificationCheck, type VerifyBranchInput } from '../../../src/activities';
 import { seedProject, type SeededProject } from '../../../tools/emulator';
 import { createNeonClient, RateBudget } from '../../../src/neon';
-import { startHarness, type Harness } from '../../support/activity-harness';
+import { type Harness, startHarness } from '../../support/activity-harness';
 
 let h: Harness;
 let seeded: SeededProject;

@@ -1,5 +1,5 @@
 import { seedProject } from '../../../tools/emulator';
-import { startHarness, total, type Harness } from '../../support/activity-harness';
+import { type Harness, startHarness, total } from '../../support/activity-harness';
 
 /**
  * Neon API calls each activity makes on its happy path, from the emulator's request log. Exact numbers: an extra

@@ -1,4 +1,4 @@
-import { startHarness, type Harness } from '../../support/activity-harness';
+import { type Harness, startHarness } from '../../support/activity-harness';
 
 /**
  * A response lost after Neon accepted a mutation: the retried activity finds the earlier attempt's work and must hand

@@ -1,4 +1,4 @@
-import { startHarness, type Harness } from '../../support/activity-harness';
+import { type Harness, startHarness } from '../../support/activity-harness';
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { settling, SettleTimes } from '../../../src/activities/neon/operations';
 import type { NeonClient, NeonOperation } from '../../../src/neon';
-import { startHarness, total, type Harness } from '../../support/activity-harness';
+import { type Harness, startHarness, total } from '../../support/activity-harness';
 
 /** Time that moves only when the code under test sleeps, so durations are exact. */
 function fakeClock() {

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { startHarness, total, type Harness } from '../../support/activity-harness';
+import { type Harness, startHarness, total } from '../../support/activity-harness';
 
 let h: Harness;
 beforeAll(async () => {

@@ -8,7 +8,9 @@ import {
   type Emulator,
   type SeededProject,
 } from '../../../tools/emulator';
-import { queryOnce, rawApi, sleep, type Json } from '../../support/emulator-api';
+import { type Json, rawApi } from '../../support/emulator-api';
+import { sleep } from '../../support/polling';
+import { sql } from '../../support/postgres';
 import { loadSpecValidator } from '../../support/neon-openapi';
 
 let emu: Emulator;
@@ -85,13 +87,13 @@ test('finalize_restore: new ID takes the name and endpoint, the old branch keeps
   const p = await seedProject(emu, { rows: 2, source: 'before' });
   const snap = (await api('POST', `/projects/${p.projectId}/branches/${p.branchId}/snapshot`, { name: 'snap' })).body;
   await settle(p, snap);
-  await queryOnce(p.connectionUri, `UPDATE items SET source = 'after'`);
+  await sql(p.connectionUri, `UPDATE items SET source = 'after'`);
   const preview = (
     await api('POST', `/projects/${p.projectId}/snapshots/${snap.snapshot.id}/restore`, { finalize_restore: false })
   ).body;
   await settle(p, preview);
   expect(preview.branch).toMatchObject({ restored_from: snap.snapshot.id, restore_status: 'restored' });
-  expect(await queryOnce(p.connectionUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'after' }]); // target untouched
+  expect(await sql(p.connectionUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'after' }]); // target untouched
   const held = new Client({ connectionString: p.connectionUri });
   const errors: Error[] = [];
   held.on('error', (e) => errors.push(e));
@@ -110,7 +112,7 @@ test('finalize_restore: new ID takes the name and endpoint, the old branch keeps
     restored_as: p.branchId,
   });
   expect(branches.find((b) => b.id === p.branchId)).toMatchObject({ name: 'main-backup', default: false });
-  expect(await queryOnce(p.connectionUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'before' }]);
+  expect(await sql(p.connectionUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'before' }]);
   // Default naming, via restore with finalize_restore: true.
   const again = (
     await api('POST', `/projects/${p.projectId}/snapshots/${snap.snapshot.id}/restore`, {
@@ -135,16 +137,16 @@ test('a snapshot is the data as of the request; a branch restore resets to the p
   ).body;
   await settle(p, child);
   const childUri = child.connection_uris[0].connection_uri as string;
-  await queryOnce(childUri, 'DELETE FROM items');
-  await queryOnce(p.connectionUri, `INSERT INTO items (label, source) VALUES ('new', 'parent')`);
-  expect(await queryOnce(childUri, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 0 }]);
+  await sql(childUri, 'DELETE FROM items');
+  await sql(p.connectionUri, `INSERT INTO items (label, source) VALUES ('new', 'parent')`);
+  expect(await sql(childUri, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 0 }]);
   const r = await api('POST', `/projects/${p.projectId}/branches/${child.branch.id}/restore`, {
     source_branch_id: p.branchId,
     preserve_under_name: 'child_before',
   });
   expect(r.status).toBe(200);
   await settle(p, r.body);
-  expect(await queryOnce(childUri, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 4 }]);
+  expect(await sql(childUri, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 4 }]);
   const kept = ((await api('GET', `/projects/${p.projectId}/branches`)).body.branches as Json[]).find(
     (b) => b.name === 'child_before',
   );
@@ -208,7 +210,7 @@ test('compare_schema reports real catalog differences, and nothing when schemas 
   await settle(p, child);
   const url = `/projects/${p.projectId}/branches/${child.branch.id}/compare_schema?base_branch_id=${p.branchId}&db_name=${p.databaseName}`;
   expect((await api('GET', url)).body).toEqual({ diff: '' });
-  await queryOnce(
+  await sql(
     child.connection_uris[0].connection_uri as string,
     'CREATE INDEX items_label ON items (label); ALTER TABLE items DROP COLUMN source',
   );
@@ -236,7 +238,7 @@ test('an endpoint can be read, updated and deleted; its sessions drop; a second 
   expect(del.body.endpoint.id).toBe(p.endpointId);
   expect(del.body.operations).toEqual([expect.objectContaining({ action: 'suspend_compute' })]);
   await expect(held.query('SELECT 1')).rejects.toThrow();
-  await expect(queryOnce(p.connectionUri, 'SELECT 1')).rejects.toThrow(/not found/);
+  await expect(sql(p.connectionUri, 'SELECT 1')).rejects.toThrow(/not found/);
   await settle(p, del.body);
   expect((await api('GET', url)).status).toBe(404);
   const again = await api('DELETE', url);

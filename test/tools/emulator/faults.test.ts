@@ -1,7 +1,8 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return --
    JSON bodies under test are checked by assertions here (and against the spec in guide-cycle.test.ts), not by types. */
 import { startEmulator, type Emulator } from '../../../tools/emulator';
-import { rawApi, sleep, type Json } from '../../support/emulator-api';
+import { type Json, rawApi } from '../../support/emulator-api';
+import { sleep } from '../../support/polling';
 
 /** Control-plane faults need no data: memory mode keeps this file fast. */
 let emu: Emulator;

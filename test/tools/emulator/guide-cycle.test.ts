@@ -1,6 +1,6 @@
 import { EndpointType, createApiClient, type Api, type Operation, type Snapshot } from '@neondatabase/api-client';
 import { seedProject, startEmulator, type Emulator, type SeededProject } from '../../../tools/emulator';
-import { queryOnce } from '../../support/emulator-api';
+import { sql } from '../../support/postgres';
 import { loadSpecValidator } from '../../support/neon-openapi';
 
 /**
@@ -83,8 +83,8 @@ test('setup, preview, promote, refresh and rollback behave as the guide says, in
       role_name: seeded.roleName,
     })
   ).data.uri;
-  await queryOnce(devUri, `UPDATE items SET source = 'dev'`);
-  await queryOnce(devUri, `ALTER TABLE items ADD COLUMN note text`);
+  await sql(devUri, `UPDATE items SET source = 'dev'`);
+  await sql(devUri, `ALTER TABLE items ADD COLUMN note text`);
 
   // Phase 2: a preview child of dev, with an expiry, and a schema diff that shows dev's change.
   const preview = await neon.createProjectBranch(projectId, {
@@ -126,7 +126,7 @@ test('setup, preview, promote, refresh and rollback behave as the guide says, in
   expect((await neon.listProjectBranchEndpoints(projectId, newProd!.id)).data.endpoints.map((e) => e.id)).toEqual([
     seeded.endpointId,
   ]);
-  expect(await queryOnce(prodUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'dev' }]);
+  expect(await sql(prodUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'dev' }]);
   await settle((await neon.deleteProjectBranch({ projectId, branchId: seeded.branchId })).data.operations);
   await settle((await neon.deleteSnapshot(projectId, devSnap.data.snapshot.id)).data.operations);
 
@@ -141,7 +141,7 @@ test('setup, preview, promote, refresh and rollback behave as the guide says, in
   expect((await branchByName('dev'))?.id).toBe(refreshed.data.branch.id);
   await settle((await neon.deleteProjectBranch({ projectId, branchId: devId })).data.operations);
   await settle((await neon.deleteSnapshot(projectId, refresh.data.snapshot.id)).data.operations);
-  expect(await queryOnce(devUri, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 3 }]);
+  expect(await sql(devUri, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 3 }]);
 
   // Phase 5: roll back to the pre-promotion snapshot: prod's old data through the same string.
   const snaps = (await neon.listSnapshots(projectId)).data.snapshots;
@@ -151,7 +151,7 @@ test('setup, preview, promote, refresh and rollback behave as the guide says, in
     { target_branch_id: newProd!.id, finalize_restore: true },
   );
   await settle(rollback.data.operations);
-  expect(await queryOnce(prodUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'prod' }]);
+  expect(await sql(prodUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'prod' }]);
   await settle((await neon.deleteProjectBranch({ projectId, branchId: newProd!.id })).data.operations);
 
   expect(violations).toEqual([]);

@@ -13,7 +13,9 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { seedProject, startEmulator, waitForOperations, type Emulator } from '../../../tools/emulator';
 import { freePort } from '../../support/ports';
-import { queryOnce, rawApi, sleep, type Json } from '../../support/emulator-api';
+import { type Json, rawApi } from '../../support/emulator-api';
+import { sleep } from '../../support/polling';
+import { sql } from '../../support/postgres';
 
 const PASSWORD = 'external-superuser-pw';
 const bin = path.join(
@@ -85,7 +87,7 @@ let api: ReturnType<typeof rawApi>;
 
 /** Databases the emulator made in the external cluster (its physical databases are named neonemu_...). */
 const emulatorDatabases = async (): Promise<string[]> =>
-  (await queryOnce<{ datname: string }>(ext.url, "SELECT datname FROM pg_database WHERE datname LIKE 'neonemu\\_%'"))
+  (await sql<{ datname: string }>(ext.url, "SELECT datname FROM pg_database WHERE datname LIKE 'neonemu\\_%'"))
     .map((r) => r.datname)
     .sort();
 
@@ -108,11 +110,11 @@ test('projects, endpoints, branches, snapshots and restores live in the external
   expect(existsSync(bin)).toBe(true);
   const p = await seedProject(emu, { rows: 3, source: 'main' });
   // The endpoint serves a database of the external server: same cluster identity, same TCP port.
-  const [served] = await queryOnce<{ db: string; sysid: string; port: number }>(
+  const [served] = await sql<{ db: string; sysid: string; port: number }>(
     p.connectionUri,
     'SELECT current_database() AS db, (SELECT system_identifier::text FROM pg_control_system()) AS sysid, inet_server_port() AS port',
   );
-  const [direct] = await queryOnce<{ sysid: string }>(
+  const [direct] = await sql<{ sysid: string }>(
     ext.url,
     'SELECT system_identifier::text AS sysid FROM pg_control_system()',
   );
@@ -122,12 +124,12 @@ test('projects, endpoints, branches, snapshots and restores live in the external
   expect(await emulatorDatabases()).toContain(mainDb);
   // What was written through the endpoint is in that database, read with the external server's own superuser.
   const directUrl = ext.url.replace(/\/postgres$/, `/${mainDb}`);
-  expect(await queryOnce(directUrl, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 3 }]);
+  expect(await sql(directUrl, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 3 }]);
   // The emulated role logs in with a password (the external server's pg_hba asks for one), as a server role named
   // with the emulator's tag: the API name neondb_owner is left to whoever else uses the server.
-  const [who] = await queryOnce<{ name: string }>(p.connectionUri, 'SELECT current_user AS name');
+  const [who] = await sql<{ name: string }>(p.connectionUri, 'SELECT current_user AS name');
   expect(who!.name).toMatch(new RegExp(`^neonemu_[0-9a-f]{8}_${p.roleName}$`));
-  expect(await queryOnce(ext.url, `SELECT rolname FROM pg_roles WHERE rolname = '${p.roleName}'`)).toEqual([]);
+  expect(await sql(ext.url, `SELECT rolname FROM pg_roles WHERE rolname = '${p.roleName}'`)).toEqual([]);
 
   // A child branch is a copy of its parent in a database of its own in the external cluster.
   const child = (
@@ -138,18 +140,18 @@ test('projects, endpoints, branches, snapshots and restores live in the external
   ).body;
   await settle(p.projectId, child);
   const childUri = child.connection_uris[0].connection_uri as string;
-  await queryOnce(childUri, `UPDATE items SET source = 'child'`);
-  const [childDb] = await queryOnce<{ db: string }>(childUri, 'SELECT current_database() AS db');
+  await sql(childUri, `UPDATE items SET source = 'child'`);
+  const [childDb] = await sql<{ db: string }>(childUri, 'SELECT current_database() AS db');
   expect(childDb!.db).not.toBe(mainDb);
   expect(await emulatorDatabases()).toEqual(expect.arrayContaining([mainDb, childDb!.db]));
-  expect(await queryOnce(p.connectionUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'main' }]);
+  expect(await sql(p.connectionUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'main' }]);
 
   // Snapshot main, change it, restore the snapshot onto main: the data comes back through the same endpoint.
   const before = await emulatorDatabases();
   const snap = (await api('POST', `/projects/${p.projectId}/branches/${p.branchId}/snapshot`, { name: 'keep' })).body;
   await settle(p.projectId, snap);
   expect((await emulatorDatabases()).length).toBe(before.length + 1); // the snapshot is a database too
-  await queryOnce(p.connectionUri, `UPDATE items SET source = 'changed'`);
+  await sql(p.connectionUri, `UPDATE items SET source = 'changed'`);
   const restored = (
     await api('POST', `/projects/${p.projectId}/snapshots/${snap.snapshot.id}/restore`, {
       target_branch_id: p.branchId,
@@ -157,10 +159,10 @@ test('projects, endpoints, branches, snapshots and restores live in the external
     })
   ).body;
   await settle(p.projectId, restored);
-  expect(await queryOnce(p.connectionUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'main' }]);
-  const [now] = await queryOnce<{ db: string }>(p.connectionUri, 'SELECT current_database() AS db');
+  expect(await sql(p.connectionUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'main' }]);
+  const [now] = await sql<{ db: string }>(p.connectionUri, 'SELECT current_database() AS db');
   expect(await emulatorDatabases()).toContain(now!.db);
-  expect(await queryOnce(ext.url.replace(/\/postgres$/, `/${now!.db}`), 'SELECT DISTINCT source FROM items')).toEqual([
+  expect(await sql(ext.url.replace(/\/postgres$/, `/${now!.db}`), 'SELECT DISTINCT source FROM items')).toEqual([
     { source: 'main' },
   ]);
 
@@ -171,10 +173,18 @@ test('projects, endpoints, branches, snapshots and restores live in the external
   expect(await emulatorDatabases()).toEqual([]);
 });
 
-test('bin/neon-emulator.js --pg-url serves a project from the external cluster', async () => {
+test('the emulator command (npm run emulator) with --pg-url serves a project from the external cluster', async () => {
   const child = spawn(
     process.execPath,
-    [path.join(__dirname, '../../../bin/neon-emulator.js'), '--pg-url', ext.url, '--op-delay', '10'],
+    [
+      '--import',
+      'tsx',
+      path.join(__dirname, '../../../tools/emulator/main.ts'),
+      '--pg-url',
+      ext.url,
+      '--op-delay',
+      '10',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -192,15 +202,15 @@ test('bin/neon-emulator.js --pg-url serves a project from the external cluster',
     });
     const cliEmu = { baseUrl: env.NEON_API_BASE_URL!, apiKey: env.NEON_API_KEY! };
     const p = await seedProject(cliEmu, { rows: 2 });
-    const [served] = await queryOnce<{ db: string; port: number }>(
+    const [served] = await sql<{ db: string; port: number }>(
       p.connectionUri,
       'SELECT current_database() AS db, inet_server_port() AS port',
     );
     expect(served!.port).toBe(ext.port);
     expect(await emulatorDatabases()).toContain(served!.db);
-    expect(
-      await queryOnce(ext.url.replace(/\/postgres$/, `/${served!.db}`), 'SELECT count(*)::int AS n FROM items'),
-    ).toEqual([{ n: 2 }]);
+    expect(await sql(ext.url.replace(/\/postgres$/, `/${served!.db}`), 'SELECT count(*)::int AS n FROM items')).toEqual(
+      [{ n: 2 }],
+    );
   } finally {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -210,13 +220,13 @@ test('bin/neon-emulator.js --pg-url serves a project from the external cluster',
 
 /** Server roles named after the emulated role `neondb_owner` (an emulator's are `neonemu_<tag>_neondb_owner`). */
 const ownerRoles = async (): Promise<string[]> =>
-  (await queryOnce<{ rolname: string }>(ext.url, "SELECT rolname FROM pg_roles WHERE rolname LIKE '%neondb\\_owner'"))
+  (await sql<{ rolname: string }>(ext.url, "SELECT rolname FROM pg_roles WHERE rolname LIKE '%neondb\\_owner'"))
     .map((r) => r.rolname)
     .sort();
 const tagOf = (dataDir: string): string =>
   (JSON.parse(readFileSync(path.join(dataDir, 'state.json'), 'utf8')) as { namespace: string }).namespace;
 const count = async (uri: string): Promise<number> =>
-  (await queryOnce<{ n: number }>(uri, 'SELECT count(*)::int AS n FROM items'))[0]!.n;
+  (await sql<{ n: number }>(uri, 'SELECT count(*)::int AS n FROM items'))[0]!.n;
 
 test("two emulators on one external server keep each other's databases and roles", async () => {
   const first = await seedProject(emu, { rows: 1, source: 'first' });
@@ -239,7 +249,7 @@ test("two emulators on one external server keep each other's databases and roles
     expect(roles).toHaveLength(2);
     expect(roles).toContain(`neonemu_${tag}_neondb_owner`);
     expect(roles).not.toContain('neondb_owner');
-    const [served2] = await queryOnce<{ db: string; who: string }>(
+    const [served2] = await sql<{ db: string; who: string }>(
       p2.connectionUri,
       'SELECT current_database() AS db, current_user AS who',
     );
@@ -250,11 +260,11 @@ test("two emulators on one external server keep each other's databases and roles
     // Side by side: each connection string reaches its own data, concurrently, and writes stay apart.
     const both = async () =>
       Promise.all([
-        queryOnce(first.connectionUri, 'SELECT DISTINCT source FROM items'),
-        queryOnce(p2.connectionUri, 'SELECT DISTINCT source FROM items'),
+        sql(first.connectionUri, 'SELECT DISTINCT source FROM items'),
+        sql(p2.connectionUri, 'SELECT DISTINCT source FROM items'),
       ]);
     expect(await both()).toEqual([[{ source: 'first' }], [{ source: 'second' }]]);
-    await queryOnce(p2.connectionUri, "INSERT INTO items (label, source) VALUES ('x', 'second')");
+    await sql(p2.connectionUri, "INSERT INTO items (label, source) VALUES ('x', 'second')");
     expect([await count(first.connectionUri), await count(p2.connectionUri)]).toEqual([1, 3]);
 
     // A branch copy (which quiesces and collects garbage) and a restart of the second keep the first's data, and the
@@ -286,7 +296,7 @@ test('an emulator on a temp data dir drops only its own databases and roles when
   const keptRoles = await ownerRoles();
   const temp = await startEmulator({ pgUrl: ext.url, operationDelayMs: 10 });
   const p = await seedProject(temp, { rows: 1 });
-  const [served] = await queryOnce<{ db: string }>(p.connectionUri, 'SELECT current_database() AS db');
+  const [served] = await sql<{ db: string }>(p.connectionUri, 'SELECT current_database() AS db');
   expect(await emulatorDatabases()).toContain(served!.db);
   expect((await ownerRoles()).length).toBe(keptRoles.length + 1);
   await temp.stop();
@@ -324,8 +334,8 @@ test('a state from before instance tags keeps its plain names, and a tagged emul
     legacy = await startEmulator({ pgUrl: ext.url, dataDir: legacyDir, operationDelayMs: 10 });
     try {
       expect(tagOf(legacyDir)).toBe('');
-      expect(await queryOnce(p.connectionUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'legacy' }]);
-      const [served] = await queryOnce<{ db: string; who: string }>(
+      expect(await sql(p.connectionUri, 'SELECT DISTINCT source FROM items')).toEqual([{ source: 'legacy' }]);
+      const [served] = await sql<{ db: string; who: string }>(
         p.connectionUri,
         'SELECT current_database() AS db, current_user AS who',
       );
@@ -359,7 +369,7 @@ test('the embedded (default) mode names databases with its tag and keeps role na
     try {
       const p = await seedProject(embedded, { rows: 2 });
       const tag = tagOf(embeddedDir);
-      const [served] = await queryOnce<{ db: string; who: string; port: number | null }>(
+      const [served] = await sql<{ db: string; who: string; port: number | null }>(
         p.connectionUri,
         'SELECT current_database() AS db, current_user AS who, inet_server_port() AS port',
       );

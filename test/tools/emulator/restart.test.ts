@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { seedProject, startEmulator, type Emulator } from '../../../tools/emulator';
-import { queryOnce, rawApi, type Json } from '../../support/emulator-api';
+import { type Json, rawApi } from '../../support/emulator-api';
+import { sql } from '../../support/postgres';
 
 const dirs: string[] = [];
 const emus: Emulator[] = [];
@@ -39,14 +40,22 @@ test('a restart keeps projects, branches, snapshots, endpoints, operations and c
     (await api2('GET', `/projects/${p.projectId}/operations/${(snap.operations as Json[])[0]!.id}`)).body.operation
       .status,
   ).toBe('finished');
-  expect(await queryOnce(p.connectionUri, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 4 }]);
+  expect(await sql(p.connectionUri, 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 4 }]);
 });
 
 test('killed mid-operation: after restart the operation is finished and its work is there', async () => {
   const dataDir = tempDir();
   const child = spawn(
     process.execPath,
-    [path.join(__dirname, '../../../bin/neon-emulator.js'), '--data-dir', dataDir, '--op-delay', '60000'],
+    [
+      '--import',
+      'tsx',
+      path.join(__dirname, '../../../tools/emulator/main.ts'),
+      '--data-dir',
+      dataDir,
+      '--op-delay',
+      '60000',
+    ],
     {
       stdio: ['ignore', 'pipe', 'ignore'],
     },
@@ -60,7 +69,7 @@ test('killed mid-operation: after restart the operation is finished and its work
       if (env.NEON_EMULATOR_ADMIN_URL) resolve();
     });
   });
-  const api1 = rawApi({ baseUrl: env.NEON_API_BASE_URL!, apiKey: env.NEON_API_KEY! } as Emulator);
+  const api1 = rawApi({ baseUrl: env.NEON_API_BASE_URL!, apiKey: env.NEON_API_KEY! });
   const created = (await api1('POST', '/projects', { project: { name: 'killed' } })).body;
   const op = (created.operations as Json[])[0]!;
   expect((await api1('GET', `/projects/${created.project.id}/operations/${op.id}`)).body.operation.status).not.toBe(
@@ -79,7 +88,7 @@ test('killed mid-operation: after restart the operation is finished and its work
     (await api2('GET', `/projects/${created.project.id}/branches/${created.branch.id}`)).body.branch.current_state,
   ).toBe('ready');
   const uri = (created.connection_uris as Json[])[0]!.connection_uri as string;
-  expect(await queryOnce(uri, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+  expect(await sql(uri, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
 });
 
 test('a failed operation is still failed after a restart, and one due to fail when the emulator stopped fails at startup', async () => {

@@ -9,7 +9,9 @@ import {
   type Emulator,
   type SeededProject,
 } from '../../../tools/emulator';
-import { queryOnce, rawApi, sleep, type Json } from '../../support/emulator-api';
+import { type Json, rawApi } from '../../support/emulator-api';
+import { sleep } from '../../support/polling';
+import { sql } from '../../support/postgres';
 
 // Snapshots and child branches copy their source with CREATE DATABASE ... TEMPLATE, which needs the source free of
 // sessions; the proxy parks client sessions meanwhile. These tests hold sessions open on the source across copies.
@@ -86,7 +88,7 @@ test('a transaction open when the copy starts is waited for, and what it commits
   });
   await waitForOperations(emu, p.projectId, ep.body.operations as { id: string }[]);
   const uri = p.connectionUri.replace(p.endpointId, ep.body.endpoint.id as string);
-  expect(await queryOnce(uri, `SELECT count(*)::int AS n FROM items WHERE label = 'late'`)).toEqual([{ n: 1 }]);
+  expect(await sql(uri, `SELECT count(*)::int AS n FROM items WHERE label = 'late'`)).toEqual([{ n: 1 }]);
   expect(errors).toEqual([]);
   await c.end();
 });

@@ -8,10 +8,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PromoteResult } from '../../../src/workflows';
 import { coordinatorWorkflowId } from '../../../src/workflows/contract/definitions';
 import { maybeRecordHistory } from '../../support/histories';
-import { projectWithChange, seedProd, sourceOf, startStack, runWatch, type Stack } from '../../support/workflow-stack';
+import { until } from '../../support/polling';
+import { projectWithChange, runWatch, seedProd, sourceOf, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
-const { until, coordinatorState, expectStepsAfter } = runWatch(() => s);
+const { coordinatorState, expectStepsAfter } = runWatch(() => s);
 beforeAll(async () => {
   s = await startStack(__filename);
 });

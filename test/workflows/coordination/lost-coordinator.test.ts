@@ -15,10 +15,11 @@ import {
   submitUpdate,
 } from '../../../src/workflows/contract/definitions';
 import { maybeRecordHistory } from '../../support/histories';
-import { projectWithChange, seedProd, startStack, runWatch, type Stack } from '../../support/workflow-stack';
+import { until } from '../../support/polling';
+import { projectWithChange, runWatch, seedProd, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
-const { until, coordinatorState, expectStepsAfter } = runWatch(() => s);
+const { coordinatorState, expectStepsAfter } = runWatch(() => s);
 beforeAll(async () => {
   s = await startStack(__filename);
 });

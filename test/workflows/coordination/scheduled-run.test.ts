@@ -2,7 +2,10 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { InvalidInputError } from '../../../src/client/errors';
 import type { RefreshResult, ScheduledRunResult } from '../../../src/workflows';
 import { coordinatorStateQuery, coordinatorWorkflowId } from '../../../src/workflows/contract/definitions';
-import { seedProd, sql, startStack, uriOf, type Stack } from '../../support/workflow-stack';
+import { uriOf } from '../../support/emulator-api';
+import { untilDefined } from '../../support/polling';
+import { sql } from '../../support/postgres';
+import { seedProd, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {
@@ -10,19 +13,9 @@ beforeAll(async () => {
 });
 afterAll(async () => s?.stop());
 
-/** Polls until `get` returns something other than undefined (visibility and schedule state lag by a moment). */
-async function eventually<T>(what: string, get: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const v = await get().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 async function heldPromotion(projectId: string) {
   const run = await s.client.startPromotion({ projectId, approval: { required: true, timeout: '1h' } });
-  await eventually('the approval step', async () =>
+  await untilDefined('the approval step', async () =>
     (await s.client.getProgress(run.workflowId)).currentStep === 'approval' ? true : undefined,
   );
   return run;
@@ -30,7 +23,7 @@ async function heldPromotion(projectId: string) {
 
 /** The workflow the schedule started at its n-th firing (1-based). */
 const firing = (projectId: string, n: number) =>
-  eventually(`firing ${n}`, async () => (await s.client.describeSchedule(projectId, 'refresh')).recentRuns[n - 1]);
+  untilDefined(`firing ${n}`, async () => (await s.client.describeSchedule(projectId, 'refresh')).recentRuns[n - 1]);
 
 test('a scheduled refresh that meets a promotion waits for it (queue) or is skipped (refuse), and never overlaps', async () => {
   const worker = await s.worker();
@@ -48,11 +41,11 @@ test('a scheduled refresh that meets a promotion waits for it (queue) or is skip
     const first = await firing(p.projectId, 1);
     const refreshId = `${first.workflowId}-refresh`;
     const coordinator = s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId));
-    await eventually('the refresh queued', async () =>
+    await untilDefined('the refresh queued', async () =>
       (await coordinator.query(coordinatorStateQuery)).queued.includes(refreshId) ? true : undefined,
     );
     // The coordinator lists the run as soon as it admits it; the child workflow exists a moment later.
-    const queued = await eventually('the queued refresh started', () =>
+    const queued = await untilDefined('the queued refresh started', () =>
       s.client.getProgress(refreshId).catch(() => undefined),
     );
     expect(queued).toMatchObject({ queued: true, steps: [] });
@@ -60,7 +53,7 @@ test('a scheduled refresh that meets a promotion waits for it (queue) or is skip
     // A second firing while the first still waits is skipped by the schedule's overlap policy.
     await s.client.triggerSchedule(p.projectId, 'refresh');
     const handle = s.t.client.schedule.getHandle(created.scheduleId);
-    await eventually('the overlap skip', async () =>
+    await untilDefined('the overlap skip', async () =>
       (await handle.describe()).info.numActionsSkippedOverlap === 1 ? true : undefined,
     );
     expect((await s.client.describeSchedule(p.projectId, 'refresh')).recentRuns).toHaveLength(1);
@@ -114,7 +107,7 @@ test('a janitor schedule runs the janitor through the coordinator; listRuns show
       scheduleId: `neon-promote-janitor-${p.projectId}`,
     });
     await s.client.triggerSchedule(p.projectId, 'janitor');
-    const fired = await eventually(
+    const fired = await untilDefined(
       'the janitor firing',
       async () => (await s.client.describeSchedule(p.projectId, 'janitor')).recentRuns[0],
     );
@@ -122,7 +115,7 @@ test('a janitor schedule runs the janitor through the coordinator; listRuns show
     expect(done).toMatchObject({ outcome: 'noop', runWorkflowId: `${fired.workflowId}-janitor` });
 
     // The firing and its run are findable by project; the coordinator (plumbing) is not listed.
-    const runs = await eventually('the runs in visibility', async () => {
+    const runs = await untilDefined('the runs in visibility', async () => {
       const r = await s.client.listRuns(p.projectId);
       return r.length === 3 && r.every((x) => x.status === 'COMPLETED') ? r : undefined;
     });

@@ -1,7 +1,9 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RefreshResult } from '../../../src/workflows/environments/refresh';
-import { seedProd, sourceOf, sql, startStack, uriOf, type Stack } from '../../support/workflow-stack';
+import { uriOf } from '../../support/emulator-api';
+import { sql } from '../../support/postgres';
+import { seedProd, sourceOf, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

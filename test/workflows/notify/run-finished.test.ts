@@ -1,21 +1,23 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { verifyWebhookSignature } from '../../../src/activities/notify/signature';
-import { seedProd, sql, uriOf } from '../../support/workflow-stack';
-import {
-  eventually,
-  SECRET,
-  startNotifyStack,
-  startReceiver,
-  type NotifyStack,
-  type Receiver,
-} from '../../support/webhook';
+import { createNotifyActivities, type WebhookSettings } from '../../../src/activities/notify/deliver';
+import { uriOf } from '../../support/emulator-api';
+import { untilDefined } from '../../support/polling';
+import { sql } from '../../support/postgres';
+import { neonActivities, seedProd, type Stack, startStack } from '../../support/workflow-stack';
+import { SECRET, startReceiver, type Receiver } from '../../support/webhook';
 
-let s: NotifyStack;
+let s: Stack;
 let rcv: Receiver;
 beforeAll(async () => {
-  [s, rcv] = await Promise.all([startNotifyStack(__filename), startReceiver()]);
+  [s, rcv] = await Promise.all([startStack(__filename), startReceiver()]);
 });
 afterAll(async () => Promise.all([s?.stop(), rcv?.close()]));
+
+/** A worker on the production bundle whose notification activities use these webhook settings. */
+const workerWith = (webhook: WebhookSettings) =>
+  s.worker({ ...neonActivities(s.emu), ...createNotifyActivities(webhook) });
+
 beforeEach(() => {
   rcv.answer = () => ({ status: 200 });
 });
@@ -40,12 +42,12 @@ async function histories(workflowId: string, deliveryId: string): Promise<string
 }
 
 test('a promoted run POSTs a signed run.finished payload with its outcome and steps; no secret in it or in history', async () => {
-  const worker = await s.worker({ secret: SECRET });
+  const worker = await workerWith({ secret: SECRET });
   await worker.runUntil(async () => {
     const p = await projectWithChange();
     const run = await s.client.startPromotion({ projectId: p.projectId, notify: { url: rcv.url } });
     expect((await run.result()).outcome).toBe('promoted');
-    const d = await eventually(() => deliveriesOf(run.workflowId).find((x) => x.status === 200));
+    const d = await untilDefined('the delivery', () => deliveriesOf(run.workflowId).find((x) => x.status === 200));
     const body = JSON.parse(d.body) as Record<string, unknown> & { steps: { name: string; status: string }[] };
     expect(body).toMatchObject({
       event: 'run.finished',
@@ -73,7 +75,7 @@ test('a promoted run POSTs a signed run.finished payload with its outcome and st
 });
 
 test("a rolled-back run notifies the worker's own webhook, whose URL stays out of history", async () => {
-  const worker = await s.worker({ secret: SECRET, url: rcv.url });
+  const worker = await workerWith({ secret: SECRET, url: rcv.url });
   await worker.runUntil(async () => {
     const p = await projectWithChange();
     const run = await s.client.startPromotion({
@@ -81,7 +83,7 @@ test("a rolled-back run notifies the worker's own webhook, whose URL stays out o
       postSwapChecks: [{ kind: 'sql', name: 'smoke', sql: 'SELECT count(*) FROM items', expect: { value: 999 } }],
     });
     expect((await run.result()).outcome).toBe('rolled_back');
-    const d = await eventually(() => deliveriesOf(run.workflowId).find((x) => x.status === 200));
+    const d = await untilDefined('the delivery', () => deliveriesOf(run.workflowId).find((x) => x.status === 200));
     const body = JSON.parse(d.body) as { outcome: string; reason: string; deliveryId: string; summary: string };
     expect(body.outcome).toBe('rolled_back');
     expect(body.reason).toContain('smoke');
@@ -96,16 +98,18 @@ test("a rolled-back run notifies the worker's own webhook, whose URL stays out o
 test('a webhook that is down gets the notification later, from the retries, while the run has already completed', async () => {
   let open = false;
   rcv.answer = () => (open ? { status: 204 } : { status: 503, headers: { 'retry-after': '1' } });
-  const worker = await s.worker({ secret: SECRET });
+  const worker = await workerWith({ secret: SECRET });
   await worker.runUntil(async () => {
     const p = await seedProd(s.emu, 2);
     const run = await s.client.startSetup({ projectId: p.projectId, notify: { url: rcv.url } });
     expect((await run.result()).outcome).toBe('created');
     // The run is done while its webhook still refuses: nothing was accepted yet.
     expect(deliveriesOf(run.workflowId).filter((d) => d.status < 300)).toEqual([]);
-    await eventually(() => (deliveriesOf(run.workflowId).length >= 2 ? true : undefined));
+    await untilDefined('a retried delivery', () => (deliveriesOf(run.workflowId).length >= 2 ? true : undefined));
     open = true;
-    const d = await eventually(() => deliveriesOf(run.workflowId).find((x) => x.status === 204));
+    const d = await untilDefined('the accepted delivery', () =>
+      deliveriesOf(run.workflowId).find((x) => x.status === 204),
+    );
     const body = JSON.parse(d.body) as { outcome: string; deliveryId: string };
     expect(body.outcome).toBe('created');
     // Every attempt carried the same delivery ID, so a receiver can drop duplicates.
@@ -118,7 +122,7 @@ test('a webhook that is down gets the notification later, from the retries, whil
 
 test('a cancelled run reports cancelled; a webhook that rejects the request (4xx) is not retried', async () => {
   rcv.answer = () => ({ status: 410 });
-  const worker = await s.worker({ secret: SECRET });
+  const worker = await workerWith({ secret: SECRET });
   await worker.runUntil(async () => {
     const p = await projectWithChange();
     const run = await s.client.startPromotion({
@@ -129,7 +133,7 @@ test('a cancelled run reports cancelled; a webhook that rejects the request (4xx
     await waitForStep(run.workflowId, 'approval');
     await s.client.cancel(run.workflowId);
     await expect(run.result()).rejects.toBeInstanceOf(WorkflowFailedError);
-    const d = await eventually(() => deliveriesOf(run.workflowId)[0]);
+    const d = await untilDefined('the delivery', () => deliveriesOf(run.workflowId)[0]);
     const body = JSON.parse(d.body) as { outcome: string; deliveryId: string };
     expect(body.outcome).toBe('cancelled');
     const err: unknown = await s.t.client.workflow

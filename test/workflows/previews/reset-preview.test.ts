@@ -1,4 +1,6 @@
-import { api, seedProd, sql, startStack, uriOf, type Stack } from '../../support/workflow-stack';
+import { api, uriOf } from '../../support/emulator-api';
+import { sql } from '../../support/postgres';
+import { seedProd, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

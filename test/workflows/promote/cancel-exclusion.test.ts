@@ -5,7 +5,8 @@ import type { PromoteResult, StepRecord } from '../../../src/workflows';
 import { coordinatorStateQuery, coordinatorWorkflowId } from '../../../src/workflows/contract/definitions';
 import { maybeRecordHistory } from '../../support/histories';
 import { startHoldServer } from '../../support/hold-server';
-import { branchId, inventory, projectWithChange, sourceOf, startStack, type Stack } from '../../support/workflow-stack';
+import { branchId, inventory } from '../../support/emulator-api';
+import { projectWithChange, sourceOf, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
 let hold: Awaited<ReturnType<typeof startHoldServer>>;

@@ -1,57 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { seedProd, sourceOf, sql, startStack, inventory, uriOf, type Stack } from '../../support/workflow-stack';
+import { killAllCrashWorkers, startCrashWorker, tempDir, writeBundle } from '../../support/crash-worker';
+import { inventory, uriOf } from '../../support/emulator-api';
+import { sql } from '../../support/postgres';
+import { seedProd, sourceOf, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
 let dir: string;
 let bundlePath: string;
 beforeAll(async () => {
   s = await startStack(__filename);
-  dir = mkdtempSync(join(tmpdir(), 'np-crash-'));
-  bundlePath = join(dir, 'bundle.js');
-  writeFileSync(bundlePath, s.bundle.code);
+  dir = tempDir('np-crash-');
+  bundlePath = writeBundle(s.bundle.code);
 });
-afterAll(async () => s?.stop());
+afterAll(async () => {
+  await killAllCrashWorkers();
+  await s?.stop();
+});
 
-type Worker = { proc: ChildProcess; killpoint: Promise<string | null> };
-
-/** Starts a worker process; `killpoint` resolves when it reached KILL_POINT (or null if it exited first). */
-async function startWorker(killPoint: string | undefined, countFile: string): Promise<Worker> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('../../support/crash-worker-process.ts')], {
-    env: {
-      ...process.env,
-      TASK_QUEUE: s.t.taskQueue,
-      BUNDLE_PATH: bundlePath,
-      NEON_API_BASE_URL: s.emu.baseUrl,
-      NEON_API_KEY: s.emu.apiKey,
-      COUNT_FILE: countFile,
-      KILL_POINT: killPoint ?? '',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: proc.stdout });
-  let ready: () => void;
-  const isReady = new Promise<void>((r) => (ready = r));
-  const killpoint = new Promise<string | null>((resolve) => {
-    lines.on('line', (line) => {
-      if (line === 'READY') ready();
-      if (line.startsWith('KILLPOINT')) resolve(line);
-    });
-    proc.on('exit', () => resolve(null));
-  });
-  await isReady;
-  return { proc, killpoint };
-}
-
-function sigkill(w: Worker): Promise<void> {
-  return new Promise((resolve) => {
-    w.proc.on('exit', () => resolve());
-    w.proc.kill('SIGKILL');
-  });
-}
+const startWorker = (killPoint: string | undefined, countFile: string) =>
+  startCrashWorker({ taskQueue: s.t.taskQueue, bundlePath, emu: s.emu, countFile, killPoint });
 
 /** Each step of promote, at the moment its effect is done at Neon but before Temporal hears of it. */
 const KILL_POINTS = [
@@ -91,14 +58,14 @@ test('a worker process killed in every step of promote: a new worker finishes it
     // A kill point the run never reaches (a wrong count) must fail the test, not hang it.
     const hit = await Promise.race([w.killpoint, finished]);
     reached.push(hit ?? `missed ${point}`);
-    await sigkill(w);
+    await w.kill();
   }
   const last = await startWorker(undefined, countFile);
   try {
     const r = await run.result();
     expect(r.outcome).toBe('promoted');
   } finally {
-    await sigkill(last);
+    await last.kill();
   }
   expect(reached).toEqual(KILL_POINTS.map((k) => `KILLPOINT ${k}`));
   expect(await sourceOf(p.connectionUri)).toEqual(['dev']);

@@ -1,9 +1,11 @@
 /**
- * Issue 7: promotion by migrations (seed 003). Prod keeps its data and its branch; only the migrations of dev's ledger
+ * Promotion by migrations. Prod keeps its data and its branch; only the migrations of dev's ledger
  * it lacks are applied; nothing pending is a no-op; a migration failing halfway puts prod back to the anchor.
  */
 import { checksumOf, ledgerDdl } from '../../../src/activities/database/migrations-ledger';
-import { branchId, inventory, seedProd, sql, startStack, uriOf, type Stack } from '../../support/workflow-stack';
+import { branchId, inventory, uriOf } from '../../support/emulator-api';
+import { sql } from '../../support/postgres';
+import { seedProd, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

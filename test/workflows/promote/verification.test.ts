@@ -3,17 +3,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { InvalidInputError } from '../../../src/client';
 import type { PromoteResult } from '../../../src/workflows';
 import { maybeRecordHistory } from '../../support/histories';
-import {
-  branchId,
-  inventory,
-  neonActivities,
-  seedProd,
-  sourceOf,
-  sql,
-  startStack,
-  uriOf,
-  type Stack,
-} from '../../support/workflow-stack';
+import { branchId, inventory, uriOf } from '../../support/emulator-api';
+import { sql } from '../../support/postgres';
+import { neonActivities, seedProd, sourceOf, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

@@ -1,60 +1,51 @@
 /**
- * Issue 7: the write fence is always lifted: after a failed verification (prod rolled back to a snapshot taken under
+ * The write fence is always lifted: after a failed verification (prod rolled back to a snapshot taken under
  * the fence), after a cancellation while it was up, and after the worker was SIGKILLed while it was up.
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { SeededProject } from '../../../tools/emulator';
 import type { VerificationCheck } from '../../../src/activities/types';
-import { branchId, sql, startStack, uriOf, type Stack } from '../../support/workflow-stack';
+import {
+  killAllCrashWorkers,
+  startCrashWorker,
+  tempDir,
+  writeBundle,
+  type CrashWorker,
+} from '../../support/crash-worker';
+import { branchId, uriOf } from '../../support/emulator-api';
+import { sql } from '../../support/postgres';
+import { type Stack, startStack } from '../../support/workflow-stack';
 import { projectWithWrites } from '../../support/prod-writes';
 
 let s: Stack;
 let dir: string;
+let bundlePath: string;
 beforeAll(async () => {
   s = await startStack(__filename);
-  dir = mkdtempSync(join(tmpdir(), 'np-fence-'));
-  writeFileSync(join(dir, 'bundle.js'), s.bundle.code);
+  dir = tempDir('np-fence-');
+  bundlePath = writeBundle(s.bundle.code);
 });
-afterAll(async () => s?.stop());
+afterAll(async () => {
+  await killAllCrashWorkers();
+  await s?.stop();
+});
 
 /** A worker process that hangs (and is then SIGKILLed) at `killPoint`, as in crash.test.ts. */
-async function workerProcess(killPoint: string): Promise<{ proc: ChildProcess; hung: Promise<void> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('../../support/crash-worker-process.ts')], {
-    env: {
-      ...process.env,
-      TASK_QUEUE: s.t.taskQueue,
-      BUNDLE_PATH: join(dir, 'bundle.js'),
-      NEON_API_BASE_URL: s.emu.baseUrl,
-      NEON_API_KEY: s.emu.apiKey,
-      COUNT_FILE: join(dir, `count-${Date.now()}`),
-      KILL_POINT: killPoint,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+const workerProcess = (killPoint: string): Promise<CrashWorker> =>
+  startCrashWorker({
+    taskQueue: s.t.taskQueue,
+    bundlePath,
+    emu: s.emu,
+    countFile: join(dir, `count-${Date.now()}`),
+    killPoint,
   });
-  const lines = createInterface({ input: proc.stdout });
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => (ready = r));
-  const hung = new Promise<void>((resolve, reject) => {
-    lines.on('line', (l) => (l === 'READY' ? ready() : l.startsWith('KILLPOINT') ? resolve() : undefined));
-    proc.on('exit', () => reject(new Error(`worker exited before ${killPoint}`)));
-  });
-  hung.catch(() => undefined);
-  await isReady;
-  return { proc, hung };
-}
 
-const sigkill = (proc: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    proc.removeAllListeners('exit');
-    proc.on('exit', () => resolve());
-    proc.kill('SIGKILL');
-  });
+/** Resolves once the worker hangs at its kill point; fails if it exited first. */
+async function hung(worker: CrashWorker): Promise<void> {
+  if ((await worker.killpoint) === null) throw new Error('the worker process exited before its kill point');
+}
 
 /** Whether prod (through its unchanged connection string) takes a write. */
 async function prodTakesWrites(p: SeededProject): Promise<boolean> {
@@ -97,9 +88,9 @@ test('cancelled while the fence is up, its worker SIGKILLed there: a new worker 
   // ensureSnapshot#1 is dev's (the candidate); #2 is the rollback snapshot, taken under the fence.
   const w = await workerProcess('ensureSnapshot#2:before');
   const run = await s.client.startPromotion({ projectId: p.projectId });
-  await w.hung;
+  await hung(w);
   expect(await prodTakesWrites(p)).toBe(false); // the fence is up
-  await sigkill(w.proc);
+  await w.kill();
   await run.handle.cancel();
   const worker = await s.worker();
   const err = await worker.runUntil(run.result().catch((e: unknown) => e));
@@ -113,9 +104,9 @@ test('a worker SIGKILLed right after raising the fence: the run goes on, fails i
   const p = await devChanged();
   const w = await workerProcess('fenceWrites#1');
   const run = await s.client.startPromotion({ projectId: p.projectId, postSwapChecks: [NOT_DEV] });
-  await w.hung;
+  await hung(w);
   expect(await prodTakesWrites(p)).toBe(false);
-  await sigkill(w.proc);
+  await w.kill();
   const worker = await s.worker();
   const r = await worker.runUntil(run.result());
   expect(r.outcome).toBe('rolled_back');

@@ -1,11 +1,13 @@
 /**
- * Issue 7: a writer process inserts into prod every few milliseconds throughout a promotion, and each write policy
+ * A writer process inserts into prod every few milliseconds throughout a promotion, and each write policy
  * keeps its promise. A snapshot promotion replaces prod's data with dev's by design, so "nothing lost" means: every
  * acknowledged row is in the new prod or in the rollback snapshot, none only on the "(old)" backup.
  */
 import { startWriter, type Writer } from '../../support/writer';
 import type { PromoteInput } from '../../../src/workflows';
-import { branchId, sourceOf, sql, startStack, uriOf, type Stack } from '../../support/workflow-stack';
+import { branchId, uriOf } from '../../support/emulator-api';
+import { sql } from '../../support/postgres';
+import { sourceOf, type Stack, startStack } from '../../support/workflow-stack';
 import { missingFrom, neonTools, projectWithWrites } from '../../support/prod-writes';
 
 let s: Stack;

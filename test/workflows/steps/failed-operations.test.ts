@@ -5,7 +5,9 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { FaultRule } from '../../../tools/emulator';
-import { inventory, seedProd, sourceOf, sql, startStack, uriOf, type Stack } from '../../support/workflow-stack';
+import { inventory, uriOf } from '../../support/emulator-api';
+import { sql } from '../../support/postgres';
+import { seedProd, sourceOf, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

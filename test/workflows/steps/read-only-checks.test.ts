@@ -1,7 +1,7 @@
-/** SQL checks that are not read-only queries are refused in the plan, before anything changes at Neon (issue 8). */
+/** SQL checks that are not read-only queries are refused in the plan, before anything changes at Neon. */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { seedProd, sourceOf, startStack, type Stack } from '../../support/workflow-stack';
+import { seedProd, sourceOf, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {

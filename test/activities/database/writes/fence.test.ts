@@ -1,15 +1,10 @@
 import { Client } from 'pg';
 import { compareWritePositions } from '../../../../src/activities';
 import { startWriter } from '../../../support/writer';
-import {
-  eventually,
-  failureOf,
-  seedProd,
-  sqlOn,
-  startHarness,
-  type Harness,
-  type Prod,
-} from '../../../support/activity-prod';
+import { failureOf, type Harness, startHarness } from '../../../support/activity-harness';
+import { type Prod, seedProd } from '../../../support/activity-prod';
+import { until } from '../../../support/polling';
+import { sql } from '../../../support/postgres';
 
 let h: Harness;
 let prod: Prod;
@@ -20,7 +15,7 @@ beforeAll(async () => {
   h = await startHarness({ mode: 'data' });
   prod = await seedProd(h);
   uri = prod.connectionUri;
-  await sqlOn(uri, 'CREATE TABLE writes (id bigint PRIMARY KEY, note text)');
+  await sql(uri, 'CREATE TABLE writes (id bigint PRIMARY KEY, note text)');
 }, 120_000);
 afterAll(async () => {
   // No result or failure of these activities may carry the password or the connection string.
@@ -41,13 +36,14 @@ const record = (extra = {}) =>
 describe('write detection', () => {
   it('sees the rows written between two positions, per table, once the writing session has ended', async () => {
     const before = await record();
-    await sqlOn(
+    await sql(
       uri,
       `INSERT INTO writes SELECT g, 'x' FROM generate_series(1, 5) g;
        UPDATE items SET label = 'changed' WHERE id IN (1, 2);
        DELETE FROM items WHERE id = 3`,
     );
-    const after = await eventually(
+    const after = await until(
+      'the writes in the statistics',
       () => record({ since: before }),
       (r) => r.comparison!.exact && r.comparison!.rowsChanged > 0,
     );
@@ -68,8 +64,9 @@ describe('write detection', () => {
     const a = await record();
     const b = await record({ since: a, failOnWrites: true });
     expect(b.comparison).toMatchObject({ writesDetected: false, rowsChanged: 0, rowsChangedByTable: {} });
-    await sqlOn(uri, "INSERT INTO writes VALUES (100, 'late')");
-    const f = await eventually(
+    await sql(uri, "INSERT INTO writes VALUES (100, 'late')");
+    const f = await until(
+      'the write in the statistics',
       () => failureOf(record({ since: a, failOnWrites: true })),
       (e) => e.type === 'WritesDetected',
     );
@@ -129,7 +126,7 @@ describe('write fence', () => {
     } finally {
       await idle.end().catch(() => undefined);
       const report = await writer.stop();
-      const rows = await sqlOn<{ id: string }>(uri, 'SELECT id FROM writes WHERE id >= 1000');
+      const rows = await sql<{ id: string }>(uri, 'SELECT id FROM writes WHERE id >= 1000');
       const present = new Set(rows.map((r) => Number(r.id)));
       expect(report.committed.filter((id) => !present.has(id))).toEqual([]);
       expect(report.committed.length).toBeGreaterThan(40);
@@ -152,7 +149,7 @@ describe('write fence', () => {
     expect(await h.run(h.activities.liftFence, { ...prod.where, branchId: bare.branch.id })).toMatchObject({
       skipped: 'no_endpoint',
     });
-    await sqlOn(uri, "INSERT INTO writes VALUES (5000, 'after lift')");
+    await sql(uri, "INSERT INTO writes VALUES (5000, 'after lift')");
   });
 
   it('a second fence reports the fence it found, and lift by name reaches the branch that is prod now', async () => {
@@ -165,7 +162,7 @@ describe('write fence', () => {
     await h.run(h.activities.fenceWrites, { ...prod.where, branchId: restored });
     const lift = await h.run(h.activities.liftFence, { ...prod.where, branchName: 'main' });
     expect(lift).toMatchObject({ branchId: restored, wasFenced: true });
-    await sqlOn(uri, "INSERT INTO writes VALUES (6000, 'after rollback')");
+    await sql(uri, "INSERT INTO writes VALUES (6000, 'after rollback')");
     // The replaced branch lost its endpoint to the restored one: the lift says so instead of failing.
     expect(await h.run(h.activities.liftFence, { ...prod.where, branchId: prod.branchId })).toMatchObject({
       skipped: 'no_endpoint',

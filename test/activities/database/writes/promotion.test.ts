@@ -5,7 +5,9 @@
  * on the "(old)" backup.
  */
 import { startWriter, type Writer } from '../../../support/writer';
-import { seedProd, sqlOn, startHarness, type Harness, type Prod } from '../../../support/activity-prod';
+import { type Harness, startHarness } from '../../../support/activity-harness';
+import { type Prod, seedProd } from '../../../support/activity-prod';
+import { sql } from '../../../support/postgres';
 
 let h: Harness;
 beforeAll(async () => {
@@ -18,7 +20,7 @@ afterEach(async () => void (await Promise.all(writers.splice(0).map((w) => w.sto
 
 async function start(): Promise<{ prod: Prod; devId: string; writer: Writer }> {
   const prod = await seedProd(h, 3);
-  await sqlOn(prod.connectionUri, 'CREATE TABLE writes (id bigint PRIMARY KEY, note text)');
+  await sql(prod.connectionUri, 'CREATE TABLE writes (id bigint PRIMARY KEY, note text)');
   const dev = await prod.branch('dev', prod.branchId);
   const writer = startWriter({ connectionString: prod.connectionUri, intervalMs: 3 });
   writers.push(writer);
@@ -29,7 +31,7 @@ async function start(): Promise<{ prod: Prod; devId: string; writer: Writer }> {
 /** Ids in `writes` on a branch without compute (the "(old)" backup, or a snapshot restored without finalize). */
 async function idsOn(prod: Prod, branchId: string, endpointId?: string): Promise<Set<number>> {
   const ep = endpointId ?? (await prod.endpoint(branchId, 'read_only'));
-  const rows = await sqlOn<{ id: string }>(await prod.uriOf(branchId, ep), 'SELECT id FROM writes');
+  const rows = await sql<{ id: string }>(await prod.uriOf(branchId, ep), 'SELECT id FROM writes');
   return new Set(rows.map((r) => Number(r.id)));
 }
 

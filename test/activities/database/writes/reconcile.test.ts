@@ -1,5 +1,7 @@
 import type { ConflictRule, ReconcileInput } from '../../../../src/activities';
-import { failureOf, seedProd, sqlOn, startHarness, type Harness } from '../../../support/activity-prod';
+import { failureOf, type Harness, startHarness } from '../../../support/activity-harness';
+import { seedProd } from '../../../support/activity-prod';
+import { sql } from '../../../support/postgres';
 
 let h: Harness;
 beforeAll(async () => {
@@ -14,21 +16,21 @@ afterAll(() => h?.stop());
  */
 async function promotedWithLateWrites() {
   const prod = await seedProd(h, 10);
-  await sqlOn(
+  await sql(
     prod.connectionUri,
     `CREATE TABLE counters (tenant text, name text, value int NOT NULL, updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
        PRIMARY KEY (tenant, name));
      INSERT INTO counters (tenant, name, value) VALUES ('t1', 'a', 1), ('t1', 'b', 2)`,
   );
   const dev = await prod.branch('dev', prod.branchId);
-  await sqlOn(
+  await sql(
     await prod.uriOf(dev.id),
     `UPDATE items SET label = 'dev 2' WHERE id = 2; DELETE FROM items WHERE id = 3;
      INSERT INTO items (label, source) VALUES ('dev new', 'dev')`,
   );
   const at = await h.run(h.activities.recordWritePosition, { ...prod.where, branchId: prod.branchId });
   const rollback = await prod.snapshot(prod.branchId, 'np-rollback');
-  await sqlOn(
+  await sql(
     prod.connectionUri,
     `INSERT INTO items (label, source) VALUES ('late a', 'prod'), ('late b', 'prod');
      UPDATE items SET label = 'prod 2' WHERE id = 2; UPDATE items SET label = 'prod 4' WHERE id = 4;
@@ -64,8 +66,8 @@ async function promotedWithLateWrites() {
     await prod.endpoint(base.branch.id, 'read_only'),
   ];
   const dump = async () => ({
-    items: await sqlOn(prod.connectionUri, 'SELECT id, label FROM items ORDER BY id'),
-    counters: await sqlOn(prod.connectionUri, 'SELECT tenant, name, value FROM counters ORDER BY 1, 2'),
+    items: await sql(prod.connectionUri, 'SELECT id, label FROM items ORDER BY id'),
+    counters: await sql(prod.connectionUri, 'SELECT tenant, name, value FROM counters ORDER BY 1, 2'),
   });
   return { prod, input, dump, since: at.at };
 }
@@ -111,7 +113,7 @@ describe('reconcileLateWrites (three-way, base = the rollback snapshot)', () => 
     ]);
     // The application's next insert gets a fresh id instead of colliding with a copied row.
     expect(
-      await sqlOn(prod.connectionUri, "INSERT INTO items (label, source) VALUES ('next', 'app') RETURNING id"),
+      await sql(prod.connectionUri, "INSERT INTO items (label, source) VALUES ('next', 'app') RETURNING id"),
     ).toEqual([{ id: 13 }]);
     // Run again (a retry after a lost response): everything is already there, nothing is written twice.
     const again = await h.run(h.activities.reconcileLateWrites, input('keep_prod'), 2);
