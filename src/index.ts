@@ -1,5 +1,5 @@
 // Public API of the neon-promote package.
-export { NeonPromoteClient, type NeonPromoteClientOptions } from './client';
+export { NeonPromoteClient, InvalidInputError, ProjectBusyError, type NeonPromoteClientOptions } from './client';
 export type { ListRunsOptions, RunSummary } from './client/runs';
 export { scheduleId, type ScheduleInfo, type ScheduleKind, type ScheduleSettings } from './client/schedules';
 export { createWorker, runWorker, DEFAULT_TASK_QUEUE, type CreateWorkerOptions } from './worker';
