@@ -1,6 +1,6 @@
 /**
  * docker-compose.yml and the Dockerfile: checked by Compose itself (`docker compose` v2, else Debian's docker-compose
- * 1.29, which test/setup/compose.ts installs where it can), and always for what this repo promises: the services,
+ * 1.29, which test/support/compose.ts installs where it can), and always for what this repo promises: the services,
  * worker settings, and that every file a container runs is in the image its service builds.
  */
 import { execFileSync } from 'node:child_process';
