@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { VerificationCheck } from '../activities/types';
+import type { Comparison, SqlCheck, VerificationCheck } from '../activities/contract';
 import { InvalidInputError } from '../client/errors';
 
-type Comparison = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte';
 const OPS: Record<string, Comparison> = {
   '=': 'eq',
   '==': 'eq',
@@ -30,27 +29,27 @@ export function parseCheck(text: string, flag = '--check'): VerificationCheck {
   return { kind: 'sql', ...(name ? { name } : {}), sql, expect: parseExpect(expectText, flag, text) };
 }
 
-function parseExpect(e: string, flag: string, text: string): Extract<VerificationCheck, { kind: 'sql' }>['expect'] {
-  const rows = /^rows\s*(=|==|!=|>=|<=|>|<)?\s*(-?\d+)$/.exec(e);
+function parseExpect(expectText: string, flag: string, text: string): SqlCheck['expect'] {
+  const rows = /^rows\s*(=|==|!=|>=|<=|>|<)?\s*(-?\d+)$/.exec(expectText);
   if (rows) {
     const value = Number(rows[2]);
     return rows[1] && rows[1] !== '=' && rows[1] !== '=='
       ? { rowCount: { op: OPS[rows[1]]!, value } }
       : { rowCount: value };
   }
-  const cmp = /^(=|==|!=|>=|<=|>|<)\s*(-?\d+(\.\d+)?)$/.exec(e);
-  if (cmp) return { compare: { op: OPS[cmp[1]!]!, value: Number(cmp[2]) } };
-  const exact = /^is\s+(.+)$/.exec(e);
+  const comparison = /^(=|==|!=|>=|<=|>|<)\s*(-?\d+(\.\d+)?)$/.exec(expectText);
+  if (comparison) return { compare: { op: OPS[comparison[1]!]!, value: Number(comparison[2]) } };
+  const exact = /^is\s+(.+)$/.exec(expectText);
   if (exact) return { value: literal(exact[1]!.trim()) };
-  throw bad(flag, text, `cannot read the expectation "${e}" (use rows N, rows >= N, >= N, or is VALUE)`);
+  throw bad(flag, text, `cannot read the expectation "${expectText}" (use rows N, rows >= N, >= N, or is VALUE)`);
 }
 
-function literal(v: string): string | number | boolean | null {
-  if (/^'.*'$/.test(v) || /^".*"$/.test(v)) return v.slice(1, -1);
-  if (v === 'true' || v === 'false') return v === 'true';
-  if (v === 'null') return null;
-  if (/^-?\d+(\.\d+)?$/.test(v)) return Number(v);
-  return v;
+function literal(text: string): string | number | boolean | null {
+  if (/^'.*'$/.test(text) || /^".*"$/.test(text)) return text.slice(1, -1);
+  if (text === 'true' || text === 'false') return text === 'true';
+  if (text === 'null') return null;
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  return text;
 }
 
 /** A JSON file holding an array of checks in the API's shape (validated with the workflow's schema later). */
@@ -66,16 +65,17 @@ export function readChecksFile(path: string): VerificationCheck[] {
 }
 
 /** The checks a command's flags describe, in order: files, --check, --tables-exist, --health-url. */
-export function checksFromFlags(o: {
+export function checksFromFlags(flags: {
   check?: string[];
   checksFile?: string;
   tablesExist?: string;
   healthUrl?: string;
 }): VerificationCheck[] {
-  const checks: VerificationCheck[] = o.checksFile ? readChecksFile(o.checksFile) : [];
-  for (const c of o.check ?? []) checks.push(parseCheck(c));
-  if (o.tablesExist) checks.push({ kind: 'tablesExist', tables: o.tablesExist.split(',').map((t) => t.trim()) });
-  if (o.healthUrl) checks.push({ kind: 'http', name: 'health', url: o.healthUrl });
+  const checks: VerificationCheck[] = flags.checksFile ? readChecksFile(flags.checksFile) : [];
+  for (const check of flags.check ?? []) checks.push(parseCheck(check));
+  if (flags.tablesExist)
+    checks.push({ kind: 'tablesExist', tables: flags.tablesExist.split(',').map((table) => table.trim()) });
+  if (flags.healthUrl) checks.push({ kind: 'http', name: 'health', url: flags.healthUrl });
   return checks;
 }
 

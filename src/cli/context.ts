@@ -35,7 +35,7 @@ export const runId = z
   .min(1)
   .max(400)
   // eslint-disable-next-line no-control-regex -- a control character would hide what the ID really is
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
+  .refine((id) => !/[\u0000-\u001f\u007f]/.test(id), 'must not contain control characters');
 
 /** --workflow-id of a run to start: the project's coordinator admits IDs of 1-200 characters (its validator). */
 const newRunId = runId.max(200);
@@ -43,17 +43,17 @@ const newRunId = runId.max(200);
 const startSchema = z.object({ ifBusy: z.enum(['queue', 'refuse']).optional(), workflowId: newRunId.optional() });
 
 /** --if-busy and --workflow-id of the mutating commands, checked. */
-export function startOptions(o: { ifBusy?: string; workflowId?: string }): z.output<typeof startSchema> {
-  return validated(startSchema, { ifBusy: o.ifBusy, workflowId: o.workflowId });
+export function startOptions(flags: { ifBusy?: string; workflowId?: string }): z.output<typeof startSchema> {
+  return validated(startSchema, { ifBusy: flags.ifBusy, workflowId: flags.workflowId });
 }
 
 /** Runs a command with a connected client; its exit code becomes the process's (errors: see src/cli/main.ts). */
 export async function withClient(cmd: Command, fn: (ctx: Ctx) => Promise<ExitCode>): Promise<void> {
-  const g = cmd.optsWithGlobals<GlobalOptions>();
+  const globals = cmd.optsWithGlobals<GlobalOptions>();
   const temporal = temporalSettingsFromEnv();
   const client = await NeonPromoteClient.connect({
     temporal,
-    taskQueue: g.taskQueue || process.env.NEON_PROMOTE_TASK_QUEUE,
+    taskQueue: globals.taskQueue || process.env.NEON_PROMOTE_TASK_QUEUE,
   }).catch((err: unknown) => {
     const why = err instanceof Error ? err.message : String(err);
     throw new Error(
@@ -61,8 +61,8 @@ export async function withClient(cmd: Command, fn: (ctx: Ctx) => Promise<ExitCod
     );
   });
   try {
-    const json = Boolean(g.json);
-    const emit = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+    const json = Boolean(globals.json);
+    const emit = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     process.exitCode = await fn({ client, json, term: terminal(), emit });
   } finally {
     await client.close();
@@ -70,20 +70,26 @@ export async function withClient(cmd: Command, fn: (ctx: Ctx) => Promise<ExitCod
 }
 
 /** The project: --project, else NEON_PROJECT_ID. */
-export function projectOf(o: { project?: string }): string {
-  const id = o.project ?? process.env.NEON_PROJECT_ID;
+export function projectOf(flags: { project?: string }): string {
+  const id = flags.project ?? process.env.NEON_PROJECT_ID;
   if (!id) throw new InvalidInputError('--project is required (or set NEON_PROJECT_ID)', 'projectId');
   return validated(z.object({ projectId: neonId }), { projectId: id }).projectId;
 }
 
 /** The fields every mutating command shares, from --project/--prod/--dev/--database/--role. */
-export function projectInput(o: { project?: string; prod?: string; dev?: string; database?: string; role?: string }) {
+export function projectInput(flags: {
+  project?: string;
+  prod?: string;
+  dev?: string;
+  database?: string;
+  role?: string;
+}) {
   return {
-    projectId: projectOf(o),
-    ...(o.prod ? { prodBranchName: o.prod } : {}),
-    ...(o.dev ? { devBranchName: o.dev } : {}),
-    ...(o.database ? { databaseName: o.database } : {}),
-    ...(o.role ? { roleName: o.role } : {}),
+    projectId: projectOf(flags),
+    ...(flags.prod ? { prodBranchName: flags.prod } : {}),
+    ...(flags.dev ? { devBranchName: flags.dev } : {}),
+    ...(flags.database ? { databaseName: flags.database } : {}),
+    ...(flags.role ? { roleName: flags.role } : {}),
   };
 }
 

@@ -37,11 +37,11 @@ export function exitForOutcome(outcome: string | null | undefined, command: stri
 
 /** The innermost ApplicationFailure of a failed run: the message an operator needs, not the wrapper's. */
 function rootFailure(err: unknown): ApplicationFailure | undefined {
-  let e: unknown = err;
+  let current: unknown = err;
   let found: ApplicationFailure | undefined;
-  while (e instanceof Error) {
-    if (e instanceof ApplicationFailure) found = e;
-    e = e.cause;
+  while (current instanceof Error) {
+    if (current instanceof ApplicationFailure) found = current;
+    current = current.cause;
   }
   return found;
 }

@@ -8,14 +8,14 @@ export type { PreviewListing };
  */
 export function previewLines(previews: readonly PreviewListing[]): string[] {
   if (previews.length === 0) return ['no previews'];
-  return previews.map((p) =>
+  return previews.map((preview) =>
     [
-      p.name.padEnd(24),
-      p.branchId.padEnd(24),
-      `parent ${p.parent?.name ?? p.parent?.id ?? '-'}`.padEnd(20),
-      (p.host ?? 'no endpoint').padEnd(28),
-      `expires ${p.expiresAt ?? 'never'}`.padEnd(34),
-      p.createdBy === 'neon-promote' ? `by neon-promote (${p.workflowId})` : 'not by neon-promote',
+      preview.name.padEnd(24),
+      preview.branchId.padEnd(24),
+      `parent ${preview.parent?.name ?? preview.parent?.id ?? '-'}`.padEnd(20),
+      (preview.host ?? 'no endpoint').padEnd(28),
+      `expires ${preview.expiresAt ?? 'never'}`.padEnd(34),
+      preview.createdBy === 'neon-promote' ? `by neon-promote (${preview.workflowId})` : 'not by neon-promote',
     ].join(' '),
   );
 }

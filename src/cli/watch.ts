@@ -28,31 +28,33 @@ export async function watchRun<R>(
     } catch {
       return; // not started yet, or already closed and out of the cache: the next poll or the result tells
     }
-    steps.forEach((s, i) => {
-      if (shown.has(i) || s.status === 'running') return;
+    steps.forEach((step, i) => {
+      if (shown.has(i) || step.status === 'running') return;
       shown.add(i);
-      term.line(`    ${mark(term, s)} ${s.name.padEnd(20)} ${term.dim(stepTime(s).padStart(7))}${detail(term, s)}`);
+      const took = term.dim(stepTime(step).padStart(7));
+      term.line(`    ${mark(term, step)} ${step.name.padEnd(20)} ${took}${detail(term, step)}`);
     });
-    const running = steps.find((s) => s.status === 'running');
+    const running = steps.find((step) => step.status === 'running');
     if (running) term.status(`    ${SPINNER[frame++ % SPINNER.length]} ${running.name} ...`);
   };
   while (!finished) {
     await render();
-    await Promise.race([settled, new Promise((r) => setTimeout(r, 200))]);
+    await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 200))]);
   }
   await render(); // the last steps, which ended with the run
   return result;
 }
 
-function mark(term: Terminal, s: StepRecord): string {
-  if (s.status === 'done') return term.green('✔');
-  if (s.status === 'skipped') return term.dim('–');
+function mark(term: Terminal, step: StepRecord): string {
+  if (step.status === 'done') return term.green('✔');
+  if (step.status === 'skipped') return term.dim('–');
   return term.red('✘');
 }
 
-function stepTime(s: StepRecord): string {
-  if (s.status === 'skipped' || !s.endedAt) return '';
-  return seconds(Date.parse(s.endedAt) - Date.parse(s.startedAt));
+function stepTime(step: StepRecord): string {
+  if (step.status === 'skipped' || !step.endedAt) return '';
+  return seconds(Date.parse(step.endedAt) - Date.parse(step.startedAt));
 }
 
-const detail = (term: Terminal, s: StepRecord): string => (s.detail ? `  ${term.dim(s.detail.slice(0, 100))}` : '');
+const detail = (term: Terminal, step: StepRecord): string =>
+  step.detail ? `  ${term.dim(step.detail.slice(0, 100))}` : '';

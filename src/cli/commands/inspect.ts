@@ -13,21 +13,23 @@ export function registerInspection(program: Command): void {
     .command('status <run>')
     .description("a run's step timeline with durations, and its outcome")
     .option('--follow', 'keep showing steps until the run ends, and exit by its outcome')
-    .action(async (run: string, o: { follow?: boolean }, cmd: Command) => {
+    .action(async (run: string, flags: { follow?: boolean }, cmd: Command) => {
       checked(z.object({ run: runId }), { run });
       await withClient(cmd, async (ctx) => {
         const handle = ctx.client.temporal.workflow.getHandle(run);
-        if (o.follow && !ctx.json) await watchRun(ctx.client, ctx.term, run, handle.result()).catch(() => undefined);
+        if (flags.follow && !ctx.json)
+          await watchRun(ctx.client, ctx.term, run, handle.result()).catch(() => undefined);
         const [progress, description] = await Promise.all([ctx.client.getProgress(run), handle.describe()]);
         if (ctx.json) ctx.emit({ workflowId: run, status: description.status.name, ...progress });
         else {
-          const t = ctx.term;
-          t.line(
-            `${t.bold(progress.workflowType)} ${run}  project ${progress.projectId ?? '-'}  ${description.status.name}`,
+          const { term } = ctx;
+          term.line(
+            `${term.bold(progress.workflowType)} ${run}  project ${progress.projectId ?? '-'}  ${description.status.name}`,
           );
-          if (!o.follow) for (const s of progress.steps) t.line(stepLine(t, s));
-          if (progress.queued) t.line('  queued behind earlier runs of the project');
-          if (progress.outcome) t.line(`outcome: ${progress.outcome}${progress.reason ? ` (${progress.reason})` : ''}`);
+          if (!flags.follow) for (const step of progress.steps) term.line(stepLine(term, step));
+          if (progress.queued) term.line('  queued behind earlier runs of the project');
+          if (progress.outcome)
+            term.line(`outcome: ${progress.outcome}${progress.reason ? ` (${progress.reason})` : ''}`);
         }
         return progress.outcome ? exitForOutcome(progress.outcome, commandOf(progress.workflowType)) : EXIT.ok;
       });
@@ -38,35 +40,37 @@ export function registerInspection(program: Command): void {
     .description("a project's runs, newest first")
     .option('--project <id>', 'Neon project ID (or NEON_PROJECT_ID)')
     .option('--type <workflowType>', 'only runs of this type (promote, refreshDev, rollback, ...)')
-    .option('--limit <n>', 'at most this many', (v) => Number(v), 20)
-    .action(async (o: { project?: string; type?: string; limit: number }, cmd: Command) => {
-      const projectId = projectOf(o);
-      const opts = checked(listOptions, { type: o.type, limit: o.limit });
+    .option('--limit <n>', 'at most this many', (value) => Number(value), 20)
+    .action(async (flags: { project?: string; type?: string; limit: number }, cmd: Command) => {
+      const projectId = projectOf(flags);
+      const options = checked(listOptions, { type: flags.type, limit: flags.limit });
       await withClient(cmd, async (ctx) => {
-        const runs = await ctx.client.listRuns(projectId, opts);
+        const runs = await ctx.client.listRuns(projectId, options);
         if (ctx.json) ctx.emit(runs);
         else if (runs.length === 0) ctx.term.line('no runs');
         else
-          for (const r of runs)
-            ctx.term.line(
-              `${r.startTime}  ${r.type.padEnd(18)} ${r.status.padEnd(10)} ${(r.outcome ?? r.phase ?? '').padEnd(12)} ${r.workflowId}`,
-            );
+          for (const summary of runs) {
+            const state = (summary.outcome ?? summary.phase ?? '').padEnd(12);
+            const { startTime, type, status, workflowId } = summary;
+            ctx.term.line(`${startTime}  ${type.padEnd(18)} ${status.padEnd(10)} ${state} ${workflowId}`);
+          }
         return EXIT.ok;
       });
     });
 }
 
-function stepLine(t: Terminal, s: StepRecord): string {
+function stepLine(term: Terminal, step: StepRecord): string {
   const mark =
-    s.status === 'done'
-      ? t.green('✔')
-      : s.status === 'running'
+    step.status === 'done'
+      ? term.green('✔')
+      : step.status === 'running'
         ? '…'
-        : s.status === 'skipped'
-          ? t.dim('–')
-          : t.red('✘');
-  const took = s.endedAt ? seconds(Date.parse(s.endedAt) - Date.parse(s.startedAt)) : 'running';
-  return `  ${mark} ${s.name.padEnd(20)} ${took.padStart(8)}${s.detail ? `  ${t.dim(s.detail.slice(0, 100))}` : ''}`;
+        : step.status === 'skipped'
+          ? term.dim('–')
+          : term.red('✘');
+  const took = step.endedAt ? seconds(Date.parse(step.endedAt) - Date.parse(step.startedAt)) : 'running';
+  const detail = step.detail ? `  ${term.dim(step.detail.slice(0, 100))}` : '';
+  return `  ${mark} ${step.name.padEnd(20)} ${took.padStart(8)}${detail}`;
 }
 
 /** The CLI command a workflow type belongs to (for its exit code). */

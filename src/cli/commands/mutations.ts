@@ -9,10 +9,10 @@ type ProjectFlags = { project?: string; prod?: string; dev?: string; database?: 
 type RunFlags = ProjectFlags & { wait?: boolean; ifBusy?: string; workflowId?: string };
 type CheckFlags = { check?: string[]; checksFile?: string; tablesExist?: string; healthUrl?: string };
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function projectOptions(c: Command): Command {
-  return c
+function projectOptions(command: Command): Command {
+  return command
     .option('--project <id>', 'Neon project ID (or NEON_PROJECT_ID)')
     .option('--prod <name>', 'name of the prod branch', undefined)
     .option('--dev <name>', 'name of the dev branch', undefined)
@@ -20,15 +20,15 @@ function projectOptions(c: Command): Command {
     .option('--role <name>', 'role the checks connect as (default neondb_owner)');
 }
 
-function runOptions(c: Command): Command {
-  return projectOptions(c)
+function runOptions(command: Command): Command {
+  return projectOptions(command)
     .option('--wait', 'wait for the run, showing its steps, and exit by its outcome')
     .option('--if-busy <queue|refuse>', 'when the project has a run: wait for it (queue) or fail at once (refuse)')
     .option('--workflow-id <id>', 'the run ID to use (default: generated)');
 }
 
-function checkOptions(c: Command, prefix = ''): Command {
-  return c
+function checkOptions(command: Command, prefix = ''): Command {
+  return command
     .option(
       `--${prefix}check <"[name:] SQL => EXPECT">`,
       'SQL check; EXPECT: rows N | rows >= N | >= N | is VALUE',
@@ -43,11 +43,11 @@ function checkOptions(c: Command, prefix = ''): Command {
 export function registerMutations(program: Command): void {
   runOptions(program.command('setup').description("make dev an isolated root branch with prod's data; protect prod"))
     .option('--no-protect', 'leave prod unprotected')
-    .action(async (o: RunFlags & { protect: boolean }, cmd: Command) => {
-      const input = checked(inputs.setupInput(), { ...projectInput(o), protectProd: o.protect });
-      const start = startOptions(o);
+    .action(async (flags: RunFlags & { protect: boolean }, cmd: Command) => {
+      const input = checked(inputs.setupInput(), { ...projectInput(flags), protectProd: flags.protect });
+      const start = startOptions(flags);
       await withClient(cmd, async (ctx) =>
-        follow(ctx, 'setup', await ctx.client.startSetup(input, start), Boolean(o.wait)),
+        follow(ctx, 'setup', await ctx.client.startSetup(input, start), Boolean(flags.wait)),
       );
     });
 
@@ -67,11 +67,11 @@ export function registerMutations(program: Command): void {
     .option('--migrations-folder <path>', "SQL files on the worker (strategy migrations; default: dev's ledger table)")
     .option('--notify-url <url>', 'webhook called with the outcome')
     .option('--requested-by <who>', 'recorded in the run');
-  promote.action(async (o: RunFlags & CheckFlags & PromoteFlags, cmd: Command) => {
-    const input = checked(inputs.promoteInput(), promoteInput(o));
-    const start = startOptions(o);
+  promote.action(async (flags: RunFlags & CheckFlags & PromoteFlags, cmd: Command) => {
+    const input = checked(inputs.promoteInput(), promoteInput(flags));
+    const start = startOptions(flags);
     await withClient(cmd, async (ctx) =>
-      follow(ctx, 'promote', await ctx.client.startPromotion(input, start), Boolean(o.wait)),
+      follow(ctx, 'promote', await ctx.client.startPromotion(input, start), Boolean(flags.wait)),
     );
   });
 
@@ -81,12 +81,12 @@ export function registerMutations(program: Command): void {
       .description(`${decision} a promotion waiting for approval`)
       .requiredOption('--by <who>', 'who decides (recorded in the run)')
       .option('--comment <text>')
-      .action(async (run: string, o: { by: string; comment?: string }, cmd: Command) => {
-        checked(decisionSchema, { run, by: o.by });
+      .action(async (run: string, flags: { by: string; comment?: string }, cmd: Command) => {
+        checked(decisionSchema, { run, by: flags.by });
         await withClient(cmd, async (ctx) => {
-          const a = await ctx.client[decision](run, o.by, o.comment);
-          if (ctx.json) ctx.emit(a);
-          else ctx.term.line(`${a.approved ? 'approved' : 'rejected'} by ${a.by} at ${a.at}`);
+          const recorded = await ctx.client[decision](run, flags.by, flags.comment);
+          if (ctx.json) ctx.emit(recorded);
+          else ctx.term.line(`${recorded.approved ? 'approved' : 'rejected'} by ${recorded.by} at ${recorded.at}`);
           return EXIT.ok;
         });
       });
@@ -95,15 +95,15 @@ export function registerMutations(program: Command): void {
   checkOptions(runOptions(program.command('refresh')))
     .description('replace dev with a snapshot of prod (refuses when dev holds unpromoted changes, unless --force)')
     .option('--force', 'refresh even if dev holds changes never promoted (they are lost from dev)')
-    .action(async (o: RunFlags & CheckFlags & { force?: boolean }, cmd: Command) => {
+    .action(async (flags: RunFlags & CheckFlags & { force?: boolean }, cmd: Command) => {
       const input = checked(inputs.refreshInput(), {
-        ...projectInput(o),
-        force: Boolean(o.force),
-        checks: checksFromFlags(o),
+        ...projectInput(flags),
+        force: Boolean(flags.force),
+        checks: checksFromFlags(flags),
       });
-      const start = startOptions(o);
+      const start = startOptions(flags);
       await withClient(cmd, async (ctx) =>
-        follow(ctx, 'refresh', await ctx.client.startRefresh(input, start), Boolean(o.wait)),
+        follow(ctx, 'refresh', await ctx.client.startRefresh(input, start), Boolean(flags.wait)),
       );
     });
 
@@ -111,23 +111,23 @@ export function registerMutations(program: Command): void {
     .description('restore prod from a snapshot (default: the latest pre-promotion snapshot)')
     .option('--snapshot <id>', 'snapshot ID to restore')
     .option('--snapshot-name <name>', 'snapshot name to restore')
-    .action(async (o: RunFlags & CheckFlags & { snapshot?: string; snapshotName?: string }, cmd: Command) => {
+    .action(async (flags: RunFlags & CheckFlags & { snapshot?: string; snapshotName?: string }, cmd: Command) => {
       const input = checked(inputs.rollbackInput(), {
-        ...projectInput(o),
-        ...(o.snapshot ? { snapshotId: o.snapshot } : {}),
-        ...(o.snapshotName ? { snapshotName: o.snapshotName } : {}),
-        checks: checksFromFlags(o),
+        ...projectInput(flags),
+        ...(flags.snapshot ? { snapshotId: flags.snapshot } : {}),
+        ...(flags.snapshotName ? { snapshotName: flags.snapshotName } : {}),
+        checks: checksFromFlags(flags),
       });
-      const start = startOptions(o);
+      const start = startOptions(flags);
       await withClient(cmd, async (ctx) =>
-        follow(ctx, 'rollback', await ctx.client.startRollback(input, start), Boolean(o.wait)),
+        follow(ctx, 'rollback', await ctx.client.startRollback(input, start), Boolean(flags.wait)),
       );
     });
 
   program
     .command('cancel <run>')
     .description('cancel a run: before the swap it cleans up, after it prod is rolled back')
-    .action(async (run: string, _o: unknown, cmd: Command) => {
+    .action(async (run: string, _flags: unknown, cmd: Command) => {
       checked(z.object({ run: runId }), { run });
       await withClient(cmd, async (ctx) => {
         await ctx.client.cancel(run);
@@ -156,30 +156,30 @@ type PromoteFlags = {
 };
 
 /** Flags to the promote input; the workflow's zod schema validates the result (client-side, before anything starts). */
-function promoteInput(o: RunFlags & CheckFlags & PromoteFlags) {
-  const tables = (o.reconcileTable ?? []).map((spec) => {
+function promoteInput(flags: RunFlags & CheckFlags & PromoteFlags) {
+  const tables = (flags.reconcileTable ?? []).map((spec) => {
     const [table, keys, timestampColumn] = spec.split(':');
     return { table, key: (keys ?? '').split(',').filter(Boolean), ...(timestampColumn ? { timestampColumn } : {}) };
   });
   return {
-    ...projectInput(o),
-    checks: checksFromFlags(o),
+    ...projectInput(flags),
+    checks: checksFromFlags(flags),
     postSwapChecks: checksFromFlags({
-      check: o.postSwapCheck,
-      checksFile: o.postSwapChecksFile,
-      tablesExist: o.postSwapTablesExist,
-      healthUrl: o.postSwapHealthUrl,
+      check: flags.postSwapCheck,
+      checksFile: flags.postSwapChecksFile,
+      tablesExist: flags.postSwapTablesExist,
+      healthUrl: flags.postSwapHealthUrl,
     }),
-    dryRun: Boolean(o.dryRun),
-    ...(o.approveRequired
-      ? { approval: { required: true, ...(o.approvalTimeout ? { timeout: o.approvalTimeout } : {}) } }
+    dryRun: Boolean(flags.dryRun),
+    ...(flags.approveRequired
+      ? { approval: { required: true, ...(flags.approvalTimeout ? { timeout: flags.approvalTimeout } : {}) } }
       : {}),
-    ...(o.writePolicy ? { writePolicy: o.writePolicy } : {}),
-    ...(tables.length ? { reconcile: { tables, ...(o.onConflict ? { onConflict: o.onConflict } : {}) } } : {}),
-    ...(o.strategy ? { strategy: o.strategy } : {}),
-    ...(o.migrationsFolder ? { migrations: { source: { kind: 'folder', path: o.migrationsFolder } } } : {}),
-    ...(o.notifyUrl ? { notify: { url: o.notifyUrl } } : {}),
-    ...(o.requestedBy ? { requestedBy: o.requestedBy } : {}),
+    ...(flags.writePolicy ? { writePolicy: flags.writePolicy } : {}),
+    ...(tables.length ? { reconcile: { tables, ...(flags.onConflict ? { onConflict: flags.onConflict } : {}) } } : {}),
+    ...(flags.strategy ? { strategy: flags.strategy } : {}),
+    ...(flags.migrationsFolder ? { migrations: { source: { kind: 'folder', path: flags.migrationsFolder } } } : {}),
+    ...(flags.notifyUrl ? { notify: { url: flags.notifyUrl } } : {}),
+    ...(flags.requestedBy ? { requestedBy: flags.requestedBy } : {}),
   } as inputs.PromoteInput;
 }
 

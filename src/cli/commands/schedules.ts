@@ -29,17 +29,17 @@ export function registerSchedules(program: Command): void {
       .option('--force', 'refresh: discard changes on dev that were never promoted')
       .action(
         async (
-          o: Flags & { cron: string; timezone?: string; ifBusy?: string; paused?: boolean; force?: boolean },
+          flags: Flags & { cron: string; timezone?: string; ifBusy?: string; paused?: boolean; force?: boolean },
           cmd: Command,
         ) => {
-          const projectId = projectOf(o);
+          const projectId = projectOf(flags);
           const settings = checked(settingsSchema, {
-            cron: o.cron,
-            timezone: o.timezone,
-            ifBusy: o.ifBusy as 'queue' | 'refuse' | undefined, // checked here
-            paused: Boolean(o.paused),
+            cron: flags.cron,
+            timezone: flags.timezone,
+            ifBusy: flags.ifBusy as 'queue' | 'refuse' | undefined, // checked here
+            paused: Boolean(flags.paused),
           });
-          const run = { force: Boolean(o.force) };
+          const run = { force: Boolean(flags.force) };
           if (kind === 'refresh') checked(refreshInput(), { projectId, ...run });
           else checked(janitorInput(), { projectId });
           await withClient(cmd, async (ctx) => {
@@ -58,8 +58,8 @@ export function registerSchedules(program: Command): void {
     .command('list')
     .description('schedules (of one project with --project)')
     .option('--project <id>', 'Neon project ID')
-    .action(async (o: Flags, cmd: Command) => {
-      const projectId = o.project !== undefined || process.env.NEON_PROJECT_ID ? projectOf(o) : undefined;
+    .action(async (flags: Flags, cmd: Command) => {
+      const projectId = flags.project !== undefined || process.env.NEON_PROJECT_ID ? projectOf(flags) : undefined;
       await withClient(cmd, async (ctx) => {
         show(ctx, await ctx.client.listSchedules(projectId));
         return EXIT.ok;
@@ -76,16 +76,16 @@ export function registerSchedules(program: Command): void {
           : `${action} the project's refresh or janitor schedule`,
       )
       .option('--project <id>', 'Neon project ID (or NEON_PROJECT_ID)')
-      .action(async (kind: string, o: Flags, cmd: Command) => {
-        const k = scheduleKind(kind);
-        const projectId = projectOf(o);
+      .action(async (kind: string, flags: Flags, cmd: Command) => {
+        const scheduled = scheduleKind(kind);
+        const projectId = projectOf(flags);
         await withClient(cmd, async (ctx) => {
-          if (action === 'delete') await ctx.client.deleteSchedule(projectId, k);
-          else if (action === 'pause') await ctx.client.pauseSchedule(projectId, k);
-          else if (action === 'trigger') await ctx.client.triggerSchedule(projectId, k);
-          else await ctx.client.resumeSchedule(projectId, k);
-          if (ctx.json) ctx.emit({ projectId, kind: k, action });
-          else ctx.term.line(`${done[action]} the ${k} schedule of ${projectId}`);
+          if (action === 'delete') await ctx.client.deleteSchedule(projectId, scheduled);
+          else if (action === 'pause') await ctx.client.pauseSchedule(projectId, scheduled);
+          else if (action === 'trigger') await ctx.client.triggerSchedule(projectId, scheduled);
+          else await ctx.client.resumeSchedule(projectId, scheduled);
+          if (ctx.json) ctx.emit({ projectId, kind: scheduled, action });
+          else ctx.term.line(`${done[action]} the ${scheduled} schedule of ${projectId}`);
           return EXIT.ok;
         });
       });
@@ -98,13 +98,15 @@ function scheduleKind(kind: string): ScheduleKind {
 }
 
 function show(
-  ctx: { json: boolean; emit(v: unknown): void; term: { line(t: string): void } },
+  ctx: { json: boolean; emit(value: unknown): void; term: { line(text: string): void } },
   list: ScheduleInfo[],
 ): void {
   if (ctx.json) return ctx.emit(list);
   if (list.length === 0) return ctx.term.line('no schedules');
-  for (const s of list) {
-    const next = s.paused ? 'paused' : `next ${s.nextRuns[0] ?? '-'}`;
-    ctx.term.line(`${s.scheduleId}  ${s.kind.padEnd(8)} "${s.cron}" ${s.timezone}  if busy: ${s.ifBusy}  ${next}`);
+  for (const info of list) {
+    const next = info.paused ? 'paused' : `next ${info.nextRuns[0] ?? '-'}`;
+    ctx.term.line(
+      `${info.scheduleId}  ${info.kind.padEnd(8)} "${info.cron}" ${info.timezone}  if busy: ${info.ifBusy}  ${next}`,
+    );
   }
 }
