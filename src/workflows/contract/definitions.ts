@@ -51,7 +51,7 @@ export type StepRecord = {
   status: StepStatus;
   startedAt: string;
   endedAt: string | null;
-  /** Neon IDs the step used or made (branch, snapshot, endpoint), for operators and for issue 7's hooks. */
+  /** Neon IDs the step used or made (branch, snapshot, endpoint), for operators and for the write guard. */
   ids: Record<string, string>;
   detail: string | null;
 };
@@ -69,7 +69,7 @@ export type Progress = {
   writes?: WriteReport;
 };
 
-// ---- writes to prod during a promotion (issue 7) -----------------------------------------------------------------
+// ---- writes to prod during a promotion -----------------------------------------------------------------------------
 
 export type WritePolicy = 'fence' | 'abort' | 'reconcile' | 'ignore';
 
@@ -133,8 +133,8 @@ export type SubmitRequest = {
    */
   external?: { runId: string };
   /**
-   * Set by a queued run that found the coordinator no longer lists it (Run.waitForTurn): a coordinator that lost its
-   * queue first recovers the project's other open runs.
+   * Set by a queued run that found the coordinator no longer lists it (coordination/turn.ts): a coordinator that lost
+   * its queue first recovers the project's other open runs.
    */
   readmit?: boolean;
 };

@@ -18,17 +18,18 @@ const SHAPE = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i;
 const EXPECTED = `expected a duration like '30 days', '24h', '90m', '250ms' or a whole number of milliseconds`;
 
 /** The input as the message quotes it: short, and with control characters escaped (it may be hostile). */
-const shown = (v: unknown): string => {
-  const text = typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v) : String(v);
-  return typeof v === 'string' ? `'${text.slice(1, -1)}'` : text;
+const shown = (value: unknown): string => {
+  const text =
+    typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value) : String(value);
+  return typeof value === 'string' ? `'${text.slice(1, -1)}'` : text;
 };
 
-function parse(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : null;
-  if (typeof v !== 'string') return null;
-  const [, n, unit] = SHAPE.exec(v.trim()) ?? [];
+function parse(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : null;
+  if (typeof value !== 'string') return null;
+  const [, amount, unit] = SHAPE.exec(value.trim()) ?? [];
   const factor = unit === undefined ? undefined : UNIT_MS[unit.toLowerCase()];
-  return n === undefined || factor === undefined ? null : Math.round(Number(n) * factor);
+  return amount === undefined || factor === undefined ? null : Math.round(Number(amount) * factor);
 }
 
 /**
@@ -37,10 +38,10 @@ function parse(v: unknown): number | null {
  * schema rather than a union, so that a refusal says what a duration looks like instead of zod's "Invalid input".
  */
 export function durationMs({ min, max }: { min: number; max: number }) {
-  const toMs = z.transform((v: number | string, ctx): number => {
-    const ms = parse(v);
+  const toMs = z.transform((value: number | string, ctx): number => {
+    const ms = parse(value);
     if (ms !== null) return ms;
-    ctx.issues.push({ code: 'custom', message: `${EXPECTED}; got ${shown(v)}`, input: v });
+    ctx.issues.push({ code: 'custom', message: `${EXPECTED}; got ${shown(value)}`, input: value });
     return z.NEVER;
   });
   return z.pipe(

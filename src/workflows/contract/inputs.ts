@@ -5,9 +5,9 @@
  * a workflow no longer in the worker's cache), and mini's schemas carry no closures.
  *
  * Each workflow's input schema is built on first use (`promoteInput()`), not when the module loads: a workflow
- * builds only its own, and the project coordinators (half of a fleet's workflows) build none. In a CPU profile of the
- * worker on the bench's fleet (issue 9, docs/BENCHMARKS.md), evaluating this module and its imports was most of the time spent
- * instantiating the bundle for a workflow (7 of 12 s); built lazily, a cached workflow costs 481 KB instead of 549.
+ * builds only its own, and the project coordinators (half of a fleet's workflows) build none: evaluating this module
+ * and its imports is most of the time spent instantiating the bundle for a workflow, and schemas built eagerly make
+ * every cached workflow larger (docs/BENCHMARKS.md has the measurements).
  */
 import { z } from '../../shared/zod';
 import type { VerificationCheck } from '../../activities/contract';
@@ -31,7 +31,7 @@ export const branchName = z.string().check(
   z.minLength(1),
   z.maxLength(200),
   // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-  z.refine((s: string) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters'),
+  z.refine((name: string) => !/[\u0000-\u001f\u007f]/.test(name), 'must not contain control characters'),
 );
 
 /** The caller's checks (the verifyBranch activity validates them again with the same schema). */
@@ -50,7 +50,7 @@ const checks = lazy(() => z.array(verificationCheck).check(z.maxLength(100)));
 const ident = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 const column = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'expected a column name'));
 
-/** What happens to writes prod receives between the rollback snapshot and the swap (issue 7). */
+/** What happens to writes prod receives between the rollback snapshot and the swap. */
 export const writePolicy = z.enum(['fence', 'abort', 'reconcile', 'ignore']);
 
 /** Tables whose late writes `reconcile` copies into the new prod (and `ignore` counts exactly), with their key. */
@@ -95,7 +95,8 @@ export const projectFields = () => ({
 });
 
 /** prod and dev must be two branches: a promotion of a branch onto itself would only lose data. */
-const distinct = (i: { prodBranchName: string; devBranchName: string }) => i.prodBranchName !== i.devBranchName;
+const distinct = (input: { prodBranchName: string; devBranchName: string }) =>
+  input.prodBranchName !== input.devBranchName;
 
 /** The refusal of a devBranchName equal to prodBranchName. */
 const distinctBranches = <T extends { prodBranchName: string; devBranchName: string }>() =>
@@ -129,7 +130,7 @@ export const promoteInput = lazy(() =>
       requestedBy: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
       /**
        * `snapshot`: prod becomes dev's snapshot (Neon's promotion). `migrations`: prod keeps its data and gets the
-       * migrations of dev's ledger it lacks (seed 003).
+       * migrations of dev's ledger it lacks.
        */
       strategy: z._default(z.enum(['snapshot', 'migrations']), 'snapshot'),
       /** Snapshot strategy only. Default `fence`: no write is lost and prod refuses writes only around the swap. */
@@ -139,7 +140,7 @@ export const promoteInput = lazy(() =>
     })
     .check(
       distinctBranches(),
-      z.refine((i) => i.writePolicy !== 'reconcile' || i.reconcile !== undefined, {
+      z.refine((input) => input.writePolicy !== 'reconcile' || input.reconcile !== undefined, {
         message: 'the reconcile policy needs the tables to reconcile',
         path: ['reconcile'],
       }),
@@ -168,7 +169,7 @@ export const rollbackInput = lazy(() =>
       backupRetention: z._default(durationMs({ min: 1000, max: 30 * DAY }), 3_600_000),
     })
     .check(
-      z.refine((i) => !(i.snapshotId && i.snapshotName), {
+      z.refine((input) => !(input.snapshotId && input.snapshotName), {
         message: 'give snapshotId or snapshotName, not both',
         path: ['snapshotId'],
       }),

@@ -22,18 +22,18 @@ export type ResourceKind =
   | 'restore'; // refreshDev / rollback: the branch restored before it is swapped in
 
 /** FNV-1a, 32 bits: a short deterministic suffix that keeps truncated names unique. */
-export function shortHash(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+export function shortHash(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return h.toString(16).padStart(8, '0');
+  return hash.toString(16).padStart(8, '0');
 }
 
 /** Lower-case [a-z0-9-], no leading/trailing or doubled dashes. */
-export function sanitize(s: string): string {
-  return s
+export function sanitize(text: string): string {
+  return text
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');

@@ -13,18 +13,18 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
  */
 export const webhookUrl = z.string().check(
   z.maxLength(2000),
-  z.superRefine((s: string, ctx) => {
-    const problem = urlProblem(s);
+  z.superRefine((url: string, ctx) => {
+    const problem = urlProblem(url);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
 );
 
-function urlProblem(s: string): string | null {
-  if (!URL.canParse(s)) return 'expected an absolute URL';
-  const u = new URL(s);
-  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && LOOPBACK.has(u.hostname)))
+function urlProblem(url: string): string | null {
+  if (!URL.canParse(url)) return 'expected an absolute URL';
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && LOOPBACK.has(parsed.hostname)))
     return 'expected an https URL (http only to localhost)';
-  if (u.username || u.password)
+  if (parsed.username || parsed.password)
     return 'must not carry a user or password (set NEON_PROMOTE_WEBHOOK_URL on the worker instead)';
   return null;
 }

@@ -1,8 +1,8 @@
 /**
  * Exclusion for runs started directly (Temporal UI, `temporal workflow start`, another service's own client): before
  * any Neon call such a run asks the project's coordinator to admit it, with the update-with-start a client sends (see
- * src/activities/temporal/admission.ts), so it waits its turn behind the project's other runs or is refused at once, as its
- * input's `ifBusy` asks. The coordinator signals its turn and awaits its end through `awaitExternalRun`.
+ * src/activities/temporal/admission.ts), so it waits its turn behind the project's other runs or is refused at once,
+ * as its input's `ifBusy` asks. The coordinator signals its turn and awaits its end through `awaitExternalRun`.
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { AdmitExternalRunResult } from '../../activities/contract';
@@ -12,7 +12,7 @@ import { RUN_KIND_WORKFLOW_TYPES, type IfBusy, type RunKind } from '../contract/
 /** The run kind of a workflow type, or null for workflows the coordinator does not admit. */
 export function runKindOf(workflowType: string): RunKind | null {
   const kinds = Object.keys(RUN_KIND_WORKFLOW_TYPES) as RunKind[];
-  return kinds.find((k) => RUN_KIND_WORKFLOW_TYPES[k] === workflowType) ?? null;
+  return kinds.find((kind) => RUN_KIND_WORKFLOW_TYPES[kind] === workflowType) ?? null;
 }
 
 /** `ifBusy` of a directly started run's input: not part of the run's own options, so read from the raw input. */

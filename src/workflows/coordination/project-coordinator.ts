@@ -4,13 +4,13 @@
  * the caller asked to be refused, which is atomic because a workflow handles its updates one task at a time. Each
  * admitted run is a child workflow of its own (own ID, search attributes, history, cancel button), started at once so
  * the caller can await it, and told by a signal when its turn comes. A run started directly (not through the client)
- * submits itself as an external entry (src/workflows/coordination/admission.ts): no child is started, the run is signalled when its
- * turn comes, and its end is awaited by an activity, so a run that is terminated does not hold the project.
+ * submits itself as an external entry (admission.ts): no child is started, the run is signalled when its turn comes,
+ * and its end is awaited by an activity, so a run that is terminated does not hold the project.
  *
  * A coordinator can lose its queue (an operator terminates or resets it) while runs still wait for their turn or hold
  * the project. A coordinator started afresh therefore first recovers the project's open runs (openRunsOf: the run
  * holding the project first, then the queued ones by start time) as external entries, before it admits or starts
- * anything; and a queued run that waited long re-checks that it is listed and is submitted again if not (Run.waitForTurn),
+ * anything; and a queued run that waited long re-checks that it is listed and is submitted again if not (turn.ts),
  * which this coordinator accepts idempotently also for a run it lists as its child.
  */
 import {
@@ -67,7 +67,7 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
   const state = (): CoordinatorState => ({
     projectId,
     active: queue[0]?.workflowId ?? null,
-    queued: queue.slice(1).map((e) => e.workflowId),
+    queued: queue.slice(1).map((entry) => entry.workflowId),
     finished,
   });
   // Started afresh (not continued as new from an idle predecessor): runs of a lost predecessor may still be open.
@@ -78,7 +78,7 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
     async (req: SubmitRequest) => {
       // Admitted only once the recovered runs are queued: they came first. The validator could not check then.
       if (recovering) await condition(() => !recovering);
-      const listed = queue.findIndex((e) => isSameRun(e, req));
+      const listed = queue.findIndex((entry) => isSameRun(entry, req));
       if (listed >= 0) {
         // Recovered while it was asking to be refused if busy: it asked before it was found, so it is refused now.
         if (req.ifBusy === 'refuse' && listed > 0 && queue[listed]?.recovered) {
@@ -89,13 +89,14 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
         return { workflowId: req.workflowId, position: listed };
       }
       // A queued run this coordinator does not list: it lost its queue (reset), so other open runs, the one holding
-      // the project among them, may be unknown to it too. They are queued first, the asking run in its place among them.
+      // the project among them, may be unknown to it too. They are queued first, the asking run in its place among
+      // them.
       if (req.readmit && req.external) {
         await recoverOpenRuns();
-        const found = queue.findIndex((e) => isSameRun(e, req));
+        const found = queue.findIndex((entry) => isSameRun(entry, req));
         if (found >= 0) return { workflowId: req.workflowId, position: found };
       }
-      if (queue.some((e) => e.workflowId === req.workflowId)) throw alreadySubmitted(req.workflowId);
+      if (queue.some((entry) => entry.workflowId === req.workflowId)) throw alreadySubmitted(req.workflowId);
       if (req.ifBusy === 'refuse' && queue.length > 0) throw busy(projectId, state());
       const position = queue.length;
       if (req.external) {
@@ -128,7 +129,7 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
           });
         // Recovering: the queue is not complete yet; the handler decides once it is.
         if (recovering) return;
-        const listed = queue.find((e) => e.workflowId === req.workflowId);
+        const listed = queue.find((entry) => entry.workflowId === req.workflowId);
         if (listed && isSameRun(listed, req)) return;
         if (listed) throw alreadySubmitted(req.workflowId);
         if (req.ifBusy === 'refuse' && queue.length > 0) throw busy(projectId, state());
@@ -154,14 +155,14 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
     const known = new Set(queue);
     const runs = await openRuns();
     const recovered: Entry[] = runs
-      .filter((run) => !queue.some((e) => e.workflowId === run.workflowId))
+      .filter((run) => !queue.some((entry) => entry.workflowId === run.workflowId))
       .map((run) => ({
         workflowId: run.workflowId,
         started: Promise.resolve(null),
         external: { runId: run.runId },
         recovered: true,
       }));
-    const newer = queue.findIndex((e) => !known.has(e));
+    const newer = queue.findIndex((entry) => !known.has(entry));
     queue.splice(newer < 0 ? queue.length : newer, 0, ...recovered);
   }
 
@@ -184,7 +185,7 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
       // Not started: a run with this ID may be open already, e.g. this coordinator was reset and re-ran the
       // submission of a run it had started before. An open run of the project with this ID is the submitted run: it
       // holds the project or waits for its turn, so it is followed in this entry's place rather than forgotten.
-      const open = (await openRuns()).find((r) => r.workflowId === entry.workflowId);
+      const open = (await openRuns()).find((run) => run.workflowId === entry.workflowId);
       if (open) {
         entry.external = { runId: open.runId };
         entry.recovered = true;
@@ -206,19 +207,19 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
 }
 
 /** The entry is the execution asking: the same external run, or a child of this coordinator asking again. */
-const isSameRun = (e: Entry, req: SubmitRequest): boolean =>
-  e.workflowId === req.workflowId &&
+const isSameRun = (entry: Entry, req: SubmitRequest): boolean =>
+  entry.workflowId === req.workflowId &&
   req.external !== undefined &&
-  (e.external?.runId ?? e.runId) === req.external.runId;
+  (entry.external?.runId ?? entry.runId) === req.external.runId;
 
 const alreadySubmitted = (workflowId: string) =>
   ApplicationFailure.create({ type: 'AlreadySubmitted', message: `run ${workflowId} is already admitted` });
 
-function busy(projectId: string, s: CoordinatorState): ApplicationFailure {
+function busy(projectId: string, state: CoordinatorState): ApplicationFailure {
   return ApplicationFailure.create({
     type: 'ProjectBusy',
-    message: `project ${projectId} is busy: ${s.active} is running${s.queued.length ? ` and ${s.queued.length} run(s) wait` : ''}`,
-    details: [s],
+    message: `project ${projectId} is busy: ${state.active} is running${state.queued.length ? ` and ${state.queued.length} run(s) wait` : ''}`,
+    details: [state],
   });
 }
 

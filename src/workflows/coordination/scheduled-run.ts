@@ -26,24 +26,24 @@ export type ScheduledRunResult = {
   reason: string | null;
 };
 
-export async function scheduledRun(i: ScheduledRunInput): Promise<ScheduledRunResult> {
+export async function scheduledRun(input: ScheduledRunInput): Promise<ScheduledRunResult> {
   const run = new Run('scheduledRun');
-  run.begin(i.projectId);
+  run.begin(input.projectId);
   // Temporal appends the firing time to a scheduled workflow's ID, so this is unique per firing and stable on retry.
-  const runWorkflowId = `${workflowInfo().workflowId}-${i.kind}`;
-  const submitted = await run.step('submit', async (s) => {
-    const r = await runs.submitRun({
-      kind: i.kind,
+  const runWorkflowId = `${workflowInfo().workflowId}-${input.kind}`;
+  const submitted = await run.step('submit', async (step) => {
+    const submitted = await runs.submitRun({
+      kind: input.kind,
       workflowId: runWorkflowId,
-      input: { ...i.input, projectId: i.projectId },
-      ifBusy: i.ifBusy,
-      summary: `scheduled ${i.kind} of project ${i.projectId}`,
+      input: { ...input.input, projectId: input.projectId },
+      ifBusy: input.ifBusy,
+      summary: `scheduled ${input.kind} of project ${input.projectId}`,
     });
-    s.detail = r.admitted
-      ? `${runWorkflowId}${r.position > 0 ? ` queued behind ${r.position} run(s)` : ''}`
-      : `skipped: ${r.reason}`;
-    if (r.admitted) s.ids.workflowId = runWorkflowId;
-    return r;
+    step.detail = submitted.admitted
+      ? `${runWorkflowId}${submitted.position > 0 ? ` queued behind ${submitted.position} run(s)` : ''}`
+      : `skipped: ${submitted.reason}`;
+    if (submitted.admitted) step.ids.workflowId = runWorkflowId;
+    return submitted;
   });
   if (!submitted.admitted) {
     run.finish('refused', submitted.reason);

@@ -6,8 +6,10 @@
 import type { BranchInfo, SnapshotInfo } from '../../activities/contract';
 import { janitorInput, type JanitorInput } from '../contract/inputs';
 import { isOwned, PREVIEW_PREFIX } from '../contract/names';
+import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
-import { deleteBranch, deleteSnapshot, resolveEnvironment } from '../steps/neon';
+import { deleteBranch, deleteSnapshot } from '../steps/cleanup';
+import { resolveEnvironment } from '../steps/environment';
 import { parseInput } from '../contract/validate';
 
 export type JanitorResult = {
@@ -24,51 +26,58 @@ const past = (at: string | null, now: number): boolean => at !== null && Date.pa
 
 export async function janitor(raw: JanitorInput): Promise<JanitorResult> {
   const run = new Run('janitor');
-  const o = parseInput(janitorInput(), raw);
-  run.begin(o.projectId);
-  await run.waitForTurn(raw);
-  const { projectId } = o;
+  const options = parseInput(janitorInput(), raw);
+  run.begin(options.projectId);
+  await waitForTurn(run, raw);
+  const { projectId } = options;
   const result: JanitorResult = { outcome: 'noop', projectId, deletedSnapshots: [], deletedBranches: [], skipped: [] };
-  const env = await run.step('survey', () => resolveEnvironment(o));
+  const env = await run.step('survey', () => resolveEnvironment(options));
   const now = Date.now();
 
-  const snapshots: { s: SnapshotInfo; why: string }[] = env.snapshots
-    .filter((s) => isOwned(s.name) && past(s.expiresAt, now))
-    .map((s) => ({ s, why: 'expired' }));
+  const snapshots: { snapshot: SnapshotInfo; why: string }[] = env.snapshots
+    .filter((snapshot) => isOwned(snapshot.name) && past(snapshot.expiresAt, now))
+    .map((snapshot) => ({ snapshot, why: 'expired' }));
   if (env.snapshotLimit !== null) {
     // Room for the next promotion, taken from the oldest rollback points beyond the ones always kept.
-    const over = env.snapshots.length - snapshots.length - (env.snapshotLimit - o.reserveSnapshotSlots);
+    const over = env.snapshots.length - snapshots.length - (env.snapshotLimit - options.reserveSnapshotSlots);
     const rollbacks = env.snapshots
-      .filter((s) => isOwned(s.name, 'rollback') && !snapshots.some((x) => x.s.id === s.id))
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-    const spare = rollbacks.slice(0, Math.max(0, rollbacks.length - o.keepRollbackSnapshots));
-    for (const s of spare.slice(0, Math.max(0, over))) snapshots.push({ s, why: 'over quota (oldest rollback point)' });
+      .filter(
+        (snapshot) =>
+          isOwned(snapshot.name, 'rollback') && !snapshots.some((listed) => listed.snapshot.id === snapshot.id),
+      )
+      .sort((older, newer) => older.createdAt.localeCompare(newer.createdAt));
+    const spare = rollbacks.slice(0, Math.max(0, rollbacks.length - options.keepRollbackSnapshots));
+    for (const snapshot of spare.slice(0, Math.max(0, over)))
+      snapshots.push({ snapshot, why: 'over quota (oldest rollback point)' });
   }
-  const hasChildren = (b: BranchInfo) => env.branches.some((x) => x.parentId === b.id);
+  const hasChildren = (branch: BranchInfo) => env.branches.some((child) => child.parentId === branch.id);
   const protectedIds = new Set([env.prod?.id, env.dev?.id]);
   const branches = env.branches
-    .filter((b) => !protectedIds.has(b.id) && !b.protected && !b.default)
-    .flatMap((b): { b: BranchInfo; why: string }[] => {
-      const backup = isOwned(b.name, 'old') || isOwned(b.name, 'failed');
-      if (backup && (past(b.expiresAt, now) || (b.expiresAt === null && Date.parse(b.createdAt) + DAY <= now)))
-        return [{ b, why: 'backup past its retention' }];
-      const preview = b.name.startsWith(PREVIEW_PREFIX) && b.parentId === env.dev?.id;
-      if (preview && past(b.expiresAt, now)) return [{ b, why: 'preview past its expiry' }];
+    .filter((branch) => !protectedIds.has(branch.id) && !branch.protected && !branch.default)
+    .flatMap((branch): { branch: BranchInfo; why: string }[] => {
+      const backup = isOwned(branch.name, 'old') || isOwned(branch.name, 'failed');
+      if (
+        backup &&
+        (past(branch.expiresAt, now) || (branch.expiresAt === null && Date.parse(branch.createdAt) + DAY <= now))
+      )
+        return [{ branch, why: 'backup past its retention' }];
+      const preview = branch.name.startsWith(PREVIEW_PREFIX) && branch.parentId === env.dev?.id;
+      if (preview && past(branch.expiresAt, now)) return [{ branch, why: 'preview past its expiry' }];
       return [];
     });
 
   await run.step('delete', async () => {
-    for (const { s, why } of snapshots) {
-      await deleteSnapshot(projectId, s.id);
-      result.deletedSnapshots.push({ id: s.id, name: s.name, why });
+    for (const { snapshot, why } of snapshots) {
+      await deleteSnapshot(projectId, snapshot.id);
+      result.deletedSnapshots.push({ id: snapshot.id, name: snapshot.name, why });
     }
-    for (const { b, why } of branches) {
-      if (hasChildren(b)) {
-        result.skipped.push({ id: b.id, name: b.name, why: `${why}, but it has child branches` });
+    for (const { branch, why } of branches) {
+      if (hasChildren(branch)) {
+        result.skipped.push({ id: branch.id, name: branch.name, why: `${why}, but it has child branches` });
         continue;
       }
-      await deleteBranch(projectId, b.id);
-      result.deletedBranches.push({ id: b.id, name: b.name, why });
+      await deleteBranch(projectId, branch.id);
+      result.deletedBranches.push({ id: branch.id, name: branch.name, why });
     }
   });
   result.outcome = result.deletedSnapshots.length + result.deletedBranches.length > 0 ? 'cleaned' : 'noop';

@@ -1,5 +1,5 @@
 /**
- * Phase 4: rewrite dev with prod's current data (snapshot prod -> restore onto dev with finalize -> wait -> verify ->
+ * Refresh: rewrite dev with prod's current data (snapshot prod -> restore onto dev with finalize -> wait -> verify ->
  * fingerprint dev -> clean up). Dev keeps its endpoint and connection string.
  *
  * Refuses (ApplicationFailure `UnpromotedChanges`, naming what changed) unless `force`, when dev holds work that was
@@ -22,20 +22,15 @@ import { changedTables, findRefreshBaseline, fingerprint, fingerprintOrNull } fr
 import { neonMutations, neonReads } from '../runtime/activity-options';
 import { CONNECTIVITY_CHECK, refreshInput, type RefreshInput } from '../contract/inputs';
 import { isoAfter, resourceName } from '../contract/names';
+import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
 import { Saga, isCancellation, shielded } from '../runtime/saga';
-import {
-  deleteSnapshot,
-  readWriteEndpoint,
-  refuse,
-  requireBranch,
-  requireReadOnlyChecks,
-  resolveEnvironment,
-  restoreOnto,
-  retireBackup,
-  verify,
-  type Where,
-} from '../steps/neon';
+import { databaseRefOf, type DatabaseRef } from '../contract/database-ref';
+import { refuse } from '../contract/failures';
+import { requireReadOnlyChecks, verify } from '../steps/checks';
+import { deleteSnapshot, retireBackup } from '../steps/cleanup';
+import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
+import { restoreOnto } from '../steps/restore';
 import { parseInput } from '../contract/validate';
 
 export type UnpromotedChanges = {
@@ -63,31 +58,35 @@ export type RefreshResult = {
 
 export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
   const run = new Run('refreshDev');
-  const o = parseInput(refreshInput(), raw);
-  run.begin(o.projectId);
-  await run.waitForTurn(raw);
-  const { projectId } = o;
-  const where: Where = { projectId, databaseName: o.databaseName, roleName: o.roleName };
+  const options = parseInput(refreshInput(), raw);
+  run.begin(options.projectId);
+  await waitForTurn(run, raw);
+  const { projectId } = options;
+  const database = databaseRefOf(options);
   const id = workflowInfo().workflowId;
   const saga = new Saga();
   try {
-    const plan = await run.step('plan', async (s) => {
-      const env = await resolveEnvironment(o);
-      const prod = requireBranch(env.prod, 'prod', o.prodBranchName);
-      const dev = requireBranch(env.dev, 'dev', o.devBranchName);
+    const plan = await run.step('plan', async (step) => {
+      const env = await resolveEnvironment(options);
+      const prod = requireBranch(env.prod, 'prod', options.prodBranchName);
+      const dev = requireBranch(env.dev, 'dev', options.devBranchName);
       if (prod.id === dev.id) throw refuse(`prod and dev are the same branch (${prod.id})`, 'SameBranch');
       // The checks run on dev once it holds prod's data: planned on prod.
-      await requireReadOnlyChecks(where, { id: prod.id, endpointId: readWriteEndpoint(prod) }, { checks: o.checks });
+      await requireReadOnlyChecks(
+        database,
+        { id: prod.id, endpointId: readWriteEndpoint(prod) },
+        { checks: options.checks },
+      );
       const diff = await neonReads.compareSchema({
         projectId,
         branchId: dev.id,
         baseBranchId: prod.id,
-        databaseName: o.databaseName,
+        databaseName: options.databaseName,
       });
-      s.ids = { prodBranchId: prod.id, devBranchId: dev.id };
+      step.ids = { prodBranchId: prod.id, devBranchId: dev.id };
       const devEndpointId = readWriteEndpoint(dev);
-      const changes = await unpromoted(where, prod, dev, !diff.identical);
-      if ((changes.schema || changes.tablesChanged.length > 0) && !o.force) {
+      const changes = await unpromoted(database, prod, dev, !diff.identical);
+      if ((changes.schema || changes.tablesChanged.length > 0) && !options.force) {
         throw refuse(
           `${describeChanges(changes)}; promote them or refresh with force` +
             (changes.schema ? `:\n${diff.diff.slice(0, 2000)}` : ''),
@@ -96,30 +95,35 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
       }
       return { prod, dev, devEndpointId, changes };
     });
-    const snap = await run.step('snapshot_prod', async (s) => {
+    const snap = await run.step('snapshot_prod', async (step) => {
       const name = resourceName('refresh', id);
-      const r = await neonMutations.ensureSnapshot({
+      const { snapshot } = await neonMutations.ensureSnapshot({
         projectId,
         branchId: plan.prod.id,
         name,
         expiresAt: isoAfter(Date.now(), 86_400_000),
       });
-      s.ids.snapshotId = r.snapshot.id;
-      return r.snapshot;
+      step.ids.snapshotId = snapshot.id;
+      return snapshot;
     });
     saga.add('delete_refresh_snapshot', () => deleteSnapshot(projectId, snap.id));
-    const swap = await run.step('swap', (s) =>
+    const swap = await run.step('swap', (step) =>
       shielded(async () => {
-        const r = await restoreOnto(projectId, snap.id, plan.dev.id, {
+        const swapped = await restoreOnto(projectId, snap.id, plan.dev.id, {
           restored: resourceName('restore', id),
           old: resourceName('old', id),
         });
-        s.ids = { devBranchId: r.restoredBranchId, backupBranchId: r.replacedBranchId };
-        return r;
+        step.ids = { devBranchId: swapped.restoredBranchId, backupBranchId: swapped.replacedBranchId };
+        return swapped;
       }),
     );
     const check = await run.step('verify_dev', () =>
-      verify(o, swap.restoredBranchId, plan.devEndpointId, o.checks.length ? o.checks : [CONNECTIVITY_CHECK]),
+      verify(
+        options,
+        swap.restoredBranchId,
+        plan.devEndpointId,
+        options.checks.length ? options.checks : [CONNECTIVITY_CHECK],
+      ),
     );
     if (!check.ok) {
       // Dev is not production: the old dev stays (without expiry) for whoever looks into it.
@@ -129,11 +133,11 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
       );
     }
     const devFingerprint = await run.step('fingerprint_dev', () =>
-      fingerprintOrNull(where, swap.restoredBranchId, plan.devEndpointId),
+      fingerprintOrNull(database, swap.restoredBranchId, plan.devEndpointId),
     );
     const expiresAt = await run.step('clean_up', async () => {
       await saga.compensate();
-      return retireBackup(projectId, swap.replacedBranchId, o.backupRetention);
+      return retireBackup(projectId, swap.replacedBranchId, options.backupRetention);
     });
     run.finish('refreshed');
     return {
@@ -154,28 +158,31 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
 
 /** Dev's data against the baseline (see the rule above); `schema` is passed through. */
 async function unpromoted(
-  where: Where,
+  database: DatabaseRef,
   prod: BranchWithEndpoints,
   dev: BranchWithEndpoints,
   schema: boolean,
 ): Promise<UnpromotedChanges> {
   const [baseline, devNow] = await Promise.all([
-    findRefreshBaseline({ projectId: where.projectId }),
-    fingerprint(where, dev.id, readWriteEndpoint(dev)),
+    findRefreshBaseline({ projectId: database.projectId }),
+    fingerprint(database, dev.id, readWriteEndpoint(dev)),
   ]);
   if (baseline?.fingerprint) {
     const tablesChanged = changedTables(baseline.fingerprint, devNow);
     return { schema, tablesChanged, baseline: baseline.kind, baselineWorkflowId: baseline.workflowId };
   }
-  const prodNow = await fingerprint(where, prod.id, readWriteEndpoint(prod));
+  const prodNow = await fingerprint(database, prod.id, readWriteEndpoint(prod));
   return { schema, tablesChanged: changedTables(prodNow, devNow), baseline: 'prod', baselineWorkflowId: null };
 }
 
-function describeChanges(c: UnpromotedChanges): string {
+function describeChanges(changes: UnpromotedChanges): string {
   const data =
-    c.baseline === 'prod'
-      ? `its data differs from prod's in ${c.tablesChanged.join(', ')} (no promotion or refresh by neon-promote recorded dev's data, so prod's is the baseline)`
-      : `its data changed since the ${c.baseline === 'last_promotion' ? 'last promotion' : 'last refresh'} (${c.baselineWorkflowId}) in ${c.tablesChanged.join(', ')}`;
-  const what = [...(c.schema ? ["its schema differs from prod's"] : []), ...(c.tablesChanged.length ? [data] : [])];
+    changes.baseline === 'prod'
+      ? `its data differs from prod's in ${changes.tablesChanged.join(', ')} (no promotion or refresh by neon-promote recorded dev's data, so prod's is the baseline)`
+      : `its data changed since the ${changes.baseline === 'last_promotion' ? 'last promotion' : 'last refresh'} (${changes.baselineWorkflowId}) in ${changes.tablesChanged.join(', ')}`;
+  const what = [
+    ...(changes.schema ? ["its schema differs from prod's"] : []),
+    ...(changes.tablesChanged.length ? [data] : []),
+  ];
   return `dev holds changes that were never promoted: ${what.join('; ')}`;
 }

@@ -1,23 +1,19 @@
 /**
- * Phase 5: put prod back to a snapshot: the one named, or by default the newest pre-promotion (rollback) snapshot
+ * Rollback: put prod back to a snapshot: the one named, or by default the newest pre-promotion (rollback) snapshot
  * this product took. Prod keeps its endpoint; the replaced prod is kept as a backup for the configured time.
  */
 import { workflowInfo } from '@temporalio/workflow';
 import { CONNECTIVITY_CHECK, rollbackInput, type RollbackInput } from '../contract/inputs';
 import { isOwned, resourceName } from '../contract/names';
+import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
 import { isCancellation, shielded } from '../runtime/saga';
-import {
-  liftFenceOf,
-  readWriteEndpoint,
-  refuse,
-  requireBranch,
-  requireReadOnlyChecks,
-  resolveEnvironment,
-  restoreOnto,
-  retireBackup,
-  verify,
-} from '../steps/neon';
+import { refuse } from '../contract/failures';
+import { requireReadOnlyChecks, verify } from '../steps/checks';
+import { liftFenceOf, retireBackup } from '../steps/cleanup';
+import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
+import { restoreOnto } from '../steps/restore';
+import { databaseRefOf } from '../contract/database-ref';
 import { parseInput } from '../contract/validate';
 
 export type RollbackResult = {
@@ -30,45 +26,54 @@ export type RollbackResult = {
 
 export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
   const run = new Run('rollback');
-  const o = parseInput(rollbackInput(), raw);
-  run.begin(o.projectId);
-  await run.waitForTurn(raw);
-  const { projectId } = o;
+  const options = parseInput(rollbackInput(), raw);
+  run.begin(options.projectId);
+  await waitForTurn(run, raw);
+  const { projectId } = options;
   const id = workflowInfo().workflowId;
   try {
-    const plan = await run.step('plan', async (s) => {
-      const env = await resolveEnvironment(o);
-      const prod = requireBranch(env.prod, 'prod', o.prodBranchName);
-      const snapshot = o.snapshotId
-        ? env.snapshots.find((x) => x.id === o.snapshotId)
-        : o.snapshotName
-          ? env.snapshots.find((x) => x.name === o.snapshotName)
+    const plan = await run.step('plan', async (step) => {
+      const env = await resolveEnvironment(options);
+      const prod = requireBranch(env.prod, 'prod', options.prodBranchName);
+      const snapshot = options.snapshotId
+        ? env.snapshots.find((snapshot) => snapshot.id === options.snapshotId)
+        : options.snapshotName
+          ? env.snapshots.find((snapshot) => snapshot.name === options.snapshotName)
           : env.snapshots
-              .filter((x) => isOwned(x.name, 'rollback'))
-              .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+              .filter((snapshot) => isOwned(snapshot.name, 'rollback'))
+              .sort((older, newer) => newer.createdAt.localeCompare(older.createdAt))[0];
       if (!snapshot) {
-        const what = o.snapshotId ?? o.snapshotName ?? 'a pre-promotion snapshot';
+        const what = options.snapshotId ?? options.snapshotName ?? 'a pre-promotion snapshot';
         throw refuse(`project ${projectId} has no snapshot ${what}`, 'SnapshotMissing');
       }
-      s.ids = { prodBranchId: prod.id, snapshotId: snapshot.id };
-      const where = { projectId, databaseName: o.databaseName, roleName: o.roleName };
-      await requireReadOnlyChecks(where, { id: prod.id, endpointId: readWriteEndpoint(prod) }, { checks: o.checks });
+      step.ids = { prodBranchId: prod.id, snapshotId: snapshot.id };
+      const database = databaseRefOf(options);
+      await requireReadOnlyChecks(
+        database,
+        { id: prod.id, endpointId: readWriteEndpoint(prod) },
+        { checks: options.checks },
+      );
       return { prod, snapshot, endpointId: readWriteEndpoint(prod) };
     });
-    const swap = await run.step('swap', (s) =>
+    const swap = await run.step('swap', (step) =>
       shielded(async () => {
-        const r = await restoreOnto(projectId, plan.snapshot.id, plan.prod.id, {
+        const swapped = await restoreOnto(projectId, plan.snapshot.id, plan.prod.id, {
           restored: resourceName('restore', id),
           old: resourceName('old', id),
         });
-        s.ids = { prodBranchId: r.restoredBranchId, backupBranchId: r.replacedBranchId };
+        step.ids = { prodBranchId: swapped.restoredBranchId, backupBranchId: swapped.replacedBranchId };
         // A rollback snapshot taken under the write fence carries it (on Neon): prod must take writes again.
-        await liftFenceOf(o, o.prodBranchName);
-        return r;
+        await liftFenceOf(options, options.prodBranchName);
+        return swapped;
       }),
     );
     const check = await run.step('verify_prod', () =>
-      verify(o, swap.restoredBranchId, plan.endpointId, o.checks.length ? o.checks : [CONNECTIVITY_CHECK]),
+      verify(
+        options,
+        swap.restoredBranchId,
+        plan.endpointId,
+        options.checks.length ? options.checks : [CONNECTIVITY_CHECK],
+      ),
     );
     if (!check.ok) {
       // There is no safer state to go back to than the one asked for: keep the replaced prod and say where it is.
@@ -78,7 +83,7 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
       );
     }
     const expiresAt = await run.step('clean_up', () =>
-      retireBackup(projectId, swap.replacedBranchId, o.backupRetention),
+      retireBackup(projectId, swap.replacedBranchId, options.backupRetention),
     );
     run.finish('rolled_back');
     return {

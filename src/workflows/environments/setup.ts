@@ -1,5 +1,5 @@
 /**
- * Phase 1: make dev an isolated root branch holding prod's data (snapshot prod -> restore without finalize, named
+ * Setup: make dev an isolated root branch holding prod's data (snapshot prod -> restore without finalize, named
  * dev -> compute endpoint -> delete the baseline snapshot) and protect prod. A project that has dev already is left
  * as it is, and the result says so.
  */
@@ -7,9 +7,13 @@ import { workflowInfo } from '@temporalio/workflow';
 import { neonMutations } from '../runtime/activity-options';
 import { setupInput, CONNECTIVITY_CHECK, type SetupInput } from '../contract/inputs';
 import { resourceName } from '../contract/names';
+import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
 import { Saga, isCancellation } from '../runtime/saga';
-import { deleteBranch, deleteSnapshot, refuse, requireBranch, resolveEnvironment, verify } from '../steps/neon';
+import { refuse } from '../contract/failures';
+import { verify } from '../steps/checks';
+import { deleteBranch, deleteSnapshot } from '../steps/cleanup';
+import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
 import { parseInput } from '../contract/validate';
 
 export type SetupResult = {
@@ -24,18 +28,18 @@ export type SetupResult = {
 
 export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
   const run = new Run('setupEnvironments');
-  const o = parseInput(setupInput(), raw);
-  run.begin(o.projectId);
-  await run.waitForTurn(raw);
-  const { projectId } = o;
+  const options = parseInput(setupInput(), raw);
+  run.begin(options.projectId);
+  await waitForTurn(run, raw);
+  const { projectId } = options;
   const saga = new Saga();
-  const env = await run.step('plan', () => resolveEnvironment(o));
-  const prod = requireBranch(env.prod, 'prod', o.prodBranchName);
+  const env = await run.step('plan', () => resolveEnvironment(options));
+  const prod = requireBranch(env.prod, 'prod', options.prodBranchName);
   if (env.dev) {
     if (env.dev.id === prod.id) throw refuse(`prod and dev are the same branch (${prod.id})`, 'SameBranch');
     const reason = `dev already exists (${env.dev.id}); nothing changed`;
     run.finish('noop', reason);
-    const devEndpointId = env.dev.endpoints.find((e) => e.type === 'read_write')?.id ?? null;
+    const devEndpointId = readWriteEndpoint(env.dev) ?? null;
     return {
       outcome: 'noop',
       reason,
@@ -47,39 +51,42 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
     };
   }
   try {
-    const baseline = await run.step('snapshot_prod', async (s) => {
+    const baseline = await run.step('snapshot_prod', async (step) => {
       const name = resourceName('baseline', workflowInfo().workflowId);
-      const r = await neonMutations.ensureSnapshot({ projectId, branchId: prod.id, name });
-      s.ids.snapshotId = r.snapshot.id;
-      return r.snapshot;
+      const { snapshot } = await neonMutations.ensureSnapshot({ projectId, branchId: prod.id, name });
+      step.ids.snapshotId = snapshot.id;
+      return snapshot;
     });
     saga.add('delete_baseline_snapshot', () => deleteSnapshot(projectId, baseline.id));
     // Restored under dev's name directly: a retry finds it by lineage (snapshot and target) instead of restoring twice.
-    const dev = await run.step('restore_dev', async (s) => {
-      const r = await neonMutations.restoreSnapshot({
+    const dev = await run.step('restore_dev', async (step) => {
+      const { branch } = await neonMutations.restoreSnapshot({
         projectId,
         snapshotId: baseline.id,
         targetBranchId: prod.id,
         finalize: false,
-        name: o.devBranchName,
+        name: options.devBranchName,
       });
-      s.ids.branchId = r.branch.id;
-      return r.branch;
+      step.ids.branchId = branch.id;
+      return branch;
     });
     saga.add('delete_dev', () => deleteBranch(projectId, dev.id));
-    const devEndpointId = await run.step('dev_endpoint', async (s) => {
-      const r = await neonMutations.createEndpoint({ projectId, branchId: dev.id, type: 'read_write' });
-      s.ids.endpointId = r.endpoint.id;
-      return r.endpoint.id;
+    const devEndpointId = await run.step('dev_endpoint', async (step) => {
+      const { endpoint } = await neonMutations.createEndpoint({ projectId, branchId: dev.id, type: 'read_write' });
+      step.ids.endpointId = endpoint.id;
+      return endpoint.id;
     });
-    const check = await run.step('verify_dev', () => verify(o, dev.id, devEndpointId, [CONNECTIVITY_CHECK]));
+    const check = await run.step('verify_dev', () => verify(options, dev.id, devEndpointId, [CONNECTIVITY_CHECK]));
     if (!check.ok)
-      throw refuse(`dev does not answer: ${check.checks.find((c) => !c.ok)?.detail ?? ''}`, 'VerificationFailed');
+      throw refuse(
+        `dev does not answer: ${check.checks.find((checkResult) => !checkResult.ok)?.detail ?? ''}`,
+        'VerificationFailed',
+      );
     await run.step('clean_up', async () => {
       saga.drop('delete_dev');
       await saga.compensate(); // the baseline snapshot has served its purpose
     });
-    if (o.protectProd) {
+    if (options.protectProd) {
       await run.step('protect_prod', async () => {
         await neonMutations.protectBranch({ projectId, branchId: prod.id, protected: true });
       });
@@ -92,7 +99,7 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
       prodBranchId: prod.id,
       devBranchId: dev.id,
       devEndpointId,
-      prodProtected: o.protectProd || prod.protected,
+      prodProtected: options.protectProd || prod.protected,
     };
   } catch (err) {
     await run.step('compensate', () => saga.compensate());

@@ -2,8 +2,8 @@
  * Notifications, for every mutating workflow at once: when a run ends (any outcome, failed or cancelled too) and it
  * has a webhook (its input's `notify.url`, else the worker's NEON_PROMOTE_WEBHOOK_URL), it starts an abandoned
  * deliverNotification child with the outcome and returns; the child retries the webhook for up to a day. Bundled as a
- * workflow interceptor module (src/worker.ts WORKFLOW_INTERCEPTOR_MODULES), not exported by the workflows barrel.
- * Nothing here can change a run's outcome: a notification that cannot be started is logged and dropped.
+ * workflow interceptor module (WORKFLOW_INTERCEPTOR_MODULES in src/worker/bundle.ts), not exported by the workflows
+ * barrel. Nothing here can change a run's outcome: a notification that cannot be started is logged and dropped.
  */
 import {
   CancellationScope,
@@ -25,9 +25,9 @@ type End = { outcome: string; reason: string | null };
 
 /** The innermost message of a failure chain: "Activity task failed" says less than its cause. */
 function rootMessage(err: TemporalFailure): string {
-  let e: Error = err;
-  while (e.cause instanceof Error) e = e.cause;
-  return e.message;
+  let innermost: Error = err;
+  while (innermost.cause instanceof Error) innermost = innermost.cause;
+  return innermost.message;
 }
 
 async function targetOf(args: unknown[], projectId: string | null): Promise<NotifyTarget | null> {
@@ -44,7 +44,7 @@ export function payloadOf(args: unknown[], end: End): RunFinishedPayload {
   const given = (args[0] as { projectId?: unknown } | undefined)?.projectId;
   const projectId = progress?.projectId ?? (typeof given === 'string' ? given : null);
   const finished = Date.now();
-  const ms = (a: string, b: string | null) => (b === null ? null : Date.parse(b) - Date.parse(a));
+  const ms = (from: string, to: string | null) => (to === null ? null : Date.parse(to) - Date.parse(from));
   const reason = (progress?.reason ?? end.reason)?.slice(0, 2000) ?? null;
   return {
     event: 'run.finished',
@@ -58,12 +58,12 @@ export function payloadOf(args: unknown[], end: End): RunFinishedPayload {
     startedAt: info.runStartTime.toISOString(),
     finishedAt: new Date(finished).toISOString(),
     durationMs: finished - info.runStartTime.getTime(),
-    steps: (progress?.steps ?? []).map((s) => ({
-      name: s.name,
-      status: s.status,
-      startedAt: s.startedAt,
-      endedAt: s.endedAt,
-      durationMs: ms(s.startedAt, s.endedAt),
+    steps: (progress?.steps ?? []).map((step) => ({
+      name: step.name,
+      status: step.status,
+      startedAt: step.startedAt,
+      endedAt: step.endedAt,
+      durationMs: ms(step.startedAt, step.endedAt),
     })),
     summary: `${info.workflowType} of project ${projectId ?? '?'}: ${end.outcome}${reason ? ` (${reason.slice(0, 300)})` : ''}`,
   };
@@ -89,10 +89,10 @@ async function notifyEnd(args: unknown[], end: End): Promise<void> {
 }
 
 const outcomeOf = (result: unknown): End => {
-  const r = result as { outcome?: unknown; reason?: unknown } | undefined;
+  const returned = result as { outcome?: unknown; reason?: unknown } | undefined;
   return {
-    outcome: typeof r?.outcome === 'string' ? r.outcome : 'unknown',
-    reason: typeof r?.reason === 'string' ? r.reason : null,
+    outcome: typeof returned?.outcome === 'string' ? returned.outcome : 'unknown',
+    reason: typeof returned?.reason === 'string' ? returned.reason : null,
   };
 };
 

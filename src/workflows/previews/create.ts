@@ -1,5 +1,5 @@
 /**
- * Phase 2: a preview is a child branch of dev with a read-write endpoint and an expiry. Neon expires it itself up to
+ * A preview is a child branch of dev with a read-write endpoint and an expiry. Neon expires it itself up to
  * 30 days ahead; past that, a deletePreview run sleeping on a durable timer deletes it.
  */
 import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
@@ -7,7 +7,8 @@ import { neonMutations, neonReads } from '../runtime/activity-options';
 import { previewInput, type PreviewInput } from '../contract/inputs';
 import { isoAfter, PREVIEW_PREFIX, sanitize } from '../contract/names';
 import { Run } from '../runtime/run';
-import { refuse } from '../steps/neon';
+import { refuse } from '../contract/failures';
+import { readWriteEndpoint } from '../steps/environment';
 import { parseInput } from '../contract/validate';
 import { deletePreview } from './delete';
 
@@ -31,32 +32,36 @@ export function previewName(label: string | undefined, workflowId: string): stri
 
 export async function createPreview(raw: PreviewInput): Promise<PreviewResult> {
   const run = new Run('createPreview');
-  const o = parseInput(previewInput(), raw);
-  run.begin(o.projectId);
-  const { projectId } = o;
-  const name = o.name ?? previewName(o.label, workflowInfo().workflowId);
-  const expiresAt = isoAfter(Date.now(), o.expiresIn);
-  const byNeon = o.expiresIn <= NEON_MAX_EXPIRY_MS;
+  const options = parseInput(previewInput(), raw);
+  run.begin(options.projectId);
+  const { projectId } = options;
+  const name = options.name ?? previewName(options.label, workflowInfo().workflowId);
+  const expiresAt = isoAfter(Date.now(), options.expiresIn);
+  const byNeon = options.expiresIn <= NEON_MAX_EXPIRY_MS;
 
-  const dev = await run.step('plan', () => neonReads.getBranch({ projectId, branchName: o.devBranchName }));
-  if (!dev) throw refuse(`the dev branch "${o.devBranchName}" does not exist`, 'BranchMissing');
+  const dev = await run.step('plan', () => neonReads.getBranch({ projectId, branchName: options.devBranchName }));
+  if (!dev) throw refuse(`the dev branch "${options.devBranchName}" does not exist`, 'BranchMissing');
   // createBranch finds a branch of this name first, so a retry (or a second request) does not make two.
-  const created = await run.step('create_branch', async (s) => {
-    const r = await neonMutations.createBranch({
+  const created = await run.step('create_branch', async (step) => {
+    const made = await neonMutations.createBranch({
       projectId,
       name,
       parentId: dev.id,
       endpointType: 'read_write',
       ...(byNeon ? { expiresAt } : {}),
     });
-    s.ids = { branchId: r.branch.id };
-    return r;
+    step.ids = { branchId: made.branch.id };
+    return made;
   });
-  let endpointId = created.branch.endpoints.find((e) => e.type === 'read_write')?.id;
+  let endpointId = readWriteEndpoint(created.branch);
   if (!endpointId) {
     endpointId = await run.step('endpoint', async () => {
-      const r = await neonMutations.createEndpoint({ projectId, branchId: created.branch.id, type: 'read_write' });
-      return r.endpoint.id;
+      const { endpoint } = await neonMutations.createEndpoint({
+        projectId,
+        branchId: created.branch.id,
+        type: 'read_write',
+      });
+      return endpoint.id;
     });
   }
   let expiry: PreviewResult['expiry'] = { by: 'neon' };
@@ -65,7 +70,7 @@ export async function createPreview(raw: PreviewInput): Promise<PreviewResult> {
     await run.step('expiry_timer', () =>
       startChild(deletePreview, {
         workflowId,
-        args: [{ projectId, name, devBranchName: o.devBranchName, at: expiresAt, branchId: created.branch.id }],
+        args: [{ projectId, name, devBranchName: options.devBranchName, at: expiresAt, branchId: created.branch.id }],
         // The timer outlives this run, which returns as soon as the preview is usable.
         parentClosePolicy: ParentClosePolicy.ABANDON,
       }),

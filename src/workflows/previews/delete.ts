@@ -3,7 +3,8 @@ import { sleep } from '@temporalio/workflow';
 import { neonReads } from '../runtime/activity-options';
 import { deletePreviewInput, type DeletePreviewInput } from '../contract/inputs';
 import { Run } from '../runtime/run';
-import { deleteBranch, refuse } from '../steps/neon';
+import { refuse } from '../contract/failures';
+import { deleteBranch } from '../steps/cleanup';
 import { parseInput } from '../contract/validate';
 
 export type DeletePreviewResult = {
@@ -15,16 +16,16 @@ export type DeletePreviewResult = {
 
 export async function deletePreview(raw: DeletePreviewInput): Promise<DeletePreviewResult> {
   const run = new Run('deletePreview');
-  const o = parseInput(deletePreviewInput(), raw);
-  run.begin(o.projectId);
-  const { projectId, name } = o;
-  if (o.at) {
-    const wait = Date.parse(o.at) - Date.now();
+  const options = parseInput(deletePreviewInput(), raw);
+  run.begin(options.projectId);
+  const { projectId, name } = options;
+  if (options.at) {
+    const wait = Date.parse(options.at) - Date.now();
     if (wait > 0) await run.step('wait_for_expiry', () => sleep(wait));
   }
   const branch = await run.step('find', () => neonReads.getBranch({ projectId, branchName: name }));
-  const dev = await neonReads.getBranch({ projectId, branchName: o.devBranchName });
-  if (!branch || (o.branchId && branch.id !== o.branchId)) {
+  const dev = await neonReads.getBranch({ projectId, branchName: options.devBranchName });
+  if (!branch || (options.branchId && branch.id !== options.branchId)) {
     run.finish('noop', 'no such preview (already deleted)');
     return { outcome: 'noop', projectId, name, branchId: null };
   }

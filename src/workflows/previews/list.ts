@@ -7,7 +7,7 @@ import type { BranchInfo, EndpointWithHost } from '../../activities/contract';
 import { previewListing } from '../runtime/activity-options';
 import { listPreviewsInput, type ListPreviewsInput } from '../contract/inputs';
 import { PREVIEW_PREFIX } from '../contract/names';
-import { refuse } from '../steps/neon';
+import { refuse } from '../contract/failures';
 import { parseInput } from '../contract/validate';
 
 export type { ListPreviewsInput };
@@ -19,7 +19,7 @@ export type PreviewListing = {
   /** The branch it was made from (dev, or the branch dev was before a refresh replaced it). */
   parent: { id: string; name: string | null } | null;
   endpointId: string | null;
-  /** Where clients connect (null when the preview has no endpoint). */
+  /** DatabaseRef clients connect (null when the preview has no endpoint). */
   host: string | null;
   expiresAt: string | null;
   createdAt: string;
@@ -39,33 +39,35 @@ export async function listPreviews(raw: ListPreviewsInput): Promise<PreviewListi
     previewListing.listBranchesAndEndpoints({ projectId }),
     previewListing.findPreviewRuns({ projectId }),
   ]);
-  const made = new Map(runs.map((r) => [r.branchId, r.workflowId]));
-  const byId = new Map(branches.map((b) => [b.id, b]));
-  const dev = branches.find((b) => b.name === devBranchName);
+  const made = new Map(runs.map((run) => [run.branchId, run.workflowId]));
+  const byId = new Map(branches.map((branch) => [branch.id, branch]));
+  const dev = branches.find((branch) => branch.name === devBranchName);
   if (!dev) throw refuse(`the dev branch "${devBranchName}" does not exist`, 'BranchMissing');
-  const isPreview = (b: BranchInfo) => b.parentId === dev.id || made.has(b.id) || b.name.startsWith(PREVIEW_PREFIX);
+  const isPreview = (branch: BranchInfo) =>
+    branch.parentId === dev.id || made.has(branch.id) || branch.name.startsWith(PREVIEW_PREFIX);
   return branches
-    .filter((b) => b.id !== dev.id && isPreview(b))
-    .map((b) => listing(b, byId, endpoints, made.get(b.id)))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .filter((branch) => branch.id !== dev.id && isPreview(branch))
+    .map((branch) => listing(branch, byId, endpoints, made.get(branch.id)))
+    .sort((first, second) => (first.name < second.name ? -1 : first.name > second.name ? 1 : 0));
 }
 
 function listing(
-  b: BranchInfo,
+  branch: BranchInfo,
   byId: Map<string, BranchInfo>,
   endpoints: EndpointWithHost[],
   workflowId: string | undefined,
 ): PreviewListing {
   const endpoint =
-    endpoints.find((e) => e.branchId === b.id && e.type === 'read_write') ?? endpoints.find((e) => e.branchId === b.id);
+    endpoints.find((endpoint) => endpoint.branchId === branch.id && endpoint.type === 'read_write') ??
+    endpoints.find((endpoint) => endpoint.branchId === branch.id);
   return {
-    name: b.name,
-    branchId: b.id,
-    parent: b.parentId ? { id: b.parentId, name: byId.get(b.parentId)?.name ?? null } : null,
+    name: branch.name,
+    branchId: branch.id,
+    parent: branch.parentId ? { id: branch.parentId, name: byId.get(branch.parentId)?.name ?? null } : null,
     endpointId: endpoint?.id ?? null,
     host: endpoint?.host ?? null,
-    expiresAt: b.expiresAt,
-    createdAt: b.createdAt,
+    expiresAt: branch.expiresAt,
+    createdAt: branch.createdAt,
     createdBy: workflowId ? 'neon-promote' : 'other',
     workflowId: workflowId ?? null,
   };

@@ -5,7 +5,8 @@
 import { neonMutations, neonReads } from '../runtime/activity-options';
 import { previewRef, type PreviewRef } from '../contract/inputs';
 import { Run } from '../runtime/run';
-import { readWriteEndpoint, refuse } from '../steps/neon';
+import { refuse } from '../contract/failures';
+import { readWriteEndpoint } from '../steps/environment';
 import { parseInput } from '../contract/validate';
 
 export type ResetPreviewResult = {
@@ -21,21 +22,21 @@ export type ResetPreviewResult = {
 
 export async function resetPreview(raw: PreviewRef): Promise<ResetPreviewResult> {
   const run = new Run('resetPreview');
-  const o = parseInput(previewRef(), raw);
-  run.begin(o.projectId);
-  const { projectId, name } = o;
+  const options = parseInput(previewRef(), raw);
+  run.begin(options.projectId);
+  const { projectId, name } = options;
   const preview = await run.step('plan', async () => {
     const [branch, dev] = [
       await neonReads.getBranch({ projectId, branchName: name }),
-      await neonReads.getBranch({ projectId, branchName: o.devBranchName }),
+      await neonReads.getBranch({ projectId, branchName: options.devBranchName }),
     ];
-    if (!dev) throw refuse(`the dev branch "${o.devBranchName}" does not exist`, 'BranchMissing');
+    if (!dev) throw refuse(`the dev branch "${options.devBranchName}" does not exist`, 'BranchMissing');
     if (!branch) throw refuse(`preview "${name}" does not exist (create it first)`, 'BranchMissing');
     if (branch.parentId !== dev.id) throw refuse(`branch "${name}" is not a preview (a child of dev)`, 'NotAPreview');
     return branch;
   });
-  const reset = await run.step('reset', async (s) => {
-    s.ids = { branchId: preview.id };
+  const reset = await run.step('reset', async (step) => {
+    step.ids = { branchId: preview.id };
     // Workflow time, fixed for the step: a retried attempt finds the reset by last_reset_at instead of resetting again.
     return neonMutations.resetBranch({ projectId, branchId: preview.id, resetAfter: new Date().toISOString() });
   });

@@ -7,62 +7,63 @@ import type { ApprovalGate } from './approval';
 import type { PromoteResult } from './promote';
 import { abort, orConnect, snapshotStep, type Promotion } from './promotion';
 import { neonMutations } from '../runtime/activity-options';
-import { deleteBranch, deleteSnapshot, verify } from '../steps/neon';
+import { verify } from '../steps/checks';
+import { deleteBranch, deleteSnapshot } from '../steps/cleanup';
 
 /** A candidate that passed its checks: its branch and the endpoint the checks used. */
 export type Candidate = { branchId: string; endpointId: string };
 
 /** The checked candidate, or the run's result when it stopped (rejected, timed out, a failed check). */
-export async function prepareCandidate(p: Promotion, gate: ApprovalGate): Promise<Candidate | PromoteResult> {
-  const { run, o, plan, result, saga } = p;
-  const { projectId } = p.where;
+export async function prepareCandidate(promotion: Promotion, gate: ApprovalGate): Promise<Candidate | PromoteResult> {
+  const { run, options, plan, result, saga } = promotion;
+  const { projectId } = promotion.database;
   const candidateSnap = await snapshotStep(
-    p,
+    promotion,
     'snapshot_dev',
     plan.devBranchId,
-    p.names.candidate,
-    o.retention.candidateSnapshot,
+    promotion.names.candidate,
+    options.retention.candidateSnapshot,
   );
   saga.add('delete_candidate_snapshot', () => deleteSnapshot(projectId, candidateSnap.id));
 
-  if (o.approval) {
-    result.approval = await run.step('approval', async (s) => {
-      const decision = await gate.wait(o.approval!.timeout);
-      s.detail = decision ? `${decision.approved ? 'approved' : 'rejected'} by ${decision.by}` : 'timed out';
+  if (options.approval) {
+    result.approval = await run.step('approval', async (step) => {
+      const decision = await gate.wait(options.approval!.timeout);
+      step.detail = decision ? `${decision.approved ? 'approved' : 'rejected'} by ${decision.by}` : 'timed out';
       return decision;
     });
     if (!result.approval?.approved) {
       const why = result.approval ? `rejected by ${result.approval.by}` : 'no approval before the timeout';
-      return abort(p, `${why}; prod untouched`);
+      return abort(promotion, `${why}; prod untouched`);
     }
   } else run.skip('approval', 'not required');
 
   // The candidate as a branch of its own, next to prod: checked before anything touches prod.
-  const candidate = await run.step('restore_candidate', async (s) => {
-    const r = await neonMutations.restoreSnapshot({
+  const candidate = await run.step('restore_candidate', async (step) => {
+    const { branch } = await neonMutations.restoreSnapshot({
       projectId,
       snapshotId: candidateSnap.id,
       targetBranchId: plan.prodBranchId,
       finalize: false,
-      name: p.names.candidate,
+      name: promotion.names.candidate,
     });
-    s.ids.branchId = r.branch.id;
-    return r.branch;
+    step.ids.branchId = branch.id;
+    return branch;
   });
-  p.candidateBranchId = candidate.id;
+  promotion.candidateBranchId = candidate.id;
   saga.add('delete_candidate_branch', () => deleteBranch(projectId, candidate.id));
   // A restored, unfinalized branch has no compute: the checks need one.
-  const endpointId = await run.step('candidate_endpoint', async (s) => {
-    const r = await neonMutations.createEndpoint({ projectId, branchId: candidate.id, type: 'read_write' });
-    s.ids.endpointId = r.endpoint.id;
-    return r.endpoint.id;
+  const endpointId = await run.step('candidate_endpoint', async (step) => {
+    const { endpoint } = await neonMutations.createEndpoint({ projectId, branchId: candidate.id, type: 'read_write' });
+    step.ids.endpointId = endpoint.id;
+    return endpoint.id;
   });
   const pre = await run.step('verify_candidate', async () => {
-    const checked = await verify(p.where, candidate.id, endpointId, orConnect(o.checks));
-    if (checked.ok) result.candidateFingerprint = await fingerprintOrNull(p.where, candidate.id, endpointId);
+    const checked = await verify(promotion.database, candidate.id, endpointId, orConnect(options.checks));
+    if (checked.ok) result.candidateFingerprint = await fingerprintOrNull(promotion.database, candidate.id, endpointId);
     return checked;
   });
   result.verification.candidate = pre;
-  if (!pre.ok) return abort(p, `check "${pre.failedCheck}" failed on the candidate; prod untouched`);
+  if (!pre.ok) return abort(promotion, `check "${pre.failedCheck}" failed on the candidate; prod untouched`);
   return { branchId: candidate.id, endpointId };
 }

@@ -1,17 +1,20 @@
 /**
- * Promotion by migrations (seed 003, issue 7): prod keeps its data and gets only the migrations of dev's ledger it
- * has not applied, in order, each in its own transaction. A snapshot of prod taken first is the rollback anchor: a
- * migration that fails, or a check that fails after them, puts prod back to it.
+ * Promotion by migrations: prod keeps its data and gets only the migrations of dev's ledger it has not applied, in
+ * order, each in its own transaction. A snapshot of prod taken first is the rollback anchor: a migration that fails,
+ * or a check that fails after them, puts prod back to it.
  */
 import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { ApplyMigrationResult, MigrationPlan, MigrationSource } from '../../activities/contract';
+import { databaseRefOf } from '../contract/database-ref';
 import { CONNECTIVITY_CHECK, type PromoteOptions } from '../contract/inputs';
 import { isoAfter, resourceName } from '../contract/names';
 import { databaseWrites, neonMutations } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import type { PromoteOutcome, PromoteResult } from './promote';
 import { isCancellation, shielded } from '../runtime/saga';
-import { restoreOnto, retireBackup, verify } from '../steps/neon';
+import { verify } from '../steps/checks';
+import { retireBackup } from '../steps/cleanup';
+import { restoreOnto } from '../steps/restore';
 
 export type MigrationsReport = {
   plan: MigrationPlan;
@@ -26,58 +29,62 @@ type Done = (run: Run, result: PromoteResult, outcome: PromoteOutcome, reason: s
 
 export async function promoteByMigrations(
   run: Run,
-  o: PromoteOptions,
+  options: PromoteOptions,
   result: PromoteResult,
   done: Done,
 ): Promise<PromoteResult> {
-  const { projectId } = o;
-  const where = { projectId, databaseName: o.databaseName, roleName: o.roleName };
+  const { projectId } = options;
+  const database = databaseRefOf(options);
   const id = workflowInfo().workflowId;
   const prod = { branchId: result.plan.prodBranchId, endpointId: result.plan.prodEndpointId };
   const source: MigrationSource =
-    o.migrations.source.kind === 'folder' ? o.migrations.source : { kind: 'ledger', branchId: result.plan.devBranchId };
+    options.migrations.source.kind === 'folder'
+      ? options.migrations.source
+      : { kind: 'ledger', branchId: result.plan.devBranchId };
   const on = {
-    ...where,
+    ...database,
     source,
     prodBranchId: prod.branchId,
     prodEndpointId: prod.endpointId,
-    ...(o.migrations.ledgerTable ? { ledgerTable: o.migrations.ledgerTable } : {}),
+    ...(options.migrations.ledgerTable ? { ledgerTable: options.migrations.ledgerTable } : {}),
   };
-  const plan = await run.step('plan_migrations', async (s) => {
-    const p = await databaseWrites.planMigrations(on);
-    s.detail = p.upToDate ? 'prod is at the same ledger position' : `pending: ${p.pending.map((m) => m.id).join(', ')}`;
-    return p;
+  const plan = await run.step('plan_migrations', async (step) => {
+    const migrationPlan = await databaseWrites.planMigrations(on);
+    step.detail = migrationPlan.upToDate
+      ? 'prod is at the same ledger position'
+      : `pending: ${migrationPlan.pending.map((migration) => migration.id).join(', ')}`;
+    return migrationPlan;
   });
   const report: MigrationsReport = { plan, applied: [], failed: null, restoredFrom: null };
   result.migrations = report;
-  if (o.dryRun) return done(run, result, 'dry_run', null);
+  if (options.dryRun) return done(run, result, 'dry_run', null);
   if (plan.upToDate) return done(run, result, 'noop', 'no pending migrations');
 
-  const anchor = await run.step('snapshot_prod', async (s) => {
-    const expiresAt = isoAfter(Date.now(), o.retention.rollbackSnapshot);
-    const r = await neonMutations.ensureSnapshot({
+  const anchor = await run.step('snapshot_prod', async (step) => {
+    const expiresAt = isoAfter(Date.now(), options.retention.rollbackSnapshot);
+    const { snapshot } = await neonMutations.ensureSnapshot({
       projectId,
       branchId: prod.branchId,
       name: resourceName('rollback', id),
       expiresAt,
     });
-    s.ids.snapshotId = r.snapshot.id;
-    return r.snapshot;
+    step.ids.snapshotId = snapshot.id;
+    return snapshot;
   });
   result.rollbackSnapshotId = anchor.id;
   try {
-    await run.step('apply_migrations', async (s) => {
+    await run.step('apply_migrations', async (step) => {
       for (const migration of plan.pending) {
         report.applied.push(await databaseWrites.applyMigration({ ...on, migration }));
-        s.detail = `applied ${report.applied.map((m) => m.id).join(', ')}`;
+        step.detail = `applied ${report.applied.map((migration) => migration.id).join(', ')}`;
       }
     });
     const post = await run.step('verify_prod', () =>
       verify(
-        where,
+        database,
         prod.branchId,
         prod.endpointId,
-        o.checks.length ? [...o.checks, ...o.postSwapChecks] : [CONNECTIVITY_CHECK],
+        options.checks.length ? [...options.checks, ...options.postSwapChecks] : [CONNECTIVITY_CHECK],
       ),
     );
     result.verification.prod = post;
@@ -106,7 +113,7 @@ export async function promoteByMigrations(
           old: resourceName('old', id),
         });
         result.prodBranchId.after = back.restoredBranchId;
-        const expiresAt = await retireBackup(projectId, back.replacedBranchId, o.retention.backupBranch);
+        const expiresAt = await retireBackup(projectId, back.replacedBranchId, options.retention.backupBranch);
         result.backupBranch = { id: back.replacedBranchId, name: resourceName('old', id), expiresAt };
         report.restoredFrom = {
           snapshotId: anchor.id,
@@ -118,7 +125,7 @@ export async function promoteByMigrations(
   }
 
   function restored(): string {
-    const r = report.restoredFrom!;
-    return `prod restored to the anchor snapshot; writes prod took since it are on ${r.backupName} (${r.backupBranchId}) until it expires`;
+    const backup = report.restoredFrom!;
+    return `prod restored to the anchor snapshot; writes prod took since it are on ${backup.backupName} (${backup.backupBranchId}) until it expires`;
   }
 }

@@ -1,19 +1,16 @@
 /** Step 1 of a promotion: what would happen, and whether it can happen at all. Changes nothing in a dry run. */
 import type { CompareSchemaResult, SnapshotInfo } from '../../activities/contract';
 import { neonReads } from '../runtime/activity-options';
+import { databaseRefOf } from '../contract/database-ref';
 import type { PromoteOptions } from '../contract/inputs';
 import { isOwned } from '../contract/names';
-import {
-  deleteSnapshot,
-  readWriteEndpoint,
-  refuse,
-  requireBranch,
-  requireReadOnlyChecks,
-  resolveEnvironment,
-} from '../steps/neon';
+import { refuse } from '../contract/failures';
+import { requireReadOnlyChecks } from '../steps/checks';
+import { deleteSnapshot } from '../steps/cleanup';
+import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
 
 /** A promotion takes two snapshots: the rollback point and the candidate; by migrations, only the anchor. */
-const slotsNeeded = (o: PromoteOptions): number => (o.strategy === 'migrations' ? 1 : 2);
+const slotsNeeded = (options: PromoteOptions): number => (options.strategy === 'migrations' ? 1 : 2);
 
 export type PromotionPlan = {
   prodBranchId: string;
@@ -29,41 +26,43 @@ export type PromotionPlan = {
 
 /** Our snapshots whose retention is over, by workflow time; Neon may not have deleted them yet. */
 function expiredOwn(snapshots: SnapshotInfo[], now: number): SnapshotInfo[] {
-  return snapshots.filter((s) => isOwned(s.name) && s.expiresAt !== null && Date.parse(s.expiresAt) <= now);
+  return snapshots.filter(
+    (snapshot) => isOwned(snapshot.name) && snapshot.expiresAt !== null && Date.parse(snapshot.expiresAt) <= now,
+  );
 }
 
-export async function planPromotion(o: PromoteOptions): Promise<PromotionPlan> {
-  const env = await resolveEnvironment(o);
-  const prod = requireBranch(env.prod, 'prod', o.prodBranchName);
-  const dev = requireBranch(env.dev, 'dev', o.devBranchName);
+export async function planPromotion(options: PromoteOptions): Promise<PromotionPlan> {
+  const env = await resolveEnvironment(options);
+  const prod = requireBranch(env.prod, 'prod', options.prodBranchName);
+  const dev = requireBranch(env.dev, 'dev', options.devBranchName);
   if (prod.id === dev.id) throw refuse(`prod and dev are the same branch (${prod.id})`, 'SameBranch');
   const prodEndpointId = readWriteEndpoint(prod);
   if (!prodEndpointId) throw refuse(`prod (${prod.id}) has no read-write endpoint to verify through`, 'NoEndpoint');
   // The checks run on the candidate (dev's data and schema): planned on dev, before anything is deleted or created.
   await requireReadOnlyChecks(
-    { projectId: o.projectId, databaseName: o.databaseName, roleName: o.roleName },
+    databaseRefOf(options),
     { id: dev.id, endpointId: readWriteEndpoint(dev) },
-    { checks: o.checks, postSwapChecks: o.postSwapChecks },
+    { checks: options.checks, postSwapChecks: options.postSwapChecks },
   );
 
   const expired = expiredOwn(env.snapshots, Date.now());
   const free = env.freeSnapshotSlots;
-  const needed = slotsNeeded(o);
+  const needed = slotsNeeded(options);
   if (free !== null && free < needed) {
     if (free + expired.length < needed) {
       throw refuse(
-        `a promotion needs ${needed} free snapshot slots; project ${o.projectId} has ${free} of ` +
+        `a promotion needs ${needed} free snapshot slots; project ${options.projectId} has ${free} of ` +
           `${env.snapshotLimit} and only ${expired.length} expired snapshot(s) of ours to delete`,
         'SnapshotQuota',
       );
     }
-    if (!o.dryRun) for (const s of expired) await deleteSnapshot(o.projectId, s.id);
+    if (!options.dryRun) for (const snapshot of expired) await deleteSnapshot(options.projectId, snapshot.id);
   }
   const schemaDiff = await neonReads.compareSchema({
-    projectId: o.projectId,
+    projectId: options.projectId,
     branchId: dev.id,
     baseBranchId: prod.id,
-    databaseName: o.databaseName,
+    databaseName: options.databaseName,
   });
   return {
     prodBranchId: prod.id,
@@ -71,6 +70,7 @@ export async function planPromotion(o: PromoteOptions): Promise<PromotionPlan> {
     devBranchId: dev.id,
     schemaDiff,
     freeSnapshotSlots: free,
-    expiredSnapshots: free !== null && free < needed ? expired.map((s) => ({ id: s.id, name: s.name })) : [],
+    expiredSnapshots:
+      free !== null && free < needed ? expired.map((snapshot) => ({ id: snapshot.id, name: snapshot.name })) : [],
   };
 }

@@ -1,11 +1,11 @@
 /**
- * Phase 3: promote dev to prod as a saga (plan -> candidate snapshot -> approval -> restore and verify the candidate
+ * Promote dev to prod as a saga (plan -> candidate snapshot -> approval -> restore and verify the candidate
  * -> write baseline (fence) -> rollback snapshot -> write check -> swap -> lift / reconcile -> verify prod -> roll back
  * automatically if that fails -> clean up). Prod's data is touched only by the swap; every step before it is undone on
  * failure or cancellation, and after it the undo is a rollback to the pre-promotion snapshot. The rollback snapshot
- * comes last before the swap so the window of writes at risk (and the fence) is as short as it can be (issue 7).
- * `strategy: 'migrations'` promotes by applying dev's pending migrations instead (promote-migrations.ts). The phases
- * live in promote-candidate.ts (up to a checked candidate) and promote-swap.ts (from the rollback snapshot on).
+ * comes last before the swap so the window of writes at risk (and the fence) is as short as it can be.
+ * `strategy: 'migrations'` promotes by applying dev's pending migrations instead (migrations.ts). The phases
+ * live in candidate.ts (up to a checked candidate) and swap.ts (from the rollback snapshot on).
  */
 import { workflowInfo } from '@temporalio/workflow';
 import type { FingerprintBranchResult, VerifyBranchResult } from '../../activities/contract';
@@ -19,9 +19,11 @@ import { planPromotion, type PromotionPlan } from './plan';
 import { done, type Promotion } from './promotion';
 import { onSwapped, swapAndVerify, undo } from './swap';
 import { WriteGuard } from './writes';
+import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
 import { Saga, isCancellation, shielded } from '../runtime/saga';
-import { isFinalized } from '../steps/neon';
+import { isFinalized } from '../steps/restore';
+import { databaseRefOf } from '../contract/database-ref';
 import { parseInput } from '../contract/validate';
 
 export type PromoteOutcome = 'promoted' | 'rolled_back' | 'aborted' | 'dry_run' | 'noop';
@@ -53,17 +55,17 @@ export type PromoteResult = {
 
 export async function promote(raw: PromoteInput): Promise<PromoteResult> {
   const run = new Run('promote');
-  const o = parseInput(promoteInput(), raw);
-  const gate = new ApprovalGate(o.approval !== undefined);
-  run.begin(o.projectId);
-  await run.waitForTurn(raw);
+  const options = parseInput(promoteInput(), raw);
+  const gate = new ApprovalGate(options.approval !== undefined);
+  run.begin(options.projectId);
+  await waitForTurn(run, raw);
 
-  const { projectId } = o;
-  const where = { projectId, databaseName: o.databaseName, roleName: o.roleName };
+  const { projectId } = options;
+  const database = databaseRefOf(options);
   const id = workflowInfo().workflowId;
   const names = { rollback: resourceName('rollback', id), candidate: resourceName('candidate', id) };
   const saga = new Saga();
-  const plan = await run.step('plan', () => planPromotion(o));
+  const plan = await run.step('plan', () => planPromotion(options));
   const result: PromoteResult = {
     outcome: 'dry_run',
     reason: null,
@@ -74,26 +76,29 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
     approval: null,
     backupBranch: null,
     verification: { candidate: null, prod: null },
-    strategy: o.strategy,
+    strategy: options.strategy,
     writes: null,
     migrations: null,
     candidateFingerprint: null,
   };
-  if (o.strategy === 'migrations') return promoteByMigrations(run, o, result, done);
-  if (o.dryRun) return done(run, result, 'dry_run', null);
-  const guard = new WriteGuard(run, o, where, { branchId: plan.prodBranchId, endpointId: plan.prodEndpointId });
+  if (options.strategy === 'migrations') return promoteByMigrations(run, options, result, done);
+  if (options.dryRun) return done(run, result, 'dry_run', null);
+  const guard = new WriteGuard(run, options, database, {
+    branchId: plan.prodBranchId,
+    endpointId: plan.prodEndpointId,
+  });
   result.writes = guard.report;
-  const p: Promotion = { run, o, where, id, names, saga, plan, result, guard };
+  const promotion: Promotion = { run, options, database, id, names, saga, plan, result, guard };
 
   try {
-    const candidate = await prepareCandidate(p, gate);
+    const candidate = await prepareCandidate(promotion, gate);
     if ('outcome' in candidate) return candidate;
-    return await swapAndVerify(p, candidate);
+    return await swapAndVerify(promotion, candidate);
   } catch (err) {
     // A swap whose step failed (e.g. the wait after finalize) may still have happened: lineage says.
-    const candidateBranchId = p.candidateBranchId;
-    if (!p.swap && candidateBranchId && (await shielded(() => isFinalized(projectId, candidateBranchId)))) {
-      onSwapped(p, { restoredBranchId: candidateBranchId, replacedBranchId: plan.prodBranchId });
+    const candidateBranchId = promotion.candidateBranchId;
+    if (!promotion.swap && candidateBranchId && (await shielded(() => isFinalized(projectId, candidateBranchId)))) {
+      onSwapped(promotion, { restoredBranchId: candidateBranchId, replacedBranchId: plan.prodBranchId });
     }
     const message = err instanceof Error ? err.message : String(err);
     try {
@@ -102,7 +107,7 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
       run.finish('failed', `${message}; then the rollback failed: ${String(undoErr)}`);
       throw undoErr;
     }
-    run.finish(isCancellation(err) ? 'cancelled' : 'failed', p.swap ? `${message}; prod rolled back` : message);
+    run.finish(isCancellation(err) ? 'cancelled' : 'failed', promotion.swap ? `${message}; prod rolled back` : message);
     throw err;
   }
 }

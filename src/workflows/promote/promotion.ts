@@ -1,6 +1,6 @@
 /**
- * What the phases of a snapshot promotion share (promote.ts runs them: promote-candidate.ts up to a checked
- * candidate, promote-swap.ts from the rollback snapshot to the clean-up): the run's state and the steps more than one
+ * What the phases of a snapshot promotion share (promote.ts runs them: candidate.ts up to a checked candidate,
+ * swap.ts from the rollback snapshot to the clean-up): the run's state and the steps more than one
  * phase takes.
  */
 import type { SnapshotInfo, VerificationCheck } from '../../activities/contract';
@@ -12,13 +12,14 @@ import type { WriteGuard } from './writes';
 import type { Run } from '../runtime/run';
 import { neonMutations } from '../runtime/activity-options';
 import type { Saga } from '../runtime/saga';
-import type { Swap, Where } from '../steps/neon';
+import type { DatabaseRef } from '../contract/database-ref';
+import type { Swap } from '../steps/restore';
 
 /** One promotion's state, shared by its phases. */
 export type Promotion = {
   run: Run;
-  o: PromoteOptions;
-  where: Where;
+  options: PromoteOptions;
+  database: DatabaseRef;
   /** The run's workflow ID: names of what it creates at Neon derive from it. */
   id: string;
   names: { rollback: string; candidate: string };
@@ -34,29 +35,29 @@ export type Promotion = {
 
 /** Takes (or finds) the run's snapshot of a branch, kept for `keepMs`. */
 export function snapshotStep(
-  p: Promotion,
-  step: 'snapshot_prod' | 'snapshot_dev',
+  promotion: Promotion,
+  stepName: 'snapshot_prod' | 'snapshot_dev',
   branchId: string,
   name: string,
   keepMs: number,
 ): Promise<SnapshotInfo> {
-  const { projectId } = p.where;
-  return p.run.step(step, async (s): Promise<SnapshotInfo> => {
-    const r = await neonMutations.ensureSnapshot({
+  const { projectId } = promotion.database;
+  return promotion.run.step(stepName, async (step): Promise<SnapshotInfo> => {
+    const { snapshot } = await neonMutations.ensureSnapshot({
       projectId,
       branchId,
       name,
       expiresAt: isoAfter(Date.now(), keepMs),
     });
-    s.ids.snapshotId = r.snapshot.id;
-    return r.snapshot;
+    step.ids.snapshotId = snapshot.id;
+    return snapshot;
   });
 }
 
 /** Undoes what the run made (prod was not touched) and ends it as aborted. */
-export async function abort(p: Promotion, why: string): Promise<PromoteResult> {
-  await p.run.step('clean_up', () => p.saga.compensate());
-  return done(p.run, p.result, 'aborted', why);
+export async function abort(promotion: Promotion, why: string): Promise<PromoteResult> {
+  await promotion.run.step('clean_up', () => promotion.saga.compensate());
+  return done(promotion.run, promotion.result, 'aborted', why);
 }
 
 /** Without checks of the caller's, a branch must at least answer. */

@@ -10,7 +10,9 @@ import { resourceName } from '../contract/names';
 import { neonMutations, reconciliation } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import type { Saga } from '../runtime/saga';
-import { deleteBranch, deleteEndpoint, type Swap, type Where } from '../steps/neon';
+import type { DatabaseRef } from '../contract/database-ref';
+import { deleteBranch, deleteEndpoint } from '../steps/cleanup';
+import type { Swap } from '../steps/restore';
 
 export type ReconcileContext = {
   swap: Swap;
@@ -24,16 +26,16 @@ export type ReconcileContext = {
 export async function reconcileFromBackup(
   run: Run,
   saga: Saga,
-  where: Where,
+  database: DatabaseRef,
   ctx: ReconcileContext,
 ): Promise<ReconcileResult | { conflict: string }> {
-  const { projectId } = where;
+  const { projectId } = database;
   const { swap } = ctx;
   const readOnlyEndpoint = async (branchId: string): Promise<string> => {
-    const r = await neonMutations.createEndpoint({ projectId, branchId, type: 'read_only' });
-    return r.endpoint.id;
+    const reconciled = await neonMutations.createEndpoint({ projectId, branchId, type: 'read_only' });
+    return reconciled.endpoint.id;
   };
-  return run.step(ctx.dryRun ? 'count_late_writes' : 'reconcile', async (s) => {
+  return run.step(ctx.dryRun ? 'count_late_writes' : 'reconcile', async (step) => {
     const sourceEndpointId = await readOnlyEndpoint(swap.replacedBranchId);
     saga.add('delete_backup_endpoint', () => deleteEndpoint(projectId, sourceEndpointId));
     const base = await neonMutations.restoreSnapshot({
@@ -45,11 +47,11 @@ export async function reconcileFromBackup(
     });
     saga.add('delete_rollback_state', () => deleteBranch(projectId, base.branch.id));
     const baseEndpointId = await readOnlyEndpoint(base.branch.id);
-    s.ids = { sourceBranchId: swap.replacedBranchId, baseBranchId: base.branch.id };
+    step.ids = { sourceBranchId: swap.replacedBranchId, baseBranchId: base.branch.id };
     let result: ReconcileResult | { conflict: string };
     try {
-      const r = await reconciliation.reconcileLateWrites({
-        ...where,
+      const reconciled = await reconciliation.reconcileLateWrites({
+        ...database,
         sourceBranchId: swap.replacedBranchId,
         sourceEndpointId,
         baseBranchId: base.branch.id,
@@ -60,13 +62,13 @@ export async function reconcileFromBackup(
         onConflict: ctx.options.onConflict,
         dryRun: ctx.dryRun,
       });
-      s.detail = summary(r);
-      result = r;
+      step.detail = summary(reconciled);
+      result = reconciled;
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : undefined;
       if (!(cause instanceof ApplicationFailure) || cause.type !== 'ReconcileConflict') throw err;
       result = { conflict: `late writes conflict with the candidate: ${cause.message}` };
-      s.detail = result.conflict;
+      step.detail = result.conflict;
     }
     // The helpers go now (the backup must have no children to be given an expiry); on failure the saga does it.
     await deleteBranch(projectId, base.branch.id);
@@ -76,13 +78,14 @@ export async function reconcileFromBackup(
   });
 }
 
-function summary(r: ReconcileResult): string {
-  const verb = r.dryRun ? 'not in the new prod' : 'copied';
-  return r.tables
-    .map((t) => {
-      const late = t.lateWrites.inserts + t.lateWrites.updates + t.lateWrites.deletes + t.lateWrites.upserts;
-      const moved = r.dryRun ? late - t.alreadyPresent : t.inserted + t.updated + t.deleted;
-      return `${t.table}: ${late} late, ${moved} ${verb}${t.conflicts ? `, ${t.conflicts} conflict(s)` : ''}`;
+function summary(reconciled: ReconcileResult): string {
+  const verb = reconciled.dryRun ? 'not in the new prod' : 'copied';
+  return reconciled.tables
+    .map((table) => {
+      const late =
+        table.lateWrites.inserts + table.lateWrites.updates + table.lateWrites.deletes + table.lateWrites.upserts;
+      const moved = reconciled.dryRun ? late - table.alreadyPresent : table.inserted + table.updated + table.deleted;
+      return `${table.table}: ${late} late, ${moved} ${verb}${table.conflicts ? `, ${table.conflicts} conflict(s)` : ''}`;
     })
     .join('; ');
 }

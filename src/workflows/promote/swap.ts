@@ -12,34 +12,36 @@ import { abort, done, orConnect, snapshotStep, type Promotion } from './promotio
 import { undoSwap } from './undo';
 import { neonMutations } from '../runtime/activity-options';
 import { isCancellation, shielded, type Saga } from '../runtime/saga';
-import { deleteSnapshot, finalizeOnto, retireBackup, verify, type Swap } from '../steps/neon';
+import { verify } from '../steps/checks';
+import { deleteSnapshot, retireBackup } from '../steps/cleanup';
+import { type Swap, finalizeOnto } from '../steps/restore';
 
-export async function swapAndVerify(p: Promotion, candidate: Candidate): Promise<PromoteResult> {
-  const { run, o, plan, result, saga, guard, where, id } = p;
-  const { projectId } = where;
+export async function swapAndVerify(promotion: Promotion, candidate: Candidate): Promise<PromoteResult> {
+  const { run, options, plan, result, saga, guard, database, id } = promotion;
+  const { projectId } = database;
   // From here to the swap, writes to prod are at risk: fence (or baseline), rollback snapshot, check, swap.
   await guard.beforeSnapshot(saga);
   const rollbackSnap = await snapshotStep(
-    p,
+    promotion,
     'snapshot_prod',
     plan.prodBranchId,
-    p.names.rollback,
-    o.retention.rollbackSnapshot,
+    promotion.names.rollback,
+    options.retention.rollbackSnapshot,
   );
   result.rollbackSnapshotId = rollbackSnap.id;
   saga.add('delete_rollback_snapshot', () => deleteSnapshot(projectId, rollbackSnap.id));
   const stop = await guard.beforeSwap();
-  if (stop) return abort(p, `${stop}; prod untouched`);
+  if (stop) return abort(promotion, `${stop}; prod untouched`);
   // The swap is shielded: once started it completes, so a cancellation finds prod either untouched or swapped.
-  const swap = await run.step('swap', (s) =>
+  const swap = await run.step('swap', (step) =>
     shielded(async () => {
       await neonMutations.deleteEndpoint({ projectId, endpointId: candidate.endpointId });
       const swapped = await finalizeOnto(projectId, candidate.branchId, plan.prodBranchId, resourceName('old', id));
-      s.ids = { prodBranchId: swapped.restoredBranchId, backupBranchId: swapped.replacedBranchId };
+      step.ids = { prodBranchId: swapped.restoredBranchId, backupBranchId: swapped.replacedBranchId };
       return swapped;
     }),
   );
-  onSwapped(p, swap);
+  onSwapped(promotion, swap);
   const conflict = await guard.afterSwap(saga, swap, rollbackSnap.id);
   if (conflict) {
     await run.step('clean_up', () => undo(saga));
@@ -47,19 +49,22 @@ export async function swapAndVerify(p: Promotion, candidate: Candidate): Promise
   }
 
   const post = await run.step('verify_prod', async () =>
-    verify(where, swap.restoredBranchId, plan.prodEndpointId, orConnect([...o.checks, ...o.postSwapChecks])).catch(
-      (err: unknown): VerifyBranchResult => {
-        if (isCancellation(err)) throw err;
-        // Prod unreachable after every retry is as much a failed verification as a failed check.
-        const detail = err instanceof Error ? err.message : String(err);
-        return {
-          ok: false,
-          checks: [{ name: 'reach prod', kind: 'sql', ok: false, detail }],
-          failedCheck: 'reach prod',
-          durationMs: 0,
-        };
-      },
-    ),
+    verify(
+      database,
+      swap.restoredBranchId,
+      plan.prodEndpointId,
+      orConnect([...options.checks, ...options.postSwapChecks]),
+    ).catch((err: unknown): VerifyBranchResult => {
+      if (isCancellation(err)) throw err;
+      // Prod unreachable after every retry is as much a failed verification as a failed check.
+      const detail = err instanceof Error ? err.message : String(err);
+      return {
+        ok: false,
+        checks: [{ name: 'reach prod', kind: 'sql', ok: false, detail }],
+        failedCheck: 'reach prod',
+        durationMs: 0,
+      };
+    }),
   );
   result.verification.prod = post;
   if (!post.ok) {
@@ -71,7 +76,7 @@ export async function swapAndVerify(p: Promotion, candidate: Candidate): Promise
     shielded(async () => {
       saga.drop('roll_back_prod');
       await saga.compensate(); // deletes the candidate snapshot; the rollback snapshot stays for later rollbacks
-      const expiresAt = await retireBackup(projectId, swap.replacedBranchId, o.retention.backupBranch);
+      const expiresAt = await retireBackup(projectId, swap.replacedBranchId, options.retention.backupBranch);
       result.backupBranch = { id: swap.replacedBranchId, name: resourceName('old', id), expiresAt };
     }),
   );
@@ -79,13 +84,13 @@ export async function swapAndVerify(p: Promotion, candidate: Candidate): Promise
 }
 
 /** From the swap on, prod holds the candidate: undoing the run means rolling prod back, not deleting branches. */
-export function onSwapped(p: Promotion, s: Swap): void {
-  const { run, o, where, plan, result, saga } = p;
-  p.swap = s;
-  result.prodBranchId.after = s.restoredBranchId;
+export function onSwapped(promotion: Promotion, swap: Swap): void {
+  const { run, options, database, plan, result, saga } = promotion;
+  promotion.swap = swap;
+  result.prodBranchId.after = swap.restoredBranchId;
   saga.drop('delete_candidate_branch', 'delete_rollback_snapshot');
   saga.add('roll_back_prod', () =>
-    undoSwap(run, o, where, { swap: s, rollbackSnapshotId: result.rollbackSnapshotId!, plan, result }),
+    undoSwap(run, options, database, { swap, rollbackSnapshotId: result.rollbackSnapshotId!, plan, result }),
   );
 }
 

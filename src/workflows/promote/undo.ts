@@ -4,7 +4,10 @@ import { resourceName } from '../contract/names';
 import type { Run } from '../runtime/run';
 import type { PromoteResult } from './promote';
 import type { PromotionPlan } from './plan';
-import { liftFenceOf, restoreOnto, retireBackup, verify, type Swap, type Where } from '../steps/neon';
+import type { DatabaseRef } from '../contract/database-ref';
+import { verify } from '../steps/checks';
+import { liftFenceOf, retireBackup } from '../steps/cleanup';
+import { type Swap, restoreOnto } from '../steps/restore';
 
 /**
  * The compensation of a swap: restore the rollback snapshot onto the new prod (prod's endpoint follows, so
@@ -13,32 +16,32 @@ import { liftFenceOf, restoreOnto, retireBackup, verify, type Swap, type Where }
  */
 export async function undoSwap(
   run: Run,
-  o: PromoteOptions,
-  where: Where,
+  options: PromoteOptions,
+  database: DatabaseRef,
   ctx: { swap: Swap; rollbackSnapshotId: string; plan: PromotionPlan; result: PromoteResult },
 ): Promise<void> {
   const { swap, result } = ctx;
   const id = workflowInfo().workflowId;
-  await run.step('roll_back', async (s) => {
-    const back = await restoreOnto(where.projectId, ctx.rollbackSnapshotId, swap.restoredBranchId, {
+  await run.step('roll_back', async (step) => {
+    const back = await restoreOnto(database.projectId, ctx.rollbackSnapshotId, swap.restoredBranchId, {
       restored: resourceName('undo', id),
       old: resourceName('failed', id),
     });
-    s.ids = { prodBranchId: back.restoredBranchId, failedBranchId: back.replacedBranchId };
+    step.ids = { prodBranchId: back.restoredBranchId, failedBranchId: back.replacedBranchId };
     result.prodBranchId.after = back.restoredBranchId;
     // A rollback snapshot taken under our write fence carries it (on Neon): prod must take writes again.
-    if (result.writes?.fence?.fencedAt) await liftFenceOf(where, o.prodBranchName);
+    if (result.writes?.fence?.fencedAt) await liftFenceOf(database, options.prodBranchName);
     // The caller's checks describe the candidate; the pre-promotion data needs only to answer.
-    const check = await verify(where, back.restoredBranchId, ctx.plan.prodEndpointId, [CONNECTIVITY_CHECK]);
+    const check = await verify(database, back.restoredBranchId, ctx.plan.prodEndpointId, [CONNECTIVITY_CHECK]);
     if (!check.ok) {
       throw ApplicationFailure.create({
         type: 'RollbackFailed',
         nonRetryable: true,
-        message: `prod does not answer after the rollback: ${check.checks.find((c) => !c.ok)?.detail ?? ''}`,
+        message: `prod does not answer after the rollback: ${check.checks.find((checkResult) => !checkResult.ok)?.detail ?? ''}`,
       });
     }
-    await retireBackup(where.projectId, back.replacedBranchId, o.retention.backupBranch);
-    const expiresAt = await retireBackup(where.projectId, swap.replacedBranchId, o.retention.backupBranch);
+    await retireBackup(database.projectId, back.replacedBranchId, options.retention.backupBranch);
+    const expiresAt = await retireBackup(database.projectId, swap.replacedBranchId, options.retention.backupBranch);
     result.backupBranch = { id: swap.replacedBranchId, name: resourceName('old', id), expiresAt };
   });
 }

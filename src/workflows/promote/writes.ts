@@ -1,6 +1,6 @@
 /**
- * Issue 7 in a snapshot promotion: prod's writes between the rollback snapshot and the swap would be lost (they stay
- * on the "(old)" backup only). Detection is always on; the write policy decides what happens to such writes.
+ * Writes to prod during a snapshot promotion: those between the rollback snapshot and the swap would be lost (they
+ * stay on the "(old)" backup only). Detection is always on; the write policy decides what happens to such writes.
  */
 import { sleep } from '@temporalio/workflow';
 import type { WriteComparison, WritePosition, WriteTarget } from '../../activities/contract';
@@ -9,7 +9,8 @@ import type { PromoteOptions } from '../contract/inputs';
 import { compensations, databaseWrites, writeGuardSteps } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import { shielded, type Saga } from '../runtime/saga';
-import type { Swap, Where } from '../steps/neon';
+import type { DatabaseRef } from '../contract/database-ref';
+import type { Swap } from '../steps/restore';
 import { reconcileFromBackup } from './reconcile';
 
 /** Open sessions' counters reach the shared statistics within about a second: wait that long before a second look. */
@@ -22,12 +23,12 @@ export class WriteGuard {
 
   constructor(
     private readonly run: Run,
-    private readonly o: PromoteOptions,
-    private readonly where: Where,
+    private readonly options: PromoteOptions,
+    private readonly database: DatabaseRef,
     private readonly prod: { branchId: string; endpointId: string },
   ) {
     this.report = {
-      policy: o.writePolicy,
+      policy: options.writePolicy,
       detected: null,
       rowsChanged: 0,
       rowsChangedByTable: {},
@@ -42,7 +43,7 @@ export class WriteGuard {
   }
 
   private get target(): WriteTarget {
-    return { ...this.where, branchId: this.prod.branchId, endpointId: this.prod.endpointId };
+    return { ...this.database, branchId: this.prod.branchId, endpointId: this.prod.endpointId };
   }
 
   /**
@@ -51,11 +52,11 @@ export class WriteGuard {
    * seems to fail) and the baseline is exact.
    */
   async beforeSnapshot(saga: Saga): Promise<void> {
-    if (this.o.writePolicy !== 'fence') {
+    if (this.options.writePolicy !== 'fence') {
       this.baseline = await this.run.step('write_position', () => writeGuardSteps.recordWritePosition(this.target));
       return;
     }
-    this.baseline = await this.run.step('fence', async (s) => {
+    this.baseline = await this.run.step('fence', async (step) => {
       // On record before the fence goes up (an activity, never local): re-run after the fence, this read would take
       // the fence for the owner's own read-only setting and leave it up.
       const before = await databaseWrites.recordWritePosition(this.target);
@@ -67,45 +68,47 @@ export class WriteGuard {
         remainingSessions: [],
       };
       if (before.databaseReadOnly) {
-        s.detail = "prod is read-only already (its owner's setting): no fence raised, none to lift";
+        step.detail = "prod is read-only already (its owner's setting): no fence raised, none to lift";
         return before;
       }
       saga.add('lift_fence', () => this.lift());
       // Shielded: a cancellation must not let the lift run while a fence is still being raised.
-      const f = await shielded(() => writeGuardSteps.fenceWrites(this.target));
-      this.fencedAt = f.fencedAt;
+      const fence = await shielded(() => writeGuardSteps.fenceWrites(this.target));
+      this.fencedAt = fence.fencedAt;
       Object.assign(this.report.fence, {
-        fencedAt: f.fencedAt,
-        sessionsEnded: f.sessionsEnded,
-        remainingSessions: f.remainingSessions,
+        fencedAt: fence.fencedAt,
+        sessionsEnded: fence.sessionsEnded,
+        remainingSessions: fence.remainingSessions,
       });
-      const stuck = f.remainingSessions.map((r) => `${r.count} of ${r.role}`).join(', ');
-      s.detail = `prod read-only; ${f.sessionsEnded} session(s) ended${stuck ? `; could not end ${stuck}` : ''}`;
+      const stuck = fence.remainingSessions.map((sessions) => `${sessions.count} of ${sessions.role}`).join(', ');
+      step.detail = `prod read-only; ${fence.sessionsEnded} session(s) ended${stuck ? `; could not end ${stuck}` : ''}`;
       return writeGuardSteps.recordWritePosition(this.target);
     });
   }
 
   /** Just before the swap: did prod take writes since the baseline? Returns why to stop (prod untouched), or null. */
   async beforeSwap(): Promise<string | null> {
-    return this.run.step('check_writes', async (s) => {
+    return this.run.step('check_writes', async (step) => {
       const since = this.baseline!;
       let now = await writeGuardSteps.recordWritePosition({ ...this.target, since });
-      if (this.o.writePolicy === 'abort' && !now.comparison!.writesDetected && !now.comparison!.exact) {
+      if (this.options.writePolicy === 'abort' && !now.comparison!.writesDetected && !now.comparison!.exact) {
         await sleep(STATS_LAG_MS);
         now = await writeGuardSteps.recordWritePosition({ ...this.target, since });
       }
-      const c = now.comparison!;
+      const comparison = now.comparison!;
       Object.assign(this.report, {
-        detected: c.writesDetected,
-        rowsChanged: c.rowsChanged,
-        rowsChangedByTable: c.rowsChangedByTable,
-        exact: c.exact,
+        detected: comparison.writesDetected,
+        rowsChanged: comparison.rowsChanged,
+        rowsChangedByTable: comparison.rowsChangedByTable,
+        exact: comparison.exact,
       });
-      if (this.o.writePolicy === 'reconcile') this.report.untrackedTables = untracked(c, this.o.reconcile!.tables);
-      s.detail = describe(c);
-      if (!c.writesDetected) return null;
-      if (this.o.writePolicy === 'abort') return `prod received writes after the rollback snapshot (${s.detail})`;
-      if (this.o.writePolicy === 'fence') return `writes got past the fence (${s.detail})`;
+      if (this.options.writePolicy === 'reconcile')
+        this.report.untrackedTables = untracked(comparison, this.options.reconcile!.tables);
+      step.detail = describe(comparison);
+      if (!comparison.writesDetected) return null;
+      if (this.options.writePolicy === 'abort')
+        return `prod received writes after the rollback snapshot (${step.detail})`;
+      if (this.options.writePolicy === 'fence') return `writes got past the fence (${step.detail})`;
       return null;
     });
   }
@@ -113,16 +116,19 @@ export class WriteGuard {
   /** Right after the swap: lift the fence, copy or count the late writes. Returns why to roll back, or null. */
   async afterSwap(saga: Saga, swap: Swap, rollbackSnapshotId: string): Promise<string | null> {
     if (this.fencedAt) {
-      await this.run.step('lift_fence', async (s) => {
+      await this.run.step('lift_fence', async (step) => {
         await this.lift(swap);
         saga.drop('lift_fence');
-        s.detail = `prod refused writes for ${this.report.fence!.fencedForMs} ms`;
+        step.detail = `prod refused writes for ${this.report.fence!.fencedForMs} ms`;
       });
     }
-    const { writePolicy: policy, reconcile } = this.o;
+    const { writePolicy: policy, reconcile } = this.options;
     if (policy === 'ignore' && !reconcile) {
       const byTable = Object.fromEntries(
-        Object.entries(this.report.rowsChangedByTable).map(([t, d]) => [t, d.inserts + d.updates + d.deletes]),
+        Object.entries(this.report.rowsChangedByTable).map(([table, delta]) => [
+          table,
+          delta.inserts + delta.updates + delta.deletes,
+        ]),
       );
       this.report.lost = { rows: this.report.rowsChanged, byTable, how: 'estimate' };
       this.report.note =
@@ -134,26 +140,26 @@ export class WriteGuard {
     // Nothing to copy or count when no table moved (exact) since the baseline: skip the restore.
     if (this.report.detected === false && this.report.exact) return null;
     const dryRun = policy === 'ignore';
-    const r = await reconcileFromBackup(this.run, saga, this.where, {
+    const reconciled = await reconcileFromBackup(this.run, saga, this.database, {
       swap,
       rollbackSnapshotId,
       prodEndpointId: this.prod.endpointId,
       options: reconcile,
       dryRun,
     });
-    if ('conflict' in r) {
-      this.report.note = r.conflict;
-      return r.conflict;
+    if ('conflict' in reconciled) {
+      this.report.note = reconciled.conflict;
+      return reconciled.conflict;
     }
-    this.report.reconciled = r;
+    this.report.reconciled = reconciled;
     if (dryRun) {
       const byTable = Object.fromEntries(
-        r.tables.map((t) => {
-          const w = t.lateWrites;
-          return [t.table, w.inserts + w.updates + w.deletes + w.upserts - t.alreadyPresent];
+        reconciled.tables.map((table) => {
+          const late = table.lateWrites;
+          return [table.table, late.inserts + late.updates + late.deletes + late.upserts - table.alreadyPresent];
         }),
       );
-      const rows = Object.values(byTable).reduce((a, b) => a + b, 0);
+      const rows = Object.values(byTable).reduce((sum, count) => sum + count, 0);
       this.report.lost = { rows, byTable, how: 'exact' };
     }
     return null;
@@ -161,7 +167,7 @@ export class WriteGuard {
 
   /** What a rollback of prod to the rollback snapshot means for the late writes (reconcile and ignore). */
   rolledBack(backup: { id: string; name: string }): void {
-    if (this.report.detected && (this.o.writePolicy === 'reconcile' || this.o.writePolicy === 'ignore')) {
+    if (this.report.detected && (this.options.writePolicy === 'reconcile' || this.options.writePolicy === 'ignore')) {
       this.report.note =
         `prod was rolled back to the rollback snapshot: its ${this.report.rowsChanged} late row change(s) are only ` +
         `on the backup ${backup.name} (${backup.id}) until it expires`;
@@ -174,21 +180,21 @@ export class WriteGuard {
    * after a swap).
    */
   private async lift(swapped?: Swap): Promise<void> {
-    const { projectId, databaseName, roleName } = this.where;
+    const { projectId, databaseName, roleName } = this.database;
     const base = { projectId, databaseName, roleName };
     if (swapped) {
-      const r = await compensations.liftFence({
+      const lifted = await compensations.liftFence({
         ...base,
         branchId: swapped.restoredBranchId,
         endpointId: this.prod.endpointId,
         fencedAt: this.fencedAt,
       });
-      Object.assign(this.report.fence!, { liftedAt: r.liftedAt, fencedForMs: r.fencedForMs });
+      Object.assign(this.report.fence!, { liftedAt: lifted.liftedAt, fencedForMs: lifted.fencedForMs });
       return;
     }
     const byName = await compensations.liftFence({
       ...base,
-      branchName: this.o.prodBranchName,
+      branchName: this.options.prodBranchName,
       fencedAt: this.fencedAt,
     });
     await compensations.liftFence({ ...base, branchId: this.prod.branchId });
@@ -197,24 +203,27 @@ export class WriteGuard {
   }
 }
 
-function describe(c: WriteComparison): string {
-  if (!c.writesDetected) return `no writes since the baseline${c.exact ? '' : ' (sessions open: not exact)'}`;
-  if (c.uncertain.length) return `cannot rule out writes: ${c.uncertain.join('; ')}`;
-  const tables = Object.entries(c.rowsChangedByTable).map(([t, d]) => `${t} ${d.inserts + d.updates + d.deletes}`);
+function describe(comparison: WriteComparison): string {
+  if (!comparison.writesDetected)
+    return `no writes since the baseline${comparison.exact ? '' : ' (sessions open: not exact)'}`;
+  if (comparison.uncertain.length) return `cannot rule out writes: ${comparison.uncertain.join('; ')}`;
+  const tables = Object.entries(comparison.rowsChangedByTable).map(
+    ([table, delta]) => `${table} ${delta.inserts + delta.updates + delta.deletes}`,
+  );
   const changes = [
     ...tables,
-    ...c.tablesAdded.map((t) => `${t} created`),
-    ...c.tablesDropped.map((t) => `${t} dropped`),
+    ...comparison.tablesAdded.map((table) => `${table} created`),
+    ...comparison.tablesDropped.map((table) => `${table} dropped`),
   ];
-  return `${c.rowsChanged} row(s): ${changes.join(', ')}`;
+  return `${comparison.rowsChanged} row(s): ${changes.join(', ')}`;
 }
 
 /** Tables written since the baseline that the caller did not name: reconciliation leaves their late writes behind. */
-function untracked(c: WriteComparison, tables: { table: string }[]): string[] {
-  const norm = (t: string) => {
-    const plain = t.replace(/"/g, '').toLowerCase();
+function untracked(comparison: WriteComparison, tables: { table: string }[]): string[] {
+  const norm = (table: string) => {
+    const plain = table.replace(/"/g, '').toLowerCase();
     return plain.includes('.') ? plain : `public.${plain}`;
   };
-  const named = new Set(tables.map((t) => norm(t.table)));
-  return Object.keys(c.rowsChangedByTable).filter((t) => !named.has(norm(t)));
+  const named = new Set(tables.map((tracked) => norm(tracked.table)));
+  return Object.keys(comparison.rowsChangedByTable).filter((table) => !named.has(norm(table)));
 }

@@ -104,9 +104,12 @@ export const compensations = proxyActivities<Pick<NeonActivities, 'getBranch'> &
   retry: retry(0),
 });
 
-// ---- SQL on branches -------------------------------------------------------------------------------------------------
+// ---- SQL on branches -----------------------------------------------------------------------------------------------
 
-/** Checks and fingerprints: a dropped connection right after a restore is worth a few retries; a failing check is an answer. */
+/**
+ * Checks and fingerprints: a dropped connection right after a restore is worth a few retries; a failing check is an
+ * answer.
+ */
 export const branchChecks = proxyActivities<VerificationActivities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '5 seconds',
@@ -155,13 +158,19 @@ export const previewListing = proxyActivities<PreviewListingActivities>({
   retry: retry(5, '10 seconds'),
 });
 
-/** A direct run's submission to its coordinator: a quick call, retried while the coordinator continues as new or still lists an earlier execution. */
+/**
+ * A direct run's submission to its coordinator: a quick call, retried while the coordinator continues as new or still
+ * lists an earlier execution.
+ */
 export const admission = proxyActivities<Pick<AdmissionActivities, 'admitExternalRun'>>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: ['InvalidInput'] },
 });
 
-/** A queued run's check that its coordinator still lists it (or its submission again): retried while the coordinator is busy. */
+/**
+ * A queued run's check that its coordinator still lists it (or its submission again): retried while the coordinator
+ * is busy.
+ */
 export const admissionChecks = proxyActivities<Pick<AdmissionActivities, 'ensureAdmitted'>>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
@@ -177,26 +186,35 @@ export const externalRuns = proxyActivities<Pick<AdmissionActivities, 'awaitExte
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 
-/** The coordinator's look-up of the project's open runs: one visibility list, retried a few times, then it goes on with what it was submitted. */
+/**
+ * The coordinator's look-up of the project's open runs: one visibility list, retried a few times, then the coordinator
+ * goes on with what it was submitted.
+ */
 export const recovery = proxyActivities<Pick<AdmissionActivities, 'openRunsOf'>>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
 });
 
-/** A scheduled firing's submission (or cancellation) of its run: quick calls; retries cover a coordinator that is continuing as new. */
+/**
+ * A scheduled firing's submission (or cancellation) of its run: quick calls; retries cover a coordinator that is
+ * continuing as new.
+ */
 export const runs = proxyActivities<Pick<RunActivities, 'submitRun' | 'cancelRun'>>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: ['InvalidInput'] },
 });
 
-/** A scheduled firing's wait for its run lasts as long as the run (a refresh queued behind a promotion that awaits approval: up to days). */
+/**
+ * A scheduled firing's wait for its run lasts as long as the run (a refresh queued behind a promotion that awaits
+ * approval: up to days).
+ */
 export const runWaits = proxyActivities<Pick<RunActivities, 'awaitRun'>>({
   startToCloseTimeout: '31 days',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 
-// ---- notifications and health ----------------------------------------------------------------------------------------
+// ---- notifications and health --------------------------------------------------------------------------------------
 
 /** Whether the worker has a webhook of its own: local, a lookup of the worker's settings. */
 export const webhookConfig = proxyLocalActivities<Pick<NotifyActivities, 'workerWebhook'>>({

@@ -20,7 +20,7 @@ export class Saga {
   }
 
   get names(): string[] {
-    return this.stack.map((c) => c.name);
+    return this.stack.map((compensation) => compensation.name);
   }
 
   /** Runs and clears every compensation, newest first. Returns the names of those that failed. */
@@ -28,12 +28,12 @@ export class Saga {
     const failed: string[] = [];
     await CancellationScope.nonCancellable(async () => {
       while (this.stack.length > 0) {
-        const c = this.stack.pop()!;
+        const compensation = this.stack.pop()!;
         try {
-          await c.fn();
+          await compensation.fn();
         } catch (err) {
-          failed.push(c.name);
-          log.error('compensation failed', { compensation: c.name, error: String(err) });
+          failed.push(compensation.name);
+          log.error('compensation failed', { compensation: compensation.name, error: String(err) });
         }
       }
     });

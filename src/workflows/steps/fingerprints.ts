@@ -1,31 +1,34 @@
 /**
  * Data fingerprints of branches (per table row count and content hash), and the baseline refreshDev compares dev's
- * with: what a promotion took from dev, or what a refresh left on it (refresh-dev.ts).
+ * with: what a promotion took from dev, or what a refresh left on it (environments/refresh.ts).
  */
 import { isCancellation, log } from '@temporalio/workflow';
 import type { FingerprintBranchResult } from '../../activities/contract';
 import { baselineReads, branchChecks } from '../runtime/activity-options';
-import type { Where } from './neon';
+import type { DatabaseRef } from '../contract/database-ref';
 
 export const findRefreshBaseline = baselineReads.findRefreshBaseline;
 
 /** The data of a branch's tables in the public schema, read through the given endpoint (its read-write one if none). */
 export function fingerprint(
-  where: Where,
+  database: DatabaseRef,
   branchId: string,
   endpointId: string | undefined,
 ): Promise<FingerprintBranchResult> {
-  return branchChecks.fingerprintBranch({ ...where, branchId, ...(endpointId ? { endpointId } : {}) });
+  return branchChecks.fingerprintBranch({ ...database, branchId, ...(endpointId ? { endpointId } : {}) });
 }
 
-/** Like `fingerprint`, but a failure is logged and yields null: a missing fingerprint only makes later checks stricter. */
+/**
+ * Like `fingerprint`, but a failure is logged and yields null: a missing fingerprint only makes later checks
+ * stricter.
+ */
 export async function fingerprintOrNull(
-  where: Where,
+  database: DatabaseRef,
   branchId: string,
   endpointId: string | undefined,
 ): Promise<FingerprintBranchResult | null> {
   try {
-    return await fingerprint(where, branchId, endpointId);
+    return await fingerprint(database, branchId, endpointId);
   } catch (err) {
     if (isCancellation(err)) throw err;
     log.warn('no data fingerprint recorded', { branchId, error: String(err) });
@@ -34,11 +37,13 @@ export async function fingerprintOrNull(
 }
 
 /** Tables whose rows differ, or that exist on one side only, sorted by name. */
-export function changedTables(a: FingerprintBranchResult, b: FingerprintBranchResult): string[] {
-  const before = new Map(a.tables.map((t) => [t.table, t]));
-  const after = new Map(b.tables.map((t) => [t.table, t]));
+export function changedTables(earlier: FingerprintBranchResult, later: FingerprintBranchResult): string[] {
+  const before = new Map(earlier.tables.map((table) => [table.table, table]));
+  const after = new Map(later.tables.map((table) => [table.table, table]));
   const names = new Set([...before.keys(), ...after.keys()]);
   return [...names]
-    .filter((n) => before.get(n)?.hash !== after.get(n)?.hash || before.get(n)?.rows !== after.get(n)?.rows)
+    .filter(
+      (name) => before.get(name)?.hash !== after.get(name)?.hash || before.get(name)?.rows !== after.get(name)?.rows,
+    )
     .sort();
 }

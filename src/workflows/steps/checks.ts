@@ -1,0 +1,55 @@
+/** The caller's checks on a branch: planned before anything changes, run once the branch holds what they describe. */
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { VerificationCheck, VerifyBranchResult } from '../../activities/contract';
+import type { DatabaseRef } from '../contract/database-ref';
+import { branchChecks, neonReads } from '../runtime/activity-options';
+
+/** Runs `checks` on a branch, through the given endpoint (its read-write one if none). */
+export async function verify(
+  database: DatabaseRef,
+  branchId: string,
+  endpointId: string | undefined,
+  checks: VerificationCheck[],
+): Promise<VerifyBranchResult> {
+  return branchChecks.verifyBranch({
+    projectId: database.projectId,
+    branchId,
+    ...(endpointId ? { endpointId } : {}),
+    databaseName: database.databaseName,
+    roleName: database.roleName,
+    checks,
+  });
+}
+
+/**
+ * Refuses, before anything changes at Neon, SQL checks that are not read-only queries (they would be refused only at
+ * verification, after snapshots and restores): Postgres plans each one on `branch` (never runs it). `lists` names
+ * each list of checks by its input field, so the refusal says e.g. "checks.0.sql: must be a read-only query (...)".
+ */
+export async function requireReadOnlyChecks(
+  database: DatabaseRef,
+  branch: { id: string; endpointId: string | undefined },
+  lists: Record<string, VerificationCheck[]>,
+): Promise<void> {
+  const fields = Object.entries(lists).filter(([, checks]) => checks.some((check) => check.kind === 'sql'));
+  for (const [field, checks] of fields) {
+    const { refused } = await neonReads.explainChecks({
+      projectId: database.projectId,
+      databaseName: database.databaseName,
+      roleName: database.roleName,
+      branchId: branch.id,
+      ...(branch.endpointId ? { endpointId: branch.endpointId } : {}),
+      checks,
+    });
+    const first = refused[0];
+    if (first) {
+      const path = `${field}.${first.index}.sql`;
+      throw ApplicationFailure.create({
+        type: 'InvalidInput',
+        nonRetryable: true,
+        message: `invalid input: ${path}: must be a read-only query (${first.reason})`,
+        details: [{ field: path }],
+      });
+    }
+  }
+}

@@ -1,0 +1,46 @@
+/** Swapping a snapshot in for a branch: restore next to it, then finalize in its place. */
+import { compensations, neonMutations } from '../runtime/activity-options';
+
+/** A finalized restore: the branch that now serves the target's name and endpoints, and the one it replaced. */
+export type Swap = { restoredBranchId: string; replacedBranchId: string };
+
+/**
+ * Restores a snapshot onto a branch in two idempotent halves: a preview branch with a deterministic name (found by
+ * lineage on retry), then finalize, naming the replaced branch `names.old` so the backup is ours and findable.
+ */
+export async function restoreOnto(
+  projectId: string,
+  snapshotId: string,
+  targetBranchId: string,
+  names: { restored: string; old: string },
+): Promise<Swap> {
+  const restored = await neonMutations.restoreSnapshot({
+    projectId,
+    snapshotId,
+    targetBranchId,
+    finalize: false,
+    name: names.restored,
+  });
+  return finalizeOnto(projectId, restored.branch.id, targetBranchId, names.old);
+}
+
+/** Finalizes a restored branch in place of its target and waits until it serves the target's endpoints. */
+export async function finalizeOnto(
+  projectId: string,
+  restoredBranchId: string,
+  targetBranchId: string,
+  oldName: string,
+): Promise<Swap> {
+  const finalized = await neonMutations.finalizeRestore({
+    projectId,
+    branchId: restoredBranchId,
+    oldBranchName: oldName,
+  });
+  return { restoredBranchId, replacedBranchId: finalized.replacedBranchId ?? targetBranchId };
+}
+
+/** Whether a restored branch already stands in for its target (the truth after an interrupted swap). */
+export async function isFinalized(projectId: string, branchId: string): Promise<boolean> {
+  const branch = await compensations.getBranch({ projectId, branchId });
+  return branch?.restoreStatus === 'finalized';
+}
