@@ -66,10 +66,10 @@ export class NeonPromoteClient {
     private readonly ownedConnection?: Connection,
   ) {}
 
-  static async connect(opts: NeonPromoteClientOptions = {}): Promise<NeonPromoteClient> {
-    const taskQueue = opts.taskQueue ?? DEFAULT_TASK_QUEUE;
-    if (opts.client) return new NeonPromoteClient(opts.client, taskQueue);
-    const settings = opts.temporal ?? temporalSettingsFromEnv();
+  static async connect(options: NeonPromoteClientOptions = {}): Promise<NeonPromoteClient> {
+    const taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
+    if (options.client) return new NeonPromoteClient(options.client, taskQueue);
+    const settings = options.temporal ?? temporalSettingsFromEnv();
     const connection = await Connection.connect(connectionOptions(settings));
     return new NeonPromoteClient(new Client({ connection, namespace: settings.namespace }), taskQueue, connection);
   }
@@ -85,25 +85,25 @@ export class NeonPromoteClient {
 
   // ---- mutating runs: one at a time per project --------------------------------------------------------------------
 
-  startSetup(input: inputs.SetupInput, opts?: StartOptions): Promise<Run<SetupResult>> {
-    return this.submit('setup', inputs.setupInput(), input, opts);
+  startSetup(input: inputs.SetupInput, options?: StartOptions): Promise<Run<SetupResult>> {
+    return this.submit('setup', inputs.setupInput(), input, options);
   }
-  startPromotion(input: inputs.PromoteInput, opts?: StartOptions): Promise<Run<PromoteResult>> {
-    return this.submit('promote', inputs.promoteInput(), input, opts);
+  startPromotion(input: inputs.PromoteInput, options?: StartOptions): Promise<Run<PromoteResult>> {
+    return this.submit('promote', inputs.promoteInput(), input, options);
   }
-  startRefresh(input: inputs.RefreshInput, opts?: StartOptions): Promise<Run<RefreshResult>> {
-    return this.submit('refresh', inputs.refreshInput(), input, opts);
+  startRefresh(input: inputs.RefreshInput, options?: StartOptions): Promise<Run<RefreshResult>> {
+    return this.submit('refresh', inputs.refreshInput(), input, options);
   }
-  startRollback(input: inputs.RollbackInput, opts?: StartOptions): Promise<Run<RollbackResult>> {
-    return this.submit('rollback', inputs.rollbackInput(), input, opts);
+  startRollback(input: inputs.RollbackInput, options?: StartOptions): Promise<Run<RollbackResult>> {
+    return this.submit('rollback', inputs.rollbackInput(), input, options);
   }
-  startJanitor(input: inputs.JanitorInput, opts?: StartOptions): Promise<Run<JanitorResult>> {
-    return this.submit('janitor', inputs.janitorInput(), input, opts);
+  startJanitor(input: inputs.JanitorInput, options?: StartOptions): Promise<Run<JanitorResult>> {
+    return this.submit('janitor', inputs.janitorInput(), input, options);
   }
 
   /** Starts a promotion and waits for its result (`outcome` says promoted, rolled_back, aborted or dry_run). */
-  async promote(input: inputs.PromoteInput, opts?: StartOptions): Promise<PromoteResult> {
-    return (await this.startPromotion(input, opts)).result();
+  async promote(input: inputs.PromoteInput, options?: StartOptions): Promise<PromoteResult> {
+    return (await this.startPromotion(input, options)).result();
   }
 
   // ---- previews: children of dev, not exclusive -----------------------------------------------------------------
@@ -122,15 +122,17 @@ export class NeonPromoteClient {
    * `preview-...`), and which ones neon-promote made: a short read-only listPreviews run on the worker, which holds
    * the Neon key. Not admitted through the coordinator, and not tagged with the project (it is no run of the project).
    */
-  async listPreviews(projectId: string, opts: { dev?: string; workflowId?: string } = {}): Promise<PreviewListing[]> {
+  async listPreviews(
+    projectId: string,
+    options: { dev?: string; workflowId?: string } = {},
+  ): Promise<PreviewListing[]> {
     const input = validated(inputs.listPreviewsInput(), {
       projectId,
-      ...(opts.dev !== undefined ? { devBranchName: opts.dev } : {}),
+      ...(options.dev !== undefined ? { devBranchName: options.dev } : {}),
     });
     return this.temporal.workflow.execute('listPreviews', {
       taskQueue: this.taskQueue,
-      workflowId:
-        opts.workflowId ?? `listPreviews-${projectId}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
+      workflowId: options.workflowId ?? `listPreviews-${projectId}-${uniqueSuffix()}`,
       args: [input],
       staticSummary: `neon-promote preview list of project ${projectId}`,
     }) as Promise<PreviewListing[]>;
@@ -158,8 +160,8 @@ export class NeonPromoteClient {
   // ---- run listing and schedules (src/client/runs.ts, src/client/schedules.ts) --------------------------------------
 
   /** The project's runs, newest first, from Temporal's visibility store (a second or so behind). */
-  listRuns(projectId: string, opts?: ListRunsOptions): Promise<RunSummary[]> {
-    return listRuns(this.temporal, projectId, opts);
+  listRuns(projectId: string, options?: ListRunsOptions): Promise<RunSummary[]> {
+    return listRuns(this.temporal, projectId, options);
   }
   /** Creates or updates the project's dev-refresh schedule; `run` holds the refresh's other inputs. */
   scheduleRefresh(
@@ -210,14 +212,13 @@ export class NeonPromoteClient {
     kind: RunKind,
     schema: S,
     input: z.input<S>,
-    opts: StartOptions = {},
+    options: StartOptions = {},
   ): Promise<Run<R>> {
     const { projectId } = validated(schema, input);
-    const workflowId =
-      opts.workflowId ?? `${kind}-${projectId}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const workflowId = options.workflowId ?? `${kind}-${projectId}-${uniqueSuffix()}`;
     const submitted = await this.temporal.workflow
       .executeUpdateWithStart(submitUpdate, {
-        args: [{ kind, workflowId, input, ifBusy: opts.ifBusy ?? 'queue', summary: opts.summary }],
+        args: [{ kind, workflowId, input, ifBusy: options.ifBusy ?? 'queue', summary: options.summary }],
         startWorkflowOperation: coordinatorStart(projectId, this.taskQueue),
       })
       .catch((err: unknown) => {
@@ -236,9 +237,12 @@ export class NeonPromoteClient {
     const { projectId } = validated(schema, input);
     return this.temporal.workflow.execute(type, {
       taskQueue: this.taskQueue,
-      workflowId: workflowId ?? `${type}-${projectId}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
+      workflowId: workflowId ?? `${type}-${projectId}-${uniqueSuffix()}`,
       args: [input],
       typedSearchAttributes: [{ key: NeonProjectId, value: projectId }],
     }) as Promise<R>;
   }
 }
+
+/** The time and a random part: what makes a generated workflow ID unique. */
+const uniqueSuffix = () => `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;

@@ -39,13 +39,17 @@ export const listOptions = z.object({
  * The project's runs, newest first. The per-project coordinator is left out: it is plumbing, not a run. IDs are
  * validated before they reach the query, so nothing a caller passes can change its meaning.
  */
-export async function listRuns(temporal: Client, projectId: string, opts: ListRunsOptions = {}): Promise<RunSummary[]> {
+export async function listRuns(
+  temporal: Client,
+  projectId: string,
+  options: ListRunsOptions = {},
+): Promise<RunSummary[]> {
   const id = validated(z.object({ projectId: neonId }), { projectId }).projectId;
-  const o = validated(listOptions, opts);
+  const { limit, type } = validated(listOptions, options);
   const clauses = [`NeonProjectId = '${id}'`, `WorkflowType != 'projectCoordinator'`];
-  if (o.type) clauses.push(`WorkflowType = '${o.type}'`);
+  if (type) clauses.push(`WorkflowType = '${type}'`);
   const runs: RunSummary[] = [];
-  for await (const info of temporal.workflow.list({ query: clauses.join(' AND '), pageSize: o.limit })) {
+  for await (const info of temporal.workflow.list({ query: clauses.join(' AND '), pageSize: limit })) {
     runs.push({
       workflowId: info.workflowId,
       runId: info.runId,
@@ -56,7 +60,7 @@ export async function listRuns(temporal: Client, projectId: string, opts: ListRu
       startTime: info.startTime.toISOString(),
       closeTime: info.closeTime?.toISOString() ?? null,
     });
-    if (runs.length >= o.limit) break;
+    if (runs.length >= limit) break;
   }
   // Visibility orders by start time already on most stores; sorting again makes "newest first" a promise, not luck.
   return runs.sort((a, b) => b.startTime.localeCompare(a.startTime));

@@ -91,13 +91,13 @@ export async function upsertSchedule(
   settings: ScheduleSettings,
 ): Promise<ScheduleInfo> {
   validated(KIND_INPUT[kind](), input); // the run validates it again at each firing; refuse a bad one now
-  const s = validated(settingsSchema, settings);
+  const valid = validated(settingsSchema, settings);
   const { projectId } = input;
-  const meta: Meta = { projectId, kind, cron: s.cron, timezone: s.timezone, ifBusy: s.ifBusy };
-  const args: [ScheduledRunInput] = [{ kind, projectId, input, ifBusy: s.ifBusy }];
+  const meta: Meta = { projectId, kind, cron: valid.cron, timezone: valid.timezone, ifBusy: valid.ifBusy };
+  const args: [ScheduledRunInput] = [{ kind, projectId, input, ifBusy: valid.ifBusy }];
   const options: ScheduleOptions = {
     scheduleId: scheduleId(projectId, kind),
-    spec: { cronExpressions: [s.cron], timezone: s.timezone },
+    spec: { cronExpressions: [valid.cron], timezone: valid.timezone },
     action: {
       type: 'startWorkflow',
       workflowType: 'scheduledRun',
@@ -111,7 +111,7 @@ export async function upsertSchedule(
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
     memo: { neonPromote: meta },
     typedSearchAttributes: [{ key: NeonProjectId, value: projectId }],
-    state: { paused: s.paused, note: s.note },
+    state: { paused: valid.paused, note: valid.note },
   };
   try {
     await temporal.schedule.create(options).catch(async (err: unknown) => {
@@ -122,7 +122,7 @@ export async function upsertSchedule(
         action: options.action,
         policies: options.policies,
         memo: options.memo,
-        state: { ...prev.state, ...(settings.paused !== undefined ? { paused: s.paused, note: s.note } : {}) },
+        state: { ...prev.state, ...(settings.paused !== undefined ? { paused: valid.paused, note: valid.note } : {}) },
       }));
     });
   } catch (err) {
@@ -178,21 +178,21 @@ function scheduleRef(projectId: string, kind: ScheduleKind): string {
   return scheduleId(projectId, kind);
 }
 
-function meta(s: { memo?: Record<string, unknown> }): Meta | undefined {
-  return s.memo?.neonPromote as Meta | undefined;
+function meta(schedule: { memo?: Record<string, unknown> }): Meta | undefined {
+  return schedule.memo?.neonPromote as Meta | undefined;
 }
 
-function toInfo(id: string, s: ScheduleSummary | ScheduleDescription): ScheduleInfo {
-  const m = meta(s) ?? { projectId: '?', kind: 'refresh', cron: '?', timezone: 'UTC', ifBusy: 'queue' };
+function toInfo(id: string, schedule: ScheduleSummary | ScheduleDescription): ScheduleInfo {
+  const recorded = meta(schedule) ?? { projectId: '?', kind: 'refresh', cron: '?', timezone: 'UTC', ifBusy: 'queue' };
   return {
     scheduleId: id,
-    ...m,
-    paused: s.state.paused,
-    note: s.state.note || null,
-    nextRuns: s.info.nextActionTimes.map((d) => d.toISOString()),
-    recentRuns: s.info.recentActions.map((a) => ({
-      workflowId: a.action.workflow.workflowId,
-      at: a.takenAt.toISOString(),
+    ...recorded,
+    paused: schedule.state.paused,
+    note: schedule.state.note || null,
+    nextRuns: schedule.info.nextActionTimes.map((time) => time.toISOString()),
+    recentRuns: schedule.info.recentActions.map((taken) => ({
+      workflowId: taken.action.workflow.workflowId,
+      at: taken.takenAt.toISOString(),
     })),
   };
 }

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { type CallOptions, type HttpConfig, type HttpRequest, defaultDispatcher, send } from './http';
 import { type RateBudget, sharedRateBudget } from './rate-budget';
-import * as s from './schemas';
+import * as schemas from './schemas';
 import type { z } from 'zod';
 
 export type NeonClientConfig = {
@@ -57,266 +57,288 @@ export function createNeonClient(config: NeonClientConfig) {
     requestIdPrefix: config.requestIdPrefix ?? 'neon-promote',
     timeoutMs: config.timeoutMs ?? 30_000,
   };
-  const call = async <T extends z.ZodType>(req: HttpRequest<T>, o?: CallOptions) => (await send(http, req, o)).data;
-  const P = '/projects/{project_id}';
+  const call = async <T extends z.ZodType>(req: HttpRequest<T>, options?: CallOptions) =>
+    (await send(http, req, options)).data;
+  const PROJECT = '/projects/{project_id}';
 
   return {
-    async listBranches(projectId: string, o?: CallOptions) {
-      const branches: s.NeonBranch[] = [];
+    async listBranches(projectId: string, options?: CallOptions) {
+      const branches: schemas.NeonBranch[] = [];
       let cursor: string | undefined;
       // Neon paginates when asked to; ask for the maximum page and follow the cursor just in case.
       do {
         const page = await call(
           {
             method: 'GET',
-            route: `${P}/branches`,
+            route: `${PROJECT}/branches`,
             params: [projectId],
             query: { limit: 10000, cursor },
-            schema: s.branchesResponse,
+            schema: schemas.branchesResponse,
           },
-          o,
+          options,
         );
         branches.push(...page.branches);
         cursor = page.pagination?.next && page.branches.length > 0 ? page.pagination.next : undefined;
       } while (cursor);
       return branches;
     },
-    getBranch: async (projectId: string, branchId: string, o?: CallOptions) =>
+    getBranch: async (projectId: string, branchId: string, options?: CallOptions) =>
       (
         await call(
           {
             method: 'GET',
-            route: `${P}/branches/{branch_id}`,
+            route: `${PROJECT}/branches/{branch_id}`,
             params: [projectId, branchId],
-            schema: s.branchResponse,
+            schema: schemas.branchResponse,
           },
-          o,
+          options,
         )
       ).branch,
-    createBranch: (projectId: string, r: CreateBranchRequest, o?: CallOptions) =>
+    createBranch: (projectId: string, request: CreateBranchRequest, options?: CallOptions) =>
       call(
         {
           method: 'POST',
-          route: `${P}/branches`,
+          route: `${PROJECT}/branches`,
           params: [projectId],
           body: {
-            branch: { name: r.name, parent_id: r.parentId, expires_at: r.expiresAt, protected: r.protected },
-            endpoints: r.endpointType ? [{ type: r.endpointType }] : undefined,
+            branch: {
+              name: request.name,
+              parent_id: request.parentId,
+              expires_at: request.expiresAt,
+              protected: request.protected,
+            },
+            endpoints: request.endpointType ? [{ type: request.endpointType }] : undefined,
           },
-          schema: s.createdBranchResponse,
+          schema: schemas.createdBranchResponse,
         },
-        o,
+        options,
       ),
-    updateBranch: (projectId: string, branchId: string, r: UpdateBranchRequest, o?: CallOptions) =>
+    updateBranch: (projectId: string, branchId: string, request: UpdateBranchRequest, options?: CallOptions) =>
       call(
         {
           method: 'PATCH',
-          route: `${P}/branches/{branch_id}`,
+          route: `${PROJECT}/branches/{branch_id}`,
           params: [projectId, branchId],
-          body: { branch: { name: r.name, protected: r.protected, expires_at: r.expiresAt } },
-          schema: s.branchOperationsResponse,
+          body: { branch: { name: request.name, protected: request.protected, expires_at: request.expiresAt } },
+          schema: schemas.branchOperationsResponse,
         },
-        o,
+        options,
       ),
     /** Resolves `{ deleted: false }` on 204, Neon's answer when the branch is already gone. */
-    async deleteBranch(projectId: string, branchId: string, o?: CallOptions) {
+    async deleteBranch(projectId: string, branchId: string, options?: CallOptions) {
       const res = await send(
         http,
         {
           method: 'DELETE',
-          route: `${P}/branches/{branch_id}`,
+          route: `${PROJECT}/branches/{branch_id}`,
           params: [projectId, branchId],
-          schema: s.operationsResponse.partial(),
+          schema: schemas.operationsResponse.partial(),
         },
-        o,
+        options,
       );
       return { deleted: res.status !== 204, operations: res.data.operations ?? [] };
     },
-    restoreBranch: (projectId: string, branchId: string, r: RestoreBranchRequest, o?: CallOptions) =>
+    restoreBranch: (projectId: string, branchId: string, request: RestoreBranchRequest, options?: CallOptions) =>
       call(
         {
           method: 'POST',
-          route: `${P}/branches/{branch_id}/restore`,
+          route: `${PROJECT}/branches/{branch_id}/restore`,
           params: [projectId, branchId],
           body: {
-            source_branch_id: r.sourceBranchId,
-            source_lsn: r.sourceLsn,
-            source_timestamp: r.sourceTimestamp,
-            preserve_under_name: r.preserveUnderName,
+            source_branch_id: request.sourceBranchId,
+            source_lsn: request.sourceLsn,
+            source_timestamp: request.sourceTimestamp,
+            preserve_under_name: request.preserveUnderName,
           },
-          schema: s.branchOperationsResponse,
+          schema: schemas.branchOperationsResponse,
         },
-        o,
+        options,
       ),
     compareSchema: async (
       projectId: string,
       branchId: string,
-      r: { baseBranchId: string; databaseName: string },
-      o?: CallOptions,
+      request: { baseBranchId: string; databaseName: string },
+      options?: CallOptions,
     ) =>
       (
         await call(
           {
             method: 'GET',
-            route: `${P}/branches/{branch_id}/compare_schema`,
+            route: `${PROJECT}/branches/{branch_id}/compare_schema`,
             params: [projectId, branchId],
-            query: { base_branch_id: r.baseBranchId, db_name: r.databaseName },
-            schema: s.schemaCompareResponse,
+            query: { base_branch_id: request.baseBranchId, db_name: request.databaseName },
+            schema: schemas.schemaCompareResponse,
           },
-          o,
+          options,
         )
       ).diff ?? '',
     /** name, expires_at, lsn and timestamp are query parameters in the spec (the guide's JSON body is not). */
-    createSnapshot: (projectId: string, branchId: string, r: CreateSnapshotRequest, o?: CallOptions) =>
+    createSnapshot: (projectId: string, branchId: string, request: CreateSnapshotRequest, options?: CallOptions) =>
       call(
         {
           method: 'POST',
-          route: `${P}/branches/{branch_id}/snapshot`,
+          route: `${PROJECT}/branches/{branch_id}/snapshot`,
           params: [projectId, branchId],
-          query: { name: r.name, expires_at: r.expiresAt, lsn: r.lsn, timestamp: r.timestamp },
-          schema: s.snapshotOperationsResponse,
+          query: { name: request.name, expires_at: request.expiresAt, lsn: request.lsn, timestamp: request.timestamp },
+          schema: schemas.snapshotOperationsResponse,
         },
-        o,
+        options,
       ),
-    listSnapshots: async (projectId: string, o?: CallOptions) =>
-      (await call({ method: 'GET', route: `${P}/snapshots`, params: [projectId], schema: s.snapshotsResponse }, o))
-        .snapshots,
-    updateSnapshot: async (projectId: string, snapshotId: string, r: { name: string }, o?: CallOptions) =>
+    listSnapshots: async (projectId: string, options?: CallOptions) =>
+      (
+        await call(
+          { method: 'GET', route: `${PROJECT}/snapshots`, params: [projectId], schema: schemas.snapshotsResponse },
+          options,
+        )
+      ).snapshots,
+    updateSnapshot: async (projectId: string, snapshotId: string, request: { name: string }, options?: CallOptions) =>
       (
         await call(
           {
             method: 'PATCH',
-            route: `${P}/snapshots/{snapshot_id}`,
+            route: `${PROJECT}/snapshots/{snapshot_id}`,
             params: [projectId, snapshotId],
-            body: { snapshot: { name: r.name } },
-            schema: s.snapshotResponse,
+            body: { snapshot: { name: request.name } },
+            schema: schemas.snapshotResponse,
           },
-          o,
+          options,
         )
       ).snapshot,
-    deleteSnapshot: async (projectId: string, snapshotId: string, o?: CallOptions) =>
+    deleteSnapshot: async (projectId: string, snapshotId: string, options?: CallOptions) =>
       (
         await call(
           {
             method: 'DELETE',
-            route: `${P}/snapshots/{snapshot_id}`,
+            route: `${PROJECT}/snapshots/{snapshot_id}`,
             params: [projectId, snapshotId],
-            schema: s.operationsResponse,
+            schema: schemas.operationsResponse,
           },
-          o,
+          options,
         )
       ).operations,
-    restoreSnapshot: (projectId: string, snapshotId: string, r: RestoreSnapshotRequest, o?: CallOptions) =>
+    restoreSnapshot: (projectId: string, snapshotId: string, request: RestoreSnapshotRequest, options?: CallOptions) =>
       call(
         {
           method: 'POST',
-          route: `${P}/snapshots/{snapshot_id}/restore`,
+          route: `${PROJECT}/snapshots/{snapshot_id}/restore`,
           params: [projectId, snapshotId],
-          body: { name: r.name, target_branch_id: r.targetBranchId, finalize_restore: r.finalizeRestore ?? false },
-          schema: s.restoredSnapshotResponse,
+          body: {
+            name: request.name,
+            target_branch_id: request.targetBranchId,
+            finalize_restore: request.finalizeRestore ?? false,
+          },
+          schema: schemas.restoredSnapshotResponse,
         },
-        o,
+        options,
       ),
-    finalizeRestore: async (projectId: string, branchId: string, r: { name?: string }, o?: CallOptions) =>
+    finalizeRestore: async (projectId: string, branchId: string, request: { name?: string }, options?: CallOptions) =>
       (
         await call(
           {
             method: 'POST',
-            route: `${P}/branches/{branch_id}/finalize_restore`,
+            route: `${PROJECT}/branches/{branch_id}/finalize_restore`,
             params: [projectId, branchId],
-            body: { name: r.name },
-            schema: s.operationsResponse,
+            body: { name: request.name },
+            schema: schemas.operationsResponse,
           },
-          o,
+          options,
         )
       ).operations,
-    listEndpoints: async (projectId: string, o?: CallOptions) =>
-      (await call({ method: 'GET', route: `${P}/endpoints`, params: [projectId], schema: s.endpointsResponse }, o))
-        .endpoints,
-    listBranchEndpoints: async (projectId: string, branchId: string, o?: CallOptions) =>
+    listEndpoints: async (projectId: string, options?: CallOptions) =>
+      (
+        await call(
+          { method: 'GET', route: `${PROJECT}/endpoints`, params: [projectId], schema: schemas.endpointsResponse },
+          options,
+        )
+      ).endpoints,
+    listBranchEndpoints: async (projectId: string, branchId: string, options?: CallOptions) =>
       (
         await call(
           {
             method: 'GET',
-            route: `${P}/branches/{branch_id}/endpoints`,
+            route: `${PROJECT}/branches/{branch_id}/endpoints`,
             params: [projectId, branchId],
-            schema: s.endpointsResponse,
+            schema: schemas.endpointsResponse,
           },
-          o,
+          options,
         )
       ).endpoints,
-    createEndpoint: (projectId: string, r: { branchId: string; type: 'read_write' | 'read_only' }, o?: CallOptions) =>
+    createEndpoint: (
+      projectId: string,
+      request: { branchId: string; type: 'read_write' | 'read_only' },
+      options?: CallOptions,
+    ) =>
       call(
         {
           method: 'POST',
-          route: `${P}/endpoints`,
+          route: `${PROJECT}/endpoints`,
           params: [projectId],
-          body: { endpoint: { branch_id: r.branchId, type: r.type } },
-          schema: s.endpointOperationsResponse,
+          body: { endpoint: { branch_id: request.branchId, type: request.type } },
+          schema: schemas.endpointOperationsResponse,
         },
-        o,
+        options,
       ),
     /** Neon answers 204 without a body when the endpoint is already gone. */
-    async deleteEndpoint(projectId: string, endpointId: string, o?: CallOptions) {
+    async deleteEndpoint(projectId: string, endpointId: string, options?: CallOptions) {
       const res = await send(
         http,
         {
           method: 'DELETE',
-          route: `${P}/endpoints/{endpoint_id}`,
+          route: `${PROJECT}/endpoints/{endpoint_id}`,
           params: [projectId, endpointId],
-          schema: s.operationsResponse.partial(),
+          schema: schemas.operationsResponse.partial(),
         },
-        o,
+        options,
       );
       return { deleted: res.status !== 204, operations: res.data.operations ?? [] };
     },
-    getOperation: async (projectId: string, operationId: string, o?: CallOptions) =>
+    getOperation: async (projectId: string, operationId: string, options?: CallOptions) =>
       (
         await call(
           {
             method: 'GET',
-            route: `${P}/operations/{operation_id}`,
+            route: `${PROJECT}/operations/{operation_id}`,
             params: [projectId, operationId],
-            schema: s.operationResponse,
+            schema: schemas.operationResponse,
           },
-          o,
+          options,
         )
       ).operation,
     /**
      * The project's most recent operations, newest first (one page of `limit`, 1..1000). Neon keeps a project locked
      * while operations run, so the unfinished ones are among the newest: callers looking for those need no more pages.
      */
-    listOperations: async (projectId: string, r: { limit?: number } = {}, o?: CallOptions) =>
+    listOperations: async (projectId: string, request: { limit?: number } = {}, options?: CallOptions) =>
       (
         await call(
           {
             method: 'GET',
-            route: `${P}/operations`,
+            route: `${PROJECT}/operations`,
             params: [projectId],
-            query: { limit: r.limit ?? 100 },
-            schema: s.operationsPageResponse,
+            query: { limit: request.limit ?? 100 },
+            schema: schemas.operationsPageResponse,
           },
-          o,
+          options,
         )
       ).operations,
     /** A secret (it holds the password): use it to connect and drop it; never log, return or store it. */
-    getConnectionUri: async (projectId: string, r: ConnectionUriRequest, o?: CallOptions) =>
+    getConnectionUri: async (projectId: string, request: ConnectionUriRequest, options?: CallOptions) =>
       (
         await call(
           {
             method: 'GET',
-            route: `${P}/connection_uri`,
+            route: `${PROJECT}/connection_uri`,
             params: [projectId],
             query: {
-              branch_id: r.branchId,
-              endpoint_id: r.endpointId,
-              database_name: r.databaseName,
-              role_name: r.roleName,
-              pooled: r.pooled,
+              branch_id: request.branchId,
+              endpoint_id: request.endpointId,
+              database_name: request.databaseName,
+              role_name: request.roleName,
+              pooled: request.pooled,
             },
-            schema: s.connectionUriResponse,
+            schema: schemas.connectionUriResponse,
           },
-          o,
+          options,
         )
       ).uri,
   };

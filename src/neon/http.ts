@@ -58,8 +58,8 @@ let sequence = 0;
 /** Neon echoes X-Request-ID as `request_id`; keep it short and free of anything but safe characters. */
 export function buildRequestId(prefix: string, context: NeonRequestContext | undefined): string {
   const parts = [prefix, context?.workflowId, context?.activityType, context?.attempt && `a${context.attempt}`]
-    .filter((p): p is string => typeof p === 'string' && p.length > 0)
-    .map((p) => p.replace(/[^A-Za-z0-9._:-]+/g, '_').slice(0, 80));
+    .filter((part): part is string => typeof part === 'string' && part.length > 0)
+    .map((part) => part.replace(/[^A-Za-z0-9._:-]+/g, '_').slice(0, 80));
   sequence = (sequence + 1) % 1_000_000;
   return `${parts.join('/')}/${Date.now().toString(36)}-${sequence}`;
 }

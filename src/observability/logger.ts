@@ -28,7 +28,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       formatters: { log: (obj) => scrubValue(obj, secrets) as Record<string, unknown> },
       hooks: {
         logMethod(args, method) {
-          const scrubbed = args.map((a) => (typeof a === 'string' ? scrubText(a, secrets) : a)) as typeof args;
+          const scrubbed = args.map((arg) => (typeof arg === 'string' ? scrubText(arg, secrets) : arg)) as typeof args;
           method.apply(this, scrubbed);
         },
       },
@@ -47,7 +47,7 @@ export function loggerFromEnv(env: NodeJS.ProcessEnv = process.env, destination?
     level: env.NEON_PROMOTE_LOG_LEVEL || 'info',
     format: format as LoggerOptions['format'],
     destination,
-    secrets: [env.NEON_API_KEY, env.TEMPORAL_API_KEY].filter((s): s is string => Boolean(s)),
+    secrets: [env.NEON_API_KEY, env.TEMPORAL_API_KEY].filter((key): key is string => Boolean(key)),
   });
 }
 
@@ -62,15 +62,15 @@ export function temporalLogger(logger: Logger): TemporalLogger {
   const emit = (level: LogLevel, message: string, meta?: LogMetadata): void => {
     const fields = meta ? { ...meta } : {};
     // The bundler's webpack report (many lines, at INFO) says nothing an operator acts on: keep it for debugging.
-    const l = message.startsWith('asset workflow-bundle') ? 'debug' : (LEVEL[level] ?? 'info');
-    if (logger.isLevelEnabled(l)) logger[l](fields, message);
+    const pinoLevel = message.startsWith('asset workflow-bundle') ? 'debug' : (LEVEL[level] ?? 'info');
+    if (logger.isLevelEnabled(pinoLevel)) logger[pinoLevel](fields, message);
   };
   return {
     log: emit,
-    trace: (m, meta) => emit('TRACE', m, meta),
-    debug: (m, meta) => emit('DEBUG', m, meta),
-    info: (m, meta) => emit('INFO', m, meta),
-    warn: (m, meta) => emit('WARN', m, meta),
-    error: (m, meta) => emit('ERROR', m, meta),
+    trace: (message, meta) => emit('TRACE', message, meta),
+    debug: (message, meta) => emit('DEBUG', message, meta),
+    info: (message, meta) => emit('INFO', message, meta),
+    warn: (message, meta) => emit('WARN', message, meta),
+    error: (message, meta) => emit('ERROR', message, meta),
   };
 }

@@ -16,23 +16,28 @@ const HIDDEN = new Set(['level', 'time', 'msg', 'pid', 'hostname', ...FIRST]);
  * A pino destination for terminals: one readable line per record (time, level, message, IDs, other fields). pino-pretty
  * would do the same with a dependency and a worker thread; JSON stays the format anywhere that is not a TTY.
  */
-export function prettyStream(out: Writable & { write(s: string): boolean }): { write(line: string): void } {
+export function prettyStream(out: Writable & { write(text: string): boolean }): { write(line: string): void } {
   return {
     write(line: string) {
-      let rec: Record<string, unknown>;
+      let record: Record<string, unknown>;
       try {
-        rec = JSON.parse(line) as Record<string, unknown>;
+        record = JSON.parse(line) as Record<string, unknown>;
       } catch {
         out.write(line);
         return;
       }
-      const [name, color] = LEVELS[Number(rec.level)] ?? ['?', ''];
-      const time = new Date(Number(rec.time)).toISOString().slice(11, 23);
-      const fields = [...FIRST.filter((k) => rec[k] !== undefined), ...Object.keys(rec).filter((k) => !HIDDEN.has(k))];
-      const rest = fields.map((k) => `${k}=${typeof rec[k] === 'string' ? String(rec[k]) : JSON.stringify(rec[k])}`);
-      out.write(
-        `${time} ${color}${name}\x1b[0m ${typeof rec.msg === 'string' ? rec.msg : ''}${rest.length ? `  ${rest.join(' ')}` : ''}\n`,
-      );
+      const [name, color] = LEVELS[Number(record.level)] ?? ['?', ''];
+      const time = new Date(Number(record.time)).toISOString().slice(11, 23);
+      const fields = [
+        ...FIRST.filter((key) => record[key] !== undefined),
+        ...Object.keys(record).filter((key) => !HIDDEN.has(key)),
+      ];
+      const rest = fields.map((key) => {
+        const value = record[key];
+        return `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`;
+      });
+      const message = typeof record.msg === 'string' ? record.msg : '';
+      out.write(`${time} ${color}${name}\x1b[0m ${message}${rest.length ? `  ${rest.join(' ')}` : ''}\n`);
     },
   };
 }

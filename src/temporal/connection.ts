@@ -36,6 +36,6 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): T
 }
 
 /** Options shared by Connection.connect (client) and NativeConnection.connect (worker). */
-export function connectionOptions(s: TemporalSettings) {
-  return { address: s.address, tls: s.tls, apiKey: s.apiKey };
+export function connectionOptions(settings: TemporalSettings) {
+  return { address: settings.address, tls: settings.tls, apiKey: settings.apiKey };
 }

@@ -9,5 +9,5 @@ export const searchAttributeKeys = [NeonProjectId, NeonPhase, NeonOutcome];
 
 /** `--search-attribute` flags for `temporal server start-dev`. */
 export function searchAttributeFlags(): string[] {
-  return searchAttributeKeys.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`]);
+  return searchAttributeKeys.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]);
 }

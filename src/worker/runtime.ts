@@ -27,7 +27,7 @@ const PROMOTION_BUCKETS_S = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600]
 
 /**
  * Installs the process's Temporal Runtime: SDK, workflow and activity logs go to `logger` (core's own at WARN and up),
- * and with `metrics` the SDK's metrics and neon-promote's (see workflow-interceptors.ts) are served for Prometheus.
+ * and with `metrics` the SDK's metrics and neon-promote's (see src/workflows/runtime/interceptors.ts) are served for Prometheus.
  * Must run before the first connection or worker; returns false when the embedding program installed one already.
  */
 export function installRuntime(opts: { logger: Logger; metrics?: MetricsSettings }): boolean {

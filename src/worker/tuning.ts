@@ -19,7 +19,8 @@ export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
 export function workerTuningFromEnv(env: NodeJS.ProcessEnv): WorkerTuning {
   const value = env.NEON_PROMOTE_MAX_CACHED_WORKFLOWS;
   if (!value) return {};
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new RangeError('NEON_PROMOTE_MAX_CACHED_WORKFLOWS: a whole number >= 0');
-  return { maxCachedWorkflows: n };
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 0)
+    throw new RangeError('NEON_PROMOTE_MAX_CACHED_WORKFLOWS: a whole number >= 0');
+  return { maxCachedWorkflows: count };
 }
