@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { HealthActivities } from './contract';
 
-// The health-check workflow imports the activities' type from here.
+// The test fixture of a changed workflow imports the activities' type from here.
 export type { HealthActivities } from './contract';
 
 /** The activity behind the health-check workflow: proves a worker is polling and can run activities. */

@@ -25,9 +25,12 @@ export const sqlCheck = z.object({
       compare: z.optional(z.object({ op: comparison, value: z.number() })),
     })
     .check(
-      z.refine((e) => e.rowCount !== undefined || e.value !== undefined || e.compare !== undefined, {
-        message: 'set at least one of rowCount, value, compare',
-      }),
+      z.refine(
+        (expect) => expect.rowCount !== undefined || expect.value !== undefined || expect.compare !== undefined,
+        {
+          message: 'set at least one of rowCount, value, compare',
+        },
+      ),
     ),
 });
 

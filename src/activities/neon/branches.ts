@@ -8,9 +8,6 @@ import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
 import { pendingOperationIds, settlingAll } from './operations';
 import type { NeonActivities, ProjectBranches, UpdateBranchInput, UpdateBranchResult } from '../contract';
 
-// The listPreviews workflow imports these types from here.
-export type { EndpointWithHost, PreviewListingActivities } from '../contract';
-
 const endpointType = z.enum(['read_write', 'read_only']);
 type EndpointType = z.infer<typeof endpointType>;
 const updateInput = branchRef.extend({

@@ -9,9 +9,6 @@ import { request, type Dispatcher } from 'undici';
 import type { NotifyActivities, NotifyFailureType } from '../contract';
 import { signWebhook } from './signature';
 
-// The notification workflows import the activities' types from here.
-export type { NotifyActivities, NotifyInput, NotifyResult } from '../contract';
-
 export type WebhookSettings = {
   /** The worker's webhook, for runs that name none (NEON_PROMOTE_WEBHOOK_URL). */
   url?: string;

@@ -25,9 +25,6 @@ import {
 } from '../../workflows/contract/definitions';
 import type { AdmissionActivities, OpenRun } from '../contract';
 
-// The workflows that proxy these activities import their types from here.
-export type { AdmissionActivities, AdmitExternalRunResult, OpenRun } from '../contract';
-
 /** More open runs of one project than this means something else is wrong; the coordinator recovers the first ones. */
 const MAX_OPEN_RUNS = 100;
 

@@ -11,9 +11,6 @@ import { InvalidInputError, ProjectBusyError } from '../../client/errors';
 import { progressQuery } from '../../workflows/contract/definitions';
 import type { AwaitRunResult, RunActivities } from '../contract';
 
-// The scheduled-run workflow imports the activities' type from here.
-export type { RunActivities } from '../contract';
-
 export type RunActivityDeps = {
   /** Default: the worker's own client (Context.current().client), bound to its namespace. */
   client?: () => Client;
