@@ -2,5 +2,8 @@ import type { NeonActivities as NeonApiActivities, VerificationActivities } from
 
 export type * from './contract';
 
-/** The Neon activities with verifyBranch and fingerprintBranch, the name workflows proxy them by. */
+/**
+ * The Neon activities with verifyBranch and fingerprintBranch: what test/support/call-activity-workflow.ts and
+ * bench/worker-child.ts call NeonActivities. The contract's NeonActivities holds the Neon API calls only.
+ */
 export type NeonActivities = NeonApiActivities & VerificationActivities;
