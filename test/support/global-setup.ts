@@ -1,4 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+// Before the test server's Runtime exists: the replay check at teardown runs a worker in this process too.
+import './quiet-runtime';
 import { ensureTemporalCli } from '../../tools/temporal-cli';
 import { searchAttributeKeys } from '../../src/temporal/search-attributes';
 import { ensureChromium } from './chromium';
