@@ -109,11 +109,13 @@ describe('waitForOperations', () => {
     const h = await startHarness({ operationDelayMs: 300 });
     try {
       const { projectId, branchId } = await h.createProject();
-      const snap = await h.run(h.activities.ensureSnapshot, { projectId, branchId, name: 'ops' });
+      // Started through the API itself: a mutation activity would wait for its operations before it answers.
+      const snap = await h.api('POST', `/projects/${projectId}/branches/${branchId}/snapshot?name=ops`);
+      const operationIds = (snap.operations as { id: string }[]).map((op) => op.id);
       const started = Date.now();
       let res: Awaited<ReturnType<typeof h.activities.waitForOperations>> | undefined;
       const counts = await h.countCalls(async () => {
-        res = await h.run(h.activities.waitForOperations, { projectId, operationIds: snap.operationIds });
+        res = await h.run(h.activities.waitForOperations, { projectId, operationIds });
       });
       expect(Date.now() - started).toBeGreaterThanOrEqual(250);
       expect(res?.operations.every((o) => o.status === 'finished')).toBe(true);

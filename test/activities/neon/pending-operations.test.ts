@@ -1,9 +1,9 @@
 import { type Harness, startHarness } from '../../support/activity-harness';
 
 /**
- * A response lost after Neon accepted a mutation: the retried activity finds the earlier attempt's work and must hand
- * back the operations that attempt started, so the workflow waits for them instead of reading the old state.
- * Operations here take seconds, so they are still running when the retry answers.
+ * A response lost after Neon accepted a mutation: the retried activity finds the earlier attempt's work and must wait
+ * for the operations that attempt started (and hand them back), so the workflow does not read the old state.
+ * Operations here take seconds, so they are still running when the retry starts.
  */
 let h: Harness;
 beforeAll(async () => {
@@ -32,22 +32,19 @@ async function lostThenRetried<T>(route: string, fn: (attempt: number) => Promis
   return fn(2);
 }
 
-/** The retry's operations were unfinished when it answered, and waitForOperations returns only once they finished. */
-async function expectWaitable(projectId: string, operationIds: string[]) {
+/** The retry handed back the earlier attempt's operations, and they were finished by the time it answered. */
+async function expectWaitedFor(projectId: string, operationIds: string[]) {
   expect(operationIds.length).toBeGreaterThan(0);
-  expect(await statuses(projectId, operationIds)).not.toContain('finished');
-  const waited = await h.run(h.activities.waitForOperations, { projectId, operationIds });
-  expect(waited.operations.map((o) => o.status)).toEqual(operationIds.map(() => 'finished'));
   expect(await statuses(projectId, operationIds)).toEqual(operationIds.map(() => 'finished'));
 }
 
-test('ensureSnapshot after a lost create returns the unfinished snapshot operations', async () => {
+test('ensureSnapshot after a lost create waits for the snapshot operations', async () => {
   const { projectId, branchId } = await h.createProject();
   const retry = await lostThenRetried(SNAPSHOT, (attempt) =>
     h.run(h.activities.ensureSnapshot, { projectId, branchId, name: 'np-lost-snap' }, attempt),
   );
   expect(retry.created).toBe(false);
-  await expectWaitable(projectId, retry.operationIds);
+  await expectWaitedFor(projectId, retry.operationIds);
   // Once they are finished, a repeat has nothing to wait for.
   expect(
     (await h.run(h.activities.ensureSnapshot, { projectId, branchId, name: 'np-lost-snap' }, 3)).operationIds,
@@ -62,17 +59,17 @@ async function settledSnapshot() {
 }
 
 test.each([false, true])(
-  'restoreSnapshot (finalize %s) after a lost response returns its unfinished operations',
+  'restoreSnapshot (finalize %s) after a lost response waits for its operations',
   async (finalize) => {
     const { projectId, branchId, snapshotId } = await settledSnapshot();
     const input = { projectId, snapshotId, targetBranchId: branchId, finalize, name: 'np-lost-restore' };
     const retry = await lostThenRetried(RESTORE, (attempt) => h.run(h.activities.restoreSnapshot, input, attempt));
     expect(retry.alreadyDone).toBe(true);
-    await expectWaitable(projectId, retry.operationIds);
+    await expectWaitedFor(projectId, retry.operationIds);
   },
 );
 
-test('finalizeRestore after a lost response returns the swap operations, so verification waits for the swap', async () => {
+test('finalizeRestore after a lost response waits for the swap operations, so verification finds the swap', async () => {
   const { projectId, branchId, endpointId, snapshotId } = await settledSnapshot();
   const preview = await h.run(h.activities.restoreSnapshot, {
     projectId,
@@ -85,7 +82,7 @@ test('finalizeRestore after a lost response returns the swap operations, so veri
   const input = { projectId, branchId: preview.branch.id, oldBranchName: 'main (old np)' };
   const retry = await lostThenRetried(FINALIZE, (attempt) => h.run(h.activities.finalizeRestore, input, attempt));
   expect(retry).toMatchObject({ alreadyDone: true, replacedBranchId: branchId });
-  await expectWaitable(projectId, retry.operationIds);
+  await expectWaitedFor(projectId, retry.operationIds);
   // Prod's endpoint is among the waited-for: it serves the restored branch once they are finished.
   const { operations } = (await h.api('GET', `/projects/${projectId}/operations`)) as {
     operations: (Op & { endpoint_id?: string })[];
@@ -93,7 +90,7 @@ test('finalizeRestore after a lost response returns the swap operations, so veri
   expect(operations.filter((o) => retry.operationIds.includes(o.id)).map((o) => o.endpoint_id)).toContain(endpointId);
 });
 
-test('createEndpoint after a lost response returns the unfinished start_compute', async () => {
+test('createEndpoint after a lost response waits for the start_compute', async () => {
   const { projectId, branchId, snapshotId } = await settledSnapshot();
   const preview = await h.run(h.activities.restoreSnapshot, {
     projectId,
@@ -106,5 +103,5 @@ test('createEndpoint after a lost response returns the unfinished start_compute'
   const input = { projectId, branchId: preview.branch.id, type: 'read_write' as const };
   const retry = await lostThenRetried(ENDPOINT, (attempt) => h.run(h.activities.createEndpoint, input, attempt));
   expect(retry.created).toBe(false);
-  await expectWaitable(projectId, retry.operationIds);
+  await expectWaitedFor(projectId, retry.operationIds);
 });

@@ -47,24 +47,15 @@ describe('SettleTimes', () => {
 describe('settling', () => {
   const mutate = () => Promise.resolve({ created: true, operationIds: ['op-1'] });
 
-  it('without the flag returns at once and polls nothing', async () => {
-    const clock = fakeClock();
-    const { neon, polledAt } = fakeNeon(clock, 120);
-    const wrapped = settling('m', mutate, { neon, clock }, new SettleTimes());
-    const result = await new MockActivityEnvironment().run(wrapped, { projectId: 'p-1' });
-    expect(result).toEqual({ created: true, operationIds: ['op-1'] });
-    expect(polledAt).toEqual([]);
-  });
-
-  it('with the flag waits for the operations; the next wait of that kind polls first when the work is due', async () => {
+  it('waits for the operations; the next wait of that kind polls first when the work is due', async () => {
     const clock = fakeClock();
     const { neon, polledAt } = fakeNeon(clock, 120);
     const times = new SettleTimes();
     const wrapped = settling('m', mutate, { neon, clock }, times);
     const env = new MockActivityEnvironment();
-    const input = { projectId: 'p-1', waitForOperations: true };
+    const input = { projectId: 'p-1' };
     const first = await env.run(wrapped, input);
-    expect(first).toEqual({ created: true, operationIds: ['op-1'], operationsSettled: true });
+    expect(first).toEqual({ created: true, operationIds: ['op-1'] });
     // Nothing learned yet: at once, then 25 ms later growing by half; the work finishes at 120: seen done then.
     expect(polledAt).toEqual([0, 25, 63, 120]);
     expect(times.firstDelayMs('m')).toBe(120);
@@ -98,9 +89,34 @@ describe('settling', () => {
     const { neon, polledAt } = fakeNeon(clock, 0);
     const none = () => Promise.resolve({ changed: false, operationIds: [] as string[] });
     const wrapped = settling('m', none, { neon, clock }, new SettleTimes());
-    const result = await new MockActivityEnvironment().run(wrapped, { projectId: 'p-1', waitForOperations: true });
-    expect(result).toEqual({ changed: false, operationIds: [], operationsSettled: true });
+    const result = await new MockActivityEnvironment().run(wrapped, { projectId: 'p-1' });
+    expect(result).toEqual({ changed: false, operationIds: [] });
     expect(polledAt).toEqual([]);
+  });
+});
+
+describe('a failed operation', () => {
+  const neon = {
+    getOperation: (_projectId: string, id: string) =>
+      Promise.resolve({ id, action: 'delete_timeline', status: 'failed', error: 'disk on fire' } as NeonOperation),
+  } as unknown as NeonClient;
+  const failureOf = (kind: string): Promise<unknown> => {
+    const mutate = () => Promise.resolve({ deleted: true, operationIds: ['op-1'] });
+    const wrapped = settling(kind, mutate, { neon, clock: fakeClock() }, new SettleTimes());
+    return new MockActivityEnvironment().run(wrapped, { projectId: 'p-1' }).then(
+      () => new Error('expected the mutation to fail'),
+      (err: unknown) => err,
+    );
+  };
+
+  it('fails a delete retryably: Neon left the resource in place, and the retry policy sends it again', async () => {
+    for (const kind of ['deleteSnapshot', 'deleteBranch', 'deleteEndpoint'])
+      expect(await failureOf(kind)).toMatchObject({ type: 'OperationFailed', nonRetryable: false });
+  });
+
+  it('fails any other mutation non-retryably', async () => {
+    for (const kind of ['ensureSnapshot', 'createBranch', 'finalizeRestore'])
+      expect(await failureOf(kind)).toMatchObject({ type: 'OperationFailed', nonRetryable: true });
   });
 });
 
@@ -117,13 +133,12 @@ describe('settling against the emulator', () => {
   });
   afterAll(() => h.stop());
 
-  it('ensureSnapshot with waitForOperations returns once its operations finished, in one activity', async () => {
+  it('ensureSnapshot returns once its operations finished, in one activity', async () => {
     const { projectId, branchId } = await h.createProject();
-    let result: { operationIds: string[]; operationsSettled?: true } | undefined;
+    let result: { operationIds: string[] } | undefined;
     const counts = await h.countCalls(async () => {
-      result = await h.run(h.activities.ensureSnapshot, { projectId, branchId, name: 'np-s', waitForOperations: true });
+      result = await h.run(h.activities.ensureSnapshot, { projectId, branchId, name: 'np-s' });
     });
-    expect(result?.operationsSettled).toBe(true);
     expect(counts['POST /projects/{project_id}/branches/{branch_id}/snapshot']).toBe(1);
     expect(total(counts)).toBeGreaterThanOrEqual(2); // the POST and at least one poll
     const ops = await h.run(h.activities.waitForOperations, { projectId, operationIds: result?.operationIds ?? [] });
