@@ -12,6 +12,7 @@ import { NeonPromoteClient } from '../../src/client';
 import { startDevServer } from '../../tools/dev/temporal-server';
 import { startEmulator, type Emulator, type RequestLogEntry } from '../../tools/emulator';
 import { freePort } from '../support/ports';
+import { expectServerHistoriesReplay } from '../support/replay-check';
 import { bundleProductionWorkflows } from '../support/workflow-bundle';
 import { connectTestTemporal, type TestTemporal } from '../support/temporal';
 import { killAllCrashWorkers, tempDir, writeBundle } from '../support/crash-worker';
@@ -137,6 +138,8 @@ test('Temporal dev server restarted with its SQLite file kept: the run continues
           expect(secrets.filter((x) => text.includes(x))).toEqual([]);
         }
         await w.kill();
+        // And replay them all before they go, as the jest run's own server is at its end.
+        await expectServerHistoriesReplay({ address: server.address, label: 'restarts' });
         record(__filename, {
           section: 'restarts',
           tried: `Temporal dev server stopped (SIGTERM) during restore_candidate, started again on the same SQLite file`,

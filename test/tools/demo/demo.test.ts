@@ -1,12 +1,15 @@
 /**
  * `npm run demo` as a user runs it: a process of its own with its own stack (temporary data directory, free ports, so
- * neither the test server nor a user's `npm run dev` is disturbed). Every line of its summary must be green.
+ * neither the test server nor a user's `npm run dev` is disturbed). Every line of its summary must be green, and every
+ * run it left on its server must replay with the current workflow code.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startDevServer } from '../../../tools/dev/temporal-server';
 import { freePort } from '../../support/ports';
+import { expectServerHistoriesReplay } from '../../support/replay-check';
 
 const ROOT = join(__dirname, '..', '..', '..');
 let dataDir: string;
@@ -58,4 +61,18 @@ test('the demo runs the whole story and ends with every step green', async () =>
   expect(out).toContain(`http://localhost:${ui}/namespaces/default/workflows?query=NeonProjectId`);
   expect(out).not.toMatch(/postgres(ql)?:\/\/[^\s]*:[^\s@]+@/); // no connection string with a password
   expect(code).toBe(0);
-}, 180_000);
+
+  // The demo's server keeps its runs in the data directory: serve them again and replay every one.
+  const server = await startDevServer({
+    dbFilename: join(dataDir, 'temporal.db'),
+    port: await freePort(),
+    uiPort: await freePort(),
+    log: () => undefined,
+  });
+  try {
+    const report = await expectServerHistoriesReplay({ address: server.address, label: 'demo' });
+    expect(report.replayed).toBeGreaterThan(0);
+  } finally {
+    await server.stop();
+  }
+}, 240_000);
