@@ -7,7 +7,7 @@
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivitiesFromEnv, type DbConnector } from '../src/activities';
-import type { NeonActivities, WriteActivities } from '../src/activities/types';
+import type { VerificationActivities, WriteActivities } from '../src/activities/contract';
 import { createHealthActivities } from '../src/activities/health';
 import { createWorker, workerTuningFromEnv } from '../src/worker';
 
@@ -26,7 +26,7 @@ const noDatabase: DbConnector = () =>
  * `db`): without a database they answer at once as a quiet prod would (no writes, no sessions, nothing fenced), so
  * the fleet's promotions run the whole default path (fence, rollback snapshot, swap, lift) against the API.
  */
-function noDatabaseWrites(): Partial<NeonActivities & WriteActivities> {
+function noDatabaseWrites(): Partial<WriteActivities & VerificationActivities> {
   const at = () => new Date().toISOString();
   const position = (branchId: string, since: boolean) => ({
     branchId,

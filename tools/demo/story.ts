@@ -3,7 +3,7 @@
  * the runner reads prod through the connection string it had on day one to check it: that string never changes,
  * whatever happens to the branches behind it.
  */
-import type { VerificationCheck } from '../../src/activities/types';
+import type { VerificationCheck } from '../../src/activities/contract';
 import { connectionUri, createProject, query, readWriteEndpoint } from './neon';
 import { appState, describeState, FAULTY_CHANGE, loadSampleApp, MIGRATION, SAMPLE, type AppState } from './sample-app';
 import type { StoryContext } from './runner';

@@ -6,7 +6,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { join } from 'node:path';
 import type { SeededProject } from '../../../tools/emulator';
-import type { VerificationCheck } from '../../../src/activities/types';
+import type { VerificationCheck } from '../../../src/activities/contract';
 import {
   killAllCrashWorkers,
   startCrashWorker,
