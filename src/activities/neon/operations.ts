@@ -110,8 +110,12 @@ const processSettleTimes = new SettleTimes();
 /**
  * Mutations that may be sent again after one of their operations failed: a failed delete leaves the resource in place,
  * and a delete of what is gone is done. Their OperationFailed is retryable, so the caller's retry policy decides
- * whether to send them again (the workflows' `cleanup` option set does, src/workflows/runtime/activity-options.ts).
+ * whether to send them again (the workflows' `cleanup` option set does, src/workflows/runtime/activity-options.ts),
+ * up to SENDS_AFTER_FAILED_OPERATION attempts: an operation that keeps failing is Neon's answer, not a passing fault,
+ * and a run must not hold its project's turn on it forever (the janitor deletes what is left later).
  */
+export const SENDS_AFTER_FAILED_OPERATION = 6;
+
 const SENT_AGAIN_AFTER_FAILED_OPERATION: ReadonlySet<string> = new Set([
   'deleteSnapshot',
   'deleteBranch',
@@ -144,9 +148,10 @@ export function settling<I extends { projectId: string }, R extends { operationI
       const { rounds } = await pollUntilDone(neon, clock, input.projectId, result.operationIds, options, call);
       times.record(kind, rounds === 1, clock.now() - answeredAt);
     } catch (err) {
-      const failed = toFailure(err, currentContext()?.info.attempt ?? 1);
+      const attempt = currentContext()?.info.attempt ?? 1;
+      const failed = toFailure(err, attempt);
       if (!(failed instanceof ApplicationFailure) || failed.type !== 'OperationFailed') throw failed;
-      if (!SENT_AGAIN_AFTER_FAILED_OPERATION.has(kind)) throw failed;
+      if (!SENT_AGAIN_AFTER_FAILED_OPERATION.has(kind) || attempt >= SENDS_AFTER_FAILED_OPERATION) throw failed;
       const { message, type, details } = failed;
       throw ApplicationFailure.create({ message, type, details: details ?? [], nonRetryable: false });
     }

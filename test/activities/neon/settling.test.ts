@@ -1,5 +1,5 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { settling, SettleTimes } from '../../../src/activities/neon/operations';
+import { SENDS_AFTER_FAILED_OPERATION, settling, SettleTimes } from '../../../src/activities/neon/operations';
 import type { NeonClient, NeonOperation } from '../../../src/neon';
 import { type Harness, startHarness, total } from '../../support/activity-harness';
 
@@ -100,10 +100,10 @@ describe('a failed operation', () => {
     getOperation: (_projectId: string, id: string) =>
       Promise.resolve({ id, action: 'delete_timeline', status: 'failed', error: 'disk on fire' } as NeonOperation),
   } as unknown as NeonClient;
-  const failureOf = (kind: string): Promise<unknown> => {
+  const failureOf = (kind: string, attempt = 1): Promise<unknown> => {
     const mutate = () => Promise.resolve({ deleted: true, operationIds: ['op-1'] });
     const wrapped = settling(kind, mutate, { neon, clock: fakeClock() }, new SettleTimes());
-    return new MockActivityEnvironment().run(wrapped, { projectId: 'p-1' }).then(
+    return new MockActivityEnvironment({ attempt }).run(wrapped, { projectId: 'p-1' }).then(
       () => new Error('expected the mutation to fail'),
       (err: unknown) => err,
     );
@@ -112,6 +112,14 @@ describe('a failed operation', () => {
   it('fails a delete retryably: Neon left the resource in place, and the retry policy sends it again', async () => {
     for (const kind of ['deleteSnapshot', 'deleteBranch', 'deleteEndpoint'])
       expect(await failureOf(kind)).toMatchObject({ type: 'OperationFailed', nonRetryable: false });
+  });
+
+  it('fails a delete for good on its last send: an operation that keeps failing does not hold the run forever', async () => {
+    expect(await failureOf('deleteBranch', SENDS_AFTER_FAILED_OPERATION - 1)).toMatchObject({ nonRetryable: false });
+    expect(await failureOf('deleteBranch', SENDS_AFTER_FAILED_OPERATION)).toMatchObject({
+      type: 'OperationFailed',
+      nonRetryable: true,
+    });
   });
 
   it('fails any other mutation non-retryably', async () => {
