@@ -80,8 +80,9 @@ export const neonMutations = proxyActivities<
  * Deletes of what a run made and no longer needs (compensations, helpers, previews, the janitor's and the plan's
  * room-making), waiting for their own operations like every mutation. Unlike other mutations, a delete whose operation
  * failed is sent again, with pauses of 1 s, 2 s, 4 s ... up to 30 s: Neon leaves the resource in place after a failed
- * delete, and a delete of what is gone is done (a 404 counts as deleted). Unlimited retries: a clean-up must finish,
- * and one that cannot needs an operator.
+ * delete, and a delete of what is gone is done (a 404 counts as deleted). No attempt limit for faults on the way (a
+ * clean-up must finish); an operation that fails six times is final, and the activity says so itself
+ * (SENDS_AFTER_FAILED_OPERATION in src/activities/neon/operations.ts).
  */
 export const cleanup = proxyActivities<Pick<NeonActivities, 'deleteSnapshot' | 'deleteBranch' | 'deleteEndpoint'>>({
   startToCloseTimeout: '15 minutes',
