@@ -50,3 +50,10 @@ export const httpCheck = z.object({
 });
 
 export const verificationCheck = z.discriminatedUnion('kind', [sqlCheck, tablesExistCheck, httpCheck]);
+
+/**
+ * The most checks one verification runs on a branch (the verifyBranch activity refuses more). Input schemas bound
+ * every list of checks by it, and a promotion's `checks` and `postSwapChecks` together, since prod is verified with
+ * both after the swap: a list the activity would refuse must be refused before anything starts.
+ */
+export const MAX_CHECKS_PER_VERIFICATION = 100;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_CHECKS_PER_VERIFICATION } from '../../shared/checks';
 import { connectionSecrets, redact } from '../../shared/secrets';
 import { verificationCheck, judgeSql } from './checks';
 import { pgConnector, undiciGet, branchConnectionUri } from './connect';
@@ -20,7 +21,7 @@ const verifyInput = z.object({
   endpointId: neonId.optional(),
   databaseName: z.string().min(1),
   roleName: z.string().min(1),
-  checks: z.array(verificationCheck).min(1).max(100),
+  checks: z.array(verificationCheck).min(1).max(MAX_CHECKS_PER_VERIFICATION),
   statementTimeoutMs: z.number().int().min(100).max(300_000).optional(),
   throwOnFailure: z.boolean().optional(),
 });

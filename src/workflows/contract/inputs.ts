@@ -11,7 +11,7 @@
  */
 import { z } from '../../shared/zod';
 import type { VerificationCheck } from '../../activities/contract';
-import { verificationCheck as sharedVerificationCheck } from '../../shared/checks';
+import { MAX_CHECKS_PER_VERIFICATION, verificationCheck as sharedVerificationCheck } from '../../shared/checks';
 import { durationMs } from './duration';
 import { notifyOptions } from './notify';
 
@@ -45,7 +45,16 @@ export const CONNECTIVITY_CHECK: VerificationCheck = {
   expect: { value: 1 },
 };
 
-const checks = lazy(() => z.array(verificationCheck).check(z.maxLength(100)));
+const checks = lazy(() => z.array(verificationCheck).check(z.maxLength(MAX_CHECKS_PER_VERIFICATION)));
+
+/** Prod is verified after the swap with `checks` and `postSwapChecks` in one call: together they fit in it. */
+const checksFitOneVerification = <T extends { checks: unknown[]; postSwapChecks: unknown[] }>() =>
+  z.refine<T>((input) => input.checks.length + input.postSwapChecks.length <= MAX_CHECKS_PER_VERIFICATION, {
+    message:
+      `checks and postSwapChecks together: at most ${MAX_CHECKS_PER_VERIFICATION} ` +
+      '(prod is verified with both after the swap)',
+    path: ['postSwapChecks'],
+  });
 
 const ident = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 const column = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'expected a column name'));
@@ -140,6 +149,7 @@ export const promoteInput = lazy(() =>
     })
     .check(
       distinctBranches(),
+      checksFitOneVerification(),
       z.refine((input) => input.writePolicy !== 'reconcile' || input.reconcile !== undefined, {
         message: 'the reconcile policy needs the tables to reconcile',
         path: ['reconcile'],
