@@ -6,11 +6,12 @@
 import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { ApplyMigrationResult, MigrationPlan, MigrationSource } from '../../activities/contract';
 import { databaseRefOf } from '../contract/database-ref';
-import { CONNECTIVITY_CHECK, type PromoteOptions } from '../contract/inputs';
+import type { PromoteOptions } from '../contract/inputs';
 import { isoAfter, resourceName } from '../contract/names';
 import { databaseWrites, neonMutations } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import type { PromoteOutcome, PromoteResult } from './promote';
+import { orConnect } from './promotion';
 import { isCancellation, shielded } from '../runtime/saga';
 import { verify } from '../steps/checks';
 import { retireBackup } from '../steps/cleanup';
@@ -80,12 +81,7 @@ export async function promoteByMigrations(
       }
     });
     const post = await run.step('verify_prod', () =>
-      verify(
-        database,
-        prod.branchId,
-        prod.endpointId,
-        options.checks.length ? [...options.checks, ...options.postSwapChecks] : [CONNECTIVITY_CHECK],
-      ),
+      verify(database, prod.branchId, prod.endpointId, orConnect([...options.checks, ...options.postSwapChecks])),
     );
     result.verification.prod = post;
     if (post.ok) return done(run, result, 'promoted', null);

@@ -77,3 +77,27 @@ test('applies exactly the pending migrations and keeps prod; then nothing is pen
     expect(await labels(p.connectionUri)).toEqual([...before, 'late row']);
   });
 }, 180_000);
+
+test('postSwapChecks verify prod after the migrations even without checks: a failing one restores the anchor', async () => {
+  const p = await seedProd(s.emu, 3);
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    await (await s.client.startSetup({ projectId: p.projectId })).result();
+    const devUri = await uriOf(s.emu, p, 'dev');
+    // A migration that breaks the application: the column it reads is gone.
+    await migrate(devUri, '001_drop_label', 'ALTER TABLE items DROP COLUMN label');
+    const before = await labels(p.connectionUri);
+    const result = await s.client.promote({
+      projectId: p.projectId,
+      strategy: 'migrations',
+      postSwapChecks: [
+        { kind: 'sql', name: 'app reads labels', sql: 'SELECT label FROM items', expect: { rowCount: 3 } },
+      ],
+    });
+    expect(result.outcome).toBe('rolled_back');
+    expect(result.reason).toContain('app reads labels');
+    expect(result.migrations!.applied.map((m) => m.id)).toEqual(['001_drop_label']);
+    expect(result.verification.prod?.failedCheck).toBe('app reads labels');
+    expect(await labels(p.connectionUri)).toEqual(before);
+  });
+}, 180_000);
