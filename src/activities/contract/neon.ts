@@ -57,6 +57,14 @@ export type ResolveEnvironmentInput = { projectId: string; prodBranchName: strin
 
 export type ResolveEnvironmentResult = {
   projectId: string;
+  /**
+   * When the lists were read (the worker's clock, just before the reads). Workflows judge expiry by this time, not by
+   * workflow time: this activity is local, and a query that arrives while its result waits to be handed to the
+   * workflow makes the worker end the workflow task and hand the result over in an extra one. Queries are not in
+   * history, so a replay hands the result over one task earlier, at an earlier workflow time; this time, recorded with
+   * the result, is the same in both.
+   */
+  observedAt: IsoTimestamp;
   /** null when no branch has that name (the workflow decides whether that is an error). */
   prod: BranchWithEndpoints | null;
   dev: BranchWithEndpoints | null;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CallOptions, NeonClient } from '../../neon';
-import type { ActivityDeps } from '../deps';
+import { systemClock, type ActivityDeps } from '../deps';
 import { activity, failure } from '../failures';
 import { neonId, projectInput, resourceName } from '../inputs';
 import { toBranchInfo, toEndpointInfo, toSnapshotInfo } from './mappers';
@@ -18,11 +18,13 @@ export async function withEndpoints(
 }
 
 /** Reading activities: they resolve branches by name, because IDs change on every finalized restore. */
-export function environmentActivities({ neon, snapshotLimit = 10 }: ActivityDeps) {
+export function environmentActivities({ neon, clock = systemClock, snapshotLimit = 10 }: ActivityDeps) {
   return {
     resolveEnvironment: activity(
       z.object({ projectId: neonId, prodBranchName: resourceName, devBranchName: resourceName }),
       async ({ projectId, prodBranchName, devBranchName }, call) => {
+        // Before the reads: what had expired by this time had expired when it was listed.
+        const observedAt = new Date(clock.now()).toISOString();
         // Three independent reads; endpoints come from one project-wide list rather than one call per branch.
         const [branches, snapshots, endpoints] = await Promise.all([
           neon.listBranches(projectId, call),
@@ -43,6 +45,7 @@ export function environmentActivities({ neon, snapshotLimit = 10 }: ActivityDeps
         const limit = snapshotLimit ?? null;
         return {
           projectId,
+          observedAt,
           prod: pick(prodBranchName),
           dev: pick(devBranchName),
           branches: branches.map(toBranchInfo),

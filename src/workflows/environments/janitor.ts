@@ -32,7 +32,9 @@ export async function janitor(raw: JanitorInput): Promise<JanitorResult> {
   const { projectId } = options;
   const result: JanitorResult = { outcome: 'noop', projectId, deletedSnapshots: [], deletedBranches: [], skipped: [] };
   const env = await run.step('survey', () => resolveEnvironment(options));
-  const now = Date.now();
+  // What is past its expiry is judged as of the survey, not by workflow time, so the same things are deleted on replay
+  // (see ResolveEnvironmentResult.observedAt).
+  const now = Date.parse(env.observedAt);
 
   const snapshots: { snapshot: SnapshotInfo; why: string }[] = env.snapshots
     .filter((snapshot) => isOwned(snapshot.name) && past(snapshot.expiresAt, now))

@@ -1,5 +1,5 @@
 /** Step 1 of a promotion: what would happen, and whether it can happen at all. Changes nothing in a dry run. */
-import type { CompareSchemaResult, SnapshotInfo } from '../../activities/contract';
+import type { CompareSchemaResult, IsoTimestamp, SnapshotInfo } from '../../activities/contract';
 import { neonReads } from '../runtime/activity-options';
 import { databaseRefOf } from '../contract/database-ref';
 import type { PromoteOptions } from '../contract/inputs';
@@ -24,8 +24,13 @@ export type PromotionPlan = {
   expiredSnapshots: { id: string; name: string }[];
 };
 
-/** Our snapshots whose retention is over, by workflow time; Neon may not have deleted them yet. */
-function expiredOwn(snapshots: SnapshotInfo[], now: number): SnapshotInfo[] {
+/**
+ * Our snapshots whose retention was over when they were listed; Neon may not have deleted them yet. Judged by the
+ * listing's own time, not workflow time: which snapshots are deleted must be the same on replay (see
+ * ResolveEnvironmentResult.observedAt).
+ */
+function expiredOwn(snapshots: SnapshotInfo[], listedAt: IsoTimestamp): SnapshotInfo[] {
+  const now = Date.parse(listedAt);
   return snapshots.filter(
     (snapshot) => isOwned(snapshot.name) && snapshot.expiresAt !== null && Date.parse(snapshot.expiresAt) <= now,
   );
@@ -45,7 +50,7 @@ export async function planPromotion(options: PromoteOptions): Promise<PromotionP
     { checks: options.checks, postSwapChecks: options.postSwapChecks },
   );
 
-  const expired = expiredOwn(env.snapshots, Date.now());
+  const expired = expiredOwn(env.snapshots, env.observedAt);
   const free = env.freeSnapshotSlots;
   const needed = slotsNeeded(options);
   if (free !== null && free < needed) {
