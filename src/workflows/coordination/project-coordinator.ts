@@ -112,21 +112,8 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
     },
     {
       validator: (req: SubmitRequest) => {
-        if (!req || !KINDS.includes(req.kind))
-          throw ApplicationFailure.create({
-            type: 'InvalidInput',
-            message: `invalid input: kind: one of ${KINDS.join(', ')}`,
-          });
-        if (typeof req.workflowId !== 'string' || req.workflowId.length === 0 || req.workflowId.length > 200)
-          throw ApplicationFailure.create({
-            type: 'InvalidInput',
-            message: 'invalid input: workflowId: 1-200 characters',
-          });
-        if (req.external !== undefined && typeof req.external?.runId !== 'string')
-          throw ApplicationFailure.create({
-            type: 'InvalidInput',
-            message: 'invalid input: external.runId: the run ID of the run asking to be admitted',
-          });
+        const problem = submitProblemOf(req);
+        if (problem) throw ApplicationFailure.create({ type: 'InvalidInput', message: `invalid input: ${problem}` });
         // Recovering: the queue is not complete yet; the handler decides once it is.
         if (recovering) return;
         const listed = queue.find((entry) => entry.workflowId === req.workflowId);
@@ -204,6 +191,30 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
     queue.shift();
     finished++;
   }
+}
+
+/** The longest run summary a submission may carry: one line in the Temporal UI, kept in the run's history. */
+const MAX_SUMMARY_LENGTH = 1000;
+
+/**
+ * What is wrong with a submission, or null. Anyone with access to the namespace can send one with a raw client: the
+ * validator refuses what the handler could not act on, since a handler that throws fails the workflow task and stalls
+ * the project's queue. `input` is the run's, which validates it itself.
+ */
+function submitProblemOf(req: unknown): string | null {
+  if (typeof req !== 'object' || req === null || Array.isArray(req)) return '(request): expected a submission';
+  const { kind, workflowId, ifBusy, summary, external, readmit } = req as Record<string, unknown>;
+  if (typeof kind !== 'string' || !KINDS.includes(kind as RunKind)) return `kind: one of ${KINDS.join(', ')}`;
+  if (typeof workflowId !== 'string' || workflowId.length === 0 || workflowId.length > 200)
+    return 'workflowId: 1-200 characters';
+  if (ifBusy !== undefined && ifBusy !== 'queue' && ifBusy !== 'refuse') return "ifBusy: 'queue' or 'refuse'";
+  if (summary !== undefined && (typeof summary !== 'string' || summary.length > MAX_SUMMARY_LENGTH))
+    return `summary: text of at most ${MAX_SUMMARY_LENGTH} characters`;
+  const runId = (external as { runId?: unknown } | null | undefined)?.runId;
+  if (external !== undefined && (typeof runId !== 'string' || runId === ''))
+    return 'external.runId: the run ID of the run asking to be admitted';
+  if (readmit !== undefined && typeof readmit !== 'boolean') return 'readmit: true or false';
+  return null;
 }
 
 /** The entry is the execution asking: the same external run, or a child of this coordinator asking again. */

@@ -11,16 +11,13 @@ export class ApprovalGate {
   private decision: Approval | null = null;
 
   constructor(private readonly required: boolean) {
-    const validator = (req: ApprovalRequest): void => {
+    const validator = (req: unknown): void => {
       if (!this.required)
         throw ApplicationFailure.create({ type: 'NotWaiting', message: 'this run needs no approval' });
       if (!this.open)
         throw ApplicationFailure.create({ type: 'NotWaiting', message: 'this run is not waiting for approval' });
-      if (typeof req?.by !== 'string' || req.by.trim() === '' || req.by.length > 200)
-        throw ApplicationFailure.create({
-          type: 'InvalidInput',
-          message: 'invalid input: by: who decides (1-200 chars)',
-        });
+      const problem = problemOf(req);
+      if (problem) throw ApplicationFailure.create({ type: 'InvalidInput', message: `invalid input: ${problem}` });
     };
     const decide =
       (approved: boolean) =>
@@ -48,4 +45,16 @@ export class ApprovalGate {
     }
     return this.decision;
   }
+}
+
+/**
+ * What is wrong with a decision request, or null. A raw Temporal client can send any payload: the validator refuses
+ * what the handler could not record, since a handler that throws fails the workflow task and stalls the run.
+ */
+function problemOf(req: unknown): string | null {
+  if (typeof req !== 'object' || req === null || Array.isArray(req)) return '(request): expected { by, comment? }';
+  const { by, comment } = req as Record<string, unknown>;
+  if (typeof by !== 'string' || by.trim() === '' || by.length > 200) return 'by: who decides (1-200 chars)';
+  if (comment !== undefined && comment !== null && typeof comment !== 'string') return 'comment: text, if given';
+  return null;
 }
