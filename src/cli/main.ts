@@ -1,30 +1,33 @@
-import { Command } from 'commander';
+import { Command, CommanderError, type OutputConfiguration } from 'commander';
 import { runWorker } from '../worker';
 import { registerInspection } from './commands/inspect';
 import { registerMutations } from './commands/mutations';
 import { registerPreviews } from './commands/previews';
 import { registerSchedules } from './commands/schedules';
 import { describeError, EXIT } from './exit';
+import { refuseUnknownWords, usageLine } from './usage';
 
 const EXIT_CODES = `
 Exit codes:
   0  success (promoted, refreshed, rolled back by the rollback command, ...; or started without --wait)
   1  failed or cancelled
-  2  invalid input (nothing was started, nothing changed at Neon)
+  2  invalid input or an unknown command or option (nothing was started, nothing changed at Neon)
   3  rolled back: the promotion failed its checks on prod and prod was restored
   4  refused or aborted: the project was busy, a precondition failed, or checks failed before the swap (prod untouched)
 
 Temporal settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_CERT/KEY, TEMPORAL_API_KEY
 (for the local stack: source .data/stack.env).`;
 
-export function buildProgram(): Command {
+/** The program; `output` replaces where commander writes (its error lines are silent: main prints one line). */
+export function buildProgram(output: OutputConfiguration = {}): Command {
   const program = new Command('neon-promote')
+    // Before the subcommands are added: they take their output settings from here.
+    .configureOutput({ outputError: () => {}, ...output })
     .description('Neon dev -> prod promotion as crash-safe Temporal workflows')
     .option('--json', 'machine output: one JSON document on stdout, no progress')
     .option('--debug', 'print stack traces of errors')
     .option('--task-queue <name>', 'task queue of the workers (default neon-promote)')
     .addHelpText('after', EXIT_CODES)
-    .showHelpAfterError('(add --help for usage)')
     .exitOverride();
 
   program
@@ -41,15 +44,18 @@ export function buildProgram(): Command {
 
 /** Errors end as one line on stderr (no stack unless --debug) and an exit code (see EXIT_CODES). */
 export async function main(argv = process.argv): Promise<void> {
-  const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await refuseUnknownWords(argv.slice(2), buildProgram);
+    await buildProgram().parseAsync(argv);
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code?.startsWith('commander.')) {
-      // Commander printed the usage problem itself; help and version are not errors.
-      const benign = code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help';
-      process.exitCode = benign ? EXIT.ok : EXIT.invalidInput;
+    if (err instanceof CommanderError) {
+      // Help asked for is not an error. Help commander printed to stderr answers a group without its subcommand
+      // (`neon-promote preview`): nothing ran, so that is a usage error too.
+      if (err.exitCode === 0) process.exitCode = EXIT.ok;
+      else {
+        if (err.code !== 'commander.help') process.stderr.write(`neon-promote: ${usageLine(err)}\n`);
+        process.exitCode = EXIT.invalidInput;
+      }
       return;
     }
     const { code: exit, message } = describeError(err);

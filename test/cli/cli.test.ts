@@ -1,8 +1,7 @@
 import type { Worker } from '@temporalio/worker';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { PreviewListing } from '../../src/cli/preview-list';
 import type { SeededProject } from '../../tools/emulator';
+import { runCli, type CliResult } from '../support/cli';
 import { freePort } from '../support/ports';
 import { maybeRecordHistory } from '../support/histories';
 import { api, uriOf } from '../support/emulator-api';
@@ -10,40 +9,28 @@ import { sql } from '../support/postgres';
 import { seedProd, sourceOf, type Stack, startStack } from '../support/workflow-stack';
 
 // The CLI as a user runs it: a spawned process against the real dev server, a worker and the emulator.
-const root = join(__dirname, '..', '..');
 let s: Stack;
 let worker: Worker;
 let running: Promise<void>;
 let project: SeededProject;
 
-type Result = { code: number | null; stdout: string; stderr: string };
-
-function cli(...args: string[]): Promise<Result> {
+function cli(...args: string[]): Promise<CliResult> {
   return cliWith({}, ...args);
 }
 
 /** The CLI with these environment settings over the stack's (undefined: the variable is not set at all). */
-function cliWith(settings: Record<string, string | undefined>, ...args: string[]): Promise<Result> {
-  const env = {
-    ...process.env,
-    TEMPORAL_ADDRESS: process.env.TEMPORAL_TEST_ADDRESS,
-    TEMPORAL_NAMESPACE: s.t.namespace,
-    NEON_PROMOTE_TASK_QUEUE: s.t.taskQueue,
-    NEON_API_BASE_URL: s.emu.baseUrl,
-    NEON_API_KEY: s.emu.apiKey,
-    NO_COLOR: '1',
-    ...settings,
-  };
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', join(root, 'src/cli/main.ts'), ...args], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+function cliWith(settings: Record<string, string | undefined>, ...args: string[]): Promise<CliResult> {
+  return runCli(
+    {
+      TEMPORAL_ADDRESS: process.env.TEMPORAL_TEST_ADDRESS,
+      TEMPORAL_NAMESPACE: s.t.namespace,
+      NEON_PROMOTE_TASK_QUEUE: s.t.taskQueue,
+      NEON_API_BASE_URL: s.emu.baseUrl,
+      NEON_API_KEY: s.emu.apiKey,
+      ...settings,
+    },
+    args,
+  );
 }
 
 const mutatingCalls = () => s.emu.requestLog().filter((r) => r.method !== 'GET').length;
