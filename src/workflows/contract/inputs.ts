@@ -15,7 +15,15 @@ import { MAX_CHECKS_PER_VERIFICATION, verificationCheck as sharedVerificationChe
 import { durationMs } from './duration';
 import { notifyOptions } from './notify';
 
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** Neon keeps a snapshot (and a branch with an expiry) at most this long. */
+const MAX_EXPIRY = 30 * DAY;
+/**
+ * How much longer than the approval wait the candidate snapshot is kept: the restore that follows an approval given
+ * at the last moment reads it.
+ */
+const CANDIDATE_AFTER_APPROVAL = HOUR;
 
 /** A schema built the first time it is asked for, then kept (per module instance: per workflow in the sandbox). */
 export function lazy<S>(build: () => S): () => S {
@@ -115,7 +123,8 @@ export const setupInput = lazy(() =>
   z.object({ ...projectFields(), protectProd: z._default(z.boolean(), true) }).check(distinctBranches()),
 );
 
-export const promoteInput = lazy(() =>
+/** The promotion's fields and the rules between them, before the defaults that depend on other fields. */
+const promoteFields = () =>
   z
     .object({
       ...projectFields(),
@@ -130,7 +139,8 @@ export const promoteInput = lazy(() =>
       retention: z.prefault(
         z.object({
           rollbackSnapshot: z._default(durationMs({ min: 60_000, max: 30 * DAY }), 30 * DAY),
-          candidateSnapshot: z._default(durationMs({ min: 60_000, max: 30 * DAY }), DAY),
+          /** Default: a day, or the approval timeout and an hour if that is longer (candidateRetention). */
+          candidateSnapshot: z.optional(durationMs({ min: 60_000, max: MAX_EXPIRY })),
           /** How long the replaced prod ("old" backup) is kept; Neon deletes it at its expiry. */
           backupBranch: z._default(durationMs({ min: 1000, max: 30 * DAY }), 3_600_000),
         }),
@@ -154,8 +164,51 @@ export const promoteInput = lazy(() =>
         message: 'the reconcile policy needs the tables to reconcile',
         path: ['reconcile'],
       }),
-    ),
+      z.superRefine(candidateOutlastsApproval),
+    );
+
+export const promoteInput = lazy(() =>
+  z.pipe(
+    promoteFields(),
+    z.transform((input: z.output<ReturnType<typeof promoteFields>>) => ({
+      ...input,
+      retention: { ...input.retention, candidateSnapshot: candidateRetention(input) },
+    })),
+  ),
 );
+
+type CandidateTerms = { approval?: { timeout: number }; retention: { candidateSnapshot?: number } };
+
+/** The candidate snapshot's retention: the caller's, else a day, or the approval timeout and an hour if longer. */
+function candidateRetention({ approval, retention }: CandidateTerms): number {
+  return retention.candidateSnapshot ?? Math.max(DAY, (approval?.timeout ?? 0) + CANDIDATE_AFTER_APPROVAL);
+}
+
+/**
+ * The candidate snapshot is taken before the approval wait and restored after it: it must not expire while the run
+ * waits. A caller who set both so that it would is refused, told which to change.
+ */
+function candidateOutlastsApproval(input: CandidateTerms, ctx: z.core.$RefinementCtx<CandidateTerms>): void {
+  if (!input.approval) return;
+  const needed = input.approval.timeout + CANDIDATE_AFTER_APPROVAL;
+  if (needed > MAX_EXPIRY) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['approval', 'timeout'],
+      message:
+        `must be at most ${MAX_EXPIRY - CANDIDATE_AFTER_APPROVAL} ms (29 days 23 hours): the candidate snapshot ` +
+        'must outlast the wait by an hour, and Neon keeps a snapshot at most 30 days',
+    });
+  } else if (input.retention.candidateSnapshot !== undefined && input.retention.candidateSnapshot < needed) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['retention', 'candidateSnapshot'],
+      message:
+        `the candidate snapshot would expire while the run waits for approval: raise retention.candidateSnapshot ` +
+        `to at least ${needed} ms (approval.timeout and an hour), or lower approval.timeout`,
+    });
+  }
+}
 
 export const refreshInput = lazy(() =>
   z

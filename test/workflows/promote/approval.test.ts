@@ -1,10 +1,12 @@
 /**
- * The approval gate as a raw Temporal client reaches it: a malformed decision is refused by the update's validator and
- * the run keeps waiting (a handler that threw would fail its workflow task and stall the run and the project's queue).
+ * The approval gate. The candidate snapshot, taken before the wait and restored after it, outlives the longest wait
+ * the input allows. A malformed decision from a raw Temporal client is refused by the update's validator and the run
+ * keeps waiting (a handler that threw would fail its workflow task and stall the run and the project's queue).
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { approveUpdate, rejectUpdate } from '../../../src/workflows/contract/definitions';
+import { api } from '../../support/emulator-api';
 import { until } from '../../support/polling';
 import { projectWithChange, type Stack, startStack } from '../../support/workflow-stack';
 
@@ -66,5 +68,38 @@ test('malformed decisions from a raw client are refused by the validator; the ru
     const history = await handle.fetchHistory();
     const failedTasks = history.events!.filter((event) => event.workflowTaskFailedEventAttributes);
     expect(failedTasks).toEqual([]);
+  });
+}, 180_000);
+
+test('an approval wait longer than the candidate retention the caller set is refused, naming what to raise', async () => {
+  const refusedFor = (input: object) =>
+    s.client.startPromotion({ projectId: 'p-approval', ...input }).catch((e: unknown) => e);
+  const shortRetention = await refusedFor({
+    approval: { required: true, timeout: '7d' },
+    retention: { candidateSnapshot: '1d' },
+  });
+  expect(shortRetention).toMatchObject({ name: 'InvalidInputError', field: 'retention.candidateSnapshot' });
+  expect((shortRetention as Error).message).toMatch(/raise retention\.candidateSnapshot .* or lower approval\.timeout/);
+  // Past what Neon keeps a snapshot, no retention is long enough.
+  const tooLong = await refusedFor({ approval: { required: true, timeout: '30d' } });
+  expect(tooLong).toMatchObject({ name: 'InvalidInputError', field: 'approval.timeout' });
+});
+
+test('without a retention of its own, the candidate snapshot outlives the approval wait', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await projectWithChange(s);
+    const started = Date.now();
+    const run = await s.client.startPromotion({ projectId: p.projectId, approval: { required: true, timeout: '7d' } });
+    await waitForStep(run.workflowId, 'approval');
+    const { snapshots } = (await api(s.emu, 'GET', `/projects/${p.projectId}/snapshots`)) as {
+      snapshots: { name: string; expires_at?: string }[];
+    };
+    const candidate = snapshots.find((snapshot) => snapshot.name.startsWith('np-candidate-'));
+    // Still there when an approval given at the wait's last moment restores it (its expiry is whole seconds).
+    const waitEnds = started + 7 * 86_400_000;
+    expect(Date.parse(candidate!.expires_at!)).toBeGreaterThan(waitEnds + 59 * 60_000);
+    await s.client.reject(run.workflowId, 'ops');
+    expect((await run.result()).outcome).toBe('aborted');
   });
 }, 180_000);
