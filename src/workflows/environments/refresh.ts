@@ -20,14 +20,14 @@ import { workflowInfo } from '@temporalio/workflow';
 import type { BranchWithEndpoints, FingerprintBranchResult } from '../../activities/contract';
 import { changedTables, findRefreshBaseline, fingerprint, fingerprintOrNull } from '../steps/fingerprints';
 import { neonMutations, neonReads } from '../runtime/activity-options';
-import { CONNECTIVITY_CHECK, refreshInput, type RefreshInput } from '../contract/inputs';
+import { refreshInput, type RefreshInput } from '../contract/inputs';
 import { isoAfter, resourceName } from '../contract/names';
 import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
 import { Saga, isCancellation, shielded } from '../runtime/saga';
 import { databaseRefOf, type DatabaseRef } from '../contract/database-ref';
 import { refuse } from '../contract/failures';
-import { requireReadOnlyChecks, verify } from '../steps/checks';
+import { orConnect, requireReadOnlyChecks, verify } from '../steps/checks';
 import { deleteSnapshot, retireBackup } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
 import { restoreOnto } from '../steps/restore';
@@ -118,12 +118,7 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
       }),
     );
     const check = await run.step('verify_dev', () =>
-      verify(
-        options,
-        swap.restoredBranchId,
-        plan.devEndpointId,
-        options.checks.length ? options.checks : [CONNECTIVITY_CHECK],
-      ),
+      verify(options, swap.restoredBranchId, plan.devEndpointId, orConnect(options.checks)),
     );
     if (!check.ok) {
       // Dev is not production: the old dev stays (without expiry) for whoever looks into it.

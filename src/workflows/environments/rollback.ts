@@ -3,13 +3,13 @@
  * this product took. Prod keeps its endpoint; the replaced prod is kept as a backup for the configured time.
  */
 import { workflowInfo } from '@temporalio/workflow';
-import { CONNECTIVITY_CHECK, rollbackInput, type RollbackInput } from '../contract/inputs';
+import { rollbackInput, type RollbackInput } from '../contract/inputs';
 import { isOwned, resourceName } from '../contract/names';
 import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
 import { isCancellation, shielded } from '../runtime/saga';
 import { refuse } from '../contract/failures';
-import { requireReadOnlyChecks, verify } from '../steps/checks';
+import { orConnect, requireReadOnlyChecks, verify } from '../steps/checks';
 import { liftFenceOf, retireBackup } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
 import { restoreOnto } from '../steps/restore';
@@ -68,12 +68,7 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
       }),
     );
     const check = await run.step('verify_prod', () =>
-      verify(
-        options,
-        swap.restoredBranchId,
-        plan.endpointId,
-        options.checks.length ? options.checks : [CONNECTIVITY_CHECK],
-      ),
+      verify(options, swap.restoredBranchId, plan.endpointId, orConnect(options.checks)),
     );
     if (!check.ok) {
       // There is no safer state to go back to than the one asked for: keep the replaced prod and say where it is.

@@ -5,9 +5,9 @@
 import { fingerprintOrNull } from '../steps/fingerprints';
 import type { ApprovalGate } from './approval';
 import type { PromoteResult } from './promote';
-import { abort, orConnect, snapshotStep, type Promotion } from './promotion';
+import { abort, snapshotStep, type Promotion } from './promotion';
 import { neonMutations } from '../runtime/activity-options';
-import { verify } from '../steps/checks';
+import { orConnect, verify } from '../steps/checks';
 import { deleteBranch, deleteSnapshot } from '../steps/cleanup';
 
 /** A candidate that passed its checks: its branch and the endpoint the checks used. */

@@ -11,9 +11,8 @@ import { isoAfter, resourceName } from '../contract/names';
 import { databaseWrites, neonMutations } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import type { PromoteOutcome, PromoteResult } from './promote';
-import { orConnect } from './promotion';
 import { isCancellation, shielded } from '../runtime/saga';
-import { verify } from '../steps/checks';
+import { orConnect, verify } from '../steps/checks';
 import { retireBackup } from '../steps/cleanup';
 import { restoreOnto } from '../steps/restore';
 

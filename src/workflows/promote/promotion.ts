@@ -3,8 +3,8 @@
  * swap.ts from the rollback snapshot to the clean-up): the run's state and the steps more than one
  * phase takes.
  */
-import type { SnapshotInfo, VerificationCheck } from '../../activities/contract';
-import { CONNECTIVITY_CHECK, type PromoteOptions } from '../contract/inputs';
+import type { SnapshotInfo } from '../../activities/contract';
+import type { PromoteOptions } from '../contract/inputs';
 import { isoAfter } from '../contract/names';
 import type { PromoteOutcome, PromoteResult } from './promote';
 import type { PromotionPlan } from './plan';
@@ -59,10 +59,6 @@ export async function abort(promotion: Promotion, why: string): Promise<PromoteR
   await promotion.run.step('clean_up', () => promotion.saga.compensate());
   return done(promotion.run, promotion.result, 'aborted', why);
 }
-
-/** Without checks of the caller's, a branch must at least answer. */
-export const orConnect = (checks: VerificationCheck[]): VerificationCheck[] =>
-  checks.length ? checks : [CONNECTIVITY_CHECK];
 
 export function done(run: Run, result: PromoteResult, outcome: PromoteOutcome, reason: string | null): PromoteResult {
   result.outcome = outcome;

@@ -8,11 +8,11 @@ import type { VerifyBranchResult } from '../../activities/contract';
 import { resourceName } from '../contract/names';
 import type { PromoteResult } from './promote';
 import type { Candidate } from './candidate';
-import { abort, done, orConnect, snapshotStep, type Promotion } from './promotion';
+import { abort, done, snapshotStep, type Promotion } from './promotion';
 import { undoSwap } from './undo';
 import { neonMutations } from '../runtime/activity-options';
 import { isCancellation, shielded, type Saga } from '../runtime/saga';
-import { verify } from '../steps/checks';
+import { orConnect, verify } from '../steps/checks';
 import { deleteSnapshot, retireBackup } from '../steps/cleanup';
 import { type Swap, finalizeOnto } from '../steps/restore';
 

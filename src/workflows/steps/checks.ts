@@ -2,7 +2,12 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { VerificationCheck, VerifyBranchResult } from '../../activities/contract';
 import type { DatabaseRef } from '../contract/database-ref';
+import { CONNECTIVITY_CHECK } from '../contract/inputs';
 import { branchChecks, neonReads } from '../runtime/activity-options';
+
+/** The caller's checks, or, without any, the check that the branch answers at all. */
+export const orConnect = (checks: VerificationCheck[]): VerificationCheck[] =>
+  checks.length ? checks : [CONNECTIVITY_CHECK];
 
 /** Runs `checks` on a branch, through the given endpoint (its read-write one if none). */
 export async function verify(
