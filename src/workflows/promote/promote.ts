@@ -7,7 +7,7 @@
  * `strategy: 'migrations'` promotes by applying dev's pending migrations instead (migrations.ts). The phases
  * live in candidate.ts (up to a checked candidate) and swap.ts (from the rollback snapshot on).
  */
-import { workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, workflowInfo } from '@temporalio/workflow';
 import type { FingerprintBranchResult, VerifyBranchResult } from '../../activities/contract';
 import { ApprovalGate } from './approval';
 import type { Approval, WriteReport } from '../contract/definitions';
@@ -95,11 +95,7 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
     if ('outcome' in candidate) return candidate;
     return await swapAndVerify(promotion, candidate);
   } catch (err) {
-    // A swap whose step failed (e.g. the wait after finalize) may still have happened: lineage says.
-    const candidateBranchId = promotion.candidateBranchId;
-    if (!promotion.swap && candidateBranchId && (await shielded(() => isFinalized(projectId, candidateBranchId)))) {
-      onSwapped(promotion, { restoredBranchId: candidateBranchId, replacedBranchId: plan.prodBranchId });
-    }
+    const unknownSwap = await settleSwap(promotion);
     const message = err instanceof Error ? err.message : String(err);
     try {
       await run.step('compensate', () => undo(saga));
@@ -107,7 +103,36 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
       run.finish('failed', `${message}; then the rollback failed: ${String(undoErr)}`);
       throw undoErr;
     }
-    run.finish(isCancellation(err) ? 'cancelled' : 'failed', promotion.swap ? `${message}; prod rolled back` : message);
+    const undone = promotion.swap ? `${message}; prod rolled back` : message;
+    run.finish(isCancellation(err) ? 'cancelled' : 'failed', unknownSwap ? `${undone}; ${unknownSwap}` : undone);
     throw err;
+  }
+}
+
+/**
+ * Makes the saga fit whether the swap happened, after a failure before it was recorded: a swap whose step failed
+ * (e.g. the wait after finalize) may still have happened, and the candidate's lineage says. The compensations run
+ * whatever this finds. Lineage that cannot be read (a revoked key, Neon down past every retry) after the swap had
+ * started leaves it open whether prod is the candidate now: deleting the candidate branch could delete prod, and the
+ * rollback snapshot is the way back, so both are kept (the fence lift and the rest of the clean-up still run), and
+ * the returned note tells the operator what to check. Before the swap started the candidate cannot be prod.
+ */
+async function settleSwap(promotion: Promotion): Promise<string | null> {
+  const { candidateBranchId, database, plan, result, run, saga } = promotion;
+  if (promotion.swap || !candidateBranchId) return null;
+  try {
+    if (await shielded(() => isFinalized(database.projectId, candidateBranchId)))
+      onSwapped(promotion, { restoredBranchId: candidateBranchId, replacedBranchId: plan.prodBranchId });
+    return null;
+  } catch (err) {
+    if (!run.progress.steps.some((step) => step.name === 'swap')) return null;
+    saga.drop('delete_candidate_branch', 'delete_rollback_snapshot');
+    const failure = err instanceof ActivityFailure && err.cause ? err.cause : err;
+    const why = failure instanceof Error ? failure.message : String(failure);
+    return (
+      `could not tell whether prod is the candidate now (${why}): kept the candidate branch ${candidateBranchId} ` +
+      `and the rollback snapshot ${result.rollbackSnapshotId}; if prod serves the candidate, roll back to that ` +
+      `snapshot, else delete the candidate branch`
+    );
   }
 }
