@@ -9,7 +9,9 @@ module.exports = {
   },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  setupFiles: ['<rootDir>/test/support/quiet-runtime.ts'],
+  // Logs go to .data/test-logs/ (test/support/test-logs.ts); the reporter names them when a test fails.
+  setupFilesAfterEnv: ['<rootDir>/test/support/setup-test-log.ts'],
+  reporters: ['default', '<rootDir>/test/support/log-reporter.js'],
   testTimeout: 120_000,
   maxWorkers: 2,
 };

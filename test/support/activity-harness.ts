@@ -3,6 +3,8 @@ import { createActivities, type ActivityDeps } from '../../src/activities';
 import { startEmulator, waitForOperations, type Emulator, type EmulatorOptions } from '../../tools/emulator';
 import { createNeonClient, RateBudget } from '../../src/neon';
 import { api, type Json } from './emulator-api';
+import { fileLogger } from './runtime-log';
+import { currentTestLog } from './test-logs';
 
 export type Harness = {
   emu: Emulator;
@@ -24,12 +26,13 @@ export async function startHarness(
   const emu = await startEmulator({ port: 0, mode: 'memory', operationDelayMs: { min: 20, max: 60 }, ...options });
   const neon = createNeonClient({ baseUrl: emu.baseUrl, apiKey: emu.apiKey, rateBudget: new RateBudget() });
   const activities = createActivities({ neon, ...deps });
+  const logger = fileLogger(currentTestLog());
   return {
     emu,
     activities,
     api: (method, path, body) => api(emu, method, path, body),
     run: (fn, input, attempt = 1) =>
-      new MockActivityEnvironment({ attempt, activityType: fn.name || 'activity' }).run(fn, input),
+      new MockActivityEnvironment({ attempt, activityType: fn.name || 'activity' }, { logger }).run(fn, input),
     async createProject() {
       const created = (await api(emu, 'POST', '/projects', { project: { name: 'test' } })) as {
         project: { id: string };

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Emulator } from '../../tools/emulator';
+import { currentTestLog, logDescriptor, shownPath } from './test-logs';
 
 export type CrashWorker = {
   proc: ChildProcess;
@@ -35,7 +36,7 @@ export type CrashWorkerOptions = {
   killFrom?: boolean;
   /** A dev server of the test's own; the jest run's by default. */
   temporalAddress?: string;
-  /** The product's logger at debug level as JSON lines into this file; without it, stderr is this process's. */
+  /** The product's logger at debug level as JSON lines into this file; without it, its INFO lines go to the test's log. */
   logFile?: string;
 };
 
@@ -57,6 +58,7 @@ export async function killAllCrashWorkers(): Promise<void> {
 
 /** Starts a worker process and resolves once it polls. */
 export async function startCrashWorker(options: CrashWorkerOptions): Promise<CrashWorker> {
+  const testLog = options.logFile ? undefined : logDescriptor(currentTestLog());
   const proc = spawn(process.execPath, ['--import', 'tsx', require.resolve('./crash-worker-process.ts')], {
     env: {
       ...process.env,
@@ -71,11 +73,13 @@ export async function startCrashWorker(options: CrashWorkerOptions): Promise<Cra
       KILL_FROM: options.killFrom ? '1' : '',
       ...(options.temporalAddress ? { TEMPORAL_ADDRESS: options.temporalAddress } : {}),
     },
-    stdio: ['ignore', 'pipe', options.logFile ? 'pipe' : 'inherit'],
+    stdio: ['ignore', 'pipe', testLog?.fd ?? 'pipe'],
   });
+  testLog?.close();
   live.add(proc);
   proc.once('exit', () => live.delete(proc));
   const logFile = options.logFile;
+  const shownLog = logFile ?? shownPath(currentTestLog());
   if (logFile) proc.stderr!.on('data', (chunk: Buffer) => appendFileSync(logFile, chunk));
   const lines: string[] = [];
   const listeners: ((line: string) => void)[] = [];
@@ -87,7 +91,7 @@ export async function startCrashWorker(options: CrashWorkerOptions): Promise<Cra
       if (line === 'READY') resolve();
       for (const listener of listeners) listener(line);
     });
-    void exit.then(() => reject(new Error(`worker process exited before READY${logFile ? ` (log: ${logFile})` : ''}`)));
+    void exit.then(() => reject(new Error(`worker process exited before READY (its log: ${shownLog})`)));
   });
   const killpoint = new Promise<string | null>((resolve) => {
     listeners.push((line) => line.startsWith('KILLPOINT') && resolve(line));

@@ -1,4 +1,4 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { GlobalServer } from './global-setup';
 import { expectServerHistoriesReplay } from './replay-check';
 
 /**
@@ -6,11 +6,11 @@ import { expectServerHistoriesReplay } from './replay-check';
  * (a throw here makes jest exit non-zero). The server stops either way.
  */
 export default async function globalTeardown(): Promise<void> {
-  const env = (globalThis as { __temporalEnv?: TestWorkflowEnvironment }).__temporalEnv;
-  if (!env) return;
+  const server = (globalThis as { __temporalServer?: GlobalServer }).__temporalServer;
+  if (!server) return;
   try {
-    await expectServerHistoriesReplay({ address: env.address, label: 'jest' });
+    await expectServerHistoriesReplay({ address: server.address, label: 'jest' });
   } finally {
-    await env.teardown();
+    await server.stop();
   }
 }

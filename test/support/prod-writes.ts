@@ -3,6 +3,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { SeededProject } from '../../tools/emulator';
 import { api } from './emulator-api';
 import { sql } from './postgres';
+import { fileLogger } from './runtime-log';
+import { currentTestLog } from './test-logs';
 import { neonActivities, seedProd, type Stack } from './workflow-stack';
 
 export type Ids = Set<number>;
@@ -18,7 +20,9 @@ export async function projectWithWrites(s: Stack, rows = 3): Promise<SeededProje
 
 export function neonTools(s: Stack, p: SeededProject) {
   const acts = neonActivities(s.emu);
-  const run = <I, O>(fn: (i: I) => Promise<O>, input: I): Promise<O> => new MockActivityEnvironment().run(fn, input);
+  const logger = fileLogger(currentTestLog());
+  const run = <I, O>(fn: (i: I) => Promise<O>, input: I): Promise<O> =>
+    new MockActivityEnvironment({}, { logger }).run(fn, input);
   const settle = (r: { operationIds: string[] }) =>
     run(acts.waitForOperations, { projectId: p.projectId, operationIds: r.operationIds });
   const uriOf = async (branchId: string, endpointId: string): Promise<string> => {

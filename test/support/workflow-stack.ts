@@ -20,6 +20,7 @@ import {
 import { uriOf } from './emulator-api';
 import { sql } from './postgres';
 import { connectTestTemporal, type TestTemporal } from './temporal';
+import { appendLog, currentTestLog } from './test-logs';
 import { bundleProductionWorkflows } from './workflow-bundle';
 
 /** What a workflow test runs against: this file's task queue on the test server, an emulator, the production bundle. */
@@ -34,9 +35,11 @@ export type Stack = {
 };
 
 export async function startStack(testFile: string, emulator: EmulatorOptions = {}): Promise<Stack> {
+  const testLog = currentTestLog();
+  const log = (line: string) => appendLog(testLog, `emulator: ${line}\n`);
   const [t, emu, bundle] = await Promise.all([
     connectTestTemporal(testFile),
-    startEmulator({ port: 0, operationDelayMs: { min: 5, max: 20 }, ...emulator }),
+    startEmulator({ port: 0, operationDelayMs: { min: 5, max: 20 }, log, ...emulator }),
     bundleProductionWorkflows(),
   ]);
   const client = await NeonPromoteClient.connect({ client: t.client, taskQueue: t.taskQueue });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { currentTestLog, logDescriptor } from './test-logs';
 
 /** What a writer process reported: every id whose commit it saw acknowledged, and its errors by SQLSTATE. */
 export type WriterReport = { committed: number[]; errors: Record<string, number> };
@@ -28,6 +29,7 @@ export function startWriter(opts: {
   intervalMs?: number;
   firstId?: number;
 }): Writer {
+  const testLog = logDescriptor(currentTestLog());
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'writer-process.ts')], {
     env: {
       ...process.env,
@@ -36,8 +38,9 @@ export function startWriter(opts: {
       WRITER_INTERVAL_MS: String(opts.intervalMs ?? 5),
       WRITER_FIRST_ID: String(opts.firstId ?? 1),
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', testLog.fd],
   });
+  testLog.close();
   const committed: number[] = [];
   const errors: Record<string, number> = {};
   let listeners: (() => void)[] = [];
