@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Phase 3 of Neon's "snapshot-based promotion workflow" guide, step by step as written: curl + jq,
-# operations polled every 2 seconds with the guide's own loop. The one liberty: the guide shows the polling loop only
+# operations polled every 2 seconds with the guide's own loop. Two liberties. One: the guide shows the polling loop only
 # after the restore, but Neon (and the emulator) refuse the next mutation with 423 while a project's operations run,
-# so the same loop follows every call that returns operations. STEP lines on stderr time each step for the benchmark.
+# so the same loop follows every call that returns operations. The other: the guide sends the snapshot's name and
+# expires_at as a JSON body, which Neon ignores (createSnapshot takes them as query parameters), so the script sends
+# them in the query. STEP lines on stderr time each step for the benchmark.
 #
 # Environment: NEON_API_KEY, NEON_API_BASE_URL (e.g. https://console.neon.tech/api/v2), PROJECT_ID;
 # optional PROD_BRANCH_NAME (prod), DEV_BRANCH_NAME (dev).
@@ -45,17 +47,16 @@ PROD_ID=$(echo "$BRANCHES" | jq -r --arg n "$PROD" '.branches[] | select(.name =
 DEV_ID=$(echo "$BRANCHES" | jq -r --arg n "$DEV" '.branches[] | select(.name == $n) | .id')
 step list_branches end
 
-# Step 1: snapshot prod for rollback.
+# Step 1: snapshot prod for rollback. In the query, or the snapshot keeps no name and never expires, and every run
+# leaves one more against the project's snapshot limit.
 step snapshot_prod start
-R=$(neon POST "/branches/$PROD_ID/snapshot" \
-  "{\"name\": \"prod_pre_promotion_$TODAY\", \"expires_at\": \"$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)\"}")
+R=$(neon POST "/branches/$PROD_ID/snapshot?name=prod_pre_promotion_$TODAY&expires_at=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)")
 poll "$R"
 step snapshot_prod end
 
 # Step 2: snapshot dev for promotion.
 step snapshot_dev start
-R=$(neon POST "/branches/$DEV_ID/snapshot" \
-  "{\"name\": \"dev_promotion_candidate_$TODAY\", \"expires_at\": \"$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)\"}")
+R=$(neon POST "/branches/$DEV_ID/snapshot?name=dev_promotion_candidate_$TODAY&expires_at=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)")
 DEV_SNAPSHOT_ID=$(echo "$R" | jq -r '.snapshot.id')
 poll "$R"
 step snapshot_dev end

@@ -52,7 +52,8 @@ test('setup, preview, promote, refresh and rollback behave as the guide says, in
   const prodUri = seeded.connectionUri;
   await neon.updateProjectBranch(projectId, seeded.branchId, { branch: { name: 'prod' } });
 
-  // Phase 1: dev as a second root, from a snapshot of prod (the guide sends the snapshot name as a JSON body).
+  // Phase 1: dev as a second root, from a snapshot of prod. The guide sends the snapshot name as a JSON body, which
+  // Neon ignores (the snapshot gets the default name), so the snapshot is used by its ID.
   const baseline = await neon.instance.post<{ snapshot: Snapshot; operations: Operation[] }>(
     `/projects/${projectId}/branches/${seeded.branchId}/snapshot`,
     {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkRootLimit, copyDatabases, dropDatabases, finalizeRestore, lsnNow, newBranch } from '../branching';
-import { checkExpiry, mutation, type Env, type MCtx } from '../env';
+import { checkSnapshotExpiry, mutation, type Env, type MCtx } from '../env';
 import { ApiError, parse, route, type Route } from '../http';
 import { rfc3339, snapshotId } from '../ids';
 import type { OpSpec } from '../ops';
@@ -30,18 +30,16 @@ export function snapshotRoutes(env: Env): Route[] {
     route('POST', '/projects/{project_id}/branches/{branch_id}/snapshot', async (ctx) => {
       const p = store.project(ctx.params.project_id!);
       const b = store.branch(p, ctx.params.branch_id!);
-      // The spec puts these in the query; Neon's own guide sends a JSON body. Accept both, query first.
-      const fromQuery = Object.fromEntries(
-        [...ctx.query.entries()].filter(([k]) => ['name', 'expires_at', 'lsn', 'timestamp'].includes(k)),
-      );
-      const req = parse(SnapshotParams, { ...(ctx.body as object | undefined), ...fromQuery });
+      // createSnapshot takes its parameters in the query only; Neon ignores a JSON body (its guide's curl sends one,
+      // and the snapshot then gets the default name and no expiry), so the body is not read here either.
+      const req = parse(SnapshotParams, Object.fromEntries(ctx.query.entries()));
       if (req.lsn || req.timestamp)
         throw new ApiError(
           400,
           'BAD_REQUEST',
           'the emulator snapshots the branch head only (lsn/timestamp unsupported)',
         );
-      checkExpiry(req.expires_at);
+      checkSnapshotExpiry(req.expires_at);
       if (p.snapshots.length >= env.limits.snapshotQuota)
         throw new ApiError(
           422,
