@@ -56,12 +56,32 @@ function snapshotOf(p: ProjectRec): NonNullable<ProjectRec['undo']> {
   return structuredClone(rest);
 }
 
-/** Neon caps expires_at at 30 days ahead and wants it in the future. */
-export function checkExpiry(expiresAt: string | undefined | null): void {
+const DAY_MS = 86_400_000;
+
+/**
+ * A branch's expires_at as Neon's "Branch expiration" page requires it (timestamp format requirements): RFC 3339 with
+ * a time zone, in the future, at most 30 days from now.
+ */
+export function checkBranchExpiry(expiresAt: string | undefined | null): void {
   if (!expiresAt) return;
+  if (!/(Z|[+-]\d{2}:\d{2})$/i.test(expiresAt))
+    throw new ApiError(400, 'BAD_REQUEST', 'expires_at must carry a time zone (Z or an offset such as +05:00)');
+  const t = parseTimestamp(expiresAt);
+  if (t > Date.now() + 30 * DAY_MS)
+    throw new ApiError(400, 'BAD_REQUEST', 'expires_at must be at most 30 days in the future');
+}
+
+/**
+ * A snapshot's expires_at. Neon documents only its format (createSnapshot: ISO 8601) and no upper bound, so none is
+ * enforced; refusing a time already past is an assumption (README, "Limits").
+ */
+export function checkSnapshotExpiry(expiresAt: string | undefined): void {
+  if (expiresAt) parseTimestamp(expiresAt);
+}
+
+function parseTimestamp(expiresAt: string): number {
   const t = Date.parse(expiresAt);
   if (Number.isNaN(t)) throw new ApiError(400, 'BAD_REQUEST', 'expires_at must be an RFC 3339 timestamp');
   if (t <= Date.now()) throw new ApiError(400, 'BAD_REQUEST', 'expires_at must be in the future');
-  if (t > Date.now() + 30 * 86400_000)
-    throw new ApiError(400, 'BAD_REQUEST', 'expires_at must be at most 30 days in the future');
+  return t;
 }

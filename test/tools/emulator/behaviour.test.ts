@@ -281,3 +281,39 @@ test("the caller's X-Request-ID is the request's ID in headers, error bodies and
     own.headers.get('x-request-id'),
   ]);
 });
+
+test('create-snapshot reads name and expires_at from the query only; a JSON body is ignored', async () => {
+  const p = await seedProject(emu, { rows: 0 });
+  const path = `/projects/${p.projectId}/branches/${p.branchId}/snapshot`;
+  const inADay = new Date(Date.now() + 86_400_000).toISOString();
+  const fromBody = (await api('POST', path, { name: 'named_in_body', expires_at: inADay })).body;
+  await settle(p, fromBody);
+  expect(fromBody.snapshot.name).not.toBe('named_in_body');
+  expect(fromBody.snapshot.name).toMatch(/^main /);
+  expect(fromBody.snapshot.expires_at).toBeUndefined();
+  // No cap on a snapshot's expiry: Neon documents none (unlike a branch's 30 days).
+  const inSixtyDays = new Date(Date.now() + 60 * 86_400_000).toISOString();
+  const fromQuery = await api('POST', `${path}?name=named_in_query&expires_at=${encodeURIComponent(inSixtyDays)}`, {
+    name: 'named_in_body',
+  });
+  expect(fromQuery.status).toBe(200);
+  await settle(p, fromQuery.body);
+  expect(fromQuery.body.snapshot).toMatchObject({ name: 'named_in_query', expires_at: inSixtyDays });
+  const listed = (await api('GET', `/projects/${p.projectId}/snapshots`)).body.snapshots as Json[];
+  expect(listed.map((s) => s.name)).toEqual([fromBody.snapshot.name, 'named_in_query']);
+});
+
+test("a branch's expires_at is refused past 30 days ahead or without a time zone, as Neon documents", async () => {
+  const p = await seedProject(emu, { rows: 0 });
+  const create = (expiresAt: string) =>
+    api('POST', `/projects/${p.projectId}/branches`, { branch: { name: 'temp', expires_at: expiresAt } });
+  const tooFar = await create(new Date(Date.now() + 31 * 86_400_000).toISOString());
+  expect(tooFar.status).toBe(400);
+  expect(tooFar.body.message).toMatch(/30 days/);
+  const noZone = await create(new Date(Date.now() + 86_400_000).toISOString().replace('Z', ''));
+  expect(noZone.status).toBe(400);
+  expect(noZone.body.message).toMatch(/time zone/);
+  const created = await create(new Date(Date.now() + 29 * 86_400_000).toISOString().replace('Z', '+00:00'));
+  expect(created.status).toBe(201);
+  await settle(p, created.body);
+});

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkDeletable, copyDatabases, lsnNow, newBranch, removeBranch } from '../branching';
-import { checkExpiry, mutation, type Env, type MCtx } from '../env';
+import { checkBranchExpiry, mutation, type Env, type MCtx } from '../env';
 import { ApiError, parse, route, type Route } from '../http';
 import { rfc3339 } from '../ids';
 import type { OpSpec } from '../ops';
@@ -57,7 +57,7 @@ export function branchRoutes(env: Env): Route[] {
           'BAD_REQUEST',
           'the emulator branches from the parent head only (parent_lsn/parent_timestamp unsupported)',
         );
-      checkExpiry(b.expires_at);
+      checkBranchExpiry(b.expires_at);
       if (b.expires_at && b.protected)
         throw new ApiError(400, 'BAD_REQUEST', 'expires_at is not allowed on protected branches');
       const parent = b.parent_id ? store.branch(p, b.parent_id) : p.branches.find((x) => x.default)!;
@@ -132,7 +132,7 @@ export function branchRoutes(env: Env): Route[] {
         const protect = req.protected ?? b.protected;
         const expires = req.expires_at === undefined ? b.expires_at : req.expires_at;
         if (req.expires_at) {
-          checkExpiry(req.expires_at);
+          checkBranchExpiry(req.expires_at);
           checkDeletable(p, { ...b, protected: protect }, 'given an expiration');
         }
         if (protect && expires)
