@@ -17,7 +17,10 @@ import { notifyOptions } from './notify';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-/** Neon keeps a snapshot (and a branch with an expiry) at most this long. */
+/**
+ * The longest retention a run accepts for what it keeps. Neon caps a branch's expiry at 30 days ("Branch expiration");
+ * snapshots, whose expiry Neon does not cap, are held to the same bound so that every retention follows one rule.
+ */
 const MAX_EXPIRY = 30 * DAY;
 /**
  * How much longer than the approval wait the candidate snapshot is kept: the restore that follows an approval given
@@ -197,7 +200,7 @@ function candidateOutlastsApproval(input: CandidateTerms, ctx: z.core.$Refinemen
       path: ['approval', 'timeout'],
       message:
         `must be at most ${MAX_EXPIRY - CANDIDATE_AFTER_APPROVAL} ms (29 days 23 hours): the candidate snapshot ` +
-        'must outlast the wait by an hour, and Neon keeps a snapshot at most 30 days',
+        'must outlast the wait by an hour, and a retention is at most 30 days',
     });
   } else if (input.retention.candidateSnapshot !== undefined && input.retention.candidateSnapshot < needed) {
     ctx.addIssue({
