@@ -80,7 +80,7 @@ test('an approval wait longer than the candidate retention the caller set is ref
   });
   expect(shortRetention).toMatchObject({ name: 'InvalidInputError', field: 'retention.candidateSnapshot' });
   expect((shortRetention as Error).message).toMatch(/raise retention\.candidateSnapshot .* or lower approval\.timeout/);
-  // Past what Neon keeps a snapshot, no retention is long enough.
+  // Past the longest retention a run accepts (30 days), no candidate retention is long enough.
   const tooLong = await refusedFor({ approval: { required: true, timeout: '30d' } });
   expect(tooLong).toMatchObject({ name: 'InvalidInputError', field: 'approval.timeout' });
 });
