@@ -45,7 +45,7 @@ export type StartOptions = {
   workflowId?: string;
   /** When the project has a run active or queued: wait for it (default), or fail at once with ProjectBusyError. */
   ifBusy?: IfBusy;
-  /** Shown as the run's summary in the Temporal UI. */
+  /** Shown as the run's summary in the Temporal UI; at most 1000 characters (longer is InvalidInputError). */
   summary?: string;
 };
 
