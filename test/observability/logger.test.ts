@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { createLogger, temporalLogger } from '../../src/observability/logger';
 import { metricsSettingsFromEnv } from '../../src/worker/runtime';
 import { prettyStream } from '../../src/observability/pretty';
+import { scrubText, scrubValue } from '../../src/observability/scrub';
 
 function capture(): { lines: string[]; write(line: string): void } {
   const lines: string[] = [];
@@ -22,6 +23,40 @@ test('secrets are scrubbed from messages, fields and errors: connection-string p
   const records = out.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(String(records[0]?.msg)).toContain('neondb_owner:[redacted]@ep-x.local');
   expect(records[2]).toMatchObject({ level: 30, msg: 'from the SDK', workflowId: 'wf-1' });
+});
+
+test('a record nested past the depth bound is blanked below it, not passed through', () => {
+  let record: Record<string, unknown> = { password: 'hunter22', note: 'postgresql://owner:deep-pw@ep-x.local/db' };
+  for (let level = 0; level < 10; level++) record = { level: record };
+  const text = JSON.stringify(scrubValue(record));
+  expect(text).not.toContain('hunter22');
+  expect(text).not.toContain('deep-pw');
+  expect(text).toContain('[redacted]');
+});
+
+test('key=value connection strings have their password scrubbed, quoted or not', () => {
+  expect(scrubText('host=ep-x.local password=s3cr3t-pw user=owner dbname=neondb')).toBe(
+    'host=ep-x.local password=[redacted] user=owner dbname=neondb',
+  );
+  expect(scrubText("cannot connect: host=ep-x.local password='a b\\'c' user=owner")).toBe(
+    'cannot connect: host=ep-x.local password=[redacted] user=owner',
+  );
+  expect(scrubText('PGPASSWORD=s3cr3t-pw psql')).toBe('PGPASSWORD=[redacted] psql');
+});
+
+test('Bearer tokens are scrubbed whatever the case of the scheme', () => {
+  expect(scrubText('Authorization: bearer abc.def')).toBe('Authorization: bearer [redacted]');
+  expect(scrubText('BEARER xyz123')).toBe('BEARER [redacted]');
+});
+
+test('fields named like secrets are blanked whatever their type; booleans saying one is set stay', () => {
+  const scrubbed = scrubValue({
+    password: 12345678,
+    apiKey: { primary: 'napi_abc', rotated: ['napi_def'] },
+    tokens: ['tok_1', 'tok_2'],
+    passwordSet: true,
+  });
+  expect(scrubbed).toEqual({ password: '[redacted]', apiKey: '[redacted]', tokens: '[redacted]', passwordSet: true });
 });
 
 test('the pretty format prints one readable line per record with the IDs first', () => {
