@@ -1,18 +1,14 @@
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { WORKFLOW_BUNDLE_OPTIONS, WORKFLOW_INTERCEPTOR_MODULES } from '../src/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadRecordedHistories } from './support/histories';
+import { bundleProductionWorkflows } from './support/workflow-bundle';
 
 const histories = loadRecordedHistories();
 // The same code a production worker runs (workflows plus their interceptors), bundled once for every history.
 let workflowBundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
-  workflowBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../src/workflows'),
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-    ...WORKFLOW_BUNDLE_OPTIONS,
-  });
+  workflowBundle = await bundleProductionWorkflows();
 });
 
 test('there are recorded histories to replay', () => {
