@@ -9,11 +9,12 @@ export const WORKFLOWS_PATH = require.resolve('../../src/workflows');
 /**
  * The workflow code a production worker runs: the src/workflows barrel with its interceptors and preloaded modules,
  * as createWorker bundles it. Test workers run this, so every history they leave replays against the same code.
+ * `extraInterceptors` adds test-only workflow interceptors (e.g. slow queries) to that code.
  */
-export function bundleProductionWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+export function bundleProductionWorkflows(extraInterceptors: string[] = []): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES, ...extraInterceptors],
     ...WORKFLOW_BUNDLE_OPTIONS,
     logger: quietLogger,
   });

@@ -13,16 +13,16 @@
  * so the local activity's result waits while it is. That listing shows one of our snapshots whose expiry passed after
  * the task started and before the listing: inside the gap between the task and the extra one.
  */
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { createHealthActivities } from '../../src/activities/health';
-import { createWorker, WORKFLOW_BUNDLE_OPTIONS, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker';
+import { createWorker } from '../../src/worker';
 import type { JanitorResult, PromoteResult } from '../../src/workflows';
 import { progressQuery } from '../../src/workflows/contract/definitions';
 import { api, inventory } from '../support/emulator-api';
 import { sleep, until } from '../support/polling';
-import { quietLogger, WORKFLOWS_PATH } from '../support/workflow-bundle';
+import { bundleProductionWorkflows } from '../support/workflow-bundle';
 import { neonActivities, projectWithChange, runWatch, startStack, type Stack } from '../support/workflow-stack';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -35,12 +35,7 @@ const { coordinatorState } = runWatch(() => s);
 beforeAll(async () => {
   [s, slowQueries] = await Promise.all([
     startStack(__filename),
-    bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_PATH,
-      workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES, require.resolve('./fixtures/slow-queries')],
-      ...WORKFLOW_BUNDLE_OPTIONS,
-      logger: quietLogger,
-    }),
+    bundleProductionWorkflows([require.resolve('./fixtures/slow-queries')]),
   ]);
 });
 afterAll(async () => {
