@@ -4,6 +4,8 @@ import { NeonPromoteClient } from '../client';
 import { InvalidInputError, validated } from '../client/errors';
 import { neonId } from '../workflows/contract/inputs';
 import { temporalSettingsFromEnv } from '../temporal/connection';
+import type { WriteReport } from '../workflows/contract/definitions';
+import { sinceForkLines } from './prod-writes';
 import { terminal, type Terminal } from './terminal';
 import { watchRun } from './watch';
 import { EXIT, exitForOutcome, type ExitCode } from './exit';
@@ -118,8 +120,12 @@ export async function follow(
   const result = (await (ctx.json ? run.result() : watchRun(ctx.client, ctx.term, run.workflowId, run.result()))) as {
     outcome?: string;
     reason?: string | null;
+    writes?: WriteReport | null;
   };
   if (ctx.json) ctx.emit(result);
-  else ctx.term.line(`${result.outcome ?? 'done'}${result.reason ? `: ${result.reason}` : ''}`);
+  else {
+    for (const line of sinceForkLines(ctx.term, result.writes)) ctx.term.line(line);
+    ctx.term.line(`${result.outcome ?? 'done'}${result.reason ? `: ${result.reason}` : ''}`);
+  }
   return exitForOutcome(result.outcome, command);
 }

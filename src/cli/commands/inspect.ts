@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { listOptions } from '../../client/runs';
 import type { StepRecord } from '../../workflows/contract/definitions';
+import { sinceForkLines } from '../prod-writes';
 import { seconds, type Terminal } from '../terminal';
 import { watchRun } from '../watch';
 import { checked, projectOf, runId, withClient } from '../context';
@@ -28,6 +29,7 @@ export function registerInspection(program: Command): void {
           );
           if (!flags.follow) for (const step of progress.steps) term.line(stepLine(term, step));
           if (progress.queued) term.line('  queued behind earlier runs of the project');
+          for (const line of sinceForkLines(term, progress.writes)) term.line(line);
           if (progress.outcome)
             term.line(`outcome: ${progress.outcome}${progress.reason ? ` (${progress.reason})` : ''}`);
         }

@@ -10,6 +10,11 @@ type RunFlags = ProjectFlags & { wait?: boolean; ifBusy?: string; workflowId?: s
 type CheckFlags = { check?: string[]; checksFile?: string; tablesExist?: string; healthUrl?: string };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** A repeatable option that also takes a comma-separated list (an empty item is kept: the schema refuses it). */
+const collectList = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value.split(',').map((item) => item.trim()),
+];
 
 function projectOptions(command: Command): Command {
   return command
@@ -56,11 +61,20 @@ export function registerMutations(program: Command): void {
     .option('--dry-run', 'plan only: resolve branches, check quota, show the schema diff')
     .option('--approve-required', 'wait for `neon-promote approve` before touching prod')
     .option('--approval-timeout <duration>', 'how long to wait for approval (e.g. 2h; default 24h)')
-    .option('--write-policy <fence|abort|reconcile|ignore>', 'prod writes during the promotion (default fence)')
+    .option(
+      '--write-policy <fence|abort|reconcile|ignore>',
+      "prod's writes during the promotion itself (rollback snapshot to swap): refuse them (fence, the default), " +
+        'stop (abort), carry the --reconcile-table tables (reconcile) or lose them (ignore)',
+    )
     .option(
       '--reconcile-table <table:key1,key2[:timestampColumn]>',
-      'table to reconcile (with --write-policy reconcile)',
+      'table whose writes on prod since dev was forked are carried into the new prod (any --write-policy but ignore, which only counts them)',
       collect,
+    )
+    .option(
+      '--discard-prod-writes <table>',
+      "table whose writes on prod since dev was forked the new prod may lose on purpose (repeatable or t1,t2; '*': all, and no fork point needed)",
+      collectList,
     )
     .option('--on-conflict <keep_prod|keep_dev|fail>', 'reconcile conflict rule (default keep_prod)')
     .option('--strategy <snapshot|migrations>', "replace prod (snapshot) or apply dev's pending migrations")
@@ -144,6 +158,7 @@ type PromoteFlags = {
   approvalTimeout?: string;
   writePolicy?: string;
   reconcileTable?: string[];
+  discardProdWrites?: string[];
   onConflict?: string;
   strategy?: string;
   migrationsFolder?: string;
@@ -176,6 +191,7 @@ function promoteInput(flags: RunFlags & CheckFlags & PromoteFlags) {
       : {}),
     ...(flags.writePolicy ? { writePolicy: flags.writePolicy } : {}),
     ...(tables.length ? { reconcile: { tables, ...(flags.onConflict ? { onConflict: flags.onConflict } : {}) } } : {}),
+    ...(flags.discardProdWrites ? { discardProdWrites: flags.discardProdWrites } : {}),
     ...(flags.strategy ? { strategy: flags.strategy } : {}),
     ...(flags.migrationsFolder ? { migrations: { source: { kind: 'folder', path: flags.migrationsFolder } } } : {}),
     ...(flags.notifyUrl ? { notify: { url: flags.notifyUrl } } : {}),
