@@ -1,7 +1,9 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivitiesFromEnv } from './activities';
 import { createHealthActivities } from './activities/health';
+import { httpGetter } from './activities/database/connect';
 import { createNotifyActivities, webhookSettingsFromEnv } from './activities/notify/deliver';
+import { privateHttpAllowedFromEnv } from './activities/notify/outbound';
 import { createRunActivities } from './activities/temporal/runs';
 import { activityLogAttributes } from './worker/activity-interceptors';
 import { loggerFromEnv } from './observability/logger';
@@ -56,7 +58,8 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
  * NEON_PROMOTE_TASK_QUEUE, and the Neon activities' NEON_API_KEY and friends (see createActivitiesFromEnv). Logs are
  * JSON lines on stdout (NEON_PROMOTE_LOG_LEVEL, NEON_PROMOTE_LOG_FORMAT); NEON_PROMOTE_METRICS_PORT and
  * NEON_PROMOTE_METRICS_HOST serve Prometheus metrics; NEON_PROMOTE_WEBHOOK_URL and NEON_PROMOTE_WEBHOOK_SECRET
- * configure notifications; NEON_PROMOTE_MAX_CACHED_WORKFLOWS the sticky cache (default DEFAULT_MAX_CACHED_WORKFLOWS).
+ * configure notifications; NEON_PROMOTE_MAX_CACHED_WORKFLOWS the sticky cache (default DEFAULT_MAX_CACHED_WORKFLOWS);
+ * NEON_PROMOTE_ALLOW_PRIVATE_HTTP=1 lets webhooks and `http` checks reach loopback, private and link-local addresses.
  */
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = temporalSettingsFromEnv(env);
@@ -65,7 +68,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   installRuntime({ logger, metrics });
   const activities = {
     ...createHealthActivities(),
-    ...createActivitiesFromEnv(env),
+    ...createActivitiesFromEnv(env, { httpGet: httpGetter({ allowPrivateNetwork: privateHttpAllowedFromEnv(env) }) }),
     ...createNotifyActivities(webhookSettingsFromEnv(env)),
   };
   const connection = await NativeConnection.connect(connectionOptions(settings));

@@ -40,12 +40,16 @@ export const tablesExistCheck = z.object({
   tables: z.array(tableName).check(z.minLength(1), z.maxLength(200)),
 });
 
+/**
+ * A GET of a health page. The URL and the text are bounded: each is kept in the run's history, and a check's answer
+ * says only whether the page includes a short marker (the worker reads the first 64 KiB), not what else it holds.
+ */
 export const httpCheck = z.object({
   kind: z.literal('http'),
   name: checkName,
-  url: z.url({ protocol: /^https?$/ }),
+  url: z.url({ protocol: /^https?$/ }).check(z.maxLength(2000)),
   expectStatus: z.optional(z.number().check(z.int(), z.gte(100), z.lte(599))),
-  bodyIncludes: z.optional(z.string().check(z.minLength(1))),
+  bodyIncludes: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   timeoutMs: z.optional(z.number().check(z.int(), z.gte(100), z.lte(60_000))),
 });
 

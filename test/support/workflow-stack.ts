@@ -1,5 +1,6 @@
 import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
+import { httpGetter } from '../../src/activities/database/connect';
 import { createHealthActivities } from '../../src/activities/health';
 import { NeonPromoteClient } from '../../src/client';
 import { createNeonClient, RateBudget } from '../../src/neon';
@@ -62,9 +63,11 @@ export async function startStack(testFile: string, emulator: EmulatorOptions = {
   };
 }
 
+/** The Neon activities of a worker on the emulator; its `http` checks reach the tests' servers on 127.0.0.1. */
 export function neonActivities(emu: Emulator, snapshotLimit = 10) {
   return createActivities({
     neon: createNeonClient({ baseUrl: emu.baseUrl, apiKey: emu.apiKey, rateBudget: new RateBudget() }),
+    httpGet: httpGetter({ allowPrivateNetwork: true }),
     snapshotLimit,
   });
 }

@@ -2,6 +2,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createActivitiesFromEnv } from '../../src/activities';
+import { httpGetter } from '../../src/activities/database/connect';
 import { createHealthActivities } from '../../src/activities/health';
 import { startEmulator, type Emulator } from '../emulator';
 import { createLogger, type Logger } from '../../src/observability/logger';
@@ -65,7 +66,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       taskQueue,
       activities: {
         ...createHealthActivities('local-stack'),
-        ...createActivitiesFromEnv({ ...process.env, ...neonEnv }),
+        // Health pages of a local stack are local: `http` checks may reach them (NEON_PROMOTE_ALLOW_PRIVATE_HTTP=1).
+        ...createActivitiesFromEnv(
+          { ...process.env, ...neonEnv },
+          { httpGet: httpGetter({ allowPrivateNetwork: true }) },
+        ),
       },
     });
     const envFile = join(dataDir, 'stack.env');

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { request } from 'undici';
 import type { CallOptions, NeonClient } from '../../neon';
+import { outboundDispatcher } from '../notify/outbound';
 import type { BranchDatabase } from '../contract';
 import type { DbConnector, HttpGet } from '../deps';
 
@@ -49,24 +50,34 @@ export const pgConnector: DbConnector = async (connectionString, options) => {
   };
 };
 
-/** Reads at most 64 KiB of the body: a health page, not a download. */
-export const undiciGet: HttpGet = async (url, { timeoutMs, signal }) => {
-  const res = await request(url, {
-    method: 'GET',
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
-  });
-  let body = '';
-  for await (const chunk of res.body) {
-    body += (chunk as Buffer).toString('utf8');
-    if (body.length >= 65_536) {
-      res.body.destroy();
-      break;
+/**
+ * The GET of `http` checks. Reads at most 64 KiB of the body: a health page, not a download. Only public addresses
+ * unless `allowPrivateNetwork` (see ../notify/outbound.ts).
+ */
+export function httpGetter({ allowPrivateNetwork = false } = {}): HttpGet {
+  const dispatcher = outboundDispatcher(allowPrivateNetwork);
+  return async (url, { timeoutMs, signal }) => {
+    const res = await request(url, {
+      method: 'GET',
+      dispatcher,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+    });
+    let body = '';
+    for await (const chunk of res.body) {
+      body += (chunk as Buffer).toString('utf8');
+      if (body.length >= 65_536) {
+        res.body.destroy();
+        break;
+      }
     }
-  }
-  return { status: res.statusCode, body };
-};
+    return { status: res.statusCode, body };
+  };
+}
+
+/** The default GET of `http` checks: public addresses only. */
+export const undiciGet: HttpGet = httpGetter();
 
 /** The connection string of a branch's database. It holds a password: it must not leave the calling activity. */
 export function branchConnectionUri(neon: NeonClient, database: BranchDatabase, call: CallOptions): Promise<string> {

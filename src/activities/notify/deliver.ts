@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { request, type Dispatcher } from 'undici';
 import type { NotifyActivities, NotifyFailureType } from '../contract';
+import { outboundDispatcher, PrivateAddressRefused, privateHttpAllowedFromEnv } from './outbound';
 import { signWebhook } from './signature';
 
 export type WebhookSettings = {
@@ -16,18 +17,24 @@ export type WebhookSettings = {
   secret?: string;
   /** Per attempt; default 10 s. */
   timeoutMs?: number;
+  /** Whether webhooks may be at loopback, private or link-local addresses (NEON_PROMOTE_ALLOW_PRIVATE_HTTP=1). */
+  allowPrivateNetwork?: boolean;
+  /** Replaces the dispatcher that allowPrivateNetwork chooses. */
   dispatcher?: Dispatcher;
   /** Unix milliseconds; tests pass a fixed clock. */
   now?: () => number;
 };
 
-/** NEON_PROMOTE_WEBHOOK_URL and NEON_PROMOTE_WEBHOOK_SECRET; a URL without a secret is refused at start-up. */
+/**
+ * NEON_PROMOTE_WEBHOOK_URL and NEON_PROMOTE_WEBHOOK_SECRET; a URL without a secret is refused at start-up.
+ * NEON_PROMOTE_ALLOW_PRIVATE_HTTP=1 lets webhooks reach private addresses.
+ */
 export function webhookSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): WebhookSettings {
   const url = env.NEON_PROMOTE_WEBHOOK_URL || undefined;
   const secret = env.NEON_PROMOTE_WEBHOOK_SECRET || undefined;
   if (url && !secret) throw new Error('NEON_PROMOTE_WEBHOOK_URL is set without NEON_PROMOTE_WEBHOOK_SECRET');
   if (url && !URL.canParse(url)) throw new Error('NEON_PROMOTE_WEBHOOK_URL is not a URL');
-  return { url, secret };
+  return { url, secret, allowPrivateNetwork: privateHttpAllowedFromEnv(env) };
 }
 
 const fail = (type: NotifyFailureType, message: string, nextRetryDelayMs?: number) =>
@@ -48,6 +55,7 @@ export function retryAfterMs(value: string | string[] | undefined, nowMs: number
 
 export function createNotifyActivities(settings: WebhookSettings = {}): NotifyActivities {
   const now = settings.now ?? Date.now;
+  const dispatcher = settings.dispatcher ?? outboundDispatcher(settings.allowPrivateNetwork);
   return {
     async workerWebhook() {
       return { configured: Boolean(settings.url) };
@@ -74,9 +82,11 @@ export function createNotifyActivities(settings: WebhookSettings = {}): NotifyAc
             'x-neon-promote-delivery': payload.deliveryId,
             'x-neon-promote-signature': signWebhook(body, settings.secret, Math.floor(now() / 1000)),
           },
-          ...(settings.dispatcher ? { dispatcher: settings.dispatcher } : {}),
+          dispatcher,
         });
       } catch (err) {
+        // Asking again would reach the same address: the URL (or the worker's settings) must change.
+        if (err instanceof PrivateAddressRefused) throw fail('WebhookRejected', `${where}: ${err.message}`);
         throw fail('WebhookUnavailable', `${where}: ${err instanceof Error ? err.message : String(err)}`);
       }
       await res.body.dump().catch(() => undefined);

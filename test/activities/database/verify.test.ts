@@ -4,17 +4,21 @@ import { Client } from 'pg';
 import { createActivities, type VerificationCheck, type VerifyBranchInput } from '../../../src/activities';
 import { seedProject, type SeededProject } from '../../../tools/emulator';
 import { createNeonClient, RateBudget } from '../../../src/neon';
+import { httpGetter } from '../../../src/activities/database/connect';
 import { type Harness, startHarness } from '../../support/activity-harness';
 
 let h: Harness;
 let seeded: SeededProject;
 let health: Server;
 let healthUrl: string;
+let healthRequests = 0;
 
 beforeAll(async () => {
-  h = await startHarness({ mode: 'data' });
+  // The health server listens on 127.0.0.1: these activities are a worker's with NEON_PROMOTE_ALLOW_PRIVATE_HTTP=1.
+  h = await startHarness({ mode: 'data' }, { httpGet: httpGetter({ allowPrivateNetwork: true }) });
   seeded = await seedProject(h.emu, { rows: 3 });
   health = createServer((req, res) => {
+    healthRequests++;
     if (req.url === '/healthz') res.writeHead(200).end('status: ok');
     else res.writeHead(500).end('database unavailable');
   });
@@ -87,6 +91,27 @@ describe('verifyBranch against the emulator (real Postgres behind it)', () => {
     });
     expect(detail['bad sql']).toMatch(/^error: relation "nowhere" does not exist/);
     expect(res.checks.map((c) => c.ok)).toEqual([false, false, false, false]);
+  });
+
+  it('by default an http check to a loopback, private or link-local address fails without a request', async () => {
+    const neon = createNeonClient({ baseUrl: h.emu.baseUrl, apiKey: h.emu.apiKey, rateBudget: new RateBudget() });
+    const acts = createActivities({ neon });
+    const port = new URL(healthUrl).port;
+    const before = healthRequests;
+    const urls = [
+      `${healthUrl}/healthz`,
+      `http://localhost:${port}/healthz`,
+      `http://[::ffff:127.0.0.1]:${port}/healthz`,
+      'http://169.254.169.254/latest/meta-data/',
+    ];
+    const res = await h.run(acts.verifyBranch, input(urls.map((url) => ({ kind: 'http', url, bodyIncludes: 'ok' }))));
+    expect(res.ok).toBe(false);
+    for (const check of res.checks) {
+      expect(check).toMatchObject({ ok: false });
+      expect(check.detail).toMatch(/^error: refused to connect to .*: it is a loopback, private or link-local address/);
+      expect(check.detail).toContain('NEON_PROMOTE_ALLOW_PRIVATE_HTTP=1');
+    }
+    expect(healthRequests).toBe(before);
   });
 
   it('is read-only: writes, including one smuggled after a COMMIT, fail and change nothing', async () => {

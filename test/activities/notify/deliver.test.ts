@@ -35,14 +35,19 @@ const payload: RunFinishedPayload = {
   finishedAt: new Date(NOW).toISOString(),
   durationMs: 5000,
   steps: [],
+  prodWrites: null,
   summary: 'promote of project p-1: promoted',
 };
 
+/** The receiver listens on 127.0.0.1: a worker with NEON_PROMOTE_ALLOW_PRIVATE_HTTP=1 unless `settings` say not. */
 const notify = (settings: WebhookSettings, target: { url: string } | { worker: true } = { url: rcv.url }) =>
-  new MockActivityEnvironment().run(createNotifyActivities({ now: () => NOW, ...settings }).notify, {
-    target,
-    payload,
-  });
+  new MockActivityEnvironment().run(
+    createNotifyActivities({ now: () => NOW, allowPrivateNetwork: true, ...settings }).notify,
+    {
+      target,
+      payload,
+    },
+  );
 
 const failureOf = async (p: Promise<unknown>): Promise<ApplicationFailure> => {
   const err = await p.then(
@@ -138,6 +143,16 @@ describe('notify activity', () => {
     expect(f.message).not.toContain('tokenpart');
   });
 
+  test('by default a webhook at a loopback or link-local address is rejected without a request', async () => {
+    const port = new URL(rcv.url).port;
+    for (const url of [rcv.url, `http://localhost:${port}/hooks/neon`, 'http://169.254.169.254/latest/meta-data/']) {
+      const f = await failureOf(notify({ secret: SECRET, allowPrivateNetwork: false }, { url }));
+      expect(f).toMatchObject({ type: 'WebhookRejected', nonRetryable: true });
+      expect(f.message).toContain('loopback, private or link-local');
+    }
+    expect(rcv.requests).toHaveLength(0);
+  });
+
   test('without a secret (or a worker URL when needed) nothing is sent, and retrying would not help', async () => {
     expect(await failureOf(notify({}))).toMatchObject({ type: 'WebhookNotConfigured', nonRetryable: true });
     expect(await failureOf(notify({ secret: SECRET }, { worker: true }))).toMatchObject({
@@ -157,7 +172,17 @@ describe('notify activity', () => {
     expect(() => webhookSettingsFromEnv({ NEON_PROMOTE_WEBHOOK_URL: 'https://hooks.example.com/x' })).toThrow(
       /NEON_PROMOTE_WEBHOOK_SECRET/,
     );
-    expect(webhookSettingsFromEnv({ NEON_PROMOTE_WEBHOOK_SECRET: SECRET })).toEqual({ url: undefined, secret: SECRET });
+    expect(webhookSettingsFromEnv({ NEON_PROMOTE_WEBHOOK_SECRET: SECRET })).toEqual({
+      url: undefined,
+      secret: SECRET,
+      allowPrivateNetwork: false,
+    });
+  });
+
+  test('worker settings: NEON_PROMOTE_ALLOW_PRIVATE_HTTP is 1 or 0, anything else is refused at start-up', () => {
+    expect(webhookSettingsFromEnv({ NEON_PROMOTE_ALLOW_PRIVATE_HTTP: '1' }).allowPrivateNetwork).toBe(true);
+    expect(webhookSettingsFromEnv({ NEON_PROMOTE_ALLOW_PRIVATE_HTTP: '0' }).allowPrivateNetwork).toBe(false);
+    expect(() => webhookSettingsFromEnv({ NEON_PROMOTE_ALLOW_PRIVATE_HTTP: 'yes' })).toThrow(/expected 1 or 0/);
   });
 });
 

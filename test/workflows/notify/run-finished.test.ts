@@ -14,9 +14,12 @@ beforeAll(async () => {
 });
 afterAll(async () => Promise.all([s?.stop(), rcv?.close()]));
 
-/** A worker on the production bundle whose notification activities use these webhook settings. */
+/**
+ * A worker on the production bundle whose notification activities use these webhook settings; the receiver listens
+ * on 127.0.0.1, so the worker allows private addresses (NEON_PROMOTE_ALLOW_PRIVATE_HTTP=1).
+ */
 const workerWith = (webhook: WebhookSettings) =>
-  s.worker({ ...neonActivities(s.emu), ...createNotifyActivities(webhook) });
+  s.worker({ ...neonActivities(s.emu), ...createNotifyActivities({ allowPrivateNetwork: true, ...webhook }) });
 
 beforeEach(() => {
   rcv.answer = () => ({ status: 200 });
