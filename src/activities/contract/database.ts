@@ -218,20 +218,29 @@ export type ReconcileInput = {
   projectId: string;
   databaseName: string;
   roleName: string;
-  /** The replaced prod ("<prod> (old)"): old prod at the swap, late writes included. Needs an endpoint. */
+  /**
+   * Prod whose writes are carried: the replaced prod ("<prod> (old)") after the swap, or prod itself in a dry run
+   * before it. Read in one read-only snapshot. Needs an endpoint.
+   */
   sourceBranchId: string;
   sourceEndpointId?: string;
-  /** Old prod at the rollback snapshot: a branch restored from it without finalize. Gives exact inserts/updates/deletes. */
+  /**
+   * Prod as it was when the window opened (the rollback snapshot, or the fork point dev was made from): a branch
+   * restored from the snapshot without finalize. Gives exact inserts/updates/deletes.
+   */
   baseBranchId?: string;
   baseEndpointId?: string;
   /** Without a base: the rollback snapshot's time; needs `timestampColumn` on every table; deletes go unseen. */
   since?: IsoTimestamp;
-  /** The new prod. */
+  /** The new prod, or the candidate (dev's snapshot restored) in a dry run before the swap. */
   targetBranchId: string;
   targetEndpointId?: string;
   tables: ReconcileTable[];
   onConflict: ConflictRule;
-  /** Count and compare, write nothing (e.g. to report what the `ignore` policy lost). */
+  /**
+   * Count and compare, write nothing (e.g. to report what the `ignore` policy lost, or to stop before the swap). The
+   * `fail` rule and schema conflicts fail a dry run as they would the copy.
+   */
   dryRun?: boolean;
 };
 
@@ -252,6 +261,12 @@ export type ReconcileTableResult = {
   deletesDetected: boolean;
   /** Sequences moved past the copied keys so the new prod's next inserts do not collide with them. */
   sequencesAdvanced: string[];
+  /**
+   * Columns of old prod's table that the new prod dropped or types differently, and that prod wrote nothing to since
+   * the base: left out of the copy. (Had prod written to one, the run fails with ReconcileSchemaConflict.) Always
+   * set by the activity; optional since results in histories recorded before it have none.
+   */
+  columnsLeftOut?: string[];
 };
 
 export type ReconcileResult = {
@@ -260,6 +275,57 @@ export type ReconcileResult = {
   tables: ReconcileTableResult[];
   /** Database clock on the target when the copy committed (or was counted, in a dry run). */
   at: IsoTimestamp;
+};
+
+// ---- changes since the fork -------------------------------------------------------------------------------------
+
+export type DiffSinceForkInput = {
+  projectId: string;
+  databaseName: string;
+  roleName: string;
+  /** The fork point: a branch restored from the fork snapshot without finalize, with a read-only endpoint. */
+  baseBranchId: string;
+  baseEndpointId?: string;
+  /** Prod now. */
+  sourceBranchId: string;
+  sourceEndpointId?: string;
+  /** Keys the run names per table ("table" or "schema.table"); other tables use their primary key. */
+  keys?: { table: string; key: string[] }[];
+  /** Schemas compared; default ['public']. */
+  schemas?: string[];
+};
+
+/**
+ * One table prod changed since the fork. Rows are compared by every column either side has; a column only one side
+ * has reads as null on the other (so a column added with a non-null default changes every row).
+ */
+export type TableChanges = {
+  /** "schema.table" */
+  table: string;
+  /**
+   * The key rows were matched by; null for a table without a primary key (and none named): then inserts are rows only
+   * on prod, deletes rows only at the fork, updates 0, and `exact` is false.
+   */
+  key: string[] | null;
+  exact: boolean;
+  inserts: number;
+  updates: number;
+  deletes: number;
+  /** Up to 5 changed keys (jsonb text of the key columns), for reports; empty without a key. */
+  sampleKeys: string[];
+};
+
+export type DiffSinceForkResult = {
+  /** Only tables with changes, sorted by name. */
+  tables: TableChanges[];
+  /** On prod, not at the fork. */
+  tablesAdded: string[];
+  /** At the fork, not on prod. */
+  tablesDropped: string[];
+  /** Sum of inserts + updates + deletes. */
+  rowsChanged: number;
+  /** Tables on both sides. */
+  tablesCompared: number;
 };
 
 // ---- migrations --------------------------------------------------------------------------------------------------
@@ -326,6 +392,7 @@ export type WriteActivities = {
   fenceWrites: (input: FenceWritesInput) => Promise<FenceWritesResult>;
   liftFence: (input: LiftFenceInput) => Promise<LiftFenceResult>;
   reconcileLateWrites: (input: ReconcileInput) => Promise<ReconcileResult>;
+  diffSinceFork: (input: DiffSinceForkInput) => Promise<DiffSinceForkResult>;
   planMigrations: (input: PlanMigrationsInput) => Promise<MigrationPlan>;
   applyMigration: (input: ApplyMigrationInput) => Promise<ApplyMigrationResult>;
 };

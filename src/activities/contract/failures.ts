@@ -12,8 +12,11 @@ import type { VerifyBranchResult, WriteComparison } from './database';
 /** Neon API, verification and input failures that no retry can fix. */
 export type NonRetryableFailureType = (typeof NON_RETRYABLE_FAILURE_TYPES)[number];
 
-/** Write safety and migrations; all but ReconcileFailed are non-retryable. */
-export type WriteFailureType = (typeof WRITE_FAILURE_TYPES)[number];
+/**
+ * Write safety and migrations; all but ReconcileFailed are non-retryable. ReconcileSchemaConflict is thrown
+ * non-retryable on the failure itself.
+ */
+export type WriteFailureType = (typeof WRITE_FAILURE_TYPES)[number] | 'ReconcileSchemaConflict';
 
 /** Webhook delivery; only WebhookUnavailable is retried. */
 export type NotifyFailureType = (typeof NOTIFY_FAILURE_TYPES)[number];
@@ -42,6 +45,11 @@ export type FailureDetails = {
   writes?: WriteComparison;
   /** For ReconcileConflict: per table, how many keys conflict and a few of them. */
   conflicts?: { table: string; count: number; sampleKeys: string[] }[];
+  /**
+   * For ReconcileSchemaConflict: what prod wrote since the base that dev's schema has no place for, e.g. column
+   * "legacy" of "items" "dropped on dev", or a whole table (column null).
+   */
+  schemaConflicts?: { table: string; column: string | null; problem: string }[];
   /** For MigrationFailed and LedgerDiverged. */
   migrationId?: string;
 };

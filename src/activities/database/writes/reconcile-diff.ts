@@ -5,25 +5,6 @@ export type RowHashes = Map<string, string>;
 
 export type LateChange = { kind: 'insert' | 'update' | 'delete' | 'upsert'; base?: string; source?: string };
 
-/**
- * What old prod received after the snapshot. With the snapshot's state (`base`): exact inserts, updates and deletes.
- * Without it, `source` holds only the rows stamped after the snapshot: each is an upsert, and deletes are invisible.
- */
-export function lateChanges(base: RowHashes | null, source: RowHashes): Map<string, LateChange> {
-  const out = new Map<string, LateChange>();
-  if (!base) {
-    for (const [key, hash] of source) out.set(key, { kind: 'upsert', source: hash });
-    return out;
-  }
-  for (const [key, hash] of source) {
-    const baseHash = base.get(key);
-    if (baseHash === undefined) out.set(key, { kind: 'insert', source: hash });
-    else if (baseHash !== hash) out.set(key, { kind: 'update', base: baseHash, source: hash });
-  }
-  for (const [key, baseHash] of base) if (!source.has(key)) out.set(key, { kind: 'delete', base: baseHash });
-  return out;
-}
-
 /** Which keys of one table to write to the target, by statement, and which conflict. */
 export type RowPlan = {
   insert: string[];

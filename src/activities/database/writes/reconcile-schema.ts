@@ -10,6 +10,8 @@ export type TableShape = {
   columns: Map<string, { type: string; writable: boolean; identityAlways: boolean }>;
   /** Sets of columns that are unique (primary key and unique indexes without predicates or expressions). */
   uniqueSets: string[][];
+  /** The primary key's columns in index order, or null. */
+  primaryKey: string[] | null;
 };
 
 const quote = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
@@ -22,24 +24,30 @@ export function splitName(name: string): { schema: string; table: string } {
   return parts.length === 2 ? { schema: parts[0]!, table: parts[1]! } : { schema: 'public', table: parts[0]! };
 }
 
-/** Reads a table's shape by exact (case-sensitive) name; refuses a name that is not an ordinary or partitioned table. */
-export async function readShape(session: BranchSession, name: string, side: string): Promise<TableShape> {
+/** A table's shape by exact (case-sensitive) name, or null when no ordinary or partitioned table has that name. */
+export function findShape(session: BranchSession, name: string): Promise<TableShape | null> {
   const { schema, table } = splitName(name);
+  return shapeOf(session, schema, table);
+}
+
+/** `findShape` by the catalog's own names (which may hold dots or quotes). */
+export async function shapeOf(session: BranchSession, schema: string, table: string): Promise<TableShape | null> {
   const [rel] = await session.query<{ oid: number }>(
     `SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`,
     [schema, table],
   );
-  if (!rel) throw writeFailure('ReconcileFailed', `table ${schema}.${table} does not exist on the ${side}`);
+  if (!rel) return null;
   const columns = await session.query<{ name: string; type: string; generated: string; identity: string }>(
     `SELECT attname AS name, format_type(atttypid, atttypmod) AS type, attgenerated::text AS generated,
        attidentity::text AS identity FROM pg_attribute
       WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
     [rel.oid],
   );
-  const uniques = await session.query<{ cols: string[] }>(
-    `SELECT array_agg(a.attname::text ORDER BY a.attname) AS cols FROM pg_index i
-       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+  const uniques = await session.query<{ cols: string[]; is_primary: boolean }>(
+    `SELECT array_agg(a.attname::text ORDER BY k.n) AS cols, bool_or(i.indisprimary) AS is_primary FROM pg_index i
+       CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
       WHERE i.indrelid = $1 AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
       GROUP BY i.indexrelid`,
     [rel.oid],
@@ -53,21 +61,65 @@ export async function readShape(session: BranchSession, name: string, side: stri
       ]),
     ),
     uniqueSets: uniques.map((unique) => [...unique.cols].sort()),
+    primaryKey: uniques.find((unique) => unique.is_primary)?.cols ?? null,
   };
 }
 
-/** What one table's reconciliation works with, checked against source and target. */
+/** `findShape`, refusing a name that is not an ordinary or partitioned table. */
+export async function readShape(session: BranchSession, name: string, side: string): Promise<TableShape> {
+  const shape = await findShape(session, name);
+  if (!shape) {
+    const { schema, table } = splitName(name);
+    throw writeFailure('ReconcileFailed', `table ${schema}.${table} does not exist on the ${side}`);
+  }
+  return shape;
+}
+
+/** A column of prod's the target cannot take as it is, and why ("dropped on dev", "retyped on dev from X to Y"). */
+export type ColumnProblem = { column: string; problem: string };
+
+/** What one table's reconciliation works with, checked against source, target and (in three-way mode) the base. */
 export type TablePlan = {
   name: string;
   key: string[];
-  /** Columns compared and copied: writable on the target and present on the source. */
+  /**
+   * Columns whose values decide what changed: on the source, the target and the base, of one type on source and
+   * target, writable on the target. Hashes of every side cover exactly these.
+   */
+  compared: string[];
+  /** Columns copied: the compared ones, and those the base lacks that source and target both have (same type). */
   columns: string[];
+  /** Source columns the target lacks or types differently: left out of the copy, unless prod wrote to them. */
+  leftOut: ColumnProblem[];
   timestampColumn?: string;
   source: TableShape;
   target: TableShape;
+  /** null: the table is not on the base (prod created it since), so every source row is an insert. */
+  base: TableShape | null;
 };
 
-export function planTable(table: ReconcileTable, source: TableShape, target: TableShape): TablePlan {
+function problemOf(column: string, source: TableShape, target: TableShape, base: TableShape | null): string | null {
+  const ours = source.columns.get(column)!;
+  const theirs = target.columns.get(column);
+  const before = base?.columns.get(column);
+  if (!theirs) return base && !before ? 'added on prod since the fork, not on dev' : 'dropped on dev';
+  if (theirs.type === ours.type) return null;
+  return before?.type === theirs.type
+    ? `retyped on prod since the fork from ${theirs.type} to ${ours.type}`
+    : `retyped on dev from ${ours.type} to ${theirs.type}`;
+}
+
+/**
+ * Maps prod's columns onto dev's. A column dev added takes its default in copied rows; one prod has and dev dropped
+ * or retyped is left out (the caller fails if prod wrote to it since the base); one prod added since the base is
+ * compared on no side, since the base has no values for it, and copied where dev has it too.
+ */
+export function planTable(
+  table: ReconcileTable,
+  source: TableShape,
+  target: TableShape,
+  base: TableShape | null,
+): TablePlan {
   const missing = (shape: TableShape, names: string[]) => names.filter((name) => !shape.columns.has(name));
   for (const [shape, side] of [
     [source, 'source'],
@@ -83,10 +135,33 @@ export function planTable(table: ReconcileTable, source: TableShape, target: Tab
         `${table.table}: (${table.key.join(', ')}) is not a primary key or unique index on the ${side}`,
       );
   }
-  const columns = [...target.columns]
-    .filter(([name, column]) => column.writable && source.columns.has(name))
-    .map(([name]) => name);
-  return { name: table.table, key: table.key, columns, timestampColumn: table.timestampColumn, source, target };
+  const noKey = base ? missing(base, table.key) : [];
+  if (noKey.length) throw writeFailure('ReconcileFailed', `${table.table}: no column ${noKey.join(', ')} on the base`);
+  const columns: string[] = [];
+  const compared: string[] = [];
+  const leftOut: ColumnProblem[] = [];
+  for (const [name, column] of source.columns) {
+    const onTarget = target.columns.get(name);
+    // A value the target computes itself (generated), or prod derived (generated on prod), is no data to carry.
+    if ((onTarget && !onTarget.writable) || (!onTarget && !column.writable)) continue;
+    const problem = problemOf(name, source, target, base);
+    if (problem) leftOut.push({ column: name, problem });
+    else {
+      columns.push(name);
+      if (!base || base.columns.has(name)) compared.push(name);
+    }
+  }
+  return {
+    name: table.table,
+    key: table.key,
+    compared,
+    columns,
+    leftOut,
+    timestampColumn: table.timestampColumn,
+    source,
+    target,
+    base,
+  };
 }
 
 export { quote };

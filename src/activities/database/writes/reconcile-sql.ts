@@ -1,6 +1,7 @@
 import type { RowHashes } from './reconcile-diff';
 import { quote, type TablePlan, type TableShape } from './reconcile-schema';
 import type { BranchSession } from './session';
+import { CursorRows, type KeyedRow } from './stream';
 
 export const BATCH = 500;
 
@@ -13,13 +14,16 @@ const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 export const SAME_RENDERING =
   "SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'";
 
+/** A read-only transaction whose one snapshot every read of the session sees. */
+export const READ_ONLY_SNAPSHOT = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
+
 /** The row's key as jsonb text: {"id": 7}. Identical across databases for equal values. */
-const keyExpr = (key: string[]) =>
+export const keyExpr = (key: string[]) =>
   `jsonb_build_object(${key.map((column) => `${literal(column)}, t.${quote(column)}`).join(', ')})::text`;
 
-/** Columns of this database's table that are not compared (e.g. a column dev added): left out of the row text. */
-const excluded = (shape: TableShape, table: TablePlan) =>
-  [...shape.columns.keys()].filter((column) => !table.columns.includes(column));
+/** Columns of this database's table outside `columns` (e.g. a column dev added): left out of the row text. */
+const excluded = (shape: TableShape, columns: string[]) =>
+  [...shape.columns.keys()].filter((column) => !columns.includes(column));
 
 const rowText = '(to_jsonb(t) - $1::text[])::text';
 
@@ -31,22 +35,27 @@ const keyJoin = (key: string[]) => key.map((column) => `t.${quote(column)} = r.$
 
 const asArray = (items: string[]) => `[${items.join(',')}]`;
 
-/** Key -> hash of every row, or of the rows whose timestamp column is after `since`. */
-export async function readHashes(
+/**
+ * Key and hash of the compared columns of every row (or of the rows whose timestamp column is after `since`), in
+ * code point order of the key's text, through a cursor: the worker holds a batch, not the table.
+ */
+export function openHashes(
   session: BranchSession,
   shape: TableShape,
   table: TablePlan,
-  since?: string,
-): Promise<RowHashes> {
+  cursor: { name: string; since?: string; onBatch?: (rowsRead: number) => void },
+): Promise<CursorRows<KeyedRow>> {
+  const { since } = cursor;
   const where = since ? `WHERE t.${quote(table.timestampColumn!)} > $2::timestamptz` : '';
-  const rows = await session.query<{ k: string; h: string }>(
-    `SELECT ${keyExpr(table.key)} AS k, md5(${rowText}) AS h FROM ${shape.sql} t ${where}`,
-    since ? [excluded(shape, table), since] : [excluded(shape, table)],
-  );
-  return new Map(rows.map((row) => [row.k, row.h]));
+  return CursorRows.open<KeyedRow>(session, {
+    ...cursor,
+    sql: `SELECT ${keyExpr(table.key)} COLLATE "C" AS k, md5(${rowText}) COLLATE "C" AS h FROM ${shape.sql} t ${where}
+           ORDER BY k, h`,
+    params: since ? [excluded(shape, table.compared), since] : [excluded(shape, table.compared)],
+  });
 }
 
-/** Hashes of the rows with these keys (absent keys are absent from the map). */
+/** Hashes of the compared columns of the rows with these keys (absent keys are absent from the map). */
 export async function readHashesOf(
   session: BranchSession,
   shape: TableShape,
@@ -58,18 +67,44 @@ export async function readHashesOf(
     const rows = await session.query<{ k: string; h: string }>(
       `SELECT ${keyExpr(table.key)} AS k, md5(${rowText}) AS h FROM ${shape.sql} t
          JOIN ${recordset(shape, table.key, '$2')} ON ${keyJoin(table.key)}`,
-      [excluded(shape, table), asArray(keys.slice(i, i + BATCH))],
+      [excluded(shape, table.compared), asArray(keys.slice(i, i + BATCH))],
     );
     for (const row of rows) out.set(row.k, row.h);
   }
   return out;
 }
 
-/** The compared columns of the rows with these keys, as jsonb text, for the target to take in. */
+/**
+ * Per key, the md5 of each of `columns`' values (null where the value is null or the table has no such column), so
+ * two databases' values can be compared in the worker without carrying them.
+ */
+export async function readValueHashes(
+  session: BranchSession,
+  shape: TableShape,
+  key: string[],
+  columns: string[],
+  keys: string[],
+): Promise<Map<string, (string | null)[]>> {
+  const values = columns.map((column) =>
+    shape.columns.has(column) ? `md5(to_jsonb(t.${quote(column)})::text)` : 'NULL::text',
+  );
+  const out = new Map<string, (string | null)[]>();
+  for (let i = 0; i < keys.length; i += BATCH) {
+    const rows = await session.query<{ k: string; v: (string | null)[] }>(
+      `SELECT ${keyExpr(key)} AS k, ARRAY[${values.join(', ')}]::text[] AS v FROM ${shape.sql} t
+         JOIN ${recordset(shape, key, '$1')} ON ${keyJoin(key)}`,
+      [asArray(keys.slice(i, i + BATCH))],
+    );
+    for (const row of rows) out.set(row.k, row.v);
+  }
+  return out;
+}
+
+/** The copied columns of the rows with these keys, as jsonb text, for the target to take in. */
 export async function readRows(session: BranchSession, table: TablePlan, keys: string[]): Promise<string[]> {
   const rows = await session.query<{ row: string }>(
     `SELECT ${rowText} AS row FROM ${table.source.sql} t JOIN ${recordset(table.source, table.key, '$2')} ON ${keyJoin(table.key)}`,
-    [excluded(table.source, table), asArray(keys)],
+    [excluded(table.source, table.columns), asArray(keys)],
   );
   return rows.map(({ row }) => row);
 }

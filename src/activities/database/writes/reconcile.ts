@@ -4,10 +4,11 @@ import type { ActivityDeps } from '../../deps';
 import { activity, currentContext, failure } from '../../failures';
 import { isoTimestamp, neonId } from '../../inputs';
 import { writeFailure } from './failures';
-import { decide, lateChanges, type RowPlan } from './reconcile-diff';
-import { planTable, readShape, type TablePlan } from './reconcile-schema';
+import type { RowPlan } from './reconcile-diff';
+import { describeProblems, planAll, type Sessions } from './reconcile-plan';
+import type { TablePlan } from './reconcile-schema';
 import * as sql from './reconcile-sql';
-import { messageOf, sqlState, withBranch, type BranchSession } from './session';
+import { messageOf, sqlState, withBranch } from './session';
 import type { ReconcileInput, ReconcileResult, ReconcileTableResult, WriteActivities } from '../../contract';
 
 const reconcileInput = z.object({
@@ -38,8 +39,6 @@ const reconcileInput = z.object({
 /** Lost races with the application writing to the new prod meanwhile: a retry reads the new state and decides again. */
 const RACES = new Set(['40001', '40P01', '23505']);
 const heartbeat = (detail: string) => currentContext()?.heartbeat(detail);
-
-type Sessions = { source: BranchSession; base: BranchSession | null; target: BranchSession };
 
 async function withSessions<T>(
   deps: ActivityDeps,
@@ -73,34 +72,6 @@ async function withSessions<T>(
       ),
     options,
   );
-}
-
-type PlannedTable = { table: TablePlan; rows: RowPlan; late: ReconcileTableResult['lateWrites'] };
-
-/** Reads each table on all sides (the target inside its transaction) and decides what to write. */
-async function planAll(sessions: Sessions, input: ReconcileInput): Promise<PlannedTable[]> {
-  const { source, base, target } = sessions;
-  const out: PlannedTable[] = [];
-  for (const requested of input.tables) {
-    const name = requested.table;
-    heartbeat(`reading ${name}`);
-    const table = planTable(
-      requested,
-      await readShape(source, name, 'source'),
-      await readShape(target, name, 'target'),
-    );
-    const baseShape = base ? await readShape(base, name, 'base') : null;
-    const gone = baseShape ? table.columns.filter((column) => !baseShape.columns.has(column)) : [];
-    if (gone.length) throw writeFailure('ReconcileFailed', `${name}: no column ${gone.join(', ')} on the base`);
-    const baseHashes = base && baseShape ? await sql.readHashes(base, baseShape, table) : null;
-    const sourceHashes = await sql.readHashes(source, table.source, table, base ? undefined : input.since);
-    const changes = lateChanges(baseHashes, sourceHashes);
-    const targetHashes = await sql.readHashesOf(target, table.target, table, [...changes.keys()]);
-    const late = { inserts: 0, updates: 0, deletes: 0, upserts: 0 };
-    for (const change of changes.values()) late[`${change.kind}s`]++;
-    out.push({ table, rows: decide(changes, targetHashes, input.onConflict), late });
-  }
-  return out;
 }
 
 async function apply({ source, target }: Sessions, table: TablePlan, rows: RowPlan) {
@@ -148,9 +119,17 @@ export function reconcileActivities(deps: ActivityDeps) {
       return withSessions(deps, input, call, async (sessions) => {
         const { base, target } = sessions;
         for (const session of [sessions.source, base, target]) await session?.query(sql.SAME_RENDERING);
+        // One snapshot per side: prod may still take writes (a dry run before the swap), and cursors need a transaction.
+        for (const session of [sessions.source, base]) await session?.query(sql.READ_ONLY_SNAPSHOT);
         await target.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
         try {
-          const planned = await planAll(sessions, input);
+          const { planned, problems } = await planAll(sessions, input);
+          if (problems.length > 0)
+            throw writeFailure(
+              'ReconcileSchemaConflict',
+              `dev's schema cannot take what prod wrote since the base: ${describeProblems(problems)}; nothing was copied`,
+              { schemaConflicts: problems },
+            );
           const conflicted = planned.filter(({ rows }) => rows.conflicts.length > 0);
           if (input.onConflict === 'fail' && conflicted.length > 0) {
             const conflicts = conflicted.map(({ table, rows }) => ({
@@ -165,7 +144,7 @@ export function reconcileActivities(deps: ActivityDeps) {
             );
           }
           const tables: ReconcileTableResult[] = [];
-          for (const { table, rows, late } of planned) {
+          for (const { table, rows, late, columnsLeftOut } of planned) {
             const done = input.dryRun
               ? {
                   inserted: rows.insert.length,
@@ -182,6 +161,7 @@ export function reconcileActivities(deps: ActivityDeps) {
               conflicts: rows.conflicts.length,
               sampleConflictKeys: rows.conflicts.slice(0, 5),
               deletesDetected: !!base,
+              columnsLeftOut,
             });
           }
           const [committed] = await target.query<{ at: Date }>('SELECT clock_timestamp() AS at');
