@@ -2,7 +2,7 @@ import type { Env } from './env';
 import { ApiError } from './http';
 import { branchId, fakeLsn, physicalName, rfc3339 } from './ids';
 import type { OpSpec } from './ops';
-import type { BranchRec, DatabaseRec, ProjectRec, RoleRec } from './types';
+import type { BranchRec, DatabaseRec, DeletedBranchRec, ProjectRec, RoleRec } from './types';
 
 type DbSource = { name: string; owner_name: string; physical: string };
 
@@ -98,6 +98,7 @@ export function finalizeRestore(
     restore_status: 'finalized',
     updated_at: now,
   });
+  detachFor(restored, env.detaching.afterFinalizeMs);
   Object.assign(target, { default: false, protected: false, updated_at: now });
   if (ops.length === 0) ops.push({ action: 'apply_config', branch_id: restored.id });
   return ops;
@@ -111,18 +112,62 @@ export function checkDeletable(p: ProjectRec, b: BranchRec, what: 'deleted' | 'g
     throw new ApiError(422, 'BRANCH_HAS_CHILDREN', `branch ${b.id} has child branches and cannot be ${what}`);
 }
 
-/** Removes a branch, its endpoints and its databases. */
-export async function removeBranch(env: Env, p: ProjectRec, b: BranchRec): Promise<OpSpec[]> {
+/**
+ * A restored or finalized branch "may begin `detaching` as a one-time performance optimisation, after which it will
+ * continue in its original state" (spec BranchRestoreStatus): it reads `detaching` for `ms` from now.
+ */
+export function detachFor(b: BranchRec, ms: number): void {
+  if (ms > 0) b.detaching_until = Date.now() + ms;
+  else delete b.detaching_until;
+}
+
+const RECOVERY_MS = 7 * 86_400_000;
+
+/**
+ * Removes a branch and its endpoints (their sessions end). `hard`: its databases go now. Otherwise the branch is kept
+ * for Neon's 7-day recovery window (spec deleteProjectBranch, recoverProjectBranch), out of every list but
+ * `include_deleted`, and the sweeper drops it when the window closes.
+ */
+export async function removeBranch(
+  env: Env,
+  p: ProjectRec,
+  b: BranchRec,
+  how: { hard: boolean; method?: DeletedBranchRec['deletion_method'] } = { hard: true },
+): Promise<OpSpec[]> {
   const ops: OpSpec[] = [];
-  for (const e of p.endpoints.filter((x) => x.branch_id === b.id)) {
+  const endpoints = p.endpoints.filter((x) => x.branch_id === b.id);
+  for (const e of endpoints) {
     env.proxy?.dropEndpoint(e.id);
     ops.push({ action: 'suspend_compute', branch_id: b.id, endpoint_id: e.id });
   }
   p.endpoints = p.endpoints.filter((x) => x.branch_id !== b.id);
   p.branches = p.branches.filter((x) => x.id !== b.id);
-  await dropDatabases(env, p, b.databases);
+  if (how.hard) await dropDatabases(env, p, b.databases);
+  else {
+    const now = Date.now();
+    (p.deleted ??= []).push({
+      branch: b,
+      endpoints: endpoints.map((e) => ({ ...e, current_state: 'idle' })),
+      deleted_at: rfc3339(now),
+      recoverable_until: rfc3339(now + RECOVERY_MS),
+      deletion_method: how.method ?? 'user',
+    });
+  }
   ops.push({ action: 'delete_timeline', branch_id: b.id });
   return ops;
+}
+
+/** Drops the soft-deleted branches whose recovery window has closed; how many. */
+export async function purgeDeleted(env: Env, p: ProjectRec, now: number): Promise<number> {
+  const closed = (p.deleted ?? []).filter((d) => Date.parse(d.recoverable_until) <= now);
+  if (!closed.length) return 0;
+  p.deleted = p.deleted!.filter((d) => !closed.includes(d));
+  await dropDatabases(
+    env,
+    p,
+    closed.flatMap((d) => d.branch.databases),
+  );
+  return closed.length;
 }
 
 export const lsnNow = (): string => fakeLsn();

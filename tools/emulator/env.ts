@@ -4,7 +4,7 @@ import type { OpSpec, Operations } from './ops';
 import type { DataPlane } from './pg/data';
 import type { PgProxy } from './proxy';
 import type { Store } from './store';
-import type { ProjectRec } from './types';
+import type { OperationFate, ProjectRec } from './types';
 import { operationView, type Views } from './views';
 
 /** What route handlers share. `data` and `proxy` are absent in memory mode (control plane only). */
@@ -15,11 +15,15 @@ export type Env = {
   proxy?: PgProxy;
   views: Views;
   limits: { snapshotQuota: number; rootBranchLimit: number };
+  /** How long a restored branch reads `restore_status: detaching`, from its restore and from its finalize (0: never). */
+  detaching: { afterRestoreMs: number; afterFinalizeMs: number };
+  /** The most branches one page of GET .../branches holds, whatever the request's limit (Neon documents none). */
+  branchPageSize: number;
   log: (line: string) => void;
 };
 
-/** A request context plus the fault decision for it. */
-export type MCtx = Ctx & { failOperations: boolean };
+/** A request context plus the fault decision for it: how the mutation's operations end (absent: finished). */
+export type MCtx = Ctx & { operationFate: OperationFate | undefined };
 
 type Outcome = { status: number; body: Record<string, unknown>; ops: OpSpec[] };
 
@@ -35,7 +39,8 @@ export async function mutation(
 ): Promise<Reply> {
   return env.ops.exclusive(p, async () => {
     // Set before the work so that the work defers dropping anything the rollback will need.
-    if (ctx.failOperations) p.undo = snapshotOf(p);
+    const undone = ctx.operationFate === 'fail' || ctx.operationFate === 'cancel';
+    if (undone) p.undo = snapshotOf(p);
     let out: Outcome;
     try {
       out = await fn();
@@ -43,7 +48,7 @@ export async function mutation(
       delete p.undo;
       throw err;
     }
-    const ops = env.ops.create(p, out.ops, ctx.failOperations);
+    const ops = env.ops.create(p, out.ops, ctx.operationFate);
     if (!ops.length) delete p.undo;
     p.updated_at = rfc3339();
     env.store.save();

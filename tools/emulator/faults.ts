@@ -1,11 +1,19 @@
-import type { FaultConfig, FaultRule } from './types';
+import type { FaultConfig, FaultKind, FaultRule, OperationFate } from './types';
 
 export type FaultPlan = {
   latencyMs: number;
   /** Answer this instead of handling the request. */
   reply?: { status: number; code: string; message: string; headers: Record<string, string> };
-  failOperations: boolean;
+  /** How the mutation's operations end; absent: they finish. */
+  operationFate?: OperationFate;
   responseLost: boolean;
+};
+
+const FATES: Partial<Record<FaultKind, OperationFate>> = {
+  fail_operation: 'fail',
+  cancel_operation: 'cancel',
+  skip_operation: 'skip',
+  operation_error: 'error',
 };
 
 function mulberry32(seed: number): () => number {
@@ -46,10 +54,12 @@ export class FaultEngine {
   }
 
   plan(route: string, mutating: boolean): FaultPlan {
-    const plan: FaultPlan = { latencyMs: 0, failOperations: false, responseLost: false };
+    const plan: FaultPlan = { latencyMs: 0, responseLost: false };
     for (const rule of this.rules) {
-      // Operation failures and lost responses only mean something for requests that change state.
-      if ((rule.kind === 'fail_operation' || rule.kind === 'response_lost') && !mutating) continue;
+      const fate = FATES[rule.kind];
+      // Operation outcomes and lost responses only mean something for requests that change state.
+      if ((fate || rule.kind === 'response_lost') && !mutating) continue;
+      if (fate && plan.operationFate) continue;
       if (plan.reply && rule.kind !== 'latency') continue;
       if (!this.fires(rule, route)) continue;
       switch (rule.kind) {
@@ -83,7 +93,10 @@ export class FaultEngine {
           };
           break;
         case 'fail_operation':
-          plan.failOperations = true;
+        case 'cancel_operation':
+        case 'skip_operation':
+        case 'operation_error':
+          plan.operationFate = fate;
           break;
         case 'response_lost':
           plan.responseLost = true;

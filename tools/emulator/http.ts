@@ -69,6 +69,24 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   throw new ApiError(400, 'BAD_REQUEST', `invalid request body: ${where}${issue?.message ?? 'invalid'}`);
 }
 
+/** A query parameter that takes one of `values`, or `fallback` when absent; anything else is refused. */
+export function enumParam<T extends string>(
+  query: URLSearchParams,
+  name: string,
+  values: readonly T[],
+  fallback: T,
+): T {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  if (!(values as readonly string[]).includes(raw))
+    throw new ApiError(400, 'BAD_REQUEST', `${name} must be one of ${values.join(', ')}`);
+  return raw as T;
+}
+
+/** A boolean query parameter (`true` or `false`), false when absent. */
+export const boolParam = (query: URLSearchParams, name: string): boolean =>
+  enumParam(query, name, ['true', 'false'], 'false') === 'true';
+
 export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, { ...(text ? { 'content-type': 'application/json' } : {}), ...headers });

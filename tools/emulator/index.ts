@@ -45,6 +45,14 @@ export type EmulatorOptions = {
   snapshotQuota?: number;
   /** Root branches per project; default 25 (Scale plan). */
   rootBranchLimit?: number;
+  /**
+   * How long a branch made by a snapshot restore reads `restore_status: detaching` (Neon: a restored or finalized
+   * branch "may begin detaching"), counted from the restore (when not finalized with it) and from the finalize.
+   * Default: 0 after a restore, 1000 ms after a finalize.
+   */
+  detachingMs?: { afterRestore?: number; afterFinalize?: number };
+  /** The most branches one page of the branch list holds whatever the request's limit; default 10 000 (the spec's max). */
+  branchPageSize?: number;
   faults?: FaultConfig;
   /**
    * A copy (snapshot, child branch) parks its source's client sessions at their next transaction boundary; a session
@@ -112,6 +120,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     ops: undefined as unknown as Operations,
     views,
     limits: { snapshotQuota: opts.snapshotQuota ?? 10, rootBranchLimit: opts.rootBranchLimit ?? 25 },
+    detaching: {
+      afterRestoreMs: opts.detachingMs?.afterRestore ?? 0,
+      afterFinalizeMs: opts.detachingMs?.afterFinalize ?? 1000,
+    },
+    branchPageSize: opts.branchPageSize ?? 10_000,
     log,
   };
   env.ops = new Operations(

@@ -14,9 +14,12 @@ const usage = `npm run emulator -- [options]: a local Neon API v2 backed by real
   --memory             control plane only, no Postgres
   --snapshot-quota N   snapshots per project (default 10; Free plan: 1)
   --root-branch-limit N
+  --detaching-ms MS    how long a finalized restore reads restore_status detaching (default 1000)
+  --branch-page-size N  most branches per page of the branch list (default 10000)
   --op-delay MS|MIN-MAX  operation duration (default 50-150)
   --faults JSON        fault rules, e.g. '{"rules":[{"kind":"error","rate":0.1}]}'
   --error-rate R  --rate-limit-rate R  --latency-ms MS  --fail-op-rate R  --lost-rate R  --locked-burst N
+  --cancel-op-rate R  --skip-op-rate R  --op-error-rate R
   --verbose            log Postgres and proxy lines`;
 
 function rules(v: Record<string, string | boolean | undefined>): FaultRule[] {
@@ -26,6 +29,9 @@ function rules(v: Record<string, string | boolean | undefined>): FaultRule[] {
   if (num('rate-limit-rate')) out.push({ kind: 'rate_limit', rate: num('rate-limit-rate') });
   if (num('latency-ms')) out.push({ kind: 'latency', latencyMs: num('latency-ms') });
   if (num('fail-op-rate')) out.push({ kind: 'fail_operation', rate: num('fail-op-rate') });
+  if (num('cancel-op-rate')) out.push({ kind: 'cancel_operation', rate: num('cancel-op-rate') });
+  if (num('skip-op-rate')) out.push({ kind: 'skip_operation', rate: num('skip-op-rate') });
+  if (num('op-error-rate')) out.push({ kind: 'operation_error', rate: num('op-error-rate') });
   if (num('lost-rate')) out.push({ kind: 'response_lost', rate: num('lost-rate') });
   if (num('locked-burst')) out.push({ kind: 'locked', times: num('locked-burst') });
   return out;
@@ -43,12 +49,17 @@ async function main(): Promise<void> {
       memory: { type: 'boolean' },
       'snapshot-quota': str,
       'root-branch-limit': str,
+      'detaching-ms': str,
+      'branch-page-size': str,
       'op-delay': str,
       faults: str,
       'error-rate': str,
       'rate-limit-rate': str,
       'latency-ms': str,
       'fail-op-rate': str,
+      'cancel-op-rate': str,
+      'skip-op-rate': str,
+      'op-error-rate': str,
       'lost-rate': str,
       'locked-burst': str,
       verbose: { type: 'boolean' },
@@ -68,6 +79,8 @@ async function main(): Promise<void> {
     mode: v.memory ? 'memory' : 'data',
     snapshotQuota: v['snapshot-quota'] ? Number(v['snapshot-quota']) : undefined,
     rootBranchLimit: v['root-branch-limit'] ? Number(v['root-branch-limit']) : undefined,
+    detachingMs: v['detaching-ms'] ? { afterFinalize: Number(v['detaching-ms']) } : undefined,
+    branchPageSize: v['branch-page-size'] ? Number(v['branch-page-size']) : undefined,
     operationDelayMs: delay ? (delay.length === 2 ? { min: delay[0]!, max: delay[1]! } : delay[0]) : undefined,
     faults,
     log: (line) => {

@@ -29,7 +29,7 @@ async function call(
   return (text ? JSON.parse(text) : {}) as Json;
 }
 
-/** Polls operations until each is terminal; throws if one failed. */
+/** Polls operations until each is terminal; throws if one failed or was cancelled (`error` is retried by Neon). */
 export async function waitForOperations(
   emu: Pick<Emulator, 'baseUrl' | 'apiKey'>,
   projectId: string,
@@ -42,8 +42,8 @@ export async function waitForOperations(
       const { operation } = (await call(emu, 'GET', `/projects/${projectId}/operations/${op.id}`)) as {
         operation: { status: string };
       };
-      if (['finished', 'skipped', 'cancelled'].includes(operation.status)) break;
-      if (['failed', 'error'].includes(operation.status)) throw new Error(`operation ${op.id} ${operation.status}`);
+      if (['finished', 'skipped'].includes(operation.status)) break;
+      if (['failed', 'cancelled'].includes(operation.status)) throw new Error(`operation ${op.id} ${operation.status}`);
       if (Date.now() > deadline) throw new Error(`operation ${op.id} still ${operation.status}`);
       await new Promise((r) => setTimeout(r, 20));
     }

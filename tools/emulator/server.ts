@@ -7,7 +7,17 @@ import { requestId as newRequestId } from './ids';
 import type { FaultConfig, RequestLogEntry } from './types';
 
 const FaultRuleSchema = z.object({
-  kind: z.enum(['error', 'rate_limit', 'locked', 'latency', 'fail_operation', 'response_lost']),
+  kind: z.enum([
+    'error',
+    'rate_limit',
+    'locked',
+    'latency',
+    'fail_operation',
+    'cancel_operation',
+    'skip_operation',
+    'operation_error',
+    'response_lost',
+  ]),
   route: z.string().optional(),
   rate: z.number().min(0).max(1).optional(),
   times: z.number().int().min(0).optional(),
@@ -111,9 +121,7 @@ export function createServer(d: ServerDeps): http.Server {
         : fail(404, 'ROUTE_NOT_FOUND', `route not found: ${method} ${url.pathname}`);
     } else {
       const mutating = isApi && method !== 'GET';
-      const plan = isApi
-        ? d.faults.plan(templated, mutating)
-        : { latencyMs: 0, failOperations: false, responseLost: false };
+      const plan = isApi ? d.faults.plan(templated, mutating) : { latencyMs: 0, responseLost: false };
       if (plan.latencyMs) await sleep(plan.latencyMs);
       if (plan.reply) out = fail(plan.reply.status, plan.reply.code, plan.reply.message, plan.reply.headers);
       else {
@@ -125,7 +133,7 @@ export function createServer(d: ServerDeps): http.Server {
             query: url.searchParams,
             body,
             requestId,
-            failOperations: plan.failOperations,
+            operationFate: plan.operationFate,
           };
           const r = await m.route.handler(ctx);
           out = [r.status, r.body, headers];

@@ -70,7 +70,8 @@ export class Store {
     for (const p of this.projects()) {
       const snapshots = [p, ...(p.undo ? [p.undo] : [])];
       for (const s of snapshots) {
-        for (const b of s.branches) for (const d of b.databases) names.add(d.physical);
+        for (const b of [...s.branches, ...(s.deleted ?? []).map((x) => x.branch)])
+          for (const d of b.databases) names.add(d.physical);
         for (const sn of s.snapshots) for (const d of sn.databases) names.add(d.physical);
       }
     }

@@ -1,9 +1,10 @@
-import { dropDatabases, removeBranch } from './branching';
+import { dropDatabases, purgeDeleted, removeBranch } from './branching';
 import type { Env } from './env';
 
 /**
- * Deletes branches and snapshots whose `expires_at` has passed. Like Neon's background job it runs on its own
- * schedule, not exactly at the instant, and leaves a project alone while it has running operations.
+ * Deletes branches and snapshots whose `expires_at` has passed (an expired branch is soft-deleted, recoverable as
+ * `deletion_method: ttl`), and drops soft-deleted branches whose recovery window closed. Like Neon's background job it
+ * runs on its own schedule, not exactly at the instant, and leaves a project alone while it has running operations.
  */
 export async function sweep(env: Env, now = Date.now()): Promise<number> {
   let removed = 0;
@@ -14,9 +15,11 @@ export async function sweep(env: Env, now = Date.now()): Promise<number> {
       (b) => expired(b) && !b.default && !b.protected && !p.branches.some((c) => c.parent_id === b.id),
     );
     const snapshots = p.snapshots.filter(expired);
-    if (!branches.length && !snapshots.length) continue;
+    const closed = (p.deleted ?? []).filter((d) => Date.parse(d.recoverable_until) <= now);
+    if (!branches.length && !snapshots.length && !closed.length) continue;
     await env.ops.exclusive(p, async () => {
-      for (const b of branches) await removeBranch(env, p, b);
+      for (const b of branches) await removeBranch(env, p, b, { hard: false, method: 'ttl' });
+      await purgeDeleted(env, p, now);
       p.snapshots = p.snapshots.filter((s) => !snapshots.includes(s));
       await dropDatabases(
         env,

@@ -1,6 +1,27 @@
+/**
+ * What a fault does. The operation kinds give the operations of a matching mutation another end than `finished`, each
+ * one a status of the spec's OperationStatus: `fail_operation` ends them `failed` and `cancel_operation` ends them
+ * `cancelling` then `cancelled`, both putting the project back as it was; `skip_operation` ends them `skipped` (the
+ * work stays done); `operation_error` passes them through `error` (a failed attempt that Neon retries, counted in
+ * `failures_count`) before they finish.
+ */
+export type FaultKind =
+  | 'error'
+  | 'rate_limit'
+  | 'locked'
+  | 'latency'
+  | 'fail_operation'
+  | 'cancel_operation'
+  | 'skip_operation'
+  | 'operation_error'
+  | 'response_lost';
+
+/** How the operations of one mutation end, when a fault decides it (absent: `finished`). */
+export type OperationFate = 'fail' | 'cancel' | 'skip' | 'error';
+
 /** One fault the emulator injects into matching requests. `rate` is a share of requests (seeded, so runs repeat). */
 export type FaultRule = {
-  kind: 'error' | 'rate_limit' | 'locked' | 'latency' | 'fail_operation' | 'response_lost';
+  kind: FaultKind;
   /** Templated route, e.g. 'POST /projects/{project_id}/branches/{branch_id}/snapshot'; '*' or absent = every route. */
   route?: string;
   /** Share of matching requests affected, 0..1 (default 1). */
@@ -43,10 +64,13 @@ export type OperationRec = {
   created_at: string;
   updated_at: string;
   total_duration_ms: number;
-  /** Internal: when the operation starts running and is due to end (ms epoch), and whether it will fail. */
+  retry_at?: string;
+  /** Internal: when the operation starts running and is due to end (ms epoch), and how it ends (a fault's). */
   runAt: number;
   dueAt: number;
+  /** Set by states written before `fate`: the operation ends failed. */
   willFail?: boolean;
+  fate?: OperationFate;
 };
 
 export type DatabaseRec = { id: number; name: string; owner_name: string; physical: string; created_at: string };
@@ -68,7 +92,10 @@ export type BranchRec = {
   expires_at?: string;
   init_source: string;
   creation_source: string;
+  /** The restore's own state; `detaching` is shown instead until `detaching_until` (branchView). */
   restore_status?: 'restored' | 'finalized';
+  /** Internal (ms epoch): until then the branch reads `restore_status: detaching` (spec BranchRestoreStatus). */
+  detaching_until?: number;
   restored_from?: string;
   restored_as?: string;
   last_reset_at?: string;
@@ -104,6 +131,15 @@ export type SnapshotRec = {
   roles: RoleRec[];
 };
 
+/** A soft-deleted branch ("Delete branch" without hard_delete): kept, with its endpoints, until `recoverable_until`. */
+export type DeletedBranchRec = {
+  branch: BranchRec;
+  endpoints: EndpointRec[];
+  deleted_at: string;
+  recoverable_until: string;
+  deletion_method: 'user' | 'ttl';
+};
+
 export type ProjectRec = {
   id: string;
   name: string;
@@ -116,6 +152,8 @@ export type ProjectRec = {
   endpoints: EndpointRec[];
   snapshots: SnapshotRec[];
   operations: OperationRec[];
+  /** Soft-deleted branches within their recovery window (absent in states written before soft deletion). */
+  deleted?: DeletedBranchRec[];
   /** Project state before the mutation whose operations are due to fail; put back when they do. */
   undo?: Omit<ProjectRec, 'operations' | 'undo'>;
 };

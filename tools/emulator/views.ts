@@ -11,13 +11,14 @@ const usage = {
   data_transfer_bytes: 0,
 };
 
-export function branchView(b: BranchRec): Record<string, unknown> {
-  const { databases: _d, roles: _r, ...rest } = b;
-  return { ...rest, ...usage, logical_size: 0 };
+export function branchView(b: BranchRec, now = Date.now()): Record<string, unknown> {
+  const { databases: _d, roles: _r, detaching_until: until, ...rest } = b;
+  const detaching = until !== undefined && now < until && rest.restore_status;
+  return { ...rest, ...(detaching ? { restore_status: 'detaching' } : {}), ...usage, logical_size: 0 };
 }
 
 export function operationView(o: OperationRec): Record<string, unknown> {
-  const { runAt: _r, dueAt: _d, willFail: _w, ...rest } = o;
+  const { runAt: _r, dueAt: _d, willFail: _w, fate: _f, ...rest } = o;
   return rest;
 }
 

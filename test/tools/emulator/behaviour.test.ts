@@ -9,7 +9,7 @@ import {
   type SeededProject,
 } from '../../../tools/emulator';
 import { type Json, rawApi } from '../../support/emulator-api';
-import { sleep } from '../../support/polling';
+import { sleep, until } from '../../support/polling';
 import { sql } from '../../support/postgres';
 import { loadSpecValidator } from '../../support/neon-openapi';
 
@@ -104,11 +104,15 @@ test('finalize_restore: new ID takes the name and endpoint, the old branch keeps
   expect(fin.status).toBe(200);
   await settle(p, fin.body);
   await expect(held.query('SELECT 1')).rejects.toThrow();
-  const branches = (await api('GET', `/projects/${p.projectId}/branches`)).body.branches as Json[];
+  // Detaching for a while after the finalize (the emulator's default), then finalized.
+  const branches = await until(
+    'the finalized restore to stop detaching',
+    async () => (await api('GET', `/projects/${p.projectId}/branches`)).body.branches as Json[],
+    (listed) => listed.find((b) => b.name === 'main')?.restore_status === 'finalized',
+  );
   expect(branches.find((b) => b.name === 'main')).toMatchObject({
     id: preview.branch.id,
     default: true,
-    restore_status: 'finalized',
     restored_as: p.branchId,
   });
   expect(branches.find((b) => b.id === p.branchId)).toMatchObject({ name: 'main-backup', default: false });

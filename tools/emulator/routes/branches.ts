@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { checkDeletable, copyDatabases, lsnNow, newBranch, removeBranch } from '../branching';
 import { checkBranchExpiry, mutation, type Env, type MCtx } from '../env';
-import { ApiError, parse, route, type Route } from '../http';
+import { ApiError, boolParam, enumParam, parse, route, type Route } from '../http';
 import { rfc3339 } from '../ids';
 import type { OpSpec } from '../ops';
+import { keysetPage, limitParam } from '../paginate';
+import type { BranchRec } from '../types';
 import { branchView, connectionUri, databasesView, endpointView, rolesView } from '../views';
 import { newEndpoint } from './projects';
 
@@ -24,6 +26,8 @@ const CreateBranch = z
     endpoints: z.array(EndpointOpt).optional(),
   })
   .passthrough();
+const SORT_FIELDS = ['name', 'created_at', 'updated_at'] as const;
+
 const UpdateBranch = z.object({
   branch: z
     .object({
@@ -38,14 +42,31 @@ export function branchRoutes(env: Env): Route[] {
   const { store } = env;
   const base = '/projects/{project_id}/branches';
   return [
+    // listProjectBranches: limit 1..10000 (LimitParam), sort_by and sort_order with their defaults, the cursor from
+    // pagination.next; include_deleted adds the soft-deleted branches with their `recovery`.
     route('GET', base, ({ params, query }) => {
       const p = store.project(params.project_id!);
       const search = query.get('search');
-      const branches = p.branches
-        .filter((b) => !search || b.name.includes(search) || b.id.includes(search))
-        .sort((a, b) => b.updated_at.localeCompare(a.updated_at))
-        .map(branchView);
-      return { status: 200, body: { branches, annotations: {} } };
+      const sortBy = enumParam(query, 'sort_by', SORT_FIELDS, 'updated_at');
+      const sortOrder = enumParam(query, 'sort_order', ['asc', 'desc'], 'desc');
+      const limit = Math.min(limitParam(query, 10_000, env.branchPageSize), env.branchPageSize);
+      const now = Date.now();
+      const listed: { b: BranchRec; view: Record<string, unknown> }[] = [
+        ...p.branches.map((b) => ({ b, view: branchView(b, now) })),
+        ...(boolParam(query, 'include_deleted') ? (p.deleted ?? []) : []).map(
+          ({ branch, endpoints: _e, ...recovery }) => ({
+            b: branch,
+            view: { ...branchView(branch, now), recovery },
+          }),
+        ),
+      ];
+      const { page, last, more } = keysetPage(
+        listed.filter(({ b }) => !search || b.name.includes(search) || b.id.includes(search)),
+        ({ b }) => [b[sortBy], b.id],
+        { desc: sortOrder === 'desc', limit, cursor: query.get('cursor') },
+      );
+      const pagination = { sort_by: sortBy, sort_order: sortOrder, ...(more && last ? { next: last } : {}) };
+      return { status: 200, body: { branches: page.map(({ view }) => view), annotations: {}, pagination } };
     }),
     route('POST', base, async (ctx) => {
       const p = store.project(ctx.params.project_id!);
@@ -147,14 +168,31 @@ export function branchRoutes(env: Env): Route[] {
     }),
     route('DELETE', `${base}/{branch_id}`, async (ctx) => {
       const p = store.project(ctx.params.project_id!);
+      const hard = boolParam(ctx.query, 'hard_delete');
       const b = p.branches.find((x) => x.id === ctx.params.branch_id);
       if (!b) return { status: 204 }; // the spec: "the branch doesn't exist or has already been deleted"
       checkDeletable(p, b, 'deleted');
       return mutation(env, ctx as MCtx, p, async () => ({
         status: 200,
         body: { branch: branchView(b) },
-        ops: await removeBranch(env, p, b),
+        ops: await removeBranch(env, p, b, { hard }),
       }));
+    }),
+    // recoverProjectBranch: the branch and its endpoints come back (idle), connection strings unchanged, no TTL.
+    route('POST', `${base}/{branch_id}/recover`, async (ctx) => {
+      const p = store.project(ctx.params.project_id!);
+      const gone = (p.deleted ?? []).find((d) => d.branch.id === ctx.params.branch_id);
+      if (!gone) throw new ApiError(404, 'NOT_FOUND', `no recoverable deleted branch ${ctx.params.branch_id}`);
+      return mutation(env, ctx as MCtx, p, () => {
+        p.deleted = p.deleted!.filter((d) => d !== gone);
+        const { branch, endpoints } = gone;
+        delete branch.expires_at;
+        branch.updated_at = rfc3339();
+        p.branches.push(branch);
+        p.endpoints.push(...endpoints);
+        const body = { branch: branchView(branch), endpoints: endpoints.map((e) => endpointView(env.views, p, e)) };
+        return { status: 200, body, ops: [] };
+      });
     }),
     route('GET', `${base}/{branch_id}/endpoints`, ({ params }) => {
       const p = store.project(params.project_id!);

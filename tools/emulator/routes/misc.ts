@@ -4,6 +4,7 @@ import { mutation, type Env, type MCtx } from '../env';
 import { ApiError, parse, route, type Route } from '../http';
 import { rfc3339 } from '../ids';
 import type { OpSpec } from '../ops';
+import { keysetPage, limitParam } from '../paginate';
 import { dumpSchema, unifiedDiff } from '../schema-diff';
 import type { BranchRec } from '../types';
 import { branchView, connectionUri, endpointView, operationView } from '../views';
@@ -33,12 +34,21 @@ export function miscRoutes(env: Env): Route[] {
       if (!op) throw new ApiError(404, 'NOT_FOUND', `operation ${params.operation_id} not found`);
       return { status: 200, body: { operation: operationView(op) } };
     }),
+    // listProjectOperations: newest first, limit 1..1000, every operation without one (Neon's pagination guide), and a
+    // cursor after every page that has operations, the last page included (the guide's examples).
     route('GET', '/projects/{project_id}/operations', ({ params, query }) => {
-      const limit = Number(query.get('limit') ?? 1000);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-        throw new ApiError(400, 'BAD_REQUEST', 'limit must be an integer from 1 to 1000');
-      const newest = [...store.project(params.project_id!).operations].reverse().slice(0, limit);
-      return { status: 200, body: { operations: newest.map(operationView) } };
+      const ops = store.project(params.project_id!).operations;
+      const limit = limitParam(query, 1000, ops.length || 1);
+      const position = new Map(ops.map((op, i) => [op, String(i).padStart(12, '0')]));
+      const { page, last } = keysetPage(ops, (op) => [position.get(op)!, ''], {
+        desc: true,
+        limit,
+        cursor: query.get('cursor'),
+      });
+      return {
+        status: 200,
+        body: { operations: page.map(operationView), ...(last ? { pagination: { cursor: last } } : {}) },
+      };
     }),
     route('GET', '/projects/{project_id}/connection_uri', ({ params, query }) => {
       const p = store.project(params.project_id!);

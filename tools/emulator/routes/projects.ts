@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { newBranch } from '../branching';
 import { mutation, type Env, type MCtx } from '../env';
 import { ApiError, parse, route, type Route } from '../http';
+import { keysetPage, limitParam } from '../paginate';
 import { endpointId, password, physicalName, projectId, rfc3339 } from '../ids';
 import type { EndpointRec, ProjectRec } from '../types';
 import { branchView, connectionUri, databasesView, endpointView, projectView, rolesView } from '../views';
@@ -56,13 +57,17 @@ export function projectRoutes(env: Env): Route[] {
     return mine;
   };
   return [
+    // listProjects: limit 1..400, 10 by default (spec), newest first, a cursor after every page that has projects.
     route('GET', '/projects', ({ query }) => {
       const search = query.get('search');
-      const projects = env.store
-        .projects()
-        .filter((p) => !search || p.name.includes(search) || p.id.includes(search))
-        .map((p) => projectView(env.views, p, true));
-      return { status: 200, body: { projects, applications: {}, integrations: {} } };
+      const { page, last } = keysetPage(
+        env.store.projects().filter((p) => !search || p.name.includes(search) || p.id.includes(search)),
+        (p) => [p.created_at, p.id],
+        { desc: true, limit: limitParam(query, 400, 10), cursor: query.get('cursor') },
+      );
+      const projects = page.map((p) => projectView(env.views, p, true));
+      const pagination = last ? { pagination: { cursor: last } } : {};
+      return { status: 200, body: { projects, applications: {}, integrations: {}, ...pagination } };
     }),
     route('POST', '/projects', async (ctx) => {
       const req = parse(CreateProject, ctx.body).project;
@@ -134,7 +139,10 @@ export function projectRoutes(env: Env): Route[] {
       const p = env.store.project(ctx.params.project_id!);
       return env.ops.exclusive(p, async () => {
         for (const e of p.endpoints) env.proxy?.dropEndpoint(e.id);
-        const dbs = [...p.branches.flatMap((b) => b.databases), ...p.snapshots.flatMap((s) => s.databases)];
+        const dbs = [
+          ...[...p.branches, ...(p.deleted ?? []).map((d) => d.branch)].flatMap((b) => b.databases),
+          ...p.snapshots.flatMap((s) => s.databases),
+        ];
         delete env.store.state.projects[p.id];
         env.store.save();
         if (env.data) for (const d of dbs) await env.data.drop(d.physical);

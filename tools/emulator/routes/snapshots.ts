@@ -1,10 +1,18 @@
 import { z } from 'zod';
-import { checkRootLimit, copyDatabases, dropDatabases, finalizeRestore, lsnNow, newBranch } from '../branching';
+import {
+  checkRootLimit,
+  copyDatabases,
+  detachFor,
+  dropDatabases,
+  finalizeRestore,
+  lsnNow,
+  newBranch,
+} from '../branching';
 import { checkSnapshotExpiry, mutation, type Env, type MCtx } from '../env';
 import { ApiError, parse, route, type Route } from '../http';
 import { rfc3339, snapshotId } from '../ids';
 import type { OpSpec } from '../ops';
-import type { SnapshotRec } from '../types';
+import type { ProjectRec, SnapshotRec } from '../types';
 import { branchView, endpointView, snapshotView } from '../views';
 
 const SnapshotParams = z
@@ -24,6 +32,20 @@ const Restore = z
   })
   .passthrough();
 
+/** "Snapshot names must be unique within a project" (Neon CLI reference, `neon snapshots create`). */
+function checkNameFree(p: ProjectRec, name: string, except?: SnapshotRec): void {
+  const taken = p.snapshots.find((s) => s.name === name && s !== except);
+  if (taken)
+    throw new ApiError(409, 'CONFLICT', `a snapshot named "${name}" already exists in this project (${taken.id})`);
+}
+
+/** The default name, made unique as names must be. */
+function defaultName(p: ProjectRec, base: string): string {
+  let name = base;
+  for (let n = 2; p.snapshots.some((s) => s.name === name); n++) name = `${base} (${n})`;
+  return name;
+}
+
 export function snapshotRoutes(env: Env): Route[] {
   const { store } = env;
   return [
@@ -40,6 +62,14 @@ export function snapshotRoutes(env: Env): Route[] {
           'the emulator snapshots the branch head only (lsn/timestamp unsupported)',
         );
       checkSnapshotExpiry(req.expires_at);
+      // "Manual snapshots can only be created from root branches" (API reference, Snapshots; "Backup & restore").
+      if (b.parent_id)
+        throw new ApiError(
+          400,
+          'BAD_REQUEST',
+          `branch ${b.id} is not a root branch: manual snapshots can only be created from root branches`,
+        );
+      if (req.name) checkNameFree(p, req.name);
       if (p.snapshots.length >= env.limits.snapshotQuota)
         throw new ApiError(
           422,
@@ -51,7 +81,7 @@ export function snapshotRoutes(env: Env): Route[] {
         const now = rfc3339();
         const s: SnapshotRec = {
           id: snapshotId(),
-          name: req.name ?? `${b.name} ${now}`,
+          name: req.name ?? defaultName(p, `${b.name} ${now}`),
           source_branch_id: b.id,
           created_at: now,
           timestamp: now,
@@ -78,6 +108,7 @@ export function snapshotRoutes(env: Env): Route[] {
       const p = store.project(ctx.params.project_id!);
       const s = store.snapshot(p, ctx.params.snapshot_id!);
       const req = parse(UpdateSnapshot, ctx.body).snapshot;
+      if (req.name) checkNameFree(p, req.name, s);
       return mutation(env, ctx as MCtx, p, () => {
         if (req.name) s.name = req.name;
         return { status: 200, body: { snapshot: snapshotView(s) }, ops: [] };
@@ -120,6 +151,7 @@ export function snapshotRoutes(env: Env): Route[] {
         p.branches.push(nb);
         const ops: OpSpec[] = [{ action: 'create_timeline', branch_id: nb.id }];
         if (req.finalize_restore) ops.push(...finalizeRestore(env, p, nb, target));
+        else detachFor(nb, env.detaching.afterRestoreMs);
         const endpoints = p.endpoints.filter((e) => e.branch_id === nb.id).map((e) => endpointView(env.views, p, e));
         return { status: 200, body: { branch: branchView(nb), endpoints }, ops };
       });
