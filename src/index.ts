@@ -1,8 +1,9 @@
-// Public API of the neon-promote package.
+// The package's root and `neon-promote/client`: what a service needs to start and follow runs. It loads no
+// @temporalio/worker (its native core and the workflow bundler): a worker imports `neon-promote/worker`.
 export { NeonPromoteClient, InvalidInputError, ProjectBusyError, type NeonPromoteClientOptions } from './client';
 export type { ListRunsOptions, RunSummary } from './client/runs';
 export { scheduleId, type ScheduleInfo, type ScheduleKind, type ScheduleSettings } from './client/schedules';
-export { createWorker, runWorker, DEFAULT_TASK_QUEUE, type CreateWorkerOptions } from './worker';
+export { DEFAULT_TASK_QUEUE } from './temporal/task-queue';
 export { temporalSettingsFromEnv, type TemporalSettings } from './temporal/connection';
 export { NeonProjectId, NeonPhase, NeonOutcome } from './temporal/search-attributes';
 export {

@@ -1,5 +1,4 @@
 import { Command, CommanderError, type OutputConfiguration } from 'commander';
-import { runWorker } from '../worker';
 import { registerInspection } from './commands/inspect';
 import { registerMutations } from './commands/mutations';
 import { registerPreviews } from './commands/previews';
@@ -33,7 +32,8 @@ export function buildProgram(output: OutputConfiguration = {}): Command {
   program
     .command('worker')
     .description('run a worker (TEMPORAL_* settings; NEON_API_KEY, NEON_API_BASE_URL) until SIGINT/SIGTERM')
-    .action(() => runWorker());
+    // Loaded on use: @temporalio/worker (native core, bundler) costs every other command its start-up time.
+    .action(async () => (await import('../worker')).runWorker());
 
   registerMutations(program);
   registerInspection(program);

