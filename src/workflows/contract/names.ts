@@ -39,10 +39,13 @@ export function sanitize(text: string): string {
     .replace(/^-+|-+$/g, '');
 }
 
-/** e.g. `np-rollback-promote-p-1-abc`; long workflow IDs are cut and get a hash of the full ID. */
+/**
+ * e.g. `np-rollback-promote-p-1-abc`. An ID that sanitize() changes (case, punctuation, other scripts) or that is cut
+ * to fit gets a hash of the full ID: IDs that differ only there would otherwise share their snapshots' names.
+ */
 export function resourceName(kind: ResourceKind, workflowId: string): string {
   const name = `${OWNED_PREFIX}${kind}-${sanitize(workflowId)}`;
-  if (name.length <= MAX_NAME) return name;
+  if (name.length <= MAX_NAME && sanitize(workflowId) === workflowId) return name;
   const hash = shortHash(workflowId);
   return `${name.slice(0, MAX_NAME - hash.length - 1).replace(/-+$/, '')}-${hash}`;
 }

@@ -24,6 +24,26 @@ export type RollbackResult = {
   backupBranch: { id: string; expiresAt: string | null };
 };
 
+/**
+ * The snapshot of that name, if any. Neon does not keep snapshot names unique: when several carry the name, which one
+ * is meant is the caller's to say (by ID), so the run is refused naming them all.
+ */
+function onlySnapshotNamed<S extends { id: string; name: string; createdAt: string }>(
+  snapshots: S[],
+  name: string,
+  projectId: string,
+): S | undefined {
+  const named = snapshots.filter((snapshot) => snapshot.name === name);
+  if (named.length > 1) {
+    const ids = named.map((snapshot) => `${snapshot.id} (taken ${snapshot.createdAt})`).join(', ');
+    throw refuse(
+      `project ${projectId} has ${named.length} snapshots named ${name}: ${ids}; give the one to restore by its ID (--snapshot)`,
+      'SnapshotAmbiguous',
+    );
+  }
+  return named[0];
+}
+
 export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
   const run = new Run('rollback');
   const options = parseInput(rollbackInput(), raw);
@@ -38,7 +58,7 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
       const snapshot = options.snapshotId
         ? env.snapshots.find((snapshot) => snapshot.id === options.snapshotId)
         : options.snapshotName
-          ? env.snapshots.find((snapshot) => snapshot.name === options.snapshotName)
+          ? onlySnapshotNamed(env.snapshots, options.snapshotName, projectId)
           : env.snapshots
               .filter((snapshot) => isOwned(snapshot.name, 'rollback'))
               .sort((older, newer) => newer.createdAt.localeCompare(older.createdAt))[0];
