@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CallOptions, NeonBranch, NeonClient } from '../../neon';
 import type { ActivityDeps } from '../deps';
-import { withEndpoints } from './environment';
+import { nullOn404, withEndpoints } from './environment';
 import { activity, failure } from '../failures';
 import { isoTimestamp, neonId, resourceName } from '../inputs';
 import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
@@ -18,12 +18,40 @@ export function findRestored(
   snapshotId: string,
   targetBranchId: string,
   name: string | undefined,
+  finalizing: boolean,
 ): NeonBranch | undefined {
   const fromSnapshot = branches.filter((branch) => branch.restored_from === snapshotId);
+  // Unfinalized, a restored branch keeps the name it was given, and only that name tells this run's branch from
+  // another restore of the same snapshot onto the same target (setup restores its baseline as dev; a promotion later
+  // restores that snapshot, the fork point, next to prod as its base).
+  if (name && !finalizing) return fromSnapshot.find((branch) => branch.name === name);
   return (
     fromSnapshot.find((branch) => branch.restored_as === targetBranchId) ??
     (name ? fromSnapshot.find((branch) => !branch.restored_as && branch.name === name) : undefined)
   );
+}
+
+/**
+ * Whether a branch made by a snapshot restore stands in for its target now. `restore_status` says so, except while it
+ * reads `detaching`: a restored or a finalized branch may begin detaching and then continues in its original state
+ * (spec BranchRestoreStatus). Then the finalize's own effects tell (spec finalizeRestoreBranch): the target was
+ * renamed (to `oldName`, when the finalize gave one) and its computes moved to the restored branch. A target that is
+ * gone was replaced: an unfinalized restore's target (prod, dev) is not deleted under it.
+ */
+export async function swappedIn(
+  neon: NeonClient,
+  projectId: string,
+  branch: NeonBranch,
+  call: CallOptions,
+  oldName?: string,
+): Promise<boolean> {
+  if (branch.restore_status !== 'detaching') return branch.restore_status === 'finalized';
+  if (!branch.restored_as) return false;
+  const target = await neon.getBranch(projectId, branch.restored_as, call).catch(nullOn404);
+  if (!target || (oldName !== undefined && target.name === oldName)) return true;
+  const endpoints = await neon.listEndpoints(projectId, call);
+  const on = (id: string) => endpoints.some((endpoint) => endpoint.branch_id === id);
+  return !on(target.id) && on(branch.id);
 }
 
 async function finalize(
@@ -49,11 +77,12 @@ export function restoreActivities(deps: ActivityDeps) {
         name: resourceName.optional(),
       }),
       async ({ projectId, snapshotId, targetBranchId, finalize: doFinalize, name }, call) => {
-        const earlier = findRestored(await neon.listBranches(projectId, call), snapshotId, targetBranchId, name);
+        const branches = await neon.listBranches(projectId, call);
+        const earlier = findRestored(branches, snapshotId, targetBranchId, name, doFinalize);
         if (earlier) {
           const branch = await withEndpoints(neon, projectId, earlier, call);
           // The restore happened but was not finalized (a preview made before, or a finalize still pending): finish it.
-          if (doFinalize && earlier.restore_status !== 'finalized') {
+          if (doFinalize && !(await swappedIn(neon, projectId, earlier, call))) {
             return {
               branch,
               alreadyDone: false,
@@ -87,7 +116,7 @@ export function restoreActivities(deps: ActivityDeps) {
       async ({ projectId, branchId, oldBranchName }, call) => {
         const branch = await neon.getBranch(projectId, branchId, call);
         const replacedBranchId = branch.restored_as;
-        if (branch.restore_status === 'finalized') {
+        if (await swappedIn(neon, projectId, branch, call, oldBranchName)) {
           // A finalize whose response was lost: its endpoint moves may still be running, and a check made before they
           // finish would reach the replaced branch. The moved endpoints' operations carry the restored branch's ID.
           const pending = await pendingOperationIds(neon, projectId, { branchIds: [branchId, replacedBranchId] }, call);
