@@ -21,33 +21,40 @@ export type SchemaProblem = { table: string; column: string | null; problem: str
 
 const heartbeat = (detail: string) => currentContext()?.heartbeat(detail);
 
+/** What prod changed since the base in one table, by key. */
+export type Changes = {
+  /** Changes to the columns carried: what the target is matched against and written. */
+  late: Map<string, LateChange>;
+  /** Rows prod updated in left-out columns only: nothing to carry, but prod may have written data dev has no place for. */
+  leftOutOnly: string[];
+};
+
 /**
  * What prod received since the base, key by key. Both sides are streamed in key order and merged, so the worker holds
  * the changed keys, not the table. Without a base (timestamp mode) the rows stamped after `since` are upserts; a table
  * the base lacks (prod created it since) is all inserts.
  */
-export async function lateChanges(
-  { source, base }: Sessions,
-  table: TablePlan,
-  since?: string,
-): Promise<Map<string, LateChange>> {
-  const out = new Map<string, LateChange>();
+export async function lateChanges({ source, base }: Sessions, table: TablePlan, since?: string): Promise<Changes> {
+  const out: Changes = { late: new Map(), leftOutOnly: [] };
   const progress = (side: string) => (rows: number) => heartbeat(`reading ${table.name} on the ${side}: ${rows} rows`);
   const cursors: CursorRows<KeyedRow>[] = [];
   try {
-    const now = await sql.openHashes(source, table.source, table, {
+    const now = await sql.openHashes(source, 'source', table, {
       name: 'np_source_rows',
       since: base ? undefined : since,
       onBatch: progress('source'),
     });
     cursors.push(now);
     if (base && table.base) {
-      const before = await sql.openHashes(base, table.base, table, { name: 'np_base_rows', onBatch: progress('base') });
+      const before = await sql.openHashes(base, 'base', table, { name: 'np_base_rows', onBatch: progress('base') });
       cursors.push(before);
-      await mergeKeyed(before, now, (change) => out.set(change.key, change));
+      await mergeKeyed(before, now, ({ kind, key, base: was, source: is }) => {
+        if (kind !== 'update' || was!.c !== is!.c) out.late.set(key, { kind, base: was?.c, source: is?.c });
+        else if (table.leftOut.length > 0) out.leftOutOnly.push(key);
+      });
     } else {
       const kind = base ? 'insert' : 'upsert';
-      for await (const row of now) out.set(row.k, { kind, source: row.h });
+      for await (const row of now) out.late.set(row.k, { kind, source: row.c });
     }
   } finally {
     // After a failure the transaction is aborted and refuses CLOSE: its rollback drops the cursors instead.
@@ -63,19 +70,22 @@ export async function lateChanges(
 async function writtenColumns(
   { source, base }: Sessions,
   table: TablePlan,
-  changes: Map<string, LateChange>,
+  { late, leftOutOnly }: Changes,
 ): Promise<Set<string>> {
   const columns = table.leftOut.map(({ column }) => column);
   const written = new Set<string>();
   if (columns.length === 0) return written;
-  const keys = [...changes].filter(([, change]) => change.source !== undefined).map(([key]) => key);
+  const updated = new Set(leftOutOnly);
+  for (const [key, change] of late) if (change.kind === 'update') updated.add(key);
+  const keys = [...late].filter(([, change]) => change.source !== undefined).map(([key]) => key);
+  keys.push(...leftOutOnly);
   for (let i = 0; i < keys.length && written.size < columns.length; i += sql.BATCH) {
     const batch = keys.slice(i, i + sql.BATCH);
     const now = await sql.readValueHashes(source, table.source, table.key, columns, batch);
-    const updated = batch.filter((key) => changes.get(key)!.kind === 'update');
+    const changed = batch.filter((key) => updated.has(key));
     const before =
-      base && table.base && updated.length > 0
-        ? await sql.readValueHashes(base, table.base, table.key, columns, updated)
+      base && table.base && changed.length > 0
+        ? await sql.readValueHashes(base, table.base, table.key, columns, changed)
         : new Map<string, (string | null)[]>();
     for (const [key, values] of now) {
       const was = before.get(key);
@@ -111,17 +121,18 @@ export async function planAll(
     const table = planTable(requested, source, target, base);
     const changes = await lateChanges(sessions, table, input.since);
     const written = await writtenColumns(sessions, table, changes);
+    const { late: lateByKey } = changes;
     const blocked = table.leftOut.filter(({ column }) => written.has(column));
     for (const { column, problem } of blocked) problems.push({ table: name, column, problem });
     // Once the run is going to fail, what the target holds no longer matters: the other tables are still read so
     // that the failure lists every problem.
     if (problems.length > 0) continue;
-    const targetHashes = await sql.readHashesOf(sessions.target, target, table, [...changes.keys()]);
+    const targetHashes = await sql.readHashesOf(sessions.target, target, table, [...lateByKey.keys()]);
     const late = { inserts: 0, updates: 0, deletes: 0, upserts: 0 };
-    for (const change of changes.values()) late[`${change.kind}s`]++;
+    for (const change of lateByKey.values()) late[`${change.kind}s`]++;
     planned.push({
       table,
-      rows: decide(changes, targetHashes, input.onConflict),
+      rows: decide(lateByKey, targetHashes, input.onConflict),
       late,
       columnsLeftOut: table.leftOut.map(({ column }) => column),
     });

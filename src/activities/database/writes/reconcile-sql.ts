@@ -36,22 +36,33 @@ const keyJoin = (key: string[]) => key.map((column) => `t.${quote(column)} = r.$
 const asArray = (items: string[]) => `[${items.join(',')}]`;
 
 /**
- * Key and hash of the compared columns of every row (or of the rows whose timestamp column is after `since`), in
- * code point order of the key's text, through a cursor: the worker holds a batch, not the table.
+ * Every row (or those whose timestamp column is after `since`) in code point order of the key's text, through a
+ * cursor, so the worker holds a batch and not the table: the key; `h`, the md5 of all of prod's columns (the base
+ * renders them too: without the ones prod dropped since, with the ones it added as null), which tells whether prod
+ * changed the row; and `c`, the md5 of the compared columns, which the target's rows are matched against.
  */
 export function openHashes(
   session: BranchSession,
-  shape: TableShape,
+  side: 'source' | 'base',
   table: TablePlan,
   cursor: { name: string; since?: string; onBatch?: (rowsRead: number) => void },
 ): Promise<CursorRows<KeyedRow>> {
+  const shape = side === 'source' ? table.source : table.base!;
+  const prodColumns = [...table.source.columns.keys()];
+  const added = prodColumns.filter((column) => !shape.columns.has(column));
   const { since } = cursor;
-  const where = since ? `WHERE t.${quote(table.timestampColumn!)} > $2::timestamptz` : '';
+  const where = since ? `WHERE t.${quote(table.timestampColumn!)} > $4::timestamptz` : '';
   return CursorRows.open<KeyedRow>(session, {
     ...cursor,
-    sql: `SELECT ${keyExpr(table.key)} COLLATE "C" AS k, md5(${rowText}) COLLATE "C" AS h FROM ${shape.sql} t ${where}
-           ORDER BY k, h`,
-    params: since ? [excluded(shape, table.compared), since] : [excluded(shape, table.compared)],
+    sql: `SELECT ${keyExpr(table.key)} COLLATE "C" AS k, md5(((to_jsonb(t) - $2::text[]) || $3::jsonb)::text) COLLATE "C" AS h,
+             md5(${rowText}) AS c
+           FROM ${shape.sql} t ${where} ORDER BY k, h`,
+    params: [
+      excluded(shape, table.compared),
+      excluded(shape, prodColumns),
+      JSON.stringify(Object.fromEntries(added.map((column) => [column, null]))),
+      ...(since ? [since] : []),
+    ],
   });
 }
 

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { CallOptions } from '../../../neon';
 import { connectionSecrets, redact } from '../../../shared/secrets';
 import type { BranchDatabase, WriteFailureType } from '../../contract';
@@ -26,9 +26,13 @@ export type BranchSession = {
 /** SQLSTATE classes of a dropped or refused connection, and socket errors: a retry can help. */
 const TRANSIENT = /^(08|57P0|53300)/;
 
+/** pg's own bound on a query (query_timeout, see ../connect.ts): the connection went silent. */
+const CLIENT_TIMEOUT = 'Query read timeout';
+
 export function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && (TRANSIENT.test(code) || /^E[A-Z]+/.test(code));
+  if (typeof code !== 'string') return err instanceof Error && err.message === CLIENT_TIMEOUT;
+  return TRANSIENT.test(code) || /^E[A-Z]+/.test(code);
 }
 
 export function sqlState(err: unknown): string | undefined {
@@ -86,6 +90,8 @@ export async function withBranch<T>(
   try {
     return await fn(session);
   } catch (err) {
+    // Cancelled: the connector ended the session, which failed the query in flight; the cancellation is the outcome.
+    if (call.signal?.aborted && call.signal.reason instanceof CancelledFailure) throw call.signal.reason;
     const code = sqlState(err);
     if (isTransient(err))
       throw failure(

@@ -89,13 +89,14 @@ export class CursorRows<R> {
   }
 }
 
-/** A row of a keyed stream: the key's jsonb text and the md5 of the compared columns. */
-export type KeyedRow = { k: string; h: string };
+/**
+ * A row of a keyed stream: the key's jsonb text, `h` the md5 that tells whether the row changed, and optionally `c`,
+ * another md5 the caller carries along (reconciliation's hash of the columns it compares with the target).
+ */
+export type KeyedRow = { k: string; h: string; c?: string };
 
-export type KeyedChange =
-  | { kind: 'insert'; key: string; source: string }
-  | { kind: 'update'; key: string; base: string; source: string }
-  | { kind: 'delete'; key: string; base: string };
+/** A key whose row is only on one side, or differs: the rows as read (an insert has no base, a delete no source). */
+export type KeyedChange = { kind: 'insert' | 'update' | 'delete'; key: string; base?: KeyedRow; source?: KeyedRow };
 
 /**
  * Merges two streams ordered by key (code point order) and reports each key whose row is only on one side or differs.
@@ -113,14 +114,14 @@ export async function mergeKeyed(
     if (!b && !s) return;
     const order = !b ? 1 : !s ? -1 : compareCodePoints(b.k, s.k);
     if (order === 0) {
-      if (b!.h !== s!.h) emit({ kind: 'update', key: s!.k, base: b!.h, source: s!.h });
+      if (b!.h !== s!.h) emit({ kind: 'update', key: s!.k, base: b!, source: s! });
       base.advance();
       source.advance();
     } else if (order < 0) {
-      emit({ kind: 'delete', key: b!.k, base: b!.h });
+      emit({ kind: 'delete', key: b!.k, base: b! });
       base.advance();
     } else {
-      emit({ kind: 'insert', key: s!.k, source: s!.h });
+      emit({ kind: 'insert', key: s!.k, source: s! });
       source.advance();
     }
   }
