@@ -62,10 +62,14 @@ export function createNeonClient(config: NeonClientConfig) {
   const PROJECT = '/projects/{project_id}';
 
   return {
+    /**
+     * Every branch, page by page: Neon's pages may hold fewer than the limit asked for, so the cursor is followed until
+     * a page has none (or no branch). A branch updated between two pages can move in the default order (updated_at):
+     * each is kept once.
+     */
     async listBranches(projectId: string, options?: CallOptions) {
-      const branches: schemas.NeonBranch[] = [];
+      const branches = new Map<string, schemas.NeonBranch>();
       let cursor: string | undefined;
-      // Neon paginates when asked to; ask for the maximum page and follow the cursor just in case.
       do {
         const page = await call(
           {
@@ -77,10 +81,10 @@ export function createNeonClient(config: NeonClientConfig) {
           },
           options,
         );
-        branches.push(...page.branches);
+        for (const branch of page.branches) branches.set(branch.id, branch);
         cursor = page.pagination?.next && page.branches.length > 0 ? page.pagination.next : undefined;
       } while (cursor);
-      return branches;
+      return [...branches.values()];
     },
     getBranch: async (projectId: string, branchId: string, options?: CallOptions) =>
       (
@@ -124,7 +128,11 @@ export function createNeonClient(config: NeonClientConfig) {
         },
         options,
       ),
-    /** Resolves `{ deleted: false }` on 204, Neon's answer when the branch is already gone. */
+    /**
+     * Resolves `{ deleted: false }` on 204, Neon's answer when the branch is already gone. `hard_delete`: what this
+     * product deletes it made and is done with, so it goes at once instead of staying recoverable (and stored) for
+     * Neon's 7-day window.
+     */
     async deleteBranch(projectId: string, branchId: string, options?: CallOptions) {
       const res = await send(
         http,
@@ -132,6 +140,7 @@ export function createNeonClient(config: NeonClientConfig) {
           method: 'DELETE',
           route: `${PROJECT}/branches/{branch_id}`,
           params: [projectId, branchId],
+          query: { hard_delete: true },
           schema: schemas.operationsResponse.partial(),
         },
         options,

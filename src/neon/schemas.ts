@@ -104,9 +104,14 @@ export const errorBody = z
   .object({ code: z.string().optional(), message: z.string().optional(), request_id: z.string().optional() })
   .partial();
 
-/** Terminal operation statuses; `failed` and `error` are the failing ones. */
-export const OPERATION_DONE = new Set(['finished', 'skipped', 'cancelled']);
-export const OPERATION_FAILED = new Set(['failed', 'error']);
+/**
+ * Final operation statuses (spec OperationStatus). Done: `finished`, or `skipped` (nothing was left to do). Failed:
+ * `failed`, or `cancelled` (the work was not carried out, so nothing may rely on it). Not final: `scheduling`,
+ * `running`, `cancelling` (it ends `cancelled`) and `error`, a failed attempt that Neon retries (the spec counts them
+ * in `failures_count` and dates the last in `retry_at`); `failed` is the end of those retries.
+ */
+export const OPERATION_DONE = new Set(['finished', 'skipped']);
+export const OPERATION_FAILED = new Set(['failed', 'cancelled']);
 
 /** zod issues as "path: message" lines, the path naming the field (e.g. "branches.0.name"). */
 export function describeIssues(error: z.ZodError): string[] {

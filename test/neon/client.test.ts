@@ -116,7 +116,8 @@ describe('Neon client', () => {
 
   it('treats a 204 on branch delete as already gone', async () => {
     const { pool, neon } = setup();
-    pool.intercept({ path: '/api/v2/projects/p-1/branches/br-x', method: 'DELETE' }).reply(204, '');
+    // hard_delete: what the product deletes goes at once, not into Neon's 7-day recovery window.
+    pool.intercept({ path: '/api/v2/projects/p-1/branches/br-x?hard_delete=true', method: 'DELETE' }).reply(204, '');
     await expect(neon.deleteBranch('p-1', 'br-x')).resolves.toEqual({ deleted: false, operations: [] });
   });
 

@@ -125,8 +125,8 @@ const SENT_AGAIN_AFTER_FAILED_OPERATION: ReadonlySet<string> = new Set([
 /**
  * Wraps a mutation activity so that it waits for the operations it started (or found still running from an earlier
  * attempt) before it returns: whoever acts on its result finds the new state, and a workflow needs no separate
- * waitForOperations activity per mutation, one Temporal round trip less each. An operation that ends failed fails the
- * mutation with OperationFailed.
+ * waitForOperations activity per mutation, one Temporal round trip less each. An operation that ends failed or
+ * cancelled (OPERATION_FAILED) fails the mutation with OperationFailed.
  */
 export function settling<I extends { projectId: string }, R extends { operationIds: string[] }>(
   kind: string,

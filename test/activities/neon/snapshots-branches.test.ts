@@ -56,7 +56,7 @@ describe('environment, snapshot and branch activities against the emulator', () 
     expect(all.map((s) => s.name)).toEqual([input.name]);
   });
 
-  it('a namesake from an earlier run (reused workflow ID) is not taken for this step: attempt 1 makes its own, a retry finds its own', async () => {
+  it('a namesake from an earlier run (reused workflow ID) is not taken for this step: Neon keeps names unique, so the step fails naming it', async () => {
     const { projectId, branchId } = await h.createProject();
     const input = { projectId, branchId, name: 'np-rollback-reused-id' };
     const earlier = await h.run(h.activities.ensureSnapshot, input);
@@ -64,14 +64,37 @@ describe('environment, snapshot and branch activities against the emulator', () 
     // Neon dates snapshots in whole seconds and the retry allows a second of skew: the next step starts 2 s later.
     await new Promise((r) => setTimeout(r, 2100));
     const scheduledTimestampMs = Date.now();
-    const step = (attempt: number): ReturnType<typeof h.activities.ensureSnapshot> =>
-      new MockActivityEnvironment({ attempt, scheduledTimestampMs }).run(h.activities.ensureSnapshot, input);
-    const own = await step(1);
-    expect(own).toMatchObject({ created: true });
-    expect(own.snapshot.id).not.toBe(earlier.snapshot.id);
-    await h.run(h.activities.waitForOperations, { projectId, operationIds: own.operationIds });
-    const retry = await step(2);
-    expect(retry).toMatchObject({ created: false, snapshot: { id: own.snapshot.id }, operationIds: [] });
+    const step = (attempt: number) =>
+      new MockActivityEnvironment({ attempt, scheduledTimestampMs })
+        .run(h.activities.ensureSnapshot, input)
+        .catch((e: unknown) => e);
+    for (const attempt of [1, 2]) {
+      const refused = await step(attempt);
+      expect(refused).toMatchObject({ type: 'NeonConflict', nonRetryable: true });
+      expect((refused as Error).message).toContain(`taken by ${earlier.snapshot.id}`);
+    }
+    const all = await h.run(h.activities.listSnapshots, { projectId });
+    expect(all.map((s) => s.id)).toEqual([earlier.snapshot.id]);
+  });
+
+  it("a create refused because the name is taken by this step's own snapshot returns that snapshot", async () => {
+    const { projectId, branchId } = await h.createProject();
+    const scheduledTimestampMs = Date.now();
+    const made = await h.api('POST', `/projects/${projectId}/branches/${branchId}/snapshot?name=np-own`);
+    await h.run(h.activities.waitForOperations, {
+      projectId,
+      operationIds: (made.operations as { id: string }[]).map((op) => op.id),
+    });
+    const input = { projectId, branchId, name: 'np-own' };
+    const counts = await h.countCalls(async () => {
+      const found = await new MockActivityEnvironment({ attempt: 1, scheduledTimestampMs }).run(
+        h.activities.ensureSnapshot,
+        input,
+      );
+      expect(found).toMatchObject({ created: false, snapshot: { id: (made.snapshot as { id: string }).id } });
+    });
+    expect(counts['POST /projects/{project_id}/branches/{branch_id}/snapshot']).toBe(1);
+    expect((await h.run(h.activities.listSnapshots, { projectId })).map((s) => s.name)).toEqual(['np-own']);
   });
 
   it('a full snapshot quota is a non-retryable NeonQuotaExceeded', async () => {
