@@ -181,8 +181,8 @@ test('bad input: each refused, naming the problem, with no mutating call', async
       },
       {
         name: 'retention in an unknown unit',
-        run: () => promote({ retention: { candidateSnapshot: '3 fortnights' } }),
-        refusedFor: /retention\.candidateSnapshot.*duration/,
+        run: () => promote({ retention: { rollbackSnapshot: '3 fortnights' } }),
+        refusedFor: /retention\.rollbackSnapshot.*duration/,
       },
       {
         name: 'approval timeout of 0 s',

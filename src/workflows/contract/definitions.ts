@@ -3,7 +3,7 @@
  * handler and its callers cannot disagree on a name.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ReconcileResult, TableWriteDelta } from '../../activities/contract';
+import type { ReconcileResult, TableChanges, TableWriteDelta } from '../../activities/contract';
 
 /** The workflow types that change a project and therefore run one at a time per project. */
 export type RunKind = 'setup' | 'promote' | 'refresh' | 'rollback' | 'janitor';
@@ -100,6 +100,31 @@ export type WriteReport = {
   lost: { rows: number; byTable: Record<string, number>; how: 'exact' | 'estimate' } | null;
   /** reconcile: tables that received writes but are not in the caller's list: their late writes were not copied. */
   untrackedTables: string[];
+  /** Prod's writes since dev was forked (null: not counted, e.g. the run stopped before). */
+  sinceFork: ProdWritesSinceFork | null;
+  note: string | null;
+};
+
+/** The state of prod dev was forked from: a snapshot the product keeps until the next fork (steps/fork-point.ts). */
+export type ForkPoint = { snapshotId: string; name: string; createdAt: string };
+
+/**
+ * What happens to a table's writes since the fork: `carry` (named in `reconcile.tables`: merged into the new prod),
+ * `discard` (named in `discardProdWrites`: the new prod does not have them, on purpose), `unhandled` (neither: the
+ * promotion stops before the swap).
+ */
+export type ForkWritesHandling = 'carry' | 'discard' | 'unhandled';
+
+export type ProdWritesSinceFork = {
+  /** null: no fork point is known (dev was forked before the product kept them, or a rollback cleared it). */
+  forkPoint: ForkPoint | null;
+  /** Tables prod changed since the fork, with the counts and what the run does with them. */
+  tables: (TableChanges & { handling: ForkWritesHandling })[];
+  /** Tables prod created or dropped since the fork (the new prod has dev's set of tables). */
+  tablesAdded: { table: string; handling: ForkWritesHandling }[];
+  tablesDropped: { table: string; handling: ForkWritesHandling }[];
+  rowsChanged: number;
+  /** Set when something could not be measured (no fork point) or was let go on purpose. */
   note: string | null;
 };
 

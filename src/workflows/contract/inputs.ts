@@ -22,12 +22,6 @@ const DAY = 24 * HOUR;
  * snapshots, whose expiry Neon does not cap, are held to the same bound so that every retention follows one rule.
  */
 const MAX_EXPIRY = 30 * DAY;
-/**
- * How much longer than the approval wait the candidate snapshot is kept: the restore that follows an approval given
- * at the last moment reads it.
- */
-const CANDIDATE_AFTER_APPROVAL = HOUR;
-
 /** A schema built the first time it is asked for, then kept (per module instance: per workflow in the sandbox). */
 export function lazy<S>(build: () => S): () => S {
   let schema: S | undefined;
@@ -68,12 +62,17 @@ const checksFitOneVerification = <T extends { checks: unknown[]; postSwapChecks:
   });
 
 const ident = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
+/** A table in `discardProdWrites`, or `*` for all. */
+const discardable = /^(\*|[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?)$/;
 const column = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'expected a column name'));
 
 /** What happens to writes prod receives between the rollback snapshot and the swap. */
 export const writePolicy = z.enum(['fence', 'abort', 'reconcile', 'ignore']);
 
-/** Tables whose late writes `reconcile` copies into the new prod (and `ignore` counts exactly), with their key. */
+/**
+ * Tables whose writes on prod since dev was forked are carried into the new prod (a three-way merge with the fork
+ * point as the base), with their key; under `ignore` they are only counted, exactly.
+ */
 export const reconcileOptions = lazy(() =>
   z.object({
     tables: z
@@ -141,9 +140,7 @@ const promoteFields = () =>
       ),
       retention: z.prefault(
         z.object({
-          rollbackSnapshot: z._default(durationMs({ min: 60_000, max: 30 * DAY }), 30 * DAY),
-          /** Default: a day, or the approval timeout and an hour if that is longer (candidateRetention). */
-          candidateSnapshot: z.optional(durationMs({ min: 60_000, max: MAX_EXPIRY })),
+          rollbackSnapshot: z._default(durationMs({ min: 60_000, max: MAX_EXPIRY }), 30 * DAY),
           /** How long the replaced prod ("old" backup) is kept; Neon deletes it at its expiry. */
           backupBranch: z._default(durationMs({ min: 1000, max: 30 * DAY }), 3_600_000),
         }),
@@ -158,6 +155,15 @@ const promoteFields = () =>
       /** Snapshot strategy only. Default `fence`: no write is lost and prod refuses writes only around the swap. */
       writePolicy: z._default(writePolicy, 'fence'),
       reconcile: z.optional(reconcileOptions()),
+      /**
+       * Tables whose writes on prod since dev was forked the new prod may lose on purpose (`*`: every table, and
+       * whatever cannot be measured when no fork point is known). A table with such writes that is neither carried
+       * (`reconcile.tables`) nor named here stops the promotion before the swap.
+       */
+      discardProdWrites: z._default(
+        z.array(z.string().check(z.regex(discardable, "expected table, schema.table or '*'"))).check(z.maxLength(200)),
+        [],
+      ),
       migrations: z.prefault(migrationOptions(), {}),
     })
     .check(
@@ -167,51 +173,9 @@ const promoteFields = () =>
         message: 'the reconcile policy needs the tables to reconcile',
         path: ['reconcile'],
       }),
-      z.superRefine(candidateOutlastsApproval),
     );
 
-export const promoteInput = lazy(() =>
-  z.pipe(
-    promoteFields(),
-    z.transform((input: z.output<ReturnType<typeof promoteFields>>) => ({
-      ...input,
-      retention: { ...input.retention, candidateSnapshot: candidateRetention(input) },
-    })),
-  ),
-);
-
-type CandidateTerms = { approval?: { timeout: number }; retention: { candidateSnapshot?: number } };
-
-/** The candidate snapshot's retention: the caller's, else a day, or the approval timeout and an hour if longer. */
-function candidateRetention({ approval, retention }: CandidateTerms): number {
-  return retention.candidateSnapshot ?? Math.max(DAY, (approval?.timeout ?? 0) + CANDIDATE_AFTER_APPROVAL);
-}
-
-/**
- * The candidate snapshot is taken before the approval wait and restored after it: it must not expire while the run
- * waits. A caller who set both so that it would is refused, told which to change.
- */
-function candidateOutlastsApproval(input: CandidateTerms, ctx: z.core.$RefinementCtx<CandidateTerms>): void {
-  if (!input.approval) return;
-  const needed = input.approval.timeout + CANDIDATE_AFTER_APPROVAL;
-  if (needed > MAX_EXPIRY) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['approval', 'timeout'],
-      message:
-        `must be at most ${MAX_EXPIRY - CANDIDATE_AFTER_APPROVAL} ms (29 days 23 hours): the candidate snapshot ` +
-        'must outlast the wait by an hour, and a retention is at most 30 days',
-    });
-  } else if (input.retention.candidateSnapshot !== undefined && input.retention.candidateSnapshot < needed) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['retention', 'candidateSnapshot'],
-      message:
-        `the candidate snapshot would expire while the run waits for approval: raise retention.candidateSnapshot ` +
-        `to at least ${needed} ms (approval.timeout and an hour), or lower approval.timeout`,
-    });
-  }
-}
+export const promoteInput = lazy(promoteFields);
 
 export const refreshInput = lazy(() =>
   z

@@ -19,6 +19,8 @@ export type ResourceKind =
   | 'undo' // promote: the branch restored from the rollback snapshot
   | 'rollback-state' // promote (reconcile): the rollback snapshot restored without finalize, the base of the diff
   | 'refresh' // refreshDev: prod snapshot restored onto dev
+  | 'fork' // the fork point: the state of prod dev was forked from (setup, refresh and promote adopt their snapshot)
+  | 'base' // promote: the fork point restored without finalize, the base of the count and carry of prod's writes
   | 'restore'; // refreshDev / rollback: the branch restored before it is swapped in
 
 /** FNV-1a, 32 bits: a short deterministic suffix that keeps truncated names unique. */

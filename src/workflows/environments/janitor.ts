@@ -1,7 +1,9 @@
 /**
- * Deletes what this product made and no longer needs: its expired snapshots, its backup branches past their expiry
- * (or without one, once older than a day), previews past their expiry, and its oldest rollback snapshots when the
- * project would otherwise lack room for the next promotion. Only `np-` and `preview-` names are ever touched.
+ * Deletes what this product made and no longer needs: its expired snapshots, fork points older than the current one,
+ * snapshots a run takes without expiry that an ended run left behind (the janitor runs in its project's turn, so no run
+ * is under way), its backup branches past their expiry (or without one, once older than a day), previews past their
+ * expiry, and its oldest rollback snapshots when the project would otherwise lack room for the next promotion. Only
+ * `np-` and `preview-` names are ever touched; the current fork point never is.
  */
 import type { BranchInfo, SnapshotInfo } from '../../activities/contract';
 import { janitorInput, type JanitorInput } from '../contract/inputs';
@@ -10,6 +12,7 @@ import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
 import { deleteBranch, deleteSnapshot } from '../steps/cleanup';
 import { resolveEnvironment } from '../steps/environment';
+import { currentForkPoint } from '../steps/fork-point';
 import { parseInput } from '../contract/validate';
 
 export type JanitorResult = {
@@ -22,6 +25,8 @@ export type JanitorResult = {
 };
 
 const DAY = 86_400_000;
+/** Snapshots a run takes without expiry and deletes (or adopts as the fork point) before it ends. */
+const RUN_SNAPSHOTS = ['candidate', 'baseline', 'refresh'] as const;
 const past = (at: string | null, now: number): boolean => at !== null && Date.parse(at) <= now;
 
 export async function janitor(raw: JanitorInput): Promise<JanitorResult> {
@@ -36,9 +41,17 @@ export async function janitor(raw: JanitorInput): Promise<JanitorResult> {
   // (see ResolveEnvironmentResult.observedAt).
   const now = Date.parse(env.observedAt);
 
+  const fork = currentForkPoint(env.snapshots);
+  const leftBehind = (snapshot: SnapshotInfo) =>
+    snapshot.expiresAt === null && RUN_SNAPSHOTS.some((kind) => isOwned(snapshot.name, kind));
   const snapshots: { snapshot: SnapshotInfo; why: string }[] = env.snapshots
-    .filter((snapshot) => isOwned(snapshot.name) && past(snapshot.expiresAt, now))
-    .map((snapshot) => ({ snapshot, why: 'expired' }));
+    .filter((snapshot) => snapshot.id !== fork?.snapshotId)
+    .flatMap((snapshot) => {
+      if (isOwned(snapshot.name) && past(snapshot.expiresAt, now)) return [{ snapshot, why: 'expired' }];
+      if (isOwned(snapshot.name, 'fork')) return [{ snapshot, why: 'superseded fork point' }];
+      if (leftBehind(snapshot)) return [{ snapshot, why: 'left behind by a run that ended' }];
+      return [];
+    });
   if (env.snapshotLimit !== null) {
     // Room for the next promotion, taken from the oldest rollback points beyond the ones always kept.
     const over = env.snapshots.length - snapshots.length - (env.snapshotLimit - options.reserveSnapshotSlots);

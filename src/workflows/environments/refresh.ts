@@ -1,6 +1,7 @@
 /**
  * Refresh: rewrite dev with prod's current data (snapshot prod -> restore onto dev with finalize -> wait -> verify ->
- * fingerprint dev -> clean up). Dev keeps its endpoint and connection string.
+ * fingerprint dev -> clean up, the snapshot kept as the new fork point). Dev keeps its endpoint and connection
+ * string.
  *
  * Refuses (ApplicationFailure `UnpromotedChanges`, naming what changed) unless `force`, when dev holds work that was
  * never promoted and the refresh would lose:
@@ -21,7 +22,7 @@ import type { BranchWithEndpoints, FingerprintBranchResult } from '../../activit
 import { changedTables, findRefreshBaseline, fingerprint, fingerprintOrNull } from '../steps/fingerprints';
 import { neonMutations, neonReads } from '../runtime/activity-options';
 import { refreshInput, type RefreshInput } from '../contract/inputs';
-import { isoAfter, resourceName } from '../contract/names';
+import { resourceName } from '../contract/names';
 import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
 import { Saga, isCancellation, shielded } from '../runtime/saga';
@@ -31,6 +32,8 @@ import { orConnect, requireReadOnlyChecks, verify } from '../steps/checks';
 import { deleteSnapshot, retireBackup } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
 import { restoreOnto } from '../steps/restore';
+import { adoptForkPoint, currentForkPoint } from '../steps/fork-point';
+import type { ForkPoint } from '../contract/definitions';
 import { parseInput } from '../contract/validate';
 
 export type UnpromotedChanges = {
@@ -54,6 +57,8 @@ export type RefreshResult = {
   /** Dev's data right after the refresh: the next refresh's baseline. Null when it could not be read. */
   devFingerprint: FingerprintBranchResult | null;
   backupBranch: { id: string; expiresAt: string | null };
+  /** The snapshot dev was forked from: prod's writes after it are what a promotion must carry or discard. */
+  forkPoint: ForkPoint;
 };
 
 export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
@@ -93,16 +98,12 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
           'UnpromotedChanges',
         );
       }
-      return { prod, dev, devEndpointId, changes };
+      return { prod, dev, devEndpointId, changes, forkPoint: currentForkPoint(env.snapshots) };
     });
     const snap = await run.step('snapshot_prod', async (step) => {
       const name = resourceName('refresh', id);
-      const { snapshot } = await neonMutations.ensureSnapshot({
-        projectId,
-        branchId: plan.prod.id,
-        name,
-        expiresAt: isoAfter(Date.now(), 86_400_000),
-      });
+      // No expiry: it becomes the fork point, kept until the next fork; the saga deletes it if the refresh fails.
+      const { snapshot } = await neonMutations.ensureSnapshot({ projectId, branchId: plan.prod.id, name });
       step.ids.snapshotId = snapshot.id;
       return snapshot;
     });
@@ -130,9 +131,13 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
     const devFingerprint = await run.step('fingerprint_dev', () =>
       fingerprintOrNull(database, swap.restoredBranchId, plan.devEndpointId),
     );
-    const expiresAt = await run.step('clean_up', async () => {
+    const { expiresAt, forkPoint } = await run.step('clean_up', async () => {
+      saga.drop('delete_refresh_snapshot');
       await saga.compensate();
-      return retireBackup(projectId, swap.replacedBranchId, options.backupRetention);
+      return {
+        forkPoint: await adoptForkPoint(projectId, snap.id, id, plan.forkPoint),
+        expiresAt: await retireBackup(projectId, swap.replacedBranchId, options.backupRetention),
+      };
     });
     run.finish('refreshed');
     return {
@@ -143,6 +148,7 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
       unpromotedChanges: plan.changes,
       devFingerprint,
       backupBranch: { id: swap.replacedBranchId, expiresAt },
+      forkPoint,
     };
   } catch (err) {
     await run.step('compensate', () => saga.compensate());

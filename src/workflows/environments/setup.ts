@@ -1,7 +1,7 @@
 /**
  * Setup: make dev an isolated root branch holding prod's data (snapshot prod -> restore without finalize, named
- * dev -> compute endpoint -> delete the baseline snapshot) and protect prod. A project that has dev already is left
- * as it is, and the result says so.
+ * dev -> compute endpoint -> keep the snapshot as the fork point) and protect prod. A project that has dev already is
+ * left as it is, and the result says so.
  */
 import { workflowInfo } from '@temporalio/workflow';
 import { neonMutations } from '../runtime/activity-options';
@@ -14,6 +14,8 @@ import { refuse } from '../contract/failures';
 import { verify } from '../steps/checks';
 import { deleteBranch, deleteSnapshot } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
+import { adoptForkPoint, currentForkPoint } from '../steps/fork-point';
+import type { ForkPoint } from '../contract/definitions';
 import { parseInput } from '../contract/validate';
 
 export type SetupResult = {
@@ -24,6 +26,8 @@ export type SetupResult = {
   devBranchId: string;
   devEndpointId: string | null;
   prodProtected: boolean;
+  /** The state of prod dev was forked from (for a noop: the one kept, or null when none is). */
+  forkPoint: ForkPoint | null;
 };
 
 export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
@@ -48,6 +52,7 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
       devBranchId: env.dev.id,
       devEndpointId,
       prodProtected: prod.protected,
+      forkPoint: currentForkPoint(env.snapshots),
     };
   }
   try {
@@ -82,9 +87,11 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
         `dev does not answer: ${check.checks.find((checkResult) => !checkResult.ok)?.detail ?? ''}`,
         'VerificationFailed',
       );
-    await run.step('clean_up', async () => {
-      saga.drop('delete_dev');
-      await saga.compensate(); // the baseline snapshot has served its purpose
+    const forkPoint = await run.step('clean_up', async () => {
+      saga.drop('delete_dev', 'delete_baseline_snapshot');
+      await saga.compensate();
+      // Dev holds prod as of the baseline: what a promotion compares prod with to find prod's own writes.
+      return adoptForkPoint(projectId, baseline.id, workflowInfo().workflowId, currentForkPoint(env.snapshots));
     });
     if (options.protectProd) {
       await run.step('protect_prod', async () => {
@@ -100,6 +107,7 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
       devBranchId: dev.id,
       devEndpointId,
       prodProtected: options.protectProd || prod.protected,
+      forkPoint,
     };
   } catch (err) {
     await run.step('compensate', () => saga.compensate());

@@ -17,13 +17,16 @@ export type Candidate = { branchId: string; endpointId: string };
 export async function prepareCandidate(promotion: Promotion, gate: ApprovalGate): Promise<Candidate | PromoteResult> {
   const { run, options, plan, result, saga } = promotion;
   const { projectId } = promotion.database;
+  // No expiry: a promoted candidate becomes the fork point, kept until the next fork. The saga deletes it otherwise
+  // (and the janitor, should a run be terminated), so it also outlasts any approval wait.
   const candidateSnap = await snapshotStep(
     promotion,
     'snapshot_dev',
     plan.devBranchId,
     promotion.names.candidate,
-    options.retention.candidateSnapshot,
+    null,
   );
+  promotion.candidateSnapshotId = candidateSnap.id;
   saga.add('delete_candidate_snapshot', () => deleteSnapshot(projectId, candidateSnap.id));
 
   if (options.approval) {

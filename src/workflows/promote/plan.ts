@@ -2,12 +2,14 @@
 import type { CompareSchemaResult, IsoTimestamp, SnapshotInfo } from '../../activities/contract';
 import { neonReads } from '../runtime/activity-options';
 import { databaseRefOf } from '../contract/database-ref';
+import type { ForkPoint } from '../contract/definitions';
 import type { PromoteOptions } from '../contract/inputs';
 import { isOwned } from '../contract/names';
 import { refuse } from '../contract/failures';
 import { requireReadOnlyChecks } from '../steps/checks';
 import { deleteSnapshot } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
+import { currentForkPoint } from '../steps/fork-point';
 
 /** A promotion takes two snapshots: the rollback point and the candidate; by migrations, only the anchor. */
 const slotsNeeded = (options: PromoteOptions): number => (options.strategy === 'migrations' ? 1 : 2);
@@ -22,6 +24,8 @@ export type PromotionPlan = {
   freeSnapshotSlots: number | null;
   /** Our own expired snapshots deleted (or, in a dry run, that would be deleted) to make room. */
   expiredSnapshots: { id: string; name: string }[];
+  /** The state of prod dev was forked from (null: none kept): prod's own writes are those made since. */
+  forkPoint: ForkPoint | null;
 };
 
 /**
@@ -77,5 +81,6 @@ export async function planPromotion(options: PromoteOptions): Promise<PromotionP
     freeSnapshotSlots: free,
     expiredSnapshots:
       free !== null && free < needed ? expired.map((snapshot) => ({ id: snapshot.id, name: snapshot.name })) : [],
+    forkPoint: currentForkPoint(env.snapshots),
   };
 }

@@ -1,7 +1,9 @@
 /**
- * Promote dev to prod as a saga (plan -> candidate snapshot -> approval -> restore and verify the candidate
- * -> write baseline (fence) -> rollback snapshot -> write check -> swap -> lift / reconcile -> verify prod -> roll back
- * automatically if that fails -> clean up). Prod's data is touched only by the swap; every step before it is undone on
+ * Promote dev to prod as a saga (plan -> count prod's writes since the fork -> candidate snapshot -> approval -> restore
+ * and verify the candidate -> try the carry on it -> write baseline (fence) -> rollback snapshot -> write check -> swap
+ * -> lift / carry -> verify prod -> roll back automatically if that fails -> clean up, the candidate becoming the fork
+ * point). Prod's writes since dev was forked that the run neither carries nor discards stop it before anything is made
+ * (fork-writes.ts). Prod's data is touched only by the swap; every step before it is undone on
  * failure or cancellation, and after it the undo is a rollback to the pre-promotion snapshot. The rollback snapshot
  * comes last before the swap so the window of writes at risk (and the fence) is as short as it can be.
  * `strategy: 'migrations'` promotes by applying dev's pending migrations instead (migrations.ts). The phases
@@ -10,14 +12,15 @@
 import { ActivityFailure, workflowInfo } from '@temporalio/workflow';
 import type { FingerprintBranchResult, VerifyBranchResult } from '../../activities/contract';
 import { ApprovalGate } from './approval';
-import type { Approval, WriteReport } from '../contract/definitions';
+import type { Approval, ForkPoint, WriteReport } from '../contract/definitions';
 import { promoteInput, type PromoteInput } from '../contract/inputs';
 import { resourceName } from '../contract/names';
 import { prepareCandidate } from './candidate';
 import { promoteByMigrations, type MigrationsReport } from './migrations';
 import { planPromotion, type PromotionPlan } from './plan';
-import { done, type Promotion } from './promotion';
+import { abort, done, type Promotion } from './promotion';
 import { onSwapped, swapAndVerify, undo } from './swap';
+import { checkCarry, countSinceFork } from './fork-writes';
 import { WriteGuard } from './writes';
 import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
@@ -42,8 +45,10 @@ export type PromoteResult = {
   backupBranch: { id: string; name: string; expiresAt: string | null } | null;
   verification: { candidate: VerifyBranchResult | null; prod: VerifyBranchResult | null };
   strategy: 'snapshot' | 'migrations';
-  /** Snapshot strategy: writes prod received between the rollback snapshot and the swap, and what became of them. */
+  /** Snapshot strategy: prod's writes since dev was forked and during the promotion, and what became of them. */
   writes: WriteReport | null;
+  /** The fork point the run leaves: the promoted candidate's snapshot, else the one it found (null: none known). */
+  forkPoint: ForkPoint | null;
   /** Migrations strategy: the plan and what was applied. */
   migrations: MigrationsReport | null;
   /**
@@ -80,9 +85,9 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
     writes: null,
     migrations: null,
     candidateFingerprint: null,
+    forkPoint: plan.forkPoint,
   };
   if (options.strategy === 'migrations') return promoteByMigrations(run, options, result, done);
-  if (options.dryRun) return done(run, result, 'dry_run', null);
   const guard = new WriteGuard(run, options, database, {
     branchId: plan.prodBranchId,
     endpointId: plan.prodEndpointId,
@@ -91,8 +96,17 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
   const promotion: Promotion = { run, options, database, id, names, saga, plan, result, guard };
 
   try {
+    const counted = await countSinceFork(promotion);
+    promotion.forkBase = counted.base;
+    if (options.dryRun) {
+      await run.step('clean_up', () => saga.compensate());
+      return done(run, result, 'dry_run', counted.stop && `a promotion now would stop: ${counted.stop}`);
+    }
+    if (counted.stop) return abort(promotion, `${counted.stop}; prod untouched`);
     const candidate = await prepareCandidate(promotion, gate);
     if ('outcome' in candidate) return candidate;
+    const stop = counted.base ? await checkCarry(promotion, counted.base, candidate) : null;
+    if (stop) return abort(promotion, `${stop}; prod untouched`);
     return await swapAndVerify(promotion, candidate);
   } catch (err) {
     const unknownSwap = await settleSwap(promotion);

@@ -9,6 +9,7 @@ import { isoAfter } from '../contract/names';
 import type { PromoteOutcome, PromoteResult } from './promote';
 import type { PromotionPlan } from './plan';
 import type { WriteGuard } from './writes';
+import type { ForkBase } from './fork-writes';
 import type { Run } from '../runtime/run';
 import { neonMutations } from '../runtime/activity-options';
 import type { Saga } from '../runtime/saga';
@@ -27,19 +28,23 @@ export type Promotion = {
   plan: PromotionPlan;
   result: PromoteResult;
   guard: WriteGuard;
+  /** Set once the candidate snapshot exists: a promoted candidate becomes the fork point. */
+  candidateSnapshotId?: string;
   /** Set once the candidate branch exists. */
   candidateBranchId?: string;
+  /** Set once prod's writes since the fork are counted (null: no fork point known). */
+  forkBase?: ForkBase | null;
   /** Set once prod holds the candidate. */
   swap?: Swap;
 };
 
-/** Takes (or finds) the run's snapshot of a branch, kept for `keepMs`. */
+/** Takes (or finds) the run's snapshot of a branch, kept for `keepMs` (null: until deleted). */
 export function snapshotStep(
   promotion: Promotion,
   stepName: 'snapshot_prod' | 'snapshot_dev',
   branchId: string,
   name: string,
-  keepMs: number,
+  keepMs: number | null,
 ): Promise<SnapshotInfo> {
   const { projectId } = promotion.database;
   return promotion.run.step(stepName, async (step): Promise<SnapshotInfo> => {
@@ -47,7 +52,7 @@ export function snapshotStep(
       projectId,
       branchId,
       name,
-      expiresAt: isoAfter(Date.now(), keepMs),
+      ...(keepMs === null ? {} : { expiresAt: isoAfter(Date.now(), keepMs) }),
     });
     step.ids.snapshotId = snapshot.id;
     return snapshot;

@@ -1,7 +1,8 @@
 /**
- * The `reconcile` policy after the swap (and `ignore`'s exact count, as a dry run): the late writes are the
- * difference between the old prod at the swap (the "(old)" backup) and at the rollback snapshot (restored without
- * finalize next to it), copied into the new prod.
+ * The carry after the swap (and `ignore`'s exact count, as a dry run): prod's writes are the difference between the
+ * old prod at the swap (the "(old)" backup) and the fork point (restored before the swap, fork-writes.ts), merged into
+ * the new prod. Without a fork point, the base is the rollback snapshot, restored without finalize next to it: then
+ * only the promotion's own window is covered.
  */
 import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { ReconcileResult } from '../../activities/contract';
@@ -13,10 +14,13 @@ import type { Saga } from '../runtime/saga';
 import type { DatabaseRef } from '../contract/database-ref';
 import { deleteBranch, deleteEndpoint } from '../steps/cleanup';
 import type { Swap } from '../steps/restore';
+import type { ForkBase } from './fork-writes';
 
 export type ReconcileContext = {
   swap: Swap;
   rollbackSnapshotId: string;
+  /** The fork point's branch, the merge's base; null: none known, the rollback snapshot is restored as the base. */
+  forkBase: ForkBase | null;
   prodEndpointId: string;
   options: NonNullable<PromoteOptions['reconcile']>;
   dryRun: boolean;
@@ -38,24 +42,16 @@ export async function reconcileFromBackup(
   return run.step(ctx.dryRun ? 'count_late_writes' : 'reconcile', async (step) => {
     const sourceEndpointId = await readOnlyEndpoint(swap.replacedBranchId);
     saga.add('delete_backup_endpoint', () => deleteEndpoint(projectId, sourceEndpointId));
-    const base = await neonMutations.restoreSnapshot({
-      projectId,
-      snapshotId: ctx.rollbackSnapshotId,
-      targetBranchId: swap.replacedBranchId,
-      finalize: false,
-      name: resourceName('rollback-state', workflowInfo().workflowId),
-    });
-    saga.add('delete_rollback_state', () => deleteBranch(projectId, base.branch.id));
-    const baseEndpointId = await readOnlyEndpoint(base.branch.id);
-    step.ids = { sourceBranchId: swap.replacedBranchId, baseBranchId: base.branch.id };
+    const base = ctx.forkBase ?? (await rollbackState(saga, projectId, ctx.rollbackSnapshotId, swap));
+    step.ids = { sourceBranchId: swap.replacedBranchId, baseBranchId: base.branchId };
     let result: ReconcileResult | { conflict: string };
     try {
       const reconciled = await reconciliation.reconcileLateWrites({
         ...database,
         sourceBranchId: swap.replacedBranchId,
         sourceEndpointId,
-        baseBranchId: base.branch.id,
-        baseEndpointId,
+        baseBranchId: base.branchId,
+        baseEndpointId: base.endpointId,
         targetBranchId: swap.restoredBranchId,
         targetEndpointId: ctx.prodEndpointId,
         tables: ctx.options.tables,
@@ -70,12 +66,27 @@ export async function reconcileFromBackup(
       result = { conflict: `late writes conflict with the candidate: ${cause.message}` };
       step.detail = result.conflict;
     }
-    // The helpers go now (the backup must have no children to be given an expiry); on failure the saga does it.
-    await deleteBranch(projectId, base.branch.id);
+    // The helpers go now (the backup must have no children to be given an expiry); on failure the saga does it. The
+    // fork point's branch goes with the run's clean-up.
+    if (!ctx.forkBase) await deleteBranch(projectId, base.branchId);
     await deleteEndpoint(projectId, sourceEndpointId);
     saga.drop('delete_rollback_state', 'delete_backup_endpoint');
     return result;
   });
+}
+
+/** The rollback snapshot restored without finalize, with a read-only endpoint: the base when no fork point is known. */
+async function rollbackState(saga: Saga, projectId: string, snapshotId: string, swap: Swap): Promise<ForkBase> {
+  const { branch } = await neonMutations.restoreSnapshot({
+    projectId,
+    snapshotId,
+    targetBranchId: swap.replacedBranchId,
+    finalize: false,
+    name: resourceName('rollback-state', workflowInfo().workflowId),
+  });
+  saga.add('delete_rollback_state', () => deleteBranch(projectId, branch.id));
+  const { endpoint } = await neonMutations.createEndpoint({ projectId, branchId: branch.id, type: 'read_only' });
+  return { branchId: branch.id, endpointId: endpoint.id };
 }
 
 function summary(reconciled: ReconcileResult): string {

@@ -14,6 +14,7 @@ import { neonMutations } from '../runtime/activity-options';
 import { isCancellation, shielded, type Saga } from '../runtime/saga';
 import { orConnect, verify } from '../steps/checks';
 import { deleteSnapshot, retireBackup } from '../steps/cleanup';
+import { adoptForkPoint } from '../steps/fork-point';
 import { type Swap, finalizeOnto } from '../steps/restore';
 
 export async function swapAndVerify(promotion: Promotion, candidate: Candidate): Promise<PromoteResult> {
@@ -42,7 +43,7 @@ export async function swapAndVerify(promotion: Promotion, candidate: Candidate):
     }),
   );
   onSwapped(promotion, swap);
-  const conflict = await guard.afterSwap(saga, swap, rollbackSnap.id);
+  const conflict = await guard.afterSwap(saga, swap, rollbackSnap.id, promotion.forkBase ?? null);
   if (conflict) {
     await run.step('clean_up', () => undo(saga));
     return done(run, result, 'rolled_back', `${conflict}; prod rolled back`);
@@ -74,8 +75,10 @@ export async function swapAndVerify(promotion: Promotion, candidate: Candidate):
 
   await run.step('clean_up', () =>
     shielded(async () => {
-      saga.drop('roll_back_prod');
-      await saga.compensate(); // deletes the candidate snapshot; the rollback snapshot stays for later rollbacks
+      saga.drop('roll_back_prod', 'delete_candidate_snapshot');
+      await saga.compensate(); // the rollback snapshot stays for later rollbacks
+      // Prod is the candidate now, and dev went on from the same snapshot: what the two share from here on.
+      result.forkPoint = await adoptForkPoint(projectId, promotion.candidateSnapshotId!, id, plan.forkPoint);
       const expiresAt = await retireBackup(projectId, swap.replacedBranchId, options.retention.backupBranch);
       result.backupBranch = { id: swap.replacedBranchId, name: resourceName('old', id), expiresAt };
     }),

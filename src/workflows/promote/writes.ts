@@ -1,6 +1,8 @@
 /**
  * Writes to prod during a snapshot promotion: those between the rollback snapshot and the swap would be lost (they
  * stay on the "(old)" backup only). Detection is always on; the write policy decides what happens to such writes.
+ * Prod's writes from the fork up to the promotion are counted first (fork-writes.ts); the carry after the swap merges
+ * both windows at once, with the fork point as the base, so no row is carried twice.
  */
 import { sleep } from '@temporalio/workflow';
 import type { WriteComparison, WritePosition, WriteTarget } from '../../activities/contract';
@@ -12,6 +14,7 @@ import { shielded, type Saga } from '../runtime/saga';
 import type { DatabaseRef } from '../contract/database-ref';
 import type { Swap } from '../steps/restore';
 import { reconcileFromBackup } from './reconcile';
+import { handlingOf, tableKey, type ForkBase } from './fork-writes';
 
 /** Open sessions' counters reach the shared statistics within about a second: wait that long before a second look. */
 const STATS_LAG_MS = 1500;
@@ -37,6 +40,7 @@ export class WriteGuard {
       reconciled: null,
       lost: null,
       untrackedTables: [],
+      sinceFork: null,
       note: null,
     };
     run.progress.writes = this.report;
@@ -109,12 +113,23 @@ export class WriteGuard {
       if (this.options.writePolicy === 'abort')
         return `prod received writes after the rollback snapshot (${step.detail})`;
       if (this.options.writePolicy === 'fence') return `writes got past the fence (${step.detail})`;
+      const dropped = this.report.untrackedTables.filter((table) => handlingOf(this.options, table) === 'unhandled');
+      if (dropped.length)
+        return `prod took writes during the promotion in tables it does not carry or discard: ${dropped.join(', ')}`;
       return null;
     });
   }
 
-  /** Right after the swap: lift the fence, copy or count the late writes. Returns why to roll back, or null. */
-  async afterSwap(saga: Saga, swap: Swap, rollbackSnapshotId: string): Promise<string | null> {
+  /**
+   * Right after the swap: lift the fence, carry (or, under `ignore`, count) the named tables' writes since the fork
+   * point, or since the rollback snapshot when no fork point is known. Returns why to roll back, or null.
+   */
+  async afterSwap(
+    saga: Saga,
+    swap: Swap,
+    rollbackSnapshotId: string,
+    forkBase: ForkBase | null,
+  ): Promise<string | null> {
     if (this.fencedAt) {
       await this.run.step('lift_fence', async (step) => {
         await this.lift(swap);
@@ -136,13 +151,19 @@ export class WriteGuard {
         'before the swap; name the tables (reconcile.tables) for an exact count';
       return null;
     }
-    if ((policy !== 'reconcile' && policy !== 'ignore') || !reconcile) return null;
-    // Nothing to copy or count when no table moved (exact) since the baseline: skip the restore.
-    if (this.report.detected === false && this.report.exact) return null;
+    if (!reconcile) return null;
+    // Under fence and abort no write of the promotion's own window reaches the swap; under the others, none did when
+    // no table moved (exact) since the baseline.
+    const windowWrites =
+      (policy === 'reconcile' || policy === 'ignore') && !(this.report.detected === false && this.report.exact);
+    const named = new Set(reconcile.tables.map(({ table }) => tableKey(table)));
+    const sinceFork = (this.report.sinceFork?.tables ?? []).some(({ table }) => named.has(tableKey(table)));
+    if (!windowWrites && !sinceFork) return null;
     const dryRun = policy === 'ignore';
     const reconciled = await reconcileFromBackup(this.run, saga, this.database, {
       swap,
       rollbackSnapshotId,
+      forkBase,
       prodEndpointId: this.prod.endpointId,
       options: reconcile,
       dryRun,
@@ -220,10 +241,6 @@ function describe(comparison: WriteComparison): string {
 
 /** Tables written since the baseline that the caller did not name: reconciliation leaves their late writes behind. */
 function untracked(comparison: WriteComparison, tables: { table: string }[]): string[] {
-  const norm = (table: string) => {
-    const plain = table.replace(/"/g, '').toLowerCase();
-    return plain.includes('.') ? plain : `public.${plain}`;
-  };
-  const named = new Set(tables.map((tracked) => norm(tracked.table)));
-  return Object.keys(comparison.rowsChangedByTable).filter((table) => !named.has(norm(table)));
+  const named = new Set(tables.map((tracked) => tableKey(tracked.table)));
+  return Object.keys(comparison.rowsChangedByTable).filter((table) => !named.has(tableKey(table)));
 }

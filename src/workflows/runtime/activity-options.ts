@@ -65,6 +65,7 @@ export const neonMutations = proxyActivities<
   Pick<
     NeonActivities,
     | 'ensureSnapshot'
+    | 'updateSnapshot'
     | 'restoreSnapshot'
     | 'finalizeRestore'
     | 'resetBranch'
@@ -133,8 +134,11 @@ export const writeGuardSteps = proxyLocalActivities<Pick<WriteActivities, 'recor
   retry: retry(10, '5 seconds'),
 });
 
-/** Copying late writes reads and writes whole tables: long, heartbeated, retried after a lost race. */
-export const reconciliation = proxyActivities<Pick<WriteActivities, 'reconcileLateWrites'>>({
+/**
+ * Counting prod's writes since the fork and carrying them read whole tables (streamed): long, heartbeated, retried
+ * after a lost race.
+ */
+export const reconciliation = proxyActivities<Pick<WriteActivities, 'reconcileLateWrites' | 'diffSinceFork'>>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '10 seconds',
   retry: retry(5),
