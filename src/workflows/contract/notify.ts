@@ -3,6 +3,7 @@
  * the workflows, the client and the notify activity share one definition (zod/mini, see ../shared/zod).
  */
 import { z } from '../../shared/zod';
+import type { ForkWritesHandling } from './definitions';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -49,8 +50,23 @@ export type RunFinishedPayload = {
   finishedAt: string;
   durationMs: number;
   steps: { name: string; status: string; startedAt: string; endedAt: string | null; durationMs: number | null }[];
+  /** Prod's writes since dev was forked, as a promotion counted them; null for a run that did not count them. */
+  prodWrites: ProdWritesPayload | null;
   /** One line for a chat message. */
   summary: string;
+};
+
+/**
+ * Prod's writes since the fork, per table, with what the run did with them (carry, discard, or unhandled: the run
+ * stopped before the swap, or a dry run would). Table names and counts only: a row's key values are prod's data.
+ */
+export type ProdWritesPayload = {
+  /** When the fork point was taken; null: none was known. */
+  forkPointAt: string | null;
+  rowsChanged: number;
+  tables: { table: string; inserts: number; updates: number; deletes: number; handling: ForkWritesHandling }[];
+  tablesAdded: { table: string; handling: ForkWritesHandling }[];
+  tablesDropped: { table: string; handling: ForkWritesHandling }[];
 };
 
 /** Where a notification goes: the run's own URL, or the worker's NEON_PROMOTE_WEBHOOK_URL (never in history). */

@@ -16,10 +16,10 @@ import {
   type WorkflowInterceptorsFactory,
 } from '@temporalio/workflow';
 import { deliverNotification } from './deliver';
-import { notifyOptions, type NotifyTarget, type RunFinishedPayload } from '../contract/notify';
+import { notifyOptions, type NotifyTarget, type ProdWritesPayload, type RunFinishedPayload } from '../contract/notify';
 import { webhookConfig } from '../runtime/activity-options';
 import { currentRun } from '../runtime/run';
-import { RUN_WORKFLOW_TYPES } from '../contract/definitions';
+import { RUN_WORKFLOW_TYPES, type ForkWritesHandling, type ProdWritesSinceFork } from '../contract/definitions';
 
 type End = { outcome: string; reason: string | null };
 
@@ -65,7 +65,27 @@ export function payloadOf(args: unknown[], end: End): RunFinishedPayload {
       endedAt: step.endedAt,
       durationMs: ms(step.startedAt, step.endedAt),
     })),
+    prodWrites: prodWritesOf(progress?.writes?.sinceFork),
     summary: `${info.workflowType} of project ${projectId ?? '?'}: ${end.outcome}${reason ? ` (${reason.slice(0, 300)})` : ''}`,
+  };
+}
+
+/** Field by field, so nothing the count holds beyond names and numbers (its sample keys are rows' data) goes out. */
+function prodWritesOf(report: ProdWritesSinceFork | null | undefined): ProdWritesPayload | null {
+  if (!report) return null;
+  const named = ({ table, handling }: { table: string; handling: ForkWritesHandling }) => ({ table, handling });
+  return {
+    forkPointAt: report.forkPoint?.createdAt ?? null,
+    rowsChanged: report.rowsChanged,
+    tables: report.tables.map(({ table, inserts, updates, deletes, handling }) => ({
+      table,
+      inserts,
+      updates,
+      deletes,
+      handling,
+    })),
+    tablesAdded: report.tablesAdded.map(named),
+    tablesDropped: report.tablesDropped.map(named),
   };
 }
 

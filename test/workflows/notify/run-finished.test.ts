@@ -29,9 +29,9 @@ beforeEach(() => {
 async function projectWithChange() {
   const p = await seedProd(s.emu, 3);
   const setup = await s.client.startSetup({ projectId: p.projectId });
-  await setup.result();
+  const { forkPoint } = await setup.result();
   await sql(await uriOf(s.emu, p, 'dev'), `UPDATE items SET source = 'dev'`);
-  return Object.assign(p, { setupWorkflowId: setup.workflowId });
+  return Object.assign(p, { setupWorkflowId: setup.workflowId, forkPoint });
 }
 
 const deliveriesOf = (workflowId: string) =>
@@ -61,6 +61,14 @@ test('a promoted run POSTs a signed run.finished payload with its outcome and st
       reason: null,
     });
     expect(body.steps.find((x) => x.name === 'swap')).toMatchObject({ status: 'done' });
+    // Prod took no write since setup forked dev: counted, and nothing to carry or discard.
+    expect(body.prodWrites).toEqual({
+      forkPointAt: p.forkPoint!.createdAt,
+      rowsChanged: 0,
+      tables: [],
+      tablesAdded: [],
+      tablesDropped: [],
+    });
     expect(d.headers['x-neon-promote-delivery']).toBe(body.deliveryId);
     const header = d.headers['x-neon-promote-signature'];
     expect(verifyWebhookSignature({ body: d.body, header, secret: SECRET })).toBe(true);
@@ -74,6 +82,37 @@ test('a promoted run POSTs a signed run.finished payload with its outcome and st
     expect(password.length).toBeGreaterThan(3);
     const text = (await histories(run.workflowId, body.deliveryId as string)) + d.body;
     for (const secret of [SECRET, s.emu.apiKey, password]) expect(text).not.toContain(secret);
+  });
+});
+
+test("a promotion stopped by prod's writes since the fork names each table, its counts and handling; no key values", async () => {
+  const worker = await workerWith({ secret: SECRET });
+  await worker.runUntil(async () => {
+    const p = await projectWithChange();
+    await sql(
+      await uriOf(s.emu, p, 'prod'),
+      `INSERT INTO items (id, label, source) VALUES (987654, 'prod', 'prod');
+       UPDATE items SET label = 'renamed on prod' WHERE id = 1;
+       CREATE TABLE scratch (id int)`,
+    );
+    const run = await s.client.startPromotion({
+      projectId: p.projectId,
+      discardProdWrites: ['scratch'],
+      notify: { url: rcv.url },
+    });
+    expect((await run.result()).outcome).toBe('aborted');
+    const d = await untilDefined('the delivery', () => deliveriesOf(run.workflowId).find((x) => x.status === 200));
+    const body = JSON.parse(d.body) as { prodWrites: unknown };
+    expect(body.prodWrites).toEqual({
+      forkPointAt: p.forkPoint!.createdAt,
+      rowsChanged: 2,
+      tables: [{ table: 'public.items', inserts: 1, updates: 1, deletes: 0, handling: 'unhandled' }],
+      tablesAdded: [{ table: 'public.scratch', handling: 'discard' }],
+      tablesDropped: [],
+    });
+    // The count's sample keys are prod's rows: they stay in the run.
+    expect(d.body).not.toContain('987654');
+    expect(d.body).not.toContain('sampleKeys');
   });
 });
 
@@ -113,8 +152,9 @@ test('a webhook that is down gets the notification later, from the retries, whil
     const d = await untilDefined('the accepted delivery', () =>
       deliveriesOf(run.workflowId).find((x) => x.status === 204),
     );
-    const body = JSON.parse(d.body) as { outcome: string; deliveryId: string };
+    const body = JSON.parse(d.body) as { outcome: string; deliveryId: string; prodWrites: unknown };
     expect(body.outcome).toBe('created');
+    expect(body.prodWrites).toBeNull(); // not a promotion
     // Every attempt carried the same delivery ID, so a receiver can drop duplicates.
     expect(new Set(deliveriesOf(run.workflowId).map((x) => x.headers['x-neon-promote-delivery']))).toEqual(
       new Set([body.deliveryId]),
