@@ -16,8 +16,18 @@ export async function resolveEnvironment(input: {
   });
 }
 
+/**
+ * Prod or dev, which must exist and be a root branch: Neon takes snapshots of root branches only ("Backup & restore"),
+ * and the runs snapshot prod and dev, so a child is refused here, before anything changes, not by Neon mid-run.
+ */
 export function requireBranch(branch: BranchWithEndpoints | null, role: string, name: string): BranchWithEndpoints {
   if (!branch) throw refuse(`the ${role} branch "${name}" does not exist`, 'BranchMissing');
+  if (branch.parentId)
+    throw refuse(
+      `the ${role} branch "${name}" (${branch.id}) is a child of ${branch.parentId}, not a root branch; ` +
+        'Neon takes snapshots of root branches only',
+      'NotARootBranch',
+    );
   return branch;
 }
 

@@ -39,8 +39,15 @@ export async function finalizeOnto(
   return { restoredBranchId, replacedBranchId: finalized.replacedBranchId ?? targetBranchId };
 }
 
-/** Whether a restored branch already stands in for its target (the truth after an interrupted swap). */
+/**
+ * Whether a restored branch already stands in for its target (the truth after an interrupted swap). A branch that
+ * reads `detaching` may be restored or finalized (Neon's BranchRestoreStatus); the finalize moved the target's
+ * computes to it, so it stands in if it has them and its target has none (or is gone). Only then is the target read.
+ */
 export async function isFinalized(projectId: string, branchId: string): Promise<boolean> {
   const branch = await compensations.getBranch({ projectId, branchId });
-  return branch?.restoreStatus === 'finalized';
+  if (branch?.restoreStatus !== 'detaching') return branch?.restoreStatus === 'finalized';
+  if (!branch.restoredAs) return false;
+  const target = await compensations.getBranch({ projectId, branchId: branch.restoredAs });
+  return !target || (target.endpoints.length === 0 && branch.endpoints.length > 0);
 }
