@@ -4,6 +4,7 @@ import type { CallOptions, NeonClient } from '../../neon';
 import { outboundDispatcher } from '../notify/outbound';
 import type { BranchDatabase } from '../contract';
 import type { DbConnector, HttpGet } from '../deps';
+import { currentContext } from '../failures';
 
 /**
  * Opens a pg session. Read mode (verification, fingerprints, EXPLAIN): user SQL runs in the extended protocol
@@ -12,27 +13,44 @@ import type { DbConnector, HttpGet } from '../deps';
  * bounds each query client-side a little beyond it. Write mode (write safety, reconciliation, migrations): the
  * statement and lock timeouts are the session's settings, and SQL without parameters goes through the simple protocol
  * (a migration is several statements; the result is the last statement's).
+ *
+ * Both modes bound each query on the client too: the server's timeouts end a statement that runs long, not a query
+ * whose answer never comes because the connection went silent (a network that drops packets). In write mode the bound
+ * is the statement and lock timeouts and a margin, for the whole query string: a migration of several statements that
+ * together run longer needs a longer statement timeout. A session opened inside an activity ends when the activity is
+ * cancelled, failing the query in flight, so a cancelled attempt does not hold its connection until its timeouts.
  */
 export const pgConnector: DbConnector = async (connectionString, options) => {
-  const { statementTimeoutMs, lockTimeoutMs, mode = 'read' } = options;
+  const { statementTimeoutMs, lockTimeoutMs = 10_000, mode = 'read' } = options;
   const write = mode === 'write';
   const client = new pg.Client({
     connectionString,
     connectionTimeoutMillis: 10_000,
+    keepAlive: true,
     ...(write
       ? {
           application_name: 'neon-promote',
           statement_timeout: statementTimeoutMs,
-          lock_timeout: lockTimeoutMs ?? 10_000,
+          lock_timeout: lockTimeoutMs,
+          query_timeout: statementTimeoutMs + lockTimeoutMs + 5_000,
         }
       : { query_timeout: statementTimeoutMs + 5_000, application_name: 'neon-promote-verify' }),
   });
   // A restore or a fence drops connections; an 'error' event without a listener would crash the worker.
   client.on('error', () => undefined);
+  let closing: Promise<void> | undefined;
+  const cancelled = currentContext()?.cancellationSignal;
+  const onCancel = () => void end();
+  const end = () => {
+    cancelled?.removeEventListener('abort', onCancel);
+    return (closing ??= endWithin(client, 5_000));
+  };
+  cancelled?.addEventListener('abort', onCancel, { once: true });
   try {
+    if (cancelled?.aborted) throw new Error('the activity was cancelled before its database session opened');
     await client.connect();
   } catch (err) {
-    await client.end().catch(() => undefined);
+    await end();
     throw err;
   }
   return {
@@ -46,9 +64,21 @@ export const pgConnector: DbConnector = async (connectionString, options) => {
       const rows = (last?.rows ?? []) as Record<string, unknown>[];
       return { rows, rowCount: last?.rowCount ?? rows.length, fields: last?.fields ?? [] };
     },
-    close: () => client.end(),
+    close: end,
   };
 };
+
+/** Ends a pg client; one whose server does not answer the goodbye within `ms` has its socket destroyed. */
+async function endWithin(client: pg.Client, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = client.end().then(
+    () => true,
+    () => true,
+  );
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  if (!(await Promise.race([ended, late]))) client.connection.stream.destroy();
+  clearTimeout(timer);
+}
 
 /**
  * The GET of `http` checks. Reads at most 64 KiB of the body: a health page, not a download. Only public addresses
