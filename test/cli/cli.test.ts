@@ -85,6 +85,44 @@ test('a post-swap check that fails rolls prod back: plain progress lines, exit c
   expect(await sourceOf(prodUri)).toEqual(['dev']); // the pre-promotion data, through the same endpoint
 });
 
+test("promote --dry-run --wait shows prod's writes since the fork and what would become of them; --discard-prod-writes reaches the run", async () => {
+  const p = await seedProd(s.emu);
+  await s.client.startSetup({ projectId: p.projectId }).then((r) => r.result());
+  await sql(await uriOf(s.emu, p, 'prod'), "INSERT INTO items (label, source) VALUES ('on prod', 'prod')");
+  const dryRun = ['promote', '--project', p.projectId, '--dry-run', '--wait'];
+
+  const stopped = await cli(...dryRun);
+  expect(stopped.code).toBe(0);
+  expect(stopped.stdout).toMatch(/^prod's writes since the fork \(np-fork-\S+, \S+\): 1 row$/m);
+  expect(stopped.stdout).toMatch(
+    /^ {2}public\.items +1 inserted, 0 updated, 0 deleted +STOPPED: not carried or discarded$/m,
+  );
+  expect(stopped.stdout).toMatch(/^dry_run: a promotion now would stop: .*public\.items/m);
+
+  const id = `cli-discard-${Date.now()}`;
+  const discarded = await cli(
+    ...[...dryRun, '--workflow-id', id],
+    ...['--discard-prod-writes', 'items,audit', '--discard-prod-writes', 'crm.leads'],
+  );
+  expect(discarded.stderr).toBe('');
+  expect(discarded.stdout).toMatch(/^ {2}public\.items +1 inserted, 0 updated, 0 deleted +discarded$/m);
+  expect(discarded.stdout).toMatch(/^dry_run$/m);
+  const started = (await s.t.client.workflow.getHandle(id).fetchHistory()).events?.[0]
+    ?.workflowExecutionStartedEventAttributes;
+  const input = JSON.parse(Buffer.from(started!.input!.payloads![0]!.data!).toString()) as object;
+  expect(input).toMatchObject({ discardProdWrites: ['items', 'audit', 'crm.leads'] });
+  // status shows the same count, from the run's progress.
+  expect((await cli('status', id)).stdout).toMatch(/^ {2}public\.items +1 inserted, 0 updated, 0 deleted +discarded$/m);
+
+  const json = await cli(...dryRun, '--json', '--discard-prod-writes', '*');
+  const result = JSON.parse(json.stdout) as { forkPoint: unknown; writes: { sinceFork: unknown } };
+  expect(result.forkPoint).toMatchObject({ name: expect.stringMatching(/^np-fork-/) as unknown });
+  expect(result.writes.sinceFork).toMatchObject({
+    rowsChanged: 1,
+    tables: [{ table: 'public.items', inserts: 1, updates: 0, deletes: 0, handling: 'discard' }],
+  });
+});
+
 test('a schedule is created, paused and deleted', async () => {
   const p = ['--project', project.projectId];
   expect((await cli('schedule', 'refresh', ...p, '--cron', '0 3 * * *')).code).toBe(0);
@@ -271,6 +309,8 @@ describe('with Temporal unreachable', () => {
   test.each([
     [['promote', '--project', 'NOT A PROJECT!'], /projectId/],
     [['promote', '--project', 'p-1', '--write-policy', 'maybe'], /writePolicy/],
+    [['promote', '--project', 'p-1', '--discard-prod-writes', 'items;drop'], /discardProdWrites/],
+    [['promote', '--project', 'p-1', '--discard-prod-writes', 'items,'], /discardProdWrites/],
     [['setup', '--project', 'p-1', '--if-busy', 'sometimes'], /ifBusy/],
     [['setup', '--project', 'p-1', '--workflow-id', 'x'.repeat(201)], /workflowId/], // the coordinator's limit
     [['refresh', '--project', 'p-1', '--check', 'SELECT 1'], /--check/],
