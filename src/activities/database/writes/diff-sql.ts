@@ -1,7 +1,7 @@
 import { quote } from './reconcile-schema';
-import { keyExpr } from './reconcile-sql';
+import { keyExpr, rowOver } from './reconcile-sql';
 import type { BranchSession } from './session';
-import { CursorRows, type KeyedRow } from './stream';
+import { compareCodePoints, CursorRows, type KeyedRow } from './stream';
 
 /** A table of the compared schemas as one side's catalog has it. */
 export type ListedTable = { schema: string; table: string; columns: string[] };
@@ -20,13 +20,8 @@ export async function listTables(session: BranchSession, schemas: string[]): Pro
   return new Map(rows.map((row) => [`${row.schema}.${row.table}`, row]));
 }
 
-/**
- * How one side renders a row: every column either side has, the ones this side lacks as null ($1 is the JSON object
- * of those), so rows of two shapes compare column by column and an added column without values changes nothing.
- */
-const rowText = '(to_jsonb(t) || $1::jsonb)::text';
-
-export type TableSide = { sql: string; fill: string };
+/** A table's SQL name and its row text over every column either side has (rowOver). */
+export type TableSide = { sql: string; row: string };
 
 /**
  * Row count and an order-independent hash (two sums of 64-bit halves of each row's md5), computed in the database:
@@ -34,10 +29,9 @@ export type TableSide = { sql: string; fill: string };
  */
 export async function tableSum(session: BranchSession, side: TableSide): Promise<string> {
   const [sum] = await session.query<{ n: string; a: string; b: string }>(
-    `SELECT count(*)::text AS n, coalesce(sum(('x' || left(h, 16))::bit(64)::bigint::numeric), 0)::text AS a,
-       coalesce(sum(('x' || right(h, 16))::bit(64)::bigint::numeric), 0)::text AS b
-     FROM (SELECT md5(${rowText}) AS h FROM ${side.sql} t) r`,
-    [side.fill],
+    `SELECT count(*)::text AS n, coalesce(sum(('x' || left(h, 16))::bit(64)::bigint), 0)::text AS a,
+       coalesce(sum(('x' || right(h, 16))::bit(64)::bigint), 0)::text AS b
+     FROM (SELECT md5(${side.row}) AS h FROM ${side.sql} t) r`,
   );
   return `${sum!.n}:${sum!.a}:${sum!.b}`;
 }
@@ -51,8 +45,7 @@ export function openKeyed(
 ): Promise<CursorRows<KeyedRow>> {
   return CursorRows.open<KeyedRow>(session, {
     ...cursor,
-    sql: `SELECT ${keyExpr(key)} COLLATE "C" AS k, md5(${rowText}) COLLATE "C" AS h FROM ${side.sql} t ORDER BY k, h`,
-    params: [side.fill],
+    sql: `SELECT ${keyExpr(key)} COLLATE "C" AS k, md5(${side.row}) COLLATE "C" AS h FROM ${side.sql} t ORDER BY k, h`,
   });
 }
 
@@ -64,15 +57,16 @@ export function openRowHashes(
 ): Promise<CursorRows<{ h: string }>> {
   return CursorRows.open<{ h: string }>(session, {
     ...cursor,
-    sql: `SELECT md5(${rowText}) COLLATE "C" AS h FROM ${side.sql} t ORDER BY h`,
-    params: [side.fill],
+    sql: `SELECT md5(${side.row}) COLLATE "C" AS h FROM ${side.sql} t ORDER BY h`,
   });
 }
 
-/** One side of a table listed on both: its SQL name and the columns only the other side has, as nulls. */
+/**
+ * One side of a table listed on both: every column either side has, in one order for both, the ones this side lacks
+ * as null; so rows of two shapes compare column by column, and a column added without values changes nothing.
+ */
 export function sideOf(mine: ListedTable, theirs: ListedTable): TableSide {
-  const fill = Object.fromEntries(
-    theirs.columns.filter((column) => !mine.columns.includes(column)).map((column) => [column, null]),
-  );
-  return { sql: `${quote(mine.schema)}.${quote(mine.table)}`, fill: JSON.stringify(fill) };
+  const columns = [...new Set([...mine.columns, ...theirs.columns])].sort(compareCodePoints);
+  const has = new Set(mine.columns);
+  return { sql: `${quote(mine.schema)}.${quote(mine.table)}`, row: rowOver(columns, (column) => has.has(column)) };
 }

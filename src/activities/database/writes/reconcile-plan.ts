@@ -31,34 +31,46 @@ export type Changes = {
 
 /**
  * What prod received since the base, key by key. Both sides are streamed in key order and merged, so the worker holds
- * the changed keys, not the table. Without a base (timestamp mode) the rows stamped after `since` are upserts; a table
- * the base lacks (prod created it since) is all inserts.
+ * the changed keys, not the table; then the changed rows' compared columns are hashed on each side. Without a base
+ * (timestamp mode) the rows stamped after `since` are upserts; a table the base lacks (prod created it since) is all
+ * inserts.
  */
 export async function lateChanges({ source, base }: Sessions, table: TablePlan, since?: string): Promise<Changes> {
-  const out: Changes = { late: new Map(), leftOutOnly: [] };
+  const changed = new Map<string, LateChange['kind']>();
   const progress = (side: string) => (rows: number) => heartbeat(`reading ${table.name} on the ${side}: ${rows} rows`);
   const cursors: CursorRows<KeyedRow>[] = [];
   try {
-    const now = await sql.openHashes(source, 'source', table, {
+    const now = await sql.openHashes(source, table.source, table, {
       name: 'np_source_rows',
       since: base ? undefined : since,
       onBatch: progress('source'),
     });
     cursors.push(now);
     if (base && table.base) {
-      const before = await sql.openHashes(base, 'base', table, { name: 'np_base_rows', onBatch: progress('base') });
+      const before = await sql.openHashes(base, table.base, table, { name: 'np_base_rows', onBatch: progress('base') });
       cursors.push(before);
-      await mergeKeyed(before, now, ({ kind, key, base: was, source: is }) => {
-        if (kind !== 'update' || was!.c !== is!.c) out.late.set(key, { kind, base: was?.c, source: is?.c });
-        else if (table.leftOut.length > 0) out.leftOutOnly.push(key);
-      });
+      await mergeKeyed(before, now, ({ kind, key }) => changed.set(key, kind));
     } else {
       const kind = base ? 'insert' : 'upsert';
-      for await (const row of now) out.late.set(row.k, { kind, source: row.c });
+      for await (const row of now) changed.set(row.k, kind);
     }
   } finally {
     // After a failure the transaction is aborted and refuses CLOSE: its rollback drops the cursors instead.
     for (const cursor of cursors) await cursor.close().catch(() => undefined);
+  }
+  const keysOf = (...kinds: LateChange['kind'][]) => [...changed].filter(([, k]) => kinds.includes(k)).map(([k]) => k);
+  const now = await sql.readHashesOf(source, table.source, table, keysOf('insert', 'update', 'upsert'));
+  const before =
+    base && table.base
+      ? await sql.readHashesOf(base, table.base, table, keysOf('update', 'delete'))
+      : new Map<string, string>();
+  const out: Changes = { late: new Map(), leftOutOnly: [] };
+  for (const [key, kind] of changed) {
+    const change = { kind, base: before.get(key), source: now.get(key) };
+    // Prod changed only columns that are not carried: nothing to write, but maybe data dev has no place for.
+    if (kind === 'update' && change.base === change.source) {
+      if (table.leftOut.length > 0) out.leftOutOnly.push(key);
+    } else out.late.set(key, change);
   }
   return out;
 }

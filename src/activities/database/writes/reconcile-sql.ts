@@ -36,33 +36,32 @@ const keyJoin = (key: string[]) => key.map((column) => `t.${quote(column)} = r.$
 const asArray = (items: string[]) => `[${items.join(',')}]`;
 
 /**
- * Every row (or those whose timestamp column is after `since`) in code point order of the key's text, through a
- * cursor, so the worker holds a batch and not the table: the key; `h`, the md5 of all of prod's columns (the base
- * renders them too: without the ones prod dropped since, with the ones it added as null), which tells whether prod
- * changed the row; and `c`, the md5 of the compared columns, which the target's rows are matched against.
+ * A row's text over `columns` in the order given, a column the table lacks as null. Record output is each type's own
+ * text, as jsonb's is for equal values, and cheaper to build: the streams render every row with it.
+ */
+export const rowOver = (columns: string[], has: (column: string) => boolean): string =>
+  `ROW(${columns.map((column) => (has(column) ? `t.${quote(column)}` : 'NULL')).join(', ')})::text`;
+
+/**
+ * Key and hash of every row (or of those whose timestamp column is after `since`), in code point order of the key's
+ * text, through a cursor, so the worker holds a batch and not the table. The hash covers all of prod's columns (the
+ * base renders them too: without the ones prod dropped since, with the ones it added as null), so it tells whether
+ * prod changed the row in any of them.
  */
 export function openHashes(
   session: BranchSession,
-  side: 'source' | 'base',
+  shape: TableShape,
   table: TablePlan,
   cursor: { name: string; since?: string; onBatch?: (rowsRead: number) => void },
 ): Promise<CursorRows<KeyedRow>> {
-  const shape = side === 'source' ? table.source : table.base!;
-  const prodColumns = [...table.source.columns.keys()];
-  const added = prodColumns.filter((column) => !shape.columns.has(column));
   const { since } = cursor;
-  const where = since ? `WHERE t.${quote(table.timestampColumn!)} > $4::timestamptz` : '';
+  const where = since ? `WHERE t.${quote(table.timestampColumn!)} > $1::timestamptz` : '';
+  const row = rowOver([...table.source.columns.keys()], (column) => shape.columns.has(column));
   return CursorRows.open<KeyedRow>(session, {
     ...cursor,
-    sql: `SELECT ${keyExpr(table.key)} COLLATE "C" AS k, md5(((to_jsonb(t) - $2::text[]) || $3::jsonb)::text) COLLATE "C" AS h,
-             md5(${rowText}) AS c
-           FROM ${shape.sql} t ${where} ORDER BY k, h`,
-    params: [
-      excluded(shape, table.compared),
-      excluded(shape, prodColumns),
-      JSON.stringify(Object.fromEntries(added.map((column) => [column, null]))),
-      ...(since ? [since] : []),
-    ],
+    sql: `SELECT ${keyExpr(table.key)} COLLATE "C" AS k, md5(${row}) COLLATE "C" AS h FROM ${shape.sql} t ${where}
+           ORDER BY k, h`,
+    params: since ? [since] : undefined,
   });
 }
 

@@ -89,11 +89,8 @@ export class CursorRows<R> {
   }
 }
 
-/**
- * A row of a keyed stream: the key's jsonb text, `h` the md5 that tells whether the row changed, and optionally `c`,
- * another md5 the caller carries along (reconciliation's hash of the columns it compares with the target).
- */
-export type KeyedRow = { k: string; h: string; c?: string };
+/** A row of a keyed stream: the key's jsonb text and the md5 of the row's text. */
+export type KeyedRow = { k: string; h: string };
 
 /** A key whose row is only on one side, or differs: the rows as read (an insert has no base, a delete no source). */
 export type KeyedChange = { kind: 'insert' | 'update' | 'delete'; key: string; base?: KeyedRow; source?: KeyedRow };
