@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { failure } from '../failures';
 import type { BranchSession } from './writes/session';
@@ -37,20 +37,59 @@ export async function readLedger(session: BranchSession, table: string, withSql:
   );
 }
 
-/** `<id>.sql` files of a folder on the worker, in name order (zero-padded numbers or timestamps sort right). */
+/**
+ * The most a folder of migrations may hold: each is read whole into the worker's memory and sent to prod in one
+ * query, and the folder is read again by every plan and apply.
+ */
+export const FOLDER_LIMITS = { files: 1000, fileBytes: 1024 * 1024, totalBytes: 16 * 1024 * 1024 };
+
+/**
+ * `<id>.sql` files of a folder on the worker, in name order (zero-padded numbers or timestamps sort right). Whatever
+ * stops the read (no such path, not a folder, no permission, a `.sql` that is no regular file) gets one answer that
+ * names only the path given: the caller learns nothing of which other paths exist on the worker.
+ */
 export async function readFolder(dir: string): Promise<Migration[]> {
-  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
-    throw failure('InvalidInput', `cannot read migrations folder: ${err.code ?? err.message}`, {
-      field: 'source.path',
-    });
+  const refuse = (why: string) =>
+    failure('InvalidInput', `migrations folder ${JSON.stringify(dir)}: ${why}`, { field: 'source.path' });
+  const unreadable = () => refuse('not a readable folder of .sql files on the worker');
+  const names = await readdir(dir).catch(() => {
+    throw unreadable();
   });
   const files = names.filter((name) => name.endsWith('.sql')).sort();
-  return Promise.all(
-    files.map(async (file) => {
-      const sql = await readFile(path.join(dir, file), 'utf8');
-      return { id: file.slice(0, -'.sql'.length), checksum: checksumOf(sql), sql };
-    }),
-  );
+  if (files.length > FOLDER_LIMITS.files)
+    throw refuse(`${files.length} .sql files, more than the ${FOLDER_LIMITS.files} a folder may hold`);
+  const migrations: Migration[] = [];
+  let total = 0;
+  for (const file of files) {
+    const sql = await readBounded(path.join(dir, file), FOLDER_LIMITS.fileBytes).catch(() => {
+      throw unreadable();
+    });
+    if (sql === null) throw refuse(`${file} is larger than ${FOLDER_LIMITS.fileBytes} bytes`);
+    total += Buffer.byteLength(sql);
+    if (total > FOLDER_LIMITS.totalBytes)
+      throw refuse(`its .sql files hold more than ${FOLDER_LIMITS.totalBytes} bytes`);
+    migrations.push({ id: file.slice(0, -'.sql'.length), checksum: checksumOf(sql), sql });
+  }
+  return migrations;
+}
+
+/** A regular file's text, or null when it holds more than `most` bytes (read no further than that). */
+async function readBounded(file: string, most: number): Promise<string | null> {
+  const handle = await open(file, 'r');
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error('not a regular file');
+    const buffer = Buffer.alloc(most + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > most) return null;
+    }
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

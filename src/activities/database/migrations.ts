@@ -18,7 +18,7 @@ import type { ApplyMigrationResult, MigrationPlan, MigrationSource, WriteActivit
 
 const migrationSource = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('ledger'), branchId: neonId, endpointId: neonId.optional() }),
-  z.object({ kind: z.literal('folder'), path: z.string().min(1) }),
+  z.object({ kind: z.literal('folder'), path: z.string().min(1).max(1000) }),
 ]);
 
 const planInput = z.object({

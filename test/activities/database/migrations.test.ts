@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checksumOf, ledgerDdl } from '../../../src/activities/database/migrations-ledger';
+import { checksumOf, FOLDER_LIMITS, ledgerDdl } from '../../../src/activities/database/migrations-ledger';
 import { failureOf, type Harness, startHarness } from '../../support/activity-harness';
 import { type Prod, seedProd } from '../../support/activity-prod';
 import { sql } from '../../support/postgres';
@@ -179,5 +179,53 @@ describe('promotion by migrations', () => {
     expect(
       await failureOf(h.run(h.activities.planMigrations, { ...where, ledgerTable: 'x; DROP TABLE items' })),
     ).toMatchObject({ type: 'InvalidInput', details: [{ field: 'ledgerTable' }] });
+  });
+
+  describe('a folder source', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(path.join(tmpdir(), 'np-migrations-'));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+    /** planMigrations of a folder: the folder is read before any call to Neon or prod. */
+    const planFolder = (folder: string) =>
+      failureOf(
+        h.run(h.activities.planMigrations, {
+          projectId: 'p-folder',
+          databaseName: 'neondb',
+          roleName: 'neondb_owner',
+          source: { kind: 'folder' as const, path: folder },
+          prodBranchId: 'br-folder',
+        }),
+      );
+
+    it('refuses a missing path, a file, and a folder whose .sql is no file with one answer naming only the path', async () => {
+      writeFileSync(path.join(dir, 'file.txt'), 'x');
+      mkdirSync(path.join(dir, 'folder'));
+      mkdirSync(path.join(dir, 'folder', '001_dir.sql'));
+      const given = [path.join(dir, 'missing'), path.join(dir, 'file.txt'), path.join(dir, 'folder')];
+      const failures = await Promise.all(given.map(planFolder));
+      for (const [i, f] of failures.entries()) {
+        expect(f).toMatchObject({ type: 'InvalidInput', details: [{ field: 'source.path' }] });
+        expect(f.message.replace(given[i]!, '<path>')).toBe(
+          'migrations folder "<path>": not a readable folder of .sql files on the worker',
+        );
+      }
+    });
+
+    it(`refuses more than ${FOLDER_LIMITS.files} files, or a file over ${FOLDER_LIMITS.fileBytes} bytes`, async () => {
+      for (let i = 0; i <= FOLDER_LIMITS.files; i++)
+        writeFileSync(path.join(dir, `${String(i).padStart(4, '0')}.sql`), 'SELECT 1');
+      expect((await planFolder(dir)).message).toContain(
+        `${FOLDER_LIMITS.files + 1} .sql files, more than the ${FOLDER_LIMITS.files}`,
+      );
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+      writeFileSync(path.join(dir, '001_big.sql'), `SELECT '${'x'.repeat(FOLDER_LIMITS.fileBytes)}'`);
+      expect(await planFolder(dir)).toMatchObject({
+        type: 'InvalidInput',
+        message: expect.stringContaining(`001_big.sql is larger than ${FOLDER_LIMITS.fileBytes} bytes`) as string,
+      });
+    });
   });
 });
