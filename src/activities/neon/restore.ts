@@ -24,7 +24,12 @@ export function findRestored(
   // Unfinalized, a restored branch keeps the name it was given, and only that name tells this run's branch from
   // another restore of the same snapshot onto the same target (setup restores its baseline as dev; a promotion later
   // restores that snapshot, the fork point, next to prod as its base).
-  if (name && !finalizing) return fromSnapshot.find((branch) => branch.name === name);
+  // A finalize since renamed it after its target: then its lineage and status tell (an unfinalized one reads restored).
+  if (name && !finalizing)
+    return (
+      fromSnapshot.find((branch) => branch.name === name) ??
+      fromSnapshot.find((branch) => branch.restored_as === targetBranchId && branch.restore_status !== 'restored')
+    );
   return (
     fromSnapshot.find((branch) => branch.restored_as === targetBranchId) ??
     (name ? fromSnapshot.find((branch) => !branch.restored_as && branch.name === name) : undefined)
