@@ -119,6 +119,6 @@ test('a cancelled activity ends its session: the query in flight on a silent con
     )
     .catch((e: unknown) => e);
   await sent;
-  env.cancel('test');
+  env.cancel('CANCELLED');
   expect(await run).toBeInstanceOf(CancelledFailure);
 }, 30_000);
