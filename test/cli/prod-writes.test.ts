@@ -49,18 +49,25 @@ function report(sinceFork: ProdWritesSinceFork | null, reconciled: WriteReport['
 
 const forkPoint = { snapshotId: 'snap-1', name: 'np-fork-setup-1', createdAt: '2026-12-01T00:00:00Z' };
 
+/** A count since the fork point above of these changed tables, and no table created or dropped. */
+const counted = (tables: ProdWritesSinceFork['tables']): ProdWritesSinceFork => ({
+  forkPoint,
+  tables,
+  tablesAdded: [],
+  tablesDropped: [],
+  rowsChanged: tables.reduce((sum, t) => sum + t.inserts + t.updates + t.deletes, 0),
+  note: null,
+});
+
 test('each table with its counts and handling, a carried one with what the merge wrote; tables created and dropped', () => {
   const sinceFork: ProdWritesSinceFork = {
-    forkPoint,
-    tables: [
+    ...counted([
       change('public.orders', [3, 1, 0], 'carry'),
       change('public.events', [5, 0, 0], 'discard'),
       { ...change('public.audit', [2, 0, 1], 'unhandled'), key: null, exact: false, sampleKeys: [] },
-    ],
+    ]),
     tablesAdded: [{ table: 'public.scratch', handling: 'unhandled' }],
     tablesDropped: [{ table: 'public.legacy', handling: 'discard' }],
-    rowsChanged: 12,
-    note: null,
   };
   const reconciled = { mode: 'three_way' as const, dryRun: false, tables: [merged('orders', 3, 2)], at: 'x' };
   expect(sinceForkLines(plain, report(sinceFork, reconciled))).toEqual([
@@ -74,21 +81,14 @@ test('each table with its counts and handling, a carried one with what the merge
 });
 
 test('a carry not done (a dry run, a stop before the swap, or only counted under ignore) says so; none, no report', () => {
-  const sinceFork: ProdWritesSinceFork = {
-    forkPoint,
-    tables: [change('public.orders', [1, 0, 0], 'carry')],
-    tablesAdded: [],
-    tablesDropped: [],
-    rowsChanged: 1,
-    note: null,
-  };
-  const counted = { mode: 'three_way' as const, dryRun: true, tables: [merged('orders', 1, 0)], at: 'x' };
-  for (const reconciled of [null, counted])
+  const sinceFork = counted([change('public.orders', [1, 0, 0], 'carry')]);
+  const onlyCounted = { mode: 'three_way' as const, dryRun: true, tables: [merged('orders', 1, 0)], at: 'x' };
+  for (const reconciled of [null, onlyCounted])
     expect(sinceForkLines(plain, report(sinceFork, reconciled))).toEqual([
       "prod's writes since the fork (np-fork-setup-1, 2026-12-01T00:00:00Z): 1 row",
       '  public.orders  1 inserted, 0 updated, 0 deleted  to carry',
     ]);
-  expect(sinceForkLines(plain, report({ ...sinceFork, tables: [], rowsChanged: 0 }))).toEqual([
+  expect(sinceForkLines(plain, report(counted([])))).toEqual([
     "prod's writes since the fork (np-fork-setup-1, 2026-12-01T00:00:00Z): none",
   ]);
   expect(sinceForkLines(plain, report(null))).toEqual([]);
@@ -105,13 +105,6 @@ test('no fork point known: says so, with the note of what the run did about it',
 });
 
 test('no sample key reaches the text (they are rows of prod)', () => {
-  const sinceFork: ProdWritesSinceFork = {
-    forkPoint,
-    tables: [change('public.orders', [1, 0, 0], 'unhandled')],
-    tablesAdded: [],
-    tablesDropped: [],
-    rowsChanged: 1,
-    note: null,
-  };
+  const sinceFork = counted([change('public.orders', [1, 0, 0], 'unhandled')]);
   expect(sinceForkLines(plain, report(sinceFork)).join('\n')).not.toContain('4711');
 });
