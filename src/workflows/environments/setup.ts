@@ -41,15 +41,17 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
   const prod = requireBranch(env.prod, 'prod', options.prodBranchName);
   if (env.dev) {
     if (env.dev.id === prod.id) throw refuse(`prod and dev are the same branch (${prod.id})`, 'SameBranch');
-    const reason = `dev already exists (${env.dev.id}); nothing changed`;
+    // A dev that is a child branch could never be promoted (its snapshot would be refused): said now, not then.
+    const dev = requireBranch(env.dev, 'dev', options.devBranchName);
+    const reason = `dev already exists (${dev.id}); nothing changed`;
     run.finish('noop', reason);
-    const devEndpointId = readWriteEndpoint(env.dev) ?? null;
+    const devEndpointId = readWriteEndpoint(dev) ?? null;
     return {
       outcome: 'noop',
       reason,
       projectId,
       prodBranchId: prod.id,
-      devBranchId: env.dev.id,
+      devBranchId: dev.id,
       devEndpointId,
       prodProtected: prod.protected,
       forkPoint: currentForkPoint(env.snapshots),

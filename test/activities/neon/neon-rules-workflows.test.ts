@@ -37,6 +37,21 @@ test('a promotion whose dev is a child branch is refused before anything changes
   });
 }, 180_000);
 
+test('setup refuses a dev that exists as a child branch instead of reporting it set up', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await seedProject(s.emu, { name: 'wf', rows: 2, source: 'prod', branchName: 'prod' });
+    const dev = await api(s.emu, 'POST', `/projects/${p.projectId}/branches`, {
+      branch: { name: 'dev', parent_id: p.branchId },
+      endpoints: [{ type: 'read_write' }],
+    });
+    await waitForOperations(s.emu, p.projectId, dev.operations as { id: string }[]);
+    const err = await (await s.client.startSetup({ projectId: p.projectId })).result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'NotARootBranch', nonRetryable: true });
+  });
+}, 180_000);
+
 test('a swap whose finalize happened but failed to report, the candidate reading detaching: prod is rolled back, not deleted', async () => {
   const real = neonActivities(s.emu);
   let finalizes = 0;
