@@ -37,11 +37,15 @@ export function admitStartedDirectly(
   return admission.admitExternalRun({ projectId, kind, workflowId, runId, ifBusy });
 }
 
-/** The failure that ends a directly started run the coordinator refused: nothing at Neon was touched. */
-export function refusedFailure(reason: string): ApplicationFailure {
+/**
+ * The failure that ends a directly started run the coordinator refused (busy and asked to be refused, or its queue
+ * full): nothing at Neon was touched.
+ */
+export function refusedFailure(reason: string, ifBusy: IfBusy): ApplicationFailure {
+  const how = ifBusy === 'refuse' ? " with ifBusy 'refuse'" : '';
   return ApplicationFailure.create({
     type: 'ProjectBusy',
-    message: `${reason}; this run was started directly with ifBusy 'refuse', so it ends without touching the project`,
+    message: `${reason}; this run was started directly${how}, so it ends without touching the project`,
     nonRetryable: true,
   });
 }

@@ -12,6 +12,10 @@
  * holding the project first, then the queued ones by start time) as external entries, before it admits or starts
  * anything; and a queued run that waited long re-checks that it is listed and is submitted again if not (turn.ts),
  * which this coordinator accepts idempotently also for a run it lists as its child.
+ *
+ * Its history is kept short: once it is long (or the server suggests it), the coordinator continues as new even while
+ * a run holds the project, carrying the admitted runs, which its successor follows as external runs (they are not its
+ * children). Its queue is bounded: past the bound a submission is refused as when the project is busy.
  */
 import {
   ApplicationFailure,
@@ -45,10 +49,27 @@ import { setupEnvironments } from '../environments/setup';
 
 const RUNS = { setup: setupEnvironments, promote, refresh: refreshDev, rollback, janitor } as const;
 const KINDS = Object.keys(RUNS) as RunKind[];
-/** Continue-as-new (when idle) before history grows large; each run adds about ten events here. */
-const MAX_HISTORY_EVENTS = 2000;
 
-export type CoordinatorInput = { projectId: string; finished?: number };
+export type CoordinatorLimits = {
+  /** Continue-as-new past this many events; each run adds about ten here, each refused submission none. */
+  maxHistoryEvents: number;
+  /** Admitted runs not yet finished, the one holding the project among them; past it submissions are refused. */
+  maxQueuedRuns: number;
+};
+
+export const COORDINATOR_LIMITS: CoordinatorLimits = { maxHistoryEvents: 2000, maxQueuedRuns: 100 };
+
+/** An admitted run carried across continue-as-new; without runId its start had failed (see the main loop). */
+export type CarriedRun = { workflowId: string; runId?: string; recovered?: true };
+
+export type CoordinatorInput = {
+  projectId: string;
+  finished?: number;
+  /** The admitted runs not yet finished, the one holding the project first, from the predecessor. */
+  queue?: CarriedRun[];
+  /** Lower limits than COORDINATOR_LIMITS (tests use them to reach the limits quickly); carried across continue-as-new. */
+  limits?: Partial<CoordinatorLimits>;
+};
 
 type AnyRun = (input: unknown) => Promise<unknown>;
 type Entry = {
@@ -62,8 +83,11 @@ type Entry = {
   recovered?: true;
 };
 
-export async function projectCoordinator({ projectId, finished = 0 }: CoordinatorInput): Promise<void> {
-  const queue: Entry[] = [];
+export async function projectCoordinator(input: CoordinatorInput): Promise<void> {
+  const { projectId } = input;
+  let finished = input.finished ?? 0;
+  const limits = limitsOf(input.limits);
+  const queue: Entry[] = (input.queue ?? []).map(entryOf);
   const state = (): CoordinatorState => ({
     projectId,
     active: queue[0]?.workflowId ?? null,
@@ -98,6 +122,7 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
       }
       if (queue.some((entry) => entry.workflowId === req.workflowId)) throw alreadySubmitted(req.workflowId);
       if (req.ifBusy === 'refuse' && queue.length > 0) throw busy(projectId, state());
+      if (queue.length >= limits.maxQueuedRuns) throw queueFull(projectId, state(), limits.maxQueuedRuns);
       const position = queue.length;
       if (req.external) {
         queue.push({ workflowId: req.workflowId, started: Promise.resolve(null), external: req.external });
@@ -120,6 +145,7 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
         if (listed && isSameRun(listed, req)) return;
         if (listed) throw alreadySubmitted(req.workflowId);
         if (req.ifBusy === 'refuse' && queue.length > 0) throw busy(projectId, state());
+        if (queue.length >= limits.maxQueuedRuns) throw queueFull(projectId, state(), limits.maxQueuedRuns);
       },
     },
   );
@@ -158,15 +184,22 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
     recovering = false;
   }
 
-  for (;;) {
-    await condition(() => queue.length > 0 || workflowInfo().historyLength > MAX_HISTORY_EVENTS);
-    const entry = queue[0];
-    if (!entry) {
-      // Idle: a fresh run carries only the count, so history stays small however many runs the project has had.
-      await condition(allHandlersFinished);
-      if (queue.length === 0) await continueAsNew<typeof projectCoordinator>({ projectId, finished });
-      continue;
-    }
+  const historyIsLong = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > limits.maxHistoryEvents;
+
+  /** Continues as new with the admitted runs, once the submissions being handled are done (their runs are queued). */
+  async function continueWithQueue(): Promise<never> {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof projectCoordinator>({
+      projectId,
+      finished,
+      ...(queue.length ? { queue: queue.map(carriedOf) } : {}),
+      ...(input.limits ? { limits: input.limits } : {}),
+    });
+  }
+
+  /** Grants the run at the head of the queue its turn and waits until it has ended. */
+  async function turnOf(entry: Entry): Promise<void> {
     const handle = await entry.started;
     if (!entry.external && !handle) {
       // Not started: a run with this ID may be open already, e.g. this coordinator was reset and re-ran the
@@ -188,10 +221,52 @@ export async function projectCoordinator({ projectId, finished = 0 }: Coordinato
         log.info('run ended without success', { workflowId: entry.workflowId, error: String(err) });
       }
     }
+  }
+
+  for (;;) {
+    await condition(() => queue.length > 0 || historyIsLong());
+    // Idle, or a run holds the project: a fresh run carries the queue and the count, so history stays small however
+    // many runs the project has had, and however long one of them holds it.
+    if (historyIsLong()) await continueWithQueue();
+    const entry = queue[0]!;
+    let ended = false;
+    void turnOf(entry).then(() => void (ended = true));
+    await condition(() => ended || historyIsLong());
+    // The run still holds the project: the successor grants its turn again (a second grant changes nothing) and
+    // waits for it.
+    if (!ended) await continueWithQueue();
     queue.shift();
     finished++;
   }
 }
+
+/** The limits of the input, never above COORDINATOR_LIMITS (anyone who can start a workflow can set them). */
+function limitsOf(given: Partial<CoordinatorLimits> = {}): CoordinatorLimits {
+  const bound = (value: unknown, most: number, least: number) =>
+    typeof value === 'number' && Number.isInteger(value) ? Math.min(most, Math.max(least, value)) : most;
+  return {
+    maxHistoryEvents: bound(given.maxHistoryEvents, COORDINATOR_LIMITS.maxHistoryEvents, 100),
+    maxQueuedRuns: bound(given.maxQueuedRuns, COORDINATOR_LIMITS.maxQueuedRuns, 1),
+  };
+}
+
+/** A carried run is followed as an external run: it is no child of this coordinator's run. */
+function entryOf(run: CarriedRun): Entry {
+  return {
+    workflowId: run.workflowId,
+    started: Promise.resolve(null),
+    ...(run.runId ? { external: { runId: run.runId } } : {}),
+    ...(run.recovered ? { recovered: true as const } : {}),
+  };
+}
+
+function carriedOf(entry: Entry): CarriedRun {
+  const runId = entry.external?.runId ?? entry.runId;
+  return { workflowId: entry.workflowId, ...(runId ? { runId } : {}), ...(entry.recovered ? { recovered: true } : {}) };
+}
+
+/** A Temporal run ID: a UUID. */
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The longest run summary a submission may carry: one line in the Temporal UI, kept in the run's history. */
 const MAX_SUMMARY_LENGTH = 1000;
@@ -211,7 +286,8 @@ function submitProblemOf(req: unknown): string | null {
   if (summary !== undefined && (typeof summary !== 'string' || summary.length > MAX_SUMMARY_LENGTH))
     return `summary: text of at most ${MAX_SUMMARY_LENGTH} characters`;
   const runId = (external as { runId?: unknown } | null | undefined)?.runId;
-  if (external !== undefined && (typeof runId !== 'string' || runId === ''))
+  // The server refuses to signal a run ID that is no UUID: the coordinator's turn signal would fail its task forever.
+  if (external !== undefined && (typeof runId !== 'string' || !RUN_ID.test(runId)))
     return 'external.runId: the run ID of the run asking to be admitted';
   if (readmit !== undefined && typeof readmit !== 'boolean') return 'readmit: true or false';
   return null;
@@ -225,6 +301,15 @@ const isSameRun = (entry: Entry, req: SubmitRequest): boolean =>
 
 const alreadySubmitted = (workflowId: string) =>
   ApplicationFailure.create({ type: 'AlreadySubmitted', message: `run ${workflowId} is already admitted` });
+
+/** A refusal like busy(): the caller may submit again once the queue has room. */
+function queueFull(projectId: string, state: CoordinatorState, most: number): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'ProjectBusy',
+    message: `project ${projectId} is busy: ${state.active} is running and ${state.queued.length} run(s) wait, the most its queue holds (${most} runs at a time); submit again once runs have finished`,
+    details: [state],
+  });
+}
 
 function busy(projectId: string, state: CoordinatorState): ApplicationFailure {
   return ApplicationFailure.create({

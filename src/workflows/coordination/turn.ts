@@ -52,7 +52,7 @@ export async function waitForTurn(run: Run, raw?: unknown): Promise<void> {
     if (!admitted.admitted) {
       run.leaveQueue();
       run.finish('refused', admitted.reason);
-      throw refusedFailure(admitted.reason);
+      throw refusedFailure(admitted.reason, ifBusy);
     }
   }
   if (!granted) {

@@ -33,6 +33,7 @@ test('malformed submissions are refused by the validator; the coordinator admits
       ['summary', { ...valid, summary: 'x'.repeat(1001) }],
       ['external.runId', { ...valid, external: 'run-1' }],
       ['external.runId', { ...valid, external: { runId: '' } }],
+      ['external.runId', { ...valid, external: { runId: 'run-1' } }],
       ['readmit', { ...valid, readmit: 'yes' }],
     ];
     // Each refusal as "<type> <field it names>", or what happened instead.
