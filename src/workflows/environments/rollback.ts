@@ -1,6 +1,8 @@
 /**
  * Rollback: put prod back to a snapshot: the one named, or by default the newest pre-promotion (rollback) snapshot
- * this product took. Prod keeps its endpoint; the replaced prod is kept as a backup for the configured time.
+ * this product took. Prod keeps its endpoint; the replaced prod is kept as a backup for the configured time. The fork
+ * point is forgotten: prod now descends from another state than the one dev was forked from, and a promotion that
+ * compared prod with it would take the difference for prod's own writes (steps/fork-point.ts).
  */
 import { workflowInfo } from '@temporalio/workflow';
 import { rollbackInput, type RollbackInput } from '../contract/inputs';
@@ -13,6 +15,7 @@ import { orConnect, requireReadOnlyChecks, verify } from '../steps/checks';
 import { liftFenceOf, retireBackup } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
 import { restoreOnto } from '../steps/restore';
+import { forgetForkPoint } from '../steps/fork-point';
 import { databaseRefOf } from '../contract/database-ref';
 import { parseInput } from '../contract/validate';
 
@@ -22,6 +25,8 @@ export type RollbackResult = {
   snapshot: { id: string; name: string; createdAt: string };
   prodBranchId: { before: string; after: string };
   backupBranch: { id: string; expiresAt: string | null };
+  /** The fork points deleted: a promotion finds none until a refresh records one (or it discards on purpose). */
+  forgottenForkPoints: string[];
 };
 
 /**
@@ -73,7 +78,7 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
         { id: prod.id, endpointId: readWriteEndpoint(prod) },
         { checks: options.checks },
       );
-      return { prod, snapshot, endpointId: readWriteEndpoint(prod) };
+      return { prod, snapshot, endpointId: readWriteEndpoint(prod), snapshots: env.snapshots };
     });
     const swap = await run.step('swap', (step) =>
       shielded(async () => {
@@ -97,9 +102,10 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
         'VerificationFailed',
       );
     }
-    const expiresAt = await run.step('clean_up', () =>
-      retireBackup(projectId, swap.replacedBranchId, options.backupRetention),
-    );
+    const { expiresAt, forgotten } = await run.step('clean_up', async () => ({
+      expiresAt: await retireBackup(projectId, swap.replacedBranchId, options.backupRetention),
+      forgotten: await forgetForkPoint(projectId, plan.snapshots),
+    }));
     run.finish('rolled_back');
     return {
       outcome: 'rolled_back',
@@ -107,6 +113,7 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
       snapshot: { id: plan.snapshot.id, name: plan.snapshot.name, createdAt: plan.snapshot.createdAt },
       prodBranchId: { before: plan.prod.id, after: swap.restoredBranchId },
       backupBranch: { id: swap.replacedBranchId, expiresAt },
+      forgottenForkPoints: forgotten,
     };
   } catch (err) {
     run.finish(isCancellation(err) ? 'cancelled' : 'failed', err instanceof Error ? err.message : String(err));

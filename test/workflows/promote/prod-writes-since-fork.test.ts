@@ -163,3 +163,19 @@ test('without a fork point the promotion stops, unless every write is let go on 
     expect(accepted.forkPoint).not.toBeNull(); // the promoted candidate is the fork point from now on
   });
 }, 240_000);
+
+test('a rollback forgets the fork point: prod no longer descends from the state dev was forked from', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await seedProd(s.emu, 3);
+    await (await s.client.startSetup({ projectId: p.projectId })).result();
+    await sql(await uriOf(s.emu, p, 'dev'), `UPDATE items SET source = 'dev'`);
+    expect((await promote({}, p)).outcome).toBe('promoted');
+    const rolled = await (await s.client.startRollback({ projectId: p.projectId })).result();
+    expect(rolled.forgottenForkPoints).toHaveLength(1);
+    // Without it, prod's pre-promotion rows would read as prod's writes, and dev's promoted edit as theirs to undo.
+    const next = await promote({}, p);
+    expect(next.outcome).toBe('aborted');
+    expect(next.reason).toMatch(/no fork point is known/);
+  });
+}, 240_000);
