@@ -76,31 +76,17 @@ const deps = () => ({
 const target = () => ({ ...prod.where, branchId: prod.branchId });
 const activityEnvironment = () => new MockActivityEnvironment({}, { logger: fileLogger(currentTestLog()) });
 
-test('a query on a connection gone silent fails on the client bound as a retryable DatabaseUnreachable', async () => {
-  const err = await activityEnvironment()
-    .run(() =>
-      withBranch(
-        deps(),
-        target(),
-        callOptions(),
-        async (session) => {
-          await session.query('SELECT 1');
-          relay.silence();
-          return session.query('SELECT 1');
-        },
-        { sqlFailure: 'DetectionFailed', statementTimeoutMs: 1_000, lockTimeoutMs: 100 },
-      ),
-    )
-    .catch((e: unknown) => e);
-  expect(err).toMatchObject({ type: 'DatabaseUnreachable', nonRetryable: false });
-  expect((err as Error).message).toContain(`lost the connection to branch ${prod.branchId}`);
-}, 60_000);
-
-test('a cancelled activity ends its session: the query in flight on a silent connection fails at once', async () => {
-  const env = activityEnvironment();
+/**
+ * Runs, in `env`, a write session that answers one query, goes silent, and asks again; resolves with what the
+ * activity threw. `sent` resolves once the unanswered query is on its way.
+ */
+function queryGoneSilent(
+  env: MockActivityEnvironment,
+  timeouts: { statementTimeoutMs: number; lockTimeoutMs: number },
+) {
   let inFlight: () => void = () => undefined;
   const sent = new Promise<void>((r) => (inFlight = r));
-  const run = env
+  const ended = env
     .run(() =>
       withBranch(
         deps(),
@@ -113,12 +99,24 @@ test('a cancelled activity ends its session: the query in flight on a silent con
           inFlight();
           return answer;
         },
-        // Bounds far beyond the test's timeout: only the cancellation can end this query in time.
-        { sqlFailure: 'DetectionFailed', statementTimeoutMs: 600_000, lockTimeoutMs: 600_000 },
+        { sqlFailure: 'DetectionFailed', ...timeouts },
       ),
     )
     .catch((e: unknown) => e);
+  return { sent, ended };
+}
+
+test('a query on a connection gone silent fails on the client bound as a retryable DatabaseUnreachable', async () => {
+  const err = await queryGoneSilent(activityEnvironment(), { statementTimeoutMs: 1_000, lockTimeoutMs: 100 }).ended;
+  expect(err).toMatchObject({ type: 'DatabaseUnreachable', nonRetryable: false });
+  expect((err as Error).message).toContain(`lost the connection to branch ${prod.branchId}`);
+}, 60_000);
+
+test('a cancelled activity ends its session: the query in flight on a silent connection fails at once', async () => {
+  const env = activityEnvironment();
+  // Bounds far beyond the test's timeout: only the cancellation can end this query in time.
+  const { sent, ended } = queryGoneSilent(env, { statementTimeoutMs: 600_000, lockTimeoutMs: 600_000 });
   await sent;
   env.cancel('CANCELLED');
-  expect(await run).toBeInstanceOf(CancelledFailure);
+  expect(await ended).toBeInstanceOf(CancelledFailure);
 }, 30_000);
