@@ -14,6 +14,8 @@ const REFUSALS = new Set([
   'NoEndpoint',
   'SnapshotQuota',
   'SnapshotMissing',
+  'SnapshotAmbiguous',
+  'NotARootBranch',
   'NotAPreview',
   'UnpromotedChanges',
   'WritesDetected',
