@@ -3,6 +3,8 @@ import { registerInspection } from './commands/inspect';
 import { registerMutations } from './commands/mutations';
 import { registerPreviews } from './commands/previews';
 import { registerSchedules } from './commands/schedules';
+import { InvalidInputError } from '../client/errors';
+import { temporalSettingsFromEnv } from '../temporal/connection';
 import { describeError, EXIT } from './exit';
 import { refuseUnknownWords, usageLine } from './usage';
 
@@ -14,8 +16,32 @@ Exit codes:
   3  rolled back: the promotion failed its checks on prod and prod was restored
   4  refused or aborted: the project was busy, a precondition failed, or checks failed before the swap (prod untouched)
 
-Temporal settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_CERT/KEY, TEMPORAL_API_KEY
-(for the local stack: source .data/stack.env).`;
+Temporal settings: the options above, else as Temporal's CLI reads them: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+TEMPORAL_API_KEY and TEMPORAL_TLS_* over the profile TEMPORAL_PROFILE names (default "default") in TEMPORAL_CONFIG_FILE
+(default ~/.config/temporalio/temporal.toml). For the local stack: source .data/stack.env.`;
+
+/** Temporal CLI's connection options: as there, each one is its environment variable, given for this run. */
+const TEMPORAL_OPTIONS = {
+  profile: 'TEMPORAL_PROFILE',
+  configFile: 'TEMPORAL_CONFIG_FILE',
+  address: 'TEMPORAL_ADDRESS',
+  namespace: 'TEMPORAL_NAMESPACE',
+} as const;
+
+/**
+ * Before a command runs: the Temporal options go into the environment, where the client and the worker read their
+ * settings, and settings that cannot be read (a missing profile or file, bad TOML) are invalid input.
+ */
+function useTemporalOptions(options: Record<string, unknown>): void {
+  for (const [option, variable] of Object.entries(TEMPORAL_OPTIONS)) {
+    if (typeof options[option] === 'string') process.env[variable] = options[option];
+  }
+  try {
+    temporalSettingsFromEnv();
+  } catch (err) {
+    throw new InvalidInputError(err instanceof Error ? err.message : String(err), 'temporal');
+  }
+}
 
 /** The program; `output` replaces where commander writes (its error lines are silent: main prints one line). */
 export function buildProgram(output: OutputConfiguration = {}): Command {
@@ -26,6 +52,11 @@ export function buildProgram(output: OutputConfiguration = {}): Command {
     .option('--json', 'machine output: one JSON document on stdout, no progress')
     .option('--debug', 'print stack traces of errors')
     .option('--task-queue <name>', 'task queue of the workers (default neon-promote)')
+    .option('--profile <name>', 'Temporal profile of the config file (TEMPORAL_PROFILE; default "default")')
+    .option('--config-file <path>', 'Temporal config file (TEMPORAL_CONFIG_FILE)')
+    .option('--address <host:port>', 'Temporal frontend (TEMPORAL_ADDRESS; default localhost:7233)')
+    .option('--namespace <name>', 'Temporal namespace (TEMPORAL_NAMESPACE; default "default")')
+    .hook('preAction', (_program, command) => useTemporalOptions(command.optsWithGlobals()))
     .addHelpText('after', EXIT_CODES)
     .exitOverride();
 
