@@ -1,3 +1,4 @@
+import { resourceName } from '../../src/workflows/contract/names';
 import { maybeRecordHistory } from '../support/histories';
 import { api, branchId, inventory, uriOf } from '../support/emulator-api';
 import { sql } from '../support/postgres';
@@ -20,6 +21,8 @@ test("setup -> preview -> change on dev -> promote -> refresh -> rollback, seen 
     const setupRun = await s.client.startSetup({ projectId: p.projectId });
     const setup = await setupRun.result();
     expect(setup).toMatchObject({ outcome: 'created', prodBranchId: p.branchId, prodProtected: true });
+    // Setup's baseline is the fork point: the state of prod dev starts from.
+    expect(setup.forkPoint!.name).toBe(resourceName('fork', setupRun.workflowId));
     const again = await s.client.startSetup({ projectId: p.projectId }, { workflowId: `setup-again-${p.projectId}` });
     expect(await again.result()).toMatchObject({ outcome: 'noop' });
     const devUri = await uriOf(s.emu, p, 'dev');
@@ -61,6 +64,7 @@ test("setup -> preview -> change on dev -> promote -> refresh -> rollback, seen 
     const progress = await s.client.getProgress(run.workflowId);
     expect(progress.steps.map((x) => x.name)).toEqual([
       'plan',
+      'prod_writes',
       'snapshot_dev',
       'approval',
       'restore_candidate',
@@ -74,9 +78,15 @@ test("setup -> preview -> change on dev -> promote -> refresh -> rollback, seen 
       'verify_prod',
       'clean_up',
     ]);
+    expect(promoted.writes!.sinceFork).toMatchObject({ forkPoint: setup.forkPoint, tables: [], rowsChanged: 0 });
+    // The candidate's snapshot is the fork point now (setup's is gone); the fork point's restore is deleted.
+    expect(promoted.forkPoint).toMatchObject({ name: resourceName('fork', run.workflowId) });
     const inv = await inventory(s.emu, p.projectId);
-    expect(inv.snapshots.map((x) => x.name)).toEqual([expect.stringMatching(/^np-rollback-/)]);
-    expect(inv.branches.map((b) => b.name).sort()).toEqual(['dev', expect.stringMatching(/^np-old-/), 'prod']);
+    expect(inv.snapshots.map(({ id, name }) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { id: promoted.forkPoint!.snapshotId, name: resourceName('fork', run.workflowId) },
+      { id: promoted.rollbackSnapshotId, name: resourceName('rollback', run.workflowId) },
+    ]);
+    expect(inv.branches.map((b) => b.name).sort()).toEqual(['dev', resourceName('old', run.workflowId), 'prod']);
     await maybeRecordHistory(run.handle, 'promote');
 
     // Phase 4: refresh dev from prod: dev's connection string now serves prod's data.
@@ -85,6 +95,11 @@ test("setup -> preview -> change on dev -> promote -> refresh -> rollback, seen 
     const refreshed = await refreshRun.result();
     expect(refreshed.outcome).toBe('refreshed');
     expect(await sourceOf(devUri)).toEqual(['dev', 'prod-live']);
+    expect(refreshed.forkPoint.name).toBe(resourceName('fork', refreshRun.workflowId));
+    expect((await inventory(s.emu, p.projectId)).snapshots.map((x) => x.name).sort()).toEqual([
+      resourceName('fork', refreshRun.workflowId),
+      resourceName('rollback', run.workflowId),
+    ]);
 
     // Phase 5: roll back to the pre-promotion snapshot.
     const rollbackRun = await s.client.startRollback({ projectId: p.projectId });
@@ -92,6 +107,11 @@ test("setup -> preview -> change on dev -> promote -> refresh -> rollback, seen 
     expect(rolled.outcome).toBe('rolled_back');
     expect(await sourceOf(prodUri)).toEqual(['prod']);
     expect(await sql(prodUri, `SELECT count(*)::int AS n FROM items`)).toEqual([{ n: 5 }]);
+    // Prod is at a state dev was not forked from: the refresh's fork point is forgotten.
+    expect(rolled.forgottenForkPoints).toEqual([refreshed.forkPoint.snapshotId]);
+    expect((await inventory(s.emu, p.projectId)).snapshots.map((x) => x.name)).toEqual([
+      resourceName('rollback', run.workflowId),
+    ]);
 
     // The janitor deletes only what the product made and no longer needs: a snapshot of someone else's stays.
     await api(s.emu, 'POST', `/projects/${p.projectId}/branches/${rolled.prodBranchId.after}/snapshot?name=manual`);

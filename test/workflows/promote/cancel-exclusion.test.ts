@@ -3,6 +3,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { ProjectBusyError } from '../../../src/client';
 import type { PromoteResult, StepRecord } from '../../../src/workflows';
 import { coordinatorStateQuery, coordinatorWorkflowId } from '../../../src/workflows/contract/definitions';
+import { resourceName } from '../../../src/workflows/contract/names';
 import { maybeRecordHistory } from '../../support/histories';
 import { startHoldServer } from '../../support/hold-server';
 import { branchId, inventory } from '../../support/emulator-api';
@@ -39,8 +40,15 @@ test("cancelled before the swap: prod untouched, the run's snapshots and branch 
     const p = await projectWithChange(s);
     const before = await inventory(s.emu, p.projectId);
     const run = await s.client.startPromotion({ projectId: p.projectId, checks: [hold.check] });
-    await hold.reached(); // inside verify_candidate: both snapshots and the candidate branch exist
-    expect((await inventory(s.emu, p.projectId)).branches).toHaveLength(3);
+    // Inside verify_candidate: the candidate's snapshot and branch exist, and the fork point restored next to prod.
+    await hold.reached();
+    const during = await inventory(s.emu, p.projectId);
+    expect(during.branches.map((branch) => branch.name).sort()).toEqual(
+      ['dev', resourceName('base', run.workflowId), resourceName('candidate', run.workflowId), 'prod'].sort(),
+    );
+    expect(during.snapshots.map((snapshot) => snapshot.name).sort()).toEqual(
+      [...before.snapshots.map((snapshot) => snapshot.name), resourceName('candidate', run.workflowId)].sort(),
+    );
     await s.client.cancel(run.workflowId);
     await expectCancelled(run.result());
     expect(await inventory(s.emu, p.projectId)).toEqual(before);
@@ -54,6 +62,7 @@ test('cancelled after the swap: prod is rolled back to its pre-promotion data', 
   const worker = await s.worker();
   await worker.runUntil(async () => {
     const p = await projectWithChange(s);
+    const [forkPoint] = (await inventory(s.emu, p.projectId)).snapshots;
     const run = await s.client.startPromotion({ projectId: p.projectId, postSwapChecks: [hold.check] });
     await hold.reached(); // inside verify_prod: prod serves the candidate now
     expect(await sourceOf(p.connectionUri)).toEqual(['dev']);
@@ -63,8 +72,14 @@ test('cancelled after the swap: prod is rolled back to its pre-promotion data', 
     const progress = await s.client.getProgress(run.workflowId);
     expect(progress.steps.map((x: StepRecord) => x.name)).toEqual(expect.arrayContaining(['swap', 'roll_back']));
     expect(progress.outcome).toBe('cancelled');
+    // Prod is back at a state dev was forked from: setup's fork point stays, the candidate's snapshot is gone.
+    const rollbackSnapshotId = progress.steps.find((x) => x.name === 'snapshot_prod')!.ids.snapshotId;
     const inv = await inventory(s.emu, p.projectId);
-    expect(inv.snapshots.map((x) => x.name)).toEqual([expect.stringMatching(/^np-rollback-/)]);
+    expect(inv.snapshots.map(({ id, name }) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { id: forkPoint!.id, name: forkPoint!.name },
+      { id: rollbackSnapshotId, name: resourceName('rollback', run.workflowId) },
+    ]);
+    expect(forkPoint!.name).toMatch(/^np-fork-setup-/);
   });
 });
 
