@@ -1,9 +1,9 @@
 /**
  * `npm run demo`: the whole story of neon-promote on one machine. It uses the stack of `npm run dev` when that runs,
  * else starts its own (Temporal dev server with its state in .data, the Neon emulator with real Postgres, a worker),
- * creates a sample project and runs setup, a preview, a promotion that passes, one that is rolled back, a dev refresh
- * and a rollback, checking prod's data through its unchanged connection string after each step. Exits 1 if any step
- * is red.
+ * creates a sample project and runs setup, a preview, form submissions on prod while dev is edited, a promotion that
+ * carries them, one that is rolled back, a rollback, a dev refresh and a promotion under live writes, checking prod's
+ * data through its unchanged connection string after each step. Exits 1 if any step is red.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -2,6 +2,7 @@ import type { NeonPromoteClient, Run } from '../../src/client';
 import type { NeonApi } from './neon';
 import { appState, describeState, type AppState } from './sample-app';
 import type { Step, StepOutcome } from './story';
+import type { Acknowledged } from './submissions';
 import { seconds, type Terminal } from '../../src/cli/terminal';
 import { watchRun } from '../../src/cli/watch';
 
@@ -13,6 +14,8 @@ export type StoryContext = {
   /** Prod's connection string as the sample project was created with it; it holds a password: never printed. */
   prodUri?: string;
   firstRollbackSnapshot?: string;
+  /** The form submissions prod acknowledged while dev was edited, for the promotion that carries them. */
+  submitted?: Acknowledged;
   project(): string;
   /** Awaits a run started through the project's coordinator, showing its steps live. */
   watch<R>(started: Promise<Run<R>>): Promise<R>;

@@ -1,10 +1,11 @@
 /**
- * The sample application's database: a small shop (customers, products, orders) with a few hundred rows, and the
- * questions the demo asks of it to tell which version of the data an endpoint serves.
+ * The sample application's database: a small shop (customers, products, orders) with a few hundred rows, its contact
+ * form's submissions and a page view log, and the questions the demo asks of it to tell which version of the data an
+ * endpoint serves.
  */
 import { query } from './neon';
 
-export const SAMPLE = { customers: 40, products: 12, orders: 300 } as const;
+export const SAMPLE = { customers: 40, products: 12, orders: 300, submissions: 3 } as const;
 
 export async function loadSampleApp(uri: string): Promise<void> {
   await query(
@@ -22,7 +23,13 @@ export async function loadSampleApp(uri: string): Promise<void> {
      INSERT INTO orders (customer_id, product_id, quantity, total_cents, created_at)
        SELECT 1 + g % ${SAMPLE.customers}, p.id, 1 + g % 4, (1 + g % 4) * p.price_cents,
               now() - make_interval(hours => g)
-       FROM generate_series(1, ${SAMPLE.orders}) g JOIN products p ON p.id = 1 + g % ${SAMPLE.products};`,
+       FROM generate_series(1, ${SAMPLE.orders}) g JOIN products p ON p.id = 1 + g % ${SAMPLE.products};
+     -- The tables prod keeps writing to exist from day one: a table prod created after dev was forked cannot be
+     -- carried into a promotion (dev's schema has no place for it).
+     CREATE TABLE submissions (id serial PRIMARY KEY, email text NOT NULL, message text NOT NULL);
+     INSERT INTO submissions (email, message)
+       SELECT 'visitor' || g || '@example.com', 'Question ' || g FROM generate_series(1, ${SAMPLE.submissions}) g;
+     CREATE TABLE page_views (id bigint PRIMARY KEY, at timestamptz DEFAULT now());`,
   );
 }
 
@@ -32,19 +39,28 @@ export const MIGRATION = `ALTER TABLE orders ADD COLUMN status text NOT NULL DEF
 /** A faulty data migration on dev: it flips some totals negative (a sign bug), which prod's smoke test catches. */
 export const FAULTY_CHANGE = `UPDATE orders SET total_cents = -total_cents WHERE id % 25 = 0`;
 
-export type AppState = { orders: number; customers: number; hasStatus: boolean; negativeTotals: number };
+export type AppState = {
+  orders: number;
+  customers: number;
+  hasStatus: boolean;
+  negativeTotals: number;
+  submissions: number;
+};
 
 export async function appState(uri: string): Promise<AppState> {
-  const [row] = await query<{ orders: number; customers: number; has_status: boolean; negative: number }>(
+  type Row = { orders: number; customers: number; has_status: boolean; negative: number; submissions: number };
+  const [row] = await query<Row>(
     uri,
     `SELECT (SELECT count(*)::int FROM orders) AS orders, (SELECT count(*)::int FROM customers) AS customers,
+            (SELECT count(*)::int FROM submissions) AS submissions,
             EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'status')
               AS has_status,
             (SELECT count(*)::int FROM orders WHERE total_cents < 0) AS negative`,
   );
-  return { orders: row!.orders, customers: row!.customers, hasStatus: row!.has_status, negativeTotals: row!.negative };
+  const { orders, customers, submissions } = row!;
+  return { orders, customers, hasStatus: row!.has_status, negativeTotals: row!.negative, submissions };
 }
 
 export const describeState = (s: AppState): string =>
   `${s.orders} orders, ${s.customers} customers, orders.status ${s.hasStatus ? 'present' : 'absent'}, ` +
-  `${s.negativeTotals} negative totals`;
+  `${s.negativeTotals} negative totals, ${s.submissions} submissions`;

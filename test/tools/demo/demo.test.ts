@@ -47,17 +47,18 @@ test('the demo runs the whole story and ends with every step green', async () =>
     'setup',
     'preview',
     'change on dev',
+    'form submissions',
     'promotion',
     'failed promotion',
-    'dev refresh',
     'rollback',
+    'dev refresh',
     'live writes',
     'metrics',
   ]);
   expect(rows.filter((l) => !l.startsWith('  ok '))).toEqual([]);
-  expect(summary).toMatch(/promotion +promoted /);
+  expect(summary).toMatch(/promotion +promoted .* 7 carried; 0 of 7 missing, dev's #1 answered/);
   expect(summary).toMatch(/failed promotion +rolled_back /);
-  expect(summary).toMatch(/live writes +promoted .* 0 lost/);
+  expect(summary).toMatch(/live writes +promoted .* [1-9]\d* carried, 0 lost/);
   expect(out).toContain(`http://localhost:${ui}/namespaces/default/workflows?query=NeonProjectId`);
   expect(out).not.toMatch(/postgres(ql)?:\/\/[^\s]*:[^\s@]+@/); // no connection string with a password
   expect(code).toBe(0);
