@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MAX_CACHED_WORKFLOWS, workerTuningFromEnv } from '../src/worker';
+import { renderCarry, runCarry } from './carry';
 import { runFleet, type FleetResult } from './fleet';
 import { runLatency, type LatencyResult } from './latency';
 import { REPO } from './lib/procs';
@@ -19,7 +20,7 @@ import { percentile } from './lib/stats';
 
 const usage = `npm run bench -- [options]: neon-promote against Neon's guide followed literally, then fleets
 
-  --quick                    1 MB, 3 repetitions, a fleet of 100, a budgeted fleet of 40
+  --quick                    1 MB, 3 repetitions, a fleet of 100, a budgeted fleet of 40, carry on 100,000 rows
   --reps N                   promotions per size and side (default 10)
   --sizes 1,100              database sizes in MB (default 1,100)
   --fleet 100,1000           fleet sizes, each on one worker (default 100,1000)
@@ -28,7 +29,7 @@ const usage = `npm run bench -- [options]: neon-promote against Neon's guide fol
   --fleet-op-delay MIN-MAX   the emulator's operation time in the fleets (default 500-1500)
   --fleet-timeout MIN        minutes a fleet may run (default 12)
   --temporal-config K=V,...  dev server dynamic config on top of the local stack's
-  --skip latency,fleet,budget
+  --skip latency,fleet,budget,carry
   --note TEXT                kept in the results file
 Environment and method: docs/BENCHMARKS.md.`;
 
@@ -115,6 +116,8 @@ async function main(): Promise<void> {
   } finally {
     await stopTemporal(t);
   }
+  // Carrying prod's writes since the fork: its own emulator, no Temporal (bench/carry.ts).
+  const carry = skip.has('carry') ? undefined : await runCarry({ rows: quick ? 100_000 : 1_000_000, log });
   const sizes = latency ? summarizeLatency(latency) : [];
   const machine = {
     nproc: os.cpus().length,
@@ -136,6 +139,7 @@ async function main(): Promise<void> {
     sizes,
     fleets,
     latency,
+    carry,
   };
   const dir = path.join(REPO, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -143,6 +147,7 @@ async function main(): Promise<void> {
   writeFileSync(file, JSON.stringify(result, null, 2));
   if (latency) writeChart(latency);
   process.stdout.write(`\n${renderTables(sizes, fleets)}\n\n`);
+  if (carry) process.stdout.write(`${renderCarry(carry, quick)}\n\n`);
   process.stdout.write(
     `${command}: ${result.seconds.toFixed(0)} s on ${machine.nproc} cores, load ${machine.loadavg}\n`,
   );

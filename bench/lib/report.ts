@@ -77,7 +77,7 @@ function temporalParts(rs: PromotionRun[]): Record<string, number> | null {
   return Object.fromEntries(keys.map((k) => [k, p50(with_.map((r) => r.temporal![k]))]));
 }
 
-function table(head: string[], rows: (string | number)[][]): string {
+export function table(head: string[], rows: (string | number)[][]): string {
   const cells = [head, ...rows.map((r) => r.map(String))];
   const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
