@@ -2,6 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { InvalidInputError } from '../../../src/client';
 import type { PromoteResult } from '../../../src/workflows';
+import { resourceName } from '../../../src/workflows/contract/names';
 import { maybeRecordHistory } from '../../support/histories';
 import { branchId, inventory, uriOf } from '../../support/emulator-api';
 import { sql } from '../../support/postgres';
@@ -61,6 +62,7 @@ test('a failing check on prod after the swap rolls prod back to its pre-promotio
   const worker = await s.worker();
   await worker.runUntil(async () => {
     const p = await projectWithChange();
+    const [forkPoint] = (await inventory(s.emu, p.projectId)).snapshots;
     const run = await s.client.startPromotion({
       projectId: p.projectId,
       checks: [{ kind: 'tablesExist', tables: ['items'] }],
@@ -83,22 +85,42 @@ test('a failing check on prod after the swap rolls prod back to its pre-promotio
     const progress = await s.client.getProgress(run.workflowId);
     expect(progress.steps.map((x) => x.name)).toContain('roll_back');
     expect(progress.outcome).toBe('rolled_back');
+    // Prod is back at a state dev was forked from: setup's fork point stays, the candidate's snapshot is gone.
+    expect(forkPoint!.name).toMatch(/^np-fork-setup-/);
+    expect(r.forkPoint).toMatchObject({ snapshotId: forkPoint!.id, name: forkPoint!.name });
     const inv = await inventory(s.emu, p.projectId);
-    expect(inv.snapshots.map((x) => x.name)).toEqual([expect.stringMatching(/^np-rollback-/)]);
+    expect(inv.snapshots.map(({ id, name }) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { id: forkPoint!.id, name: forkPoint!.name },
+      { id: r.rollbackSnapshotId, name: resourceName('rollback', run.workflowId) },
+    ]);
     await maybeRecordHistory(run.handle, 'promote-rolled-back');
   });
 });
 
-test('a dry run returns the plan with the schema diff and changes nothing at Neon', async () => {
+test('a dry run returns the plan with the schema diff and leaves Neon as it found it', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
     const p = await projectWithChange();
+    const before = await inventory(s.emu, p.projectId);
+    const [forkPoint] = before.snapshots;
     s.emu.resetRequestLog();
-    const r = await s.client.promote({ projectId: p.projectId, dryRun: true });
-    expect(r.outcome).toBe('dry_run');
+    const run = await s.client.startPromotion({ projectId: p.projectId, dryRun: true });
+    const r = await run.result();
+    expect(r).toMatchObject({ outcome: 'dry_run', reason: null });
     expect(r.plan.schemaDiff.identical).toBe(false);
     expect(r.plan.schemaDiff.diff).toContain('note');
-    expect(mutating()).toEqual([]);
+    expect(r.writes!.sinceFork).toMatchObject({ forkPoint: { snapshotId: forkPoint!.id }, tables: [] });
+    // The only change it makes is the fork point restored next to prod to count prod's writes, deleted again.
+    const progress = await s.client.getProgress(run.workflowId);
+    expect(progress.steps.map((x) => x.name)).toEqual(['plan', 'prod_writes', 'clean_up']);
+    const baseBranchId = progress.steps.find((x) => x.name === 'prod_writes')!.ids.baseBranchId;
+    const project = `/api/v2/projects/${p.projectId}`;
+    expect(mutating()).toEqual([
+      `POST ${project}/snapshots/${forkPoint!.id}/restore`,
+      `POST ${project}/endpoints`,
+      `DELETE ${project}/branches/${baseBranchId}`,
+    ]);
+    expect(await inventory(s.emu, p.projectId)).toEqual(before);
   });
 });
 
@@ -130,19 +152,21 @@ test('invalid input fails at once, non-retryable, naming the field, before any N
 });
 
 test('a project without room for two snapshots is refused in the plan, with nothing changed', async () => {
-  const worker = await s.worker(neonActivities(s.emu, 2));
+  const worker = await s.worker(neonActivities(s.emu, 3));
   await worker.runUntil(async () => {
     const p = await projectWithChange();
-    // A snapshot the product did not take occupies one of the two slots: it must not be deleted.
+    // Of three slots, the fork point holds one and a snapshot the product did not take another: it must not be deleted.
     await fetch(`${s.emu.baseUrl}/projects/${p.projectId}/branches/${p.branchId}/snapshot?name=manual`, {
       method: 'POST',
       headers: { authorization: `Bearer ${s.emu.apiKey}` },
     });
+    const before = await inventory(s.emu, p.projectId);
+    expect(before.snapshots.map((x) => x.name)).toEqual([expect.stringMatching(/^np-fork-setup-/), 'manual']);
     s.emu.resetRequestLog();
     const err = await s.client.promote({ projectId: p.projectId }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'SnapshotQuota' });
     expect(mutating()).toEqual([]);
-    expect((await inventory(s.emu, p.projectId)).snapshots.map((x) => x.name)).toEqual(['manual']);
+    expect(await inventory(s.emu, p.projectId)).toEqual(before);
   });
 });
