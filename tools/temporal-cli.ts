@@ -4,7 +4,7 @@ import { delimiter, join, resolve } from 'node:path';
 
 /** The newest CLI tag without a `replace` directive, so `go install` accepts it. */
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
-export const REPO_ROOT = resolve(__dirname, '..', '..');
+export const REPO_ROOT = resolve(__dirname, '..');
 export const LOCAL_CLI_DIR = join(REPO_ROOT, '.tools', 'bin');
 
 /** Where the CLI came from; `sdk-download` means @temporalio/testing fetches it itself (needs internet). */
