@@ -107,4 +107,4 @@ test('a worker process killed in every step of a carrying promotion: each prod w
     expect.stringMatching(/^np-rollback-/),
   ]);
   expect(inv.branches.map((b) => b.name).sort()).toEqual(['dev', expect.stringMatching(/^np-old-/), 'prod']);
-}, 400_000);
+}, 900_000);
