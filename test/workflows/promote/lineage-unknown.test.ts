@@ -7,6 +7,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { SeededProject } from '../../../tools/emulator';
+import { resourceName } from '../../../src/workflows/contract/names';
 import { branchId, inventory } from '../../support/emulator-api';
 import { sql } from '../../support/postgres';
 import { neonActivities, projectWithChange, sourceOf, type Stack, startStack } from '../../support/workflow-stack';
@@ -102,17 +103,21 @@ test('in the swap: the lineage read fails, so the candidate (prod now) and the r
   });
   await worker.runUntil(async () => {
     const p = await projectWithChange(s);
+    const [forkPoint] = (await inventory(s.emu, p.projectId)).snapshots;
     const run = await s.client.startPromotion({ projectId: p.projectId });
     expect(await failureChain(run.result())).toContain('ApplicationFailure NeonUnauthorized');
     const progress = await s.client.getProgress(run.workflowId);
     const candidateBranchId = progress.steps.find((step) => step.name === 'restore_candidate')!.ids.branchId;
     const rollbackSnapshotId = progress.steps.find((step) => step.name === 'snapshot_prod')!.ids.snapshotId;
-    // Prod serves the candidate, which is still there; the way back is still there; the rest is cleaned up.
+    // Prod serves the candidate, which is still there; the way back is still there; the rest is cleaned up (the fork
+    // point is adopted only at a promotion's clean-up: setup's stays).
     expect(await branchId(s.emu, p.projectId, 'prod')).toBe(candidateBranchId);
     expect(await sourceOf(p.connectionUri)).toEqual(['dev']);
     expect(await prodTakesWrites(p)).toBe(true);
-    const { snapshots } = await inventory(s.emu, p.projectId);
-    expect(snapshots.map((snapshot) => snapshot.id)).toEqual([rollbackSnapshotId]);
+    const { branches, snapshots } = await inventory(s.emu, p.projectId);
+    expect(branches.map((branch) => branch.name).sort()).toEqual(['dev', resourceName('old', run.workflowId), 'prod']);
+    expect(forkPoint!.name).toMatch(/^np-fork-setup-/);
+    expect(snapshots.map((snapshot) => snapshot.id)).toEqual([forkPoint!.id, rollbackSnapshotId]);
     expect(progress.outcome).toBe('failed');
     expect(progress.reason).toContain(`kept the candidate branch ${candidateBranchId}`);
     expect(progress.reason).toContain(`the rollback snapshot ${rollbackSnapshotId}`);
