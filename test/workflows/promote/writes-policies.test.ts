@@ -1,7 +1,8 @@
 /**
- * A writer process inserts into prod every few milliseconds throughout a promotion, and each write policy
- * keeps its promise. A snapshot promotion replaces prod's data with dev's by design, so "nothing lost" means: every
- * acknowledged row is in the new prod or in the rollback snapshot, none only on the "(old)" backup.
+ * A writer process inserts into prod every few milliseconds from after setup until after the promotion, and each write
+ * policy keeps its promise. The writer's table is carried (or, under `ignore`, which carries nothing, discarded on
+ * purpose): otherwise prod's writes since the fork would stop the run first. Carried, "nothing lost" means every
+ * acknowledged row is in the new prod, none only on the "(old)" backup.
  */
 import { startWriter, type Writer } from '../../support/writer';
 import type { PromoteInput } from '../../../src/workflows';
@@ -37,10 +38,18 @@ async function promoteWhileWriting(extra: Partial<PromoteInput>) {
   return { p, result, report, tools: neonTools(s, p) };
 }
 
+/** Prod's writes since the fork as counted before the promotion: the writer's inserts, handled as asked. */
+const writerSinceFork = (handling: 'carry' | 'discard') => ({
+  tables: [expect.objectContaining({ table: 'public.writes', updates: 0, deletes: 0, handling })],
+  tablesAdded: [],
+  tablesDropped: [],
+});
+
 test('fence: prod refuses writes from before the rollback snapshot until the swap; nothing acknowledged is lost', async () => {
-  const { p, result, report, tools } = await promoteWhileWriting({ writePolicy: 'fence' });
+  const { p, result, report, tools } = await promoteWhileWriting({ writePolicy: 'fence', reconcile: TABLES });
   expect(result.outcome).toBe('promoted');
   expect(result.writes).toMatchObject({ policy: 'fence', detected: false, exact: true });
+  expect(result.writes!.sinceFork).toMatchObject(writerSinceFork('carry'));
   const fence = result.writes!.fence!;
   expect(fence.fencedForMs).toBeGreaterThan(0);
   // Measured: database clock from the fence's ALTER DATABASE to its lift (an upper bound by the lift itself).
@@ -49,30 +58,35 @@ test('fence: prod refuses writes from before the rollback snapshot until the swa
   const atSnapshot = await tools.idsInSnapshot(result.rollbackSnapshotId!, result.prodBranchId.before);
   const onBackup = await tools.idsOnBranch(result.prodBranchId.before);
   expect([...onBackup].filter((id) => !atSnapshot.has(id))).toEqual([]); // nothing accepted after the snapshot
+  // Every row prod took before the fence was carried from the backup (the fork point's table was empty).
+  expect(result.writes!.reconciled!.tables[0]).toMatchObject({ inserted: onBackup.size, conflicts: 0 });
   const newProd = await tools.idsOnBranch(result.prodBranchId.after);
-  expect(missingFrom(report.committed, atSnapshot, newProd)).toEqual([]);
+  expect(missingFrom(report.committed, newProd)).toEqual([]);
   expect(await sourceOf(p.connectionUri)).toEqual(['dev']);
 }, 120_000);
 
-test('reconcile: late writes are copied from the backup into the new prod; nothing acknowledged is lost', async () => {
+test('reconcile: writes since the fork, late ones too, are copied from the backup into the new prod; nothing acknowledged is lost', async () => {
   const { result, report, tools } = await promoteWhileWriting({ writePolicy: 'reconcile', reconcile: TABLES });
   expect(result.outcome).toBe('promoted');
   expect(result.writes).toMatchObject({ policy: 'reconcile', detected: true, untrackedTables: [] });
+  expect(result.writes!.sinceFork).toMatchObject(writerSinceFork('carry'));
   const copied = result.writes!.reconciled!.tables[0]!;
-  expect(copied.inserted).toBeGreaterThan(0);
   const atSnapshot = await tools.idsInSnapshot(result.rollbackSnapshotId!, result.prodBranchId.before);
   const onBackup = await tools.idsOnBranch(result.prodBranchId.before);
   const newProd = await tools.idsOnBranch(result.prodBranchId.after);
   const late = [...onBackup].filter((id) => !atSnapshot.has(id));
-  expect(late.length).toBe(copied.inserted);
-  expect(missingFrom(late, newProd)).toEqual([]);
-  expect(missingFrom(report.committed, atSnapshot, newProd)).toEqual([]);
+  expect(late.length).toBeGreaterThan(0);
+  // The merge's base is the fork point (an empty table): every row on the backup was copied, the late ones with them.
+  expect(copied).toMatchObject({ inserted: onBackup.size, conflicts: 0 });
+  expect(missingFrom(report.committed, newProd)).toEqual([]);
 }, 120_000);
 
 test('abort: writes before the swap stop the promotion; prod is untouched and the result reports them', async () => {
-  const { p, result, report, tools } = await promoteWhileWriting({ writePolicy: 'abort' });
+  // Carried, the writes since the fork get the run past its first count; those after the rollback snapshot stop it.
+  const { p, result, report, tools } = await promoteWhileWriting({ writePolicy: 'abort', reconcile: TABLES });
   expect(result.outcome).toBe('aborted');
-  expect(result.reason).toMatch(/received writes.*prod untouched/);
+  expect(result.reason).toMatch(/^prod received writes after the rollback snapshot.*prod untouched$/);
+  expect(result.writes!.sinceFork).toMatchObject(writerSinceFork('carry'));
   expect(result.writes!.detected).toBe(true);
   expect(result.writes!.rowsChangedByTable['public.writes']!.inserts).toBeGreaterThan(0);
   expect(await branchId(s.emu, p.projectId, 'prod')).toBe(p.branchId);
@@ -81,18 +95,25 @@ test('abort: writes before the swap stop the promotion; prod is untouched and th
   expect(missingFrom(report.committed, prodIds)).toEqual([]);
 }, 120_000);
 
-test('ignore: the rows prod took after the rollback snapshot are reported lost, with their count', async () => {
-  const { result, report, tools } = await promoteWhileWriting({ writePolicy: 'ignore', reconcile: TABLES });
+test('ignore: the rows prod took that the new prod lacks, late ones included, are reported lost, with their count', async () => {
+  // `ignore` carries nothing: the writer's table is let go on purpose, or its writes since the fork would stop the run.
+  const { result, report, tools } = await promoteWhileWriting({
+    writePolicy: 'ignore',
+    reconcile: TABLES,
+    discardProdWrites: ['writes'],
+  });
   expect(result.outcome).toBe('promoted');
+  expect(result.writes!.sinceFork).toMatchObject(writerSinceFork('discard'));
   const lost = result.writes!.lost!;
   const atSnapshot = await tools.idsInSnapshot(result.rollbackSnapshotId!, result.prodBranchId.before);
   const onBackup = await tools.idsOnBranch(result.prodBranchId.before);
   const newProd = await tools.idsOnBranch(result.prodBranchId.after);
   const late = [...onBackup].filter((id) => !atSnapshot.has(id));
   expect(late.length).toBeGreaterThan(0);
-  expect(lost).toEqual({ rows: late.length, byTable: { writes: late.length }, how: 'exact' });
+  // Counted against the fork point (an empty table): every row on the backup, those after the rollback snapshot too.
+  expect(lost).toEqual({ rows: onBackup.size, byTable: { writes: onBackup.size }, how: 'exact' });
   // Every acknowledged row the promotion dropped is one of those counted (and is still on the backup).
-  const dropped = missingFrom(report.committed, atSnapshot, newProd);
+  const dropped = missingFrom(report.committed, newProd);
   expect(dropped.length).toBeGreaterThan(0);
-  expect(missingFrom(dropped, new Set(late))).toEqual([]);
+  expect(missingFrom(dropped, onBackup)).toEqual([]);
 }, 120_000);
