@@ -1,9 +1,11 @@
 /**
  * Deletes what this product made and no longer needs: its expired snapshots, fork points older than the current one,
  * snapshots a run takes without expiry that an ended run left behind (the janitor runs in its project's turn, so no run
- * is under way), its backup branches past their expiry (or without one, once older than a day), previews past their
- * expiry, and its oldest rollback snapshots when the project would otherwise lack room for the next promotion. Only
- * `np-` and `preview-` names are ever touched; the current fork point never is.
+ * is under way), its backup branches past their expiry, previews past their expiry, and its oldest rollback snapshots
+ * when the project would otherwise lack room for the next promotion. Only `np-` and `preview-` names are ever touched;
+ * the current fork point never is. A backup without an expiry is never deleted: a run that replaced a branch gives the
+ * backup one unless it keeps it on purpose (a verification failed after the swap, and the backup is the way back) or
+ * Neon refused it (the backup has children); it is listed as skipped, for an operator to delete once done with it.
  */
 import type { BranchInfo, SnapshotInfo } from '../../activities/contract';
 import { janitorInput, type JanitorInput } from '../contract/inputs';
@@ -24,7 +26,6 @@ export type JanitorResult = {
   skipped: { id: string; name: string; why: string }[];
 };
 
-const DAY = 86_400_000;
 /** Snapshots a run takes without expiry and deletes (or adopts as the fork point) before it ends. */
 const RUN_SNAPSHOTS = ['candidate', 'baseline', 'refresh'] as const;
 const past = (at: string | null, now: number): boolean => at !== null && Date.parse(at) <= now;
@@ -66,16 +67,19 @@ export async function janitor(raw: JanitorInput): Promise<JanitorResult> {
       snapshots.push({ snapshot, why: 'over quota (oldest rollback point)' });
   }
   const hasChildren = (branch: BranchInfo) => env.branches.some((child) => child.parentId === branch.id);
+  for (const branch of env.branches)
+    if ((isOwned(branch.name, 'old') || isOwned(branch.name, 'failed')) && branch.expiresAt === null)
+      result.skipped.push({
+        id: branch.id,
+        name: branch.name,
+        why: 'backup without expiry: kept on purpose by its run (or Neon refused one); delete it when done with it',
+      });
   const protectedIds = new Set([env.prod?.id, env.dev?.id]);
   const branches = env.branches
     .filter((branch) => !protectedIds.has(branch.id) && !branch.protected && !branch.default)
     .flatMap((branch): { branch: BranchInfo; why: string }[] => {
       const backup = isOwned(branch.name, 'old') || isOwned(branch.name, 'failed');
-      if (
-        backup &&
-        (past(branch.expiresAt, now) || (branch.expiresAt === null && Date.parse(branch.createdAt) + DAY <= now))
-      )
-        return [{ branch, why: 'backup past its retention' }];
+      if (backup && past(branch.expiresAt, now)) return [{ branch, why: 'backup past its retention' }];
       const preview = branch.name.startsWith(PREVIEW_PREFIX) && branch.parentId === env.dev?.id;
       if (preview && past(branch.expiresAt, now)) return [{ branch, why: 'preview past its expiry' }];
       return [];
