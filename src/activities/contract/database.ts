@@ -167,13 +167,17 @@ export type FenceWritesResult = {
   branchId: string;
   /** From here on, every session of the database starts read-only and none that started earlier is left. */
   fencedAt: IsoTimestamp;
-  /** The database was read-only by default before this call (a retry of this call, or the owner's setting). */
+  /**
+   * The database was read-only by default before this call: a fence of ours (a retry of this call), or the owner's
+   * setting, which is left as it is (no lift takes it away).
+   */
   alreadyFenced: boolean;
   sessionsEnded: number;
   /** Sessions the role may not end (other roles, superusers): they keep writing if they could before. */
   remainingSessions: { role: string; count: number }[];
 };
 
+/** Lifts only a fence of ours: default_transaction_read_only as fenceWrites spells it (see fence.ts). */
 export type LiftFenceInput = {
   projectId: string;
   databaseName: string;
@@ -191,13 +195,18 @@ export type LiftFenceInput = {
 export type LiftFenceResult = {
   /** The branch lifted, or null when it was not found. */
   branchId: string | null;
-  /** A fence (default_transaction_read_only on the database) was found and removed. */
+  /** A fence of ours was found and removed. */
   wasFenced: boolean;
   liftedAt: IsoTimestamp | null;
   fencedForMs: number | null;
   sessionsEnded: number;
   /** Why nothing was done: the branch is gone, or it has no read-write endpoint to connect to. */
   skipped: 'branch_not_found' | 'no_endpoint' | null;
+  /**
+   * The database is read-only by the owner's own setting, not by a fence of ours: left as it is. Always set by the
+   * activity; optional since results in histories recorded before it have none.
+   */
+  ownerReadOnly?: boolean;
 };
 
 // ---- reconcile ---------------------------------------------------------------------------------------------------

@@ -14,6 +14,21 @@ const alterDatabase = (clause: string) =>
   `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I ${clause}', current_database()); END $$`;
 
 /**
+ * How the fence spells "on": Postgres takes a boolean setting in any case and keeps the value as written, so this
+ * spelling, which nobody types, tells our fence from the owner's own read-only setting (`on`, `true`, ...), which no
+ * lift touches. A custom setting next to it (`neon_promote.fence = '<run>'`) could name the run, but Postgres lets only
+ * a superuser set an unregistered custom setting on a database, and the role a run connects as is none. The run, its
+ * deadline and its end are known to Temporal (the run's timer and the project's coordinator), so the mark only has to
+ * say "ours".
+ */
+const FENCED = 'TrUe';
+const FENCE_STATE = `SELECT coalesce(bool_or(split_part(c, '=', 2) = '${FENCED}'), false) AS ours, (${DATABASE_READ_ONLY}) AS ro
+  FROM pg_db_role_setting s, unnest(s.setconfig) c
+  WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND s.setrole = 0
+    AND split_part(c, '=', 1) = 'default_transaction_read_only'`;
+type FenceState = { ours: boolean; ro: boolean };
+
+/**
  * Other sessions of this database that started at or before `$1`, and whether this role may end them (its own role's
  * or, with pg_signal_backend, any non-superuser's). A session whose start is hidden from this role counts as old.
  */
@@ -76,7 +91,8 @@ async function findBranch(
 /**
  * The write fence: prod refuses writes at the database level. `default_transaction_read_only` applies to
  * sessions as they start, so the fence also ends every session that started before it. It stops applications, not
- * an adversary: a session may still `SET default_transaction_read_only = off` (this activity does, for itself).
+ * an adversary: a session may still `SET default_transaction_read_only = off` (this activity does, for itself). The
+ * fence is spelt as ours (FENCED): a lift removes only that, never the owner's own read-only setting.
  */
 export function fenceActivities(deps: ActivityDeps) {
   const { neon, clock = systemClock } = deps;
@@ -90,8 +106,10 @@ export function fenceActivities(deps: ActivityDeps) {
           call,
           async (session) => {
             await session.query(OWN_SESSION_WRITABLE);
-            const [before] = await session.query<{ ro: boolean }>(DATABASE_READ_ONLY);
-            await session.query(alterDatabase('SET default_transaction_read_only = on'));
+            const [before] = await session.query<FenceState>(FENCE_STATE);
+            // Read-only by the owner's setting: spelt as ours, the run's lift would take it away.
+            if (!before!.ro || before!.ours)
+              await session.query(alterDatabase(`SET default_transaction_read_only = ''${FENCED}''`));
             // Sessions that start after this instant read the new setting; older ones are ended below.
             const [fenced] = await session.query<{ at: Date }>('SELECT clock_timestamp() AS at');
             const timeoutMs = input.terminateTimeoutMs ?? 5_000;
@@ -127,7 +145,7 @@ export function fenceActivities(deps: ActivityDeps) {
           path: ['branchId'],
         }),
       async (input, call): Promise<LiftFenceResult> => {
-        const none = { wasFenced: false, liftedAt: null, fencedForMs: null, sessionsEnded: 0 };
+        const none = { wasFenced: false, liftedAt: null, fencedForMs: null, sessionsEnded: 0, ownerReadOnly: false };
         // Given the branch and its endpoint (the run knows both after a swap), no look-up: the connection string's
         // 404 says the branch or endpoint is gone.
         const known = input.branchId && input.endpointId ? { id: input.branchId, endpointId: input.endpointId } : null;
@@ -148,16 +166,17 @@ export function fenceActivities(deps: ActivityDeps) {
           call,
           async (session) => {
             await session.query(OWN_SESSION_WRITABLE);
-            const [state] = await session.query<{ ro: boolean }>(DATABASE_READ_ONLY);
-            if (state!.ro) await session.query(alterDatabase('RESET default_transaction_read_only'));
+            const [state] = await session.query<FenceState>(FENCE_STATE);
+            if (state!.ours) await session.query(alterDatabase('RESET default_transaction_read_only'));
             const [lifted] = await session.query<{ at: Date }>('SELECT clock_timestamp() AS at');
             // Sessions opened while the fence was up stay read-only until they reconnect: end them so they do.
             const ended =
-              state!.ro && input.endSessions !== false ? await endSessions(session, lifted!.at, 5_000, clock) : null;
+              state!.ours && input.endSessions !== false ? await endSessions(session, lifted!.at, 5_000, clock) : null;
             const liftedAt = lifted!.at.toISOString();
             return {
               branchId: branch.id,
-              wasFenced: state!.ro,
+              wasFenced: state!.ours,
+              ownerReadOnly: state!.ro && !state!.ours,
               liftedAt,
               fencedForMs: input.fencedAt ? Date.parse(liftedAt) - Date.parse(input.fencedAt) : null,
               sessionsEnded: ended?.ended ?? 0,

@@ -168,4 +168,40 @@ describe('write fence', () => {
       skipped: 'no_endpoint',
     });
   });
+
+  it("lifts only a fence of ours, never the owner's own read-only setting, and does not take the owner's over", async () => {
+    const branch = await prod.branch('owner-read-only', prod.branchId);
+    const where = { ...prod.where, branchId: branch.id, endpointId: branch.endpointId };
+    const uri = await prod.uriOf(branch.id);
+    const readOnly = async () =>
+      (await h.run(h.activities.recordWritePosition, { ...prod.where, branchId: branch.id })).databaseReadOnly;
+    await asOwner(uri, 'SET default_transaction_read_only = on');
+    expect(await h.run(h.activities.liftFence, where)).toMatchObject({ wasFenced: false, ownerReadOnly: true });
+    // A fence raised over it leaves it the owner's: the run's lift after it leaves it too.
+    expect(await h.run(h.activities.fenceWrites, where)).toMatchObject({ alreadyFenced: true });
+    expect(await h.run(h.activities.liftFence, where)).toMatchObject({ wasFenced: false, ownerReadOnly: true });
+    expect(await readOnly()).toBe(true);
+
+    await asOwner(uri, 'RESET default_transaction_read_only');
+    expect(await h.run(h.activities.fenceWrites, where)).toMatchObject({ alreadyFenced: false });
+    expect(await readOnly()).toBe(true);
+    expect(await h.run(h.activities.liftFence, where)).toMatchObject({ wasFenced: true, ownerReadOnly: false });
+    expect(await readOnly()).toBe(false);
+  });
 });
+
+/**
+ * ALTER DATABASE as the database's owner would, whatever the database's settings (the emulator's physical database
+ * name differs from the one Neon shows).
+ */
+async function asOwner(connectionString: string, clause: string): Promise<void> {
+  const client = new Client({ connectionString });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query('SET default_transaction_read_only = off');
+    await client.query(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I ${clause}', current_database()); END $$`);
+  } finally {
+    await client.end();
+  }
+}
