@@ -300,7 +300,7 @@ export type DiffSinceForkInput = {
   sourceEndpointId?: string;
   /** Keys the run names per table ("table" or "schema.table"); other tables use their primary key. */
   keys?: { table: string; key: string[] }[];
-  /** Schemas compared; default ['public']. */
+  /** Schemas compared; default ['public']. The schemas of the tables `keys` names are compared too. */
   schemas?: string[];
 };
 

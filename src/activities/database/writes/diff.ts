@@ -51,7 +51,7 @@ async function namedKeys(sides: Sides, input: DiffInput, listed: Listed): Promis
     const name = `${schema}.${relname}`;
     if (out.has(name)) throw failure('InvalidInput', `keys: ${name} is named twice`, { field: `keys.${i}.table` });
     if (!listed.base.has(name) && !listed.source.has(name))
-      throw failure('InvalidInput', `keys: no table ${name} in schemas ${input.schemas.join(', ')}`, {
+      throw failure('InvalidInput', `keys: no table ${name} at the fork point or on prod`, {
         field: `keys.${i}.table`,
       });
     out.set(name, key);
@@ -135,10 +135,9 @@ async function diff(sides: Sides, input: DiffInput): Promise<DiffSinceForkResult
     await session.query(SAME_RENDERING);
     await session.query(READ_ONLY_SNAPSHOT);
   }
-  const [atFork, now] = await Promise.all([
-    listTables(sides.base, input.schemas),
-    listTables(sides.source, input.schemas),
-  ]);
+  // A table the run names a key for is compared wherever it lives.
+  const schemas = [...new Set([...input.schemas, ...input.keys.map(({ table }) => splitName(table).schema)])];
+  const [atFork, now] = await Promise.all([listTables(sides.base, schemas), listTables(sides.source, schemas)]);
   const listed = { base: atFork, source: now };
   const keys = await namedKeys(sides, input, listed);
   const names = (from: Map<string, ListedTable>, without: Map<string, ListedTable>) =>

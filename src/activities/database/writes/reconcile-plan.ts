@@ -25,7 +25,7 @@ const heartbeat = (detail: string) => currentContext()?.heartbeat(detail);
 export type Changes = {
   /** Changes to the columns carried: what the target is matched against and written. */
   late: Map<string, LateChange>;
-  /** Rows prod updated in left-out columns only: nothing to carry, but prod may have written data dev has no place for. */
+  /** Rows prod updated in left-out columns only: nothing to carry, but maybe data dev has no place for. */
   leftOutOnly: string[];
 };
 

@@ -98,15 +98,19 @@ async function apply({ source, target }: Sessions, table: TablePlan, rows: RowPl
   return { inserted, updated, deleted, sequencesAdvanced };
 }
 
-/** Reconciliation (write policy `reconcile`): late writes of the old prod copied into the new one. */
+/** Reconciliation (write policy `reconcile`, and the carry of prod's writes since the fork) into dev's data. */
 export function reconcileActivities(deps: ActivityDeps) {
   return {
     /**
-     * Copies into the new prod (target) the rows the old prod (source, the "(old)" branch) received after the rollback
-     * snapshot. With `baseBranchId` (the snapshot restored without finalize) the late inserts, updates and deletes are
-     * exact; with only `since` and a timestamp column per table, rows stamped later are upserted and deletes are not
-     * seen. Everything is decided before anything is written, and written in one transaction on the target, tables in
-     * the order given (parents before children). Triggers on the target fire; rows are matched by key.
+     * Copies into the target (the new prod, or the candidate in a dry run before the swap) the rows prod (source)
+     * received since the base: the rollback snapshot or the fork point, restored without finalize. With
+     * `baseBranchId` the inserts, updates and deletes are exact; with only `since` and a timestamp column per table,
+     * rows stamped later are upserted and deletes are not seen. Source and base are streamed in key order and merged,
+     * so memory grows with the changes, not the tables. The target's schema rules: its own columns take their
+     * defaults, prod's columns it dropped or retyped are left out, and prod's data in them since the base (or a table
+     * it dropped) fails the run with ReconcileSchemaConflict, a dry run too. Everything is decided before anything is
+     * written, and written in one transaction on the target, tables in the order given (parents before children).
+     * Triggers on the target fire; rows are matched by key.
      */
     reconcileLateWrites: activity(reconcileInput, async (input, call): Promise<ReconcileResult> => {
       if (!input.baseBranchId && !input.since)
@@ -119,7 +123,7 @@ export function reconcileActivities(deps: ActivityDeps) {
       return withSessions(deps, input, call, async (sessions) => {
         const { base, target } = sessions;
         for (const session of [sessions.source, base, target]) await session?.query(sql.SAME_RENDERING);
-        // One snapshot per side: prod may still take writes (a dry run before the swap), and cursors need a transaction.
+        // One snapshot per side: prod may still take writes (a dry run before the swap); cursors need a transaction.
         for (const session of [sessions.source, base]) await session?.query(sql.READ_ONLY_SNAPSHOT);
         await target.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
         try {

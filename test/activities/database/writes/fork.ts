@@ -2,7 +2,7 @@ import type { Harness } from '../../../support/activity-harness';
 import { type Prod, seedProd } from '../../../support/activity-prod';
 import { sql } from '../../../support/postgres';
 
-/** Prod forked as a promotion meets it: dev and the fork point are both restored from snapshots of one state of prod. */
+/** Prod forked as a promotion meets it: dev and the fork point restored from snapshots of one state of prod. */
 export type Forked = {
   prod: Prod;
   /** Dev: a root branch restored from a snapshot, with a read-write endpoint. */

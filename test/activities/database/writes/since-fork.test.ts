@@ -24,7 +24,7 @@ describe('diffSinceFork', () => {
       `CREATE TABLE events (at int, what text);
        INSERT INTO events VALUES (1, 'a'), (1, 'a'), (2, 'b'), (3, 'c');
        CREATE TABLE untouched (id int PRIMARY KEY); INSERT INTO untouched SELECT generate_series(1, 50);
-       CREATE TABLE gone (id int); CREATE SCHEMA other; CREATE TABLE other.elsewhere (id int)`,
+       CREATE TABLE gone (id int); CREATE SCHEMA other; CREATE TABLE other.elsewhere (id int PRIMARY KEY)`,
     );
     await sql(
       fork.prod.connectionUri,
@@ -54,12 +54,15 @@ describe('diffSinceFork', () => {
       rowsChanged: 9,
       tablesCompared: 3,
     });
-    const both = await h.run(h.activities.diffSinceFork, diffInput(fork, { schemas: ['public', 'other'] }));
-    expect(both.tables.map((table) => [table.table, table.inserts])).toEqual([
-      ['other.elsewhere', 1],
-      ['public.events', 2],
-      ['public.items', 2],
-    ]);
+    // Another schema is compared when named, or when a key names one of its tables.
+    for (const extra of [{ schemas: ['public', 'other'] }, { keys: [{ table: 'other.elsewhere', key: ['id'] }] }]) {
+      const both = await h.run(h.activities.diffSinceFork, diffInput(fork, extra));
+      expect(both.tables.map((table) => [table.table, table.inserts])).toEqual([
+        ['other.elsewhere', 1],
+        ['public.events', 2],
+        ['public.items', 2],
+      ]);
+    }
   });
 
   it('matches rows by a named key instead of the primary key, and refuses a key that is not unique', async () => {
