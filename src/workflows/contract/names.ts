@@ -17,7 +17,7 @@ export type ResourceKind =
   | 'old' // the replaced branch after a swap (backup)
   | 'failed' // promote: the candidate that failed verification after the swap, replaced by the rollback
   | 'undo' // promote: the branch restored from the rollback snapshot
-  | 'rollback-state' // promote (reconcile): the rollback snapshot restored without finalize, the base of the diff
+  | 'rollback-state' // promote (reconcile, migrations rollback): the rollback snapshot unfinalized, the diff's base
   | 'refresh' // refreshDev: prod snapshot restored onto dev
   | 'fork' // the fork point: the state of prod dev was forked from (setup, refresh and promote adopt their snapshot)
   | 'base' // promote: the fork point restored without finalize, the base of the count and carry of prod's writes

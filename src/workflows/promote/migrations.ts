@@ -1,7 +1,8 @@
 /**
  * Promotion by migrations: prod keeps its data and gets only the migrations of dev's ledger it has not applied, in
  * order, each in its own transaction. A snapshot of prod taken first is the rollback anchor: a migration that fails,
- * or a check that fails after them, puts prod back to it.
+ * or a check that fails after them, puts prod back to it, and prod's writes since the anchor are counted, carried or
+ * kept on the backup (anchor-writes.ts).
  */
 import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { ApplyMigrationResult, MigrationPlan, MigrationSource } from '../../activities/contract';
@@ -11,12 +12,18 @@ import { isoAfter, resourceName } from '../contract/names';
 import { databaseWrites, neonMutations } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import type { PromoteOutcome, PromoteResult } from './promote';
-import { isCancellation, shielded } from '../runtime/saga';
+import { Saga, isCancellation, shielded } from '../runtime/saga';
 import { orConnect, verify } from '../steps/checks';
 import { retireBackup } from '../steps/cleanup';
 import { restoreOnto } from '../steps/restore';
+import { describeAnchorWrites, leftOnBackup, settleAnchorWrites, type AnchorWrites } from './anchor-writes';
 
-export type MigrationsReport = {
+/**
+ * `writesSinceAnchor`, `carried` and `writesProblem` (anchor-writes.ts) are set once the anchor was restored: prod's
+ * writes since the anchor (the anchor is their `forkPoint`; `result.writes` stays null, it is the snapshot strategy's
+ * window) and what became of them. Writes neither carried nor discarded keep the backup without expiry.
+ */
+export type MigrationsReport = AnchorWrites & {
   plan: MigrationPlan;
   applied: ApplyMigrationResult[];
   /** The migration that failed (nothing of it is applied: it ran in one transaction), or null. */
@@ -55,7 +62,15 @@ export async function promoteByMigrations(
       : `pending: ${migrationPlan.pending.map((migration) => migration.id).join(', ')}`;
     return migrationPlan;
   });
-  const report: MigrationsReport = { plan, applied: [], failed: null, restoredFrom: null };
+  const report: MigrationsReport = {
+    plan,
+    applied: [],
+    failed: null,
+    restoredFrom: null,
+    writesSinceAnchor: null,
+    carried: null,
+    writesProblem: null,
+  };
   result.migrations = report;
   if (options.dryRun) return done(run, result, 'dry_run', null);
   if (plan.upToDate) return done(run, result, 'noop', 'no pending migrations');
@@ -100,27 +115,42 @@ export async function promoteByMigrations(
     throw err;
   }
 
+  /**
+   * Shielded throughout, cancellation paths included: prod goes back to the anchor, and the writes it took since then
+   * are accounted for before the backup that holds them is given an expiry.
+   */
   async function restoreAnchor(): Promise<void> {
-    await run.step('restore_anchor', () =>
-      shielded(async () => {
-        const back = await restoreOnto(projectId, anchor.id, prod.branchId, {
-          restored: resourceName('undo', id),
-          old: resourceName('old', id),
-        });
-        result.prodBranchId.after = back.restoredBranchId;
-        const expiresAt = await retireBackup(projectId, back.replacedBranchId, options.retention.backupBranch);
-        result.backupBranch = { id: back.replacedBranchId, name: resourceName('old', id), expiresAt };
-        report.restoredFrom = {
-          snapshotId: anchor.id,
-          backupBranchId: back.replacedBranchId,
-          backupName: resourceName('old', id),
-        };
-      }),
+    const backupName = resourceName('old', id);
+    const back = await run.step('restore_anchor', () =>
+      shielded(() =>
+        restoreOnto(projectId, anchor.id, prod.branchId, { restored: resourceName('undo', id), old: backupName }),
+      ),
     );
+    result.prodBranchId.after = back.restoredBranchId;
+    report.restoredFrom = { snapshotId: anchor.id, backupBranchId: back.replacedBranchId, backupName };
+    const backup: NonNullable<PromoteResult['backupBranch']> = {
+      id: back.replacedBranchId,
+      name: backupName,
+      expiresAt: null,
+    };
+    result.backupBranch = backup;
+    const saga = new Saga();
+    try {
+      const ctx = { anchor, swap: back, prodEndpointId: prod.endpointId, migrationsApplied: report.applied.length };
+      Object.assign(report, await shielded(() => settleAnchorWrites(run, saga, database, options, ctx)));
+    } finally {
+      await run.step('clean_up', () =>
+        shielded(async () => {
+          await saga.compensate();
+          if (leftOnBackup(report).length === 0)
+            backup.expiresAt = await retireBackup(projectId, back.replacedBranchId, options.retention.backupBranch);
+        }),
+      );
+    }
   }
 
   function restored(): string {
-    const backup = report.restoredFrom!;
-    return `prod restored to the anchor snapshot; writes prod took since it are on ${backup.backupName} (${backup.backupBranchId}) until it expires`;
+    const { backupName, backupBranchId } = report.restoredFrom!;
+    return `prod restored to the anchor snapshot; ${describeAnchorWrites(report, `${backupName} (${backupBranchId})`)}`;
   }
 }
