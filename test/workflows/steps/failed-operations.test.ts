@@ -5,6 +5,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { FaultRule } from '../../../tools/emulator';
+import { resourceName } from '../../../src/workflows/contract/names';
 import { inventory, uriOf } from '../../support/emulator-api';
 import { sql } from '../../support/postgres';
 import { seedProd, sourceOf, type Stack, startStack } from '../../support/workflow-stack';
@@ -18,12 +19,13 @@ afterEach(() => s.emu.setFaults({ rules: [] }));
 
 const DELETE_SNAPSHOT = 'DELETE /projects/{project_id}/snapshots/{snapshot_id}';
 const DELETE_BRANCH = 'DELETE /projects/{project_id}/branches/{branch_id}';
-/** Requests of this project to this route that got an answer. */
-const sends = (projectId: string, route: string, from: number): number =>
+/** Requests of this project to this route that got an answer: the last part of each path, in the order sent. */
+const sentTo = (projectId: string, route: string, from: number): string[] =>
   s.emu
     .requestLog()
     .slice(from)
-    .filter((e) => e.route === route && e.path.includes(`/${projectId}/`) && e.status < 300).length;
+    .filter((e) => e.route === route && e.path.includes(`/${projectId}/`) && e.status < 300)
+    .map((e) => e.path.split('/').at(-1)!);
 const failOps = (route: string, times: number): FaultRule => ({ kind: 'fail_operation', route, times });
 
 /** A set-up project whose dev holds a change, so a check for prod's rows fails on the candidate. */
@@ -48,11 +50,19 @@ test('a failed delete operation during the clean-up is sent again: an aborted pr
     const before = await inventory(s.emu, p.projectId);
     const from = s.emu.requestLog().length;
     s.emu.setFaults({ rules: [failOps(DELETE_SNAPSHOT, 2), failOps(DELETE_BRANCH, 1)] });
-    const r = await s.client.promote({ projectId: p.projectId, checks: [failingCheck] });
-    expect(r.outcome).toBe('aborted');
-    // The candidate snapshot's delete was sent three times (two failed) and the candidate branch's twice.
-    expect(sends(p.projectId, DELETE_SNAPSHOT, from)).toBe(3);
-    expect(sends(p.projectId, DELETE_BRANCH, from)).toBe(2);
+    const run = await s.client.startPromotion({ projectId: p.projectId, checks: [failingCheck] });
+    expect((await run.result()).outcome).toBe('aborted');
+    const { steps } = await s.client.getProgress(run.workflowId);
+    const idOf = (step: string, key: string) => steps.find((x) => x.name === step)!.ids[key];
+    // Newest first: the candidate branch's delete was sent twice (one failed), the candidate snapshot's three times
+    // (two failed), then the fork point's branch's once.
+    const candidateBranchId = idOf('restore_candidate', 'branchId');
+    expect(sentTo(p.projectId, DELETE_BRANCH, from)).toEqual([
+      candidateBranchId,
+      candidateBranchId,
+      idOf('prod_writes', 'baseBranchId'),
+    ]);
+    expect(sentTo(p.projectId, DELETE_SNAPSHOT, from)).toEqual(Array(3).fill(idOf('snapshot_dev', 'snapshotId')));
     expect(await inventory(s.emu, p.projectId)).toEqual(before);
     expect(await sourceOf(p.connectionUri)).toEqual(['prod']);
   });
@@ -62,12 +72,17 @@ test("a refresh's clean-up sends a failed snapshot delete again", async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
     const p = await projectWithChange();
+    const [setupForkPoint] = (await inventory(s.emu, p.projectId)).snapshots;
     const from = s.emu.requestLog().length;
     s.emu.setFaults({ rules: [failOps(DELETE_SNAPSHOT, 1)] });
-    const r = await (await s.client.startRefresh({ projectId: p.projectId, force: true })).result();
+    const run = await s.client.startRefresh({ projectId: p.projectId, force: true });
+    const r = await run.result();
     expect(r.outcome).toBe('refreshed');
-    expect(sends(p.projectId, DELETE_SNAPSHOT, from)).toBe(2);
-    expect((await inventory(s.emu, p.projectId)).snapshots.filter((x) => x.name.startsWith('np-refresh-'))).toEqual([]);
+    // The refresh's snapshot is the fork point now; setup's is deleted, its failed delete sent again.
+    expect(sentTo(p.projectId, DELETE_SNAPSHOT, from)).toEqual([setupForkPoint!.id, setupForkPoint!.id]);
+    expect((await inventory(s.emu, p.projectId)).snapshots.map((x) => x.name)).toEqual([
+      resourceName('fork', run.workflowId),
+    ]);
   });
 });
 
