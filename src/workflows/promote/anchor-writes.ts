@@ -24,10 +24,10 @@ export type AnchorWrites = {
   /**
    * Prod's writes since the anchor, per table: the shape of a snapshot promotion's count since the fork, with the
    * anchor as `forkPoint`. `handling`: `carry` merged into the restored prod, `discard` let go on purpose
-   * (`discardProdWrites`), `unhandled` only on the backup (a named table whose carry failed too). Counts include what
-   * the migrations changed in rows themselves (a column added with a default, or dropped, changes every row); the
-   * ledger's rows are left out. Null: not counted (see `writesProblem`), or the
-   * anchor was not restored.
+   * (`discardProdWrites`), `unhandled` only on the backup (a named table whose carry failed too; a table the
+   * migrations dropped: on neither). Counts include what the migrations changed in rows themselves (a column added
+   * with a default, or dropped, changes every row); the ledger's rows are left out. Null: not counted (see
+   * `writesProblem`), or the anchor was not restored.
    */
   writesSinceAnchor: ProdWritesSinceFork | null;
   /** What the merge wrote into the restored prod; null when no named table had writes, or the merge failed. */
@@ -153,7 +153,7 @@ export function leftOnBackup(writes: AnchorWrites): string[] {
     ...report.tables.filter((t) => t.handling === 'unhandled').map((t) => `${t.table} (${changes(t)})`),
     ...report.tablesAdded
       .filter((t) => t.handling === 'unhandled')
-      .map((t) => `${t.table} (created by the migrations, with whatever rows it took)`),
+      .map((t) => `${t.table} (created since the anchor, with whatever rows it took)`),
   ];
 }
 
