@@ -166,7 +166,11 @@ test(
             },
           });
           await w.runUntil(async () => {
-            const runs = await Promise.all(projects.map((projectId) => client.startPromotion({ projectId })));
+            // The fleet's dev was made without neon-promote, so no fork point is known and prod's writes since the fork
+            // cannot be counted (nor could the quiet connector answer the count): they are let go on purpose.
+            const runs = await Promise.all(
+              projects.map((projectId) => client.startPromotion({ projectId, discardProdWrites: ['*'] })),
+            );
             const ended = await Promise.all(runs.map(async (r) => (await r.result()).outcome));
             const progress = await Promise.all(runs.map((r) => client.getProgress(r.workflowId)));
             // Each run's span, first step start to last step end.
