@@ -38,3 +38,23 @@ export async function forked(h: Harness, setup: string): Promise<Forked> {
     base: { branchId: baseId, endpointId: await prod.endpoint(baseId, 'read_only') },
   };
 }
+
+/**
+ * Prod forked with `words`, text keys in mixed case and where orders differ: U+FF61 sorts before U+1F600 by code point
+ * (and in UTF-8 bytes), after it by UTF-16 code unit (0xD83D). Since the fork prod deleted 2 keys, updated 2 and
+ * inserted 3 next to them.
+ */
+export async function forkedWords(h: Harness): Promise<Forked> {
+  const keys = ['A', 'B', 'a', 'b', '\u00e9', '\uff61', '\u{1F600}', '\u{1F600}x', 'z'];
+  const fork = await forked(
+    h,
+    `CREATE TABLE words (w text PRIMARY KEY, n int NOT NULL);
+     INSERT INTO words VALUES ${keys.map((key) => `('${key}', 0)`).join(', ')}`,
+  );
+  await sql(
+    fork.prod.connectionUri,
+    `DELETE FROM words WHERE w IN ('\uff61', 'a'); UPDATE words SET n = 1 WHERE w IN ('\u{1F600}', 'B');
+     INSERT INTO words VALUES ('\uff62', 2), ('\u{1F601}', 2), ('C', 2)`,
+  );
+  return fork;
+}

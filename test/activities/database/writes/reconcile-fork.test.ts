@@ -1,7 +1,7 @@
 import type { ReconcileInput } from '../../../../src/activities';
 import { failureOf, type Harness, startHarness } from '../../../support/activity-harness';
 import { sql } from '../../../support/postgres';
-import { forked, type Forked } from './fork';
+import { forked, forkedWords, type Forked } from './fork';
 
 let h: Harness;
 beforeAll(async () => {
@@ -98,17 +98,7 @@ describe("reconcileLateWrites onto dev's schema (base = the fork point)", () => 
   });
 
   it('matches text keys in the order Postgres sorts them, also where UTF-16 order differs', async () => {
-    const keys = ['A', 'B', 'a', 'b', '\u00e9', '\uff61', '\u{1F600}', '\u{1F600}x', 'z'];
-    const fork = await forked(
-      h,
-      `CREATE TABLE words (w text PRIMARY KEY, n int NOT NULL);
-       INSERT INTO words VALUES ${keys.map((key) => `('${key}', 0)`).join(', ')}`,
-    );
-    await sql(
-      fork.prod.connectionUri,
-      `DELETE FROM words WHERE w IN ('\uff61', 'a'); UPDATE words SET n = 1 WHERE w IN ('\u{1F600}', 'B');
-       INSERT INTO words VALUES ('\uff62', 2), ('\u{1F601}', 2), ('C', 2)`,
-    );
+    const fork = await forkedWords(h);
     const res = await h.run(h.activities.reconcileLateWrites, carry(fork, [{ table: 'words', key: ['w'] }]));
     expect(res.tables[0]).toMatchObject({
       lateWrites: { inserts: 3, updates: 2, deletes: 2 },

@@ -1,7 +1,7 @@
 import type { DiffSinceForkInput } from '../../../../src/activities';
 import { failureOf, type Harness, startHarness } from '../../../support/activity-harness';
 import { sql } from '../../../support/postgres';
-import { forked, type Forked } from './fork';
+import { forked, forkedWords, type Forked } from './fork';
 
 let h: Harness;
 beforeAll(async () => {
@@ -102,18 +102,7 @@ describe('diffSinceFork', () => {
   });
 
   it('merges text keys in the order Postgres sorts them (code points), also where UTF-16 order differs', async () => {
-    // U+FF61 sorts before U+1F600 by code point (and in UTF-8 bytes), after it by UTF-16 code unit (0xD83D).
-    const keys = ['A', 'B', 'a', 'b', '\u00e9', '\uff61', '\u{1F600}', '\u{1F600}x', 'z'];
-    const fork = await forked(
-      h,
-      `CREATE TABLE words (w text PRIMARY KEY, n int NOT NULL);
-       INSERT INTO words VALUES ${keys.map((key) => `('${key}', 0)`).join(', ')}`,
-    );
-    await sql(
-      fork.prod.connectionUri,
-      `DELETE FROM words WHERE w IN ('\uff61', 'a'); UPDATE words SET n = 1 WHERE w IN ('\u{1F600}', 'B');
-       INSERT INTO words VALUES ('\uff62', 2), ('\u{1F601}', 2), ('C', 2)`,
-    );
+    const fork = await forkedWords(h);
     const [words] = (await h.run(h.activities.diffSinceFork, diffInput(fork))).tables;
     expect(words).toMatchObject({ table: 'public.words', inserts: 3, updates: 2, deletes: 2 });
     expect(words!.sampleKeys).toEqual(['{"w": "B"}', '{"w": "C"}', '{"w": "a"}', '{"w": "\uff61"}', '{"w": "\uff62"}']);
