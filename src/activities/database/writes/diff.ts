@@ -7,7 +7,8 @@ import { neonId } from '../../inputs';
 import { listTables, openKeyed, openRowHashes, sideOf, tableSum, type ListedTable } from './diff-sql';
 import { shapeOf, splitName, type TableShape } from './reconcile-schema';
 import { READ_ONLY_SNAPSHOT, SAME_RENDERING } from './reconcile-sql';
-import { withBranch, type BranchSession } from './session';
+import { withBranches } from './branches';
+import type { BranchSession } from './session';
 import { compareCodePoints, mergeKeyed, mergeMultiset, type CursorRows } from './stream';
 
 const diffInput = z.object({
@@ -170,19 +171,9 @@ export function diffActivities(deps: ActivityDeps) {
      */
     diffSinceFork: activity(diffInput, async (input, call: CallOptions): Promise<DiffSinceForkResult> => {
       const on = (branchId: string, endpointId?: string) => ({ ...input, branchId, endpointId });
-      return withBranch(
-        deps,
-        on(input.baseBranchId, input.baseEndpointId),
-        call,
-        (base) =>
-          withBranch(
-            deps,
-            on(input.sourceBranchId, input.sourceEndpointId),
-            call,
-            (source) => diff({ base, source }, input),
-            options,
-          ),
-        options,
+      const branches = [on(input.baseBranchId, input.baseEndpointId), on(input.sourceBranchId, input.sourceEndpointId)];
+      return withBranches(deps, call, branches, options, ([base, source]) =>
+        diff({ base: base!, source: source! }, input),
       );
     }),
   } satisfies Partial<WriteActivities>;

@@ -8,7 +8,8 @@ import type { RowPlan } from './reconcile-diff';
 import { describeProblems, planAll, type Sessions } from './reconcile-plan';
 import type { TablePlan } from './reconcile-schema';
 import * as sql from './reconcile-sql';
-import { messageOf, sqlState, withBranch } from './session';
+import { withBranches } from './branches';
+import { messageOf, sqlState } from './session';
 import type { ReconcileInput, ReconcileResult, ReconcileTableResult, WriteActivities } from '../../contract';
 
 const reconcileInput = z.object({
@@ -47,30 +48,14 @@ async function withSessions<T>(
   fn: (sessions: Sessions) => Promise<T>,
 ): Promise<T> {
   const on = (branchId: string, endpointId?: string) => ({ ...input, branchId, endpointId });
-  const options = { sqlFailure: 'ReconcileFailed' as const, statementTimeoutMs: 600_000 };
-  const { baseBranchId } = input;
-  return withBranch(
-    deps,
+  const branches = [
     on(input.sourceBranchId, input.sourceEndpointId),
-    call,
-    (source) =>
-      withBranch(
-        deps,
-        on(input.targetBranchId, input.targetEndpointId),
-        call,
-        (target) =>
-          baseBranchId
-            ? withBranch(
-                deps,
-                on(baseBranchId, input.baseEndpointId),
-                call,
-                (base) => fn({ source, base, target }),
-                options,
-              )
-            : fn({ source, base: null, target }),
-        options,
-      ),
-    options,
+    on(input.targetBranchId, input.targetEndpointId),
+    input.baseBranchId ? on(input.baseBranchId, input.baseEndpointId) : null,
+  ];
+  const options = { sqlFailure: 'ReconcileFailed' as const, statementTimeoutMs: 600_000 };
+  return withBranches(deps, call, branches, options, ([source, target, base]) =>
+    fn({ source: source!, target: target!, base: base ?? null }),
   );
 }
 
