@@ -50,27 +50,20 @@ async function namedKeys(sides: Sides, input: DiffInput, listed: Listed): Promis
   for (const [i, { table, key }] of input.keys.entries()) {
     const { schema, table: relname } = splitName(table);
     const name = `${schema}.${relname}`;
-    if (out.has(name)) throw failure('InvalidInput', `keys: ${name} is named twice`, { field: `keys.${i}.table` });
+    const field = `keys.${i}.table`;
+    if (out.has(name)) throw failure('InvalidInput', `keys: ${name} is named twice`, { field });
     if (!listed.base.has(name) && !listed.source.has(name))
-      throw failure('InvalidInput', `keys: no table ${name} at the fork point or on prod`, {
-        field: `keys.${i}.table`,
-      });
+      throw failure('InvalidInput', `keys: no table ${name} at the fork point or on prod`, { field });
     out.set(name, key);
     // A table on one side only is listed as added or dropped; its key is never used.
     if (!listed.base.has(name) || !listed.source.has(name)) continue;
-    for (const [side, session] of [
-      ['fork point', sides.base],
-      ['source', sides.source],
+    for (const [where, session] of [
+      ['at the fork point', sides.base],
+      ['on prod', sides.source],
     ] as const) {
       const shape = await shapeOf(session, schema, relname);
-      if (!shape || !isUnique(shape, key))
-        throw failure(
-          'InvalidInput',
-          `keys: (${key.join(', ')}) is not a primary key or unique index of ${name} on the ${side}`,
-          {
-            field: `keys.${i}.key`,
-          },
-        );
+      const refusal = `keys: (${key.join(', ')}) is not a primary key or unique index of ${name} ${where}`;
+      if (!shape || !isUnique(shape, key)) throw failure('InvalidInput', refusal, { field: `keys.${i}.key` });
     }
   }
   return out;
@@ -106,8 +99,8 @@ async function diffTable(
   const cursor = (side: string) => ({ name: `np_${side}_rows`, onBatch: progress(side) });
   const out: TableChanges = { table: name, key, exact: !!key, inserts: 0, updates: 0, deletes: 0, sampleKeys: [] };
   const cursors: CursorRows<unknown>[] = [];
-  const opened = async <R>(cursor: Promise<CursorRows<R>>) => {
-    const rows = await cursor;
+  const opened = async <R>(pending: Promise<CursorRows<R>>) => {
+    const rows = await pending;
     cursors.push(rows);
     return rows;
   };
