@@ -26,6 +26,7 @@ export const WRITE_FAILURE_TYPES = [
   'DetectionFailed',
   'FenceFailed',
   'ReconcileConflict',
+  'ReconcileSchemaConflict',
   'ReconcileFailed',
   'MigrationFailed',
   'LedgerDiverged',

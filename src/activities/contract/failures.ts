@@ -12,11 +12,8 @@ import type { VerifyBranchResult, WriteComparison } from './database';
 /** Neon API, verification and input failures that no retry can fix. */
 export type NonRetryableFailureType = (typeof NON_RETRYABLE_FAILURE_TYPES)[number];
 
-/**
- * Write safety and migrations; all but ReconcileFailed are non-retryable. ReconcileSchemaConflict is thrown
- * non-retryable on the failure itself.
- */
-export type WriteFailureType = (typeof WRITE_FAILURE_TYPES)[number] | 'ReconcileSchemaConflict';
+/** Write safety and migrations; all but ReconcileFailed are non-retryable. */
+export type WriteFailureType = (typeof WRITE_FAILURE_TYPES)[number];
 
 /** Webhook delivery; only WebhookUnavailable is retried. */
 export type NotifyFailureType = (typeof NOTIFY_FAILURE_TYPES)[number];
