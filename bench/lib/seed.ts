@@ -14,9 +14,12 @@ export type BenchProject = { projectId: string; prodUri: string; dataMb: number 
 
 /** Guide Phase 1, steps 2-5. */
 export async function setupDev(neon: Neon, p: string, prod: string, pollMs: number): Promise<void> {
-  const snap = await api<Ops & { snapshot: { id: string } }>(neon, 'POST', `/projects/${p}/branches/${prod}/snapshot`, {
-    name: 'bench-baseline',
-  });
+  // Kept as the fork point, as neon-promote's setup keeps its baseline: promotions count prod's writes since it.
+  const snap = await api<Ops & { snapshot: { id: string } }>(
+    neon,
+    'POST',
+    `/projects/${p}/branches/${prod}/snapshot?name=np-fork-bench-setup`,
+  );
   await settle(neon, p, snap, pollMs);
   const restore = { name: 'dev', finalize_restore: false };
   const dev = await api<Ops & { branch: { id: string } }>(
@@ -28,7 +31,6 @@ export async function setupDev(neon: Neon, p: string, prod: string, pollMs: numb
   await settle(neon, p, dev, pollMs);
   const endpoint = { endpoint: { branch_id: dev.branch.id, type: 'read_write' } };
   await settle(neon, p, await api<Ops>(neon, 'POST', `/projects/${p}/endpoints`, endpoint), pollMs);
-  await settle(neon, p, await api<Ops>(neon, 'DELETE', `/projects/${p}/snapshots/${snap.snapshot.id}`), pollMs);
   const protect = { branch: { protected: true } };
   await settle(neon, p, await api<Ops>(neon, 'PATCH', `/projects/${p}/branches/${prod}`, protect), pollMs);
 }
