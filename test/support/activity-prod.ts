@@ -9,6 +9,11 @@ export type Prod = SeededProject & {
   settle(ops: { operationIds: string[] }): Promise<void>;
   /** A branch of `parentId` with a read-write endpoint. */
   branch(name: string, parentId: string): Promise<{ id: string; endpointId: string }>;
+  /**
+   * Dev as the product makes it: a root branch restored from a snapshot of prod (`np-fork`; only a root branch can be
+   * snapshot), with a read-write endpoint.
+   */
+  forkDev(): Promise<{ id: string; forkSnapshotId: string }>;
   endpoint(branchId: string, type?: 'read_write' | 'read_only'): Promise<string>;
   snapshot(branchId: string, name: string): Promise<string>;
   /** Restores a snapshot onto `targetBranchId` and finalizes: returns the new branch's ID. */
@@ -24,6 +29,11 @@ export async function seedProd(h: Harness, rows = 10): Promise<Prod> {
     const r = await h.run(h.activities.createEndpoint, { projectId: s.projectId, branchId, type });
     await settle(r);
     return r.endpoint.id;
+  };
+  const snapshot = async (branchId: string, name: string) => {
+    const r = await h.run(h.activities.ensureSnapshot, { projectId: s.projectId, branchId, name });
+    await settle(r);
+    return r.snapshot.id;
   };
   return {
     ...s,
@@ -45,11 +55,20 @@ export async function seedProd(h: Harness, rows = 10): Promise<Prod> {
       await settle(r);
       return { id: r.branch.id, endpointId: r.branch.endpoints[0]!.id };
     },
-    async snapshot(branchId, name) {
-      const r = await h.run(h.activities.ensureSnapshot, { projectId: s.projectId, branchId, name });
-      await settle(r);
-      return r.snapshot.id;
+    async forkDev() {
+      const forkSnapshotId = await snapshot(s.branchId, 'np-fork');
+      const dev = await h.run(h.activities.restoreSnapshot, {
+        projectId: s.projectId,
+        snapshotId: forkSnapshotId,
+        targetBranchId: s.branchId,
+        finalize: false,
+        name: 'dev',
+      });
+      await settle(dev);
+      await endpoint(dev.branch.id);
+      return { id: dev.branch.id, forkSnapshotId };
     },
+    snapshot,
     async swap(snapshotId, targetBranchId) {
       const r = await h.run(h.activities.restoreSnapshot, {
         projectId: s.projectId,

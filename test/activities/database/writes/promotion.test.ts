@@ -21,7 +21,7 @@ afterEach(async () => void (await Promise.all(writers.splice(0).map((w) => w.sto
 async function start(): Promise<{ prod: Prod; devId: string; writer: Writer }> {
   const prod = await seedProd(h, 3);
   await sql(prod.connectionUri, 'CREATE TABLE writes (id bigint PRIMARY KEY, note text)');
-  const dev = await prod.branch('dev', prod.branchId);
+  const dev = await prod.forkDev();
   const writer = startWriter({ connectionString: prod.connectionUri, intervalMs: 3 });
   writers.push(writer);
   await writer.waitForCommits(20);

@@ -1,6 +1,6 @@
 import type { ConflictRule, ReconcileInput } from '../../../../src/activities';
 import { failureOf, type Harness, startHarness } from '../../../support/activity-harness';
-import { type Prod, seedProd } from '../../../support/activity-prod';
+import { seedProd } from '../../../support/activity-prod';
 import { sql } from '../../../support/postgres';
 
 let h: Harness;
@@ -8,21 +8,6 @@ beforeAll(async () => {
   h = await startHarness({ mode: 'data' });
 }, 120_000);
 afterAll(() => h?.stop());
-
-/** Dev as the product makes it: a root branch restored from a snapshot of prod (only a root branch can be snapshot). */
-async function forkDev(prod: Prod): Promise<{ id: string; forkSnapshotId: string }> {
-  const forkSnapshotId = await prod.snapshot(prod.branchId, 'np-fork');
-  const dev = await h.run(h.activities.restoreSnapshot, {
-    projectId: prod.projectId,
-    snapshotId: forkSnapshotId,
-    targetBranchId: prod.branchId,
-    finalize: false,
-    name: 'dev',
-  });
-  await prod.settle(dev);
-  await prod.endpoint(dev.branch.id);
-  return { id: dev.branch.id, forkSnapshotId };
-}
 
 /**
  * A promotion with late writes: dev changed items 2, 3 and added 11; after the rollback snapshot prod received
@@ -37,7 +22,7 @@ async function promotedWithLateWrites() {
        PRIMARY KEY (tenant, name));
      INSERT INTO counters (tenant, name, value) VALUES ('t1', 'a', 1), ('t1', 'b', 2)`,
   );
-  const dev = await forkDev(prod);
+  const dev = await prod.forkDev();
   await sql(
     await prod.uriOf(dev.id),
     `UPDATE items SET label = 'dev 2' WHERE id = 2; DELETE FROM items WHERE id = 3;
