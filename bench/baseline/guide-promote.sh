@@ -13,7 +13,9 @@ set -euo pipefail
 API="$NEON_API_BASE_URL/projects/$PROJECT_ID"
 PROD="${PROD_BRANCH_NAME:-prod}"
 DEV="${DEV_BRANCH_NAME:-dev}"
-TODAY=$(date -u +%Y-%m-%d)
+# The guide names its snapshots by date; snapshot names are unique in a project (Neon's CLI documents it, and the
+# emulator refuses a second), so a second promotion the same day needs the time as well.
+TODAY=$(date -u +%Y-%m-%d-%H%M%S)-$$
 
 step() { echo "STEP $1 $2 $(date +%s%3N)" >&2; }
 
