@@ -22,9 +22,10 @@ const noDatabase: DbConnector = () =>
   });
 
 /**
- * Likewise the SQL of the write policies and the data fingerprint, which open sessions of their own (not through
- * `db`): without a database they answer at once as a quiet prod would (no writes, no sessions, nothing fenced), so
- * the fleet's promotions run the whole default path (fence, rollback snapshot, swap, lift) against the API.
+ * Likewise the SQL of the write policies, the count of prod's writes since the fork and the data fingerprint, which
+ * open sessions of their own (not through `db`): without a database they answer at once as a quiet prod would (no
+ * writes, no sessions, nothing fenced), so the fleet's promotions run the whole default path (the fork point's
+ * restore, fence, rollback snapshot, swap, lift) against the API.
  */
 function noDatabaseWrites(): Partial<WriteActivities & VerificationActivities> {
   const at = () => new Date().toISOString();
@@ -70,6 +71,8 @@ function noDatabaseWrites(): Partial<WriteActivities & VerificationActivities> {
         skipped: null,
       }),
     fingerprintBranch: (i) => Promise.resolve({ branchId: i.branchId, schemas: ['public'], tables: [], hash: 'bench' }),
+    diffSinceFork: () =>
+      Promise.resolve({ tables: [], tablesAdded: [], tablesDropped: [], rowsChanged: 0, tablesCompared: 0 }),
   };
 }
 
