@@ -61,6 +61,9 @@ const checksFitOneVerification = <T extends { checks: unknown[]; postSwapChecks:
     path: ['postSwapChecks'],
   });
 
+/** How long prod may stay fenced before the swap by default: the rollback snapshot and the write check take seconds. */
+const FENCE_TIMEOUT_MS = 5 * 60_000;
+
 const ident = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 /** A table in `discardProdWrites`, or `*` for all. */
 const discardable = /^(\*|[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?)$/;
@@ -154,6 +157,11 @@ const promoteFields = () =>
       strategy: z._default(z.enum(['snapshot', 'migrations']), 'snapshot'),
       /** Snapshot strategy only. Default `fence`: no write is lost and prod refuses writes only around the swap. */
       writePolicy: z._default(writePolicy, 'fence'),
+      /**
+       * `fence` only: the longest prod may stay fenced before the swap starts (the rollback snapshot and the write
+       * check come between); past it the run lifts the fence and aborts, prod untouched. A swap once started finishes.
+       */
+      fenceTimeout: z._default(durationMs({ min: 1000, max: HOUR }), FENCE_TIMEOUT_MS),
       reconcile: z.optional(reconcileOptions()),
       /**
        * Tables whose writes on prod since dev was forked the new prod may lose on purpose (`*`: every table, and
@@ -254,6 +262,16 @@ export const listPreviewsInput = lazy(() =>
   z.object({ projectId: neonId, devBranchName: z._default(branchName, 'dev') }),
 );
 
+/** `unfence`: prod's database, where the operator lifts a fence of ours. */
+export const unfenceInput = lazy(() =>
+  z.object({
+    projectId: neonId,
+    prodBranchName: z._default(branchName, 'prod'),
+    databaseName: z._default(z.string().check(z.minLength(1), z.maxLength(63)), 'neondb'),
+    roleName: z._default(z.string().check(z.minLength(1), z.maxLength(63)), 'neondb_owner'),
+  }),
+);
+
 export type SetupInput = z.input<ReturnType<typeof setupInput>>;
 export type PromoteInput = z.input<ReturnType<typeof promoteInput>>;
 export type PromoteOptions = z.output<ReturnType<typeof promoteInput>>;
@@ -264,3 +282,4 @@ export type PreviewInput = z.input<ReturnType<typeof previewInput>>;
 export type PreviewRef = z.input<ReturnType<typeof previewRef>>;
 export type DeletePreviewInput = z.input<ReturnType<typeof deletePreviewInput>>;
 export type ListPreviewsInput = z.input<ReturnType<typeof listPreviewsInput>>;
+export type UnfenceInput = z.input<ReturnType<typeof unfenceInput>>;

@@ -16,6 +16,9 @@
  * Its history is kept short: once it is long (or the server suggests it), the coordinator continues as new even while
  * a run holds the project, carrying the admitted runs, which its successor follows as external runs (they are not its
  * children). Its queue is bounded: past the bound a submission is refused as when the project is busy.
+ *
+ * A promotion tells its coordinator before it fences prod (fences.ts); once that run has ended, however it ended, the
+ * coordinator lifts a fence of ours still up on prod before the next run's turn.
  */
 import {
   ApplicationFailure,
@@ -41,6 +44,7 @@ import {
 } from '../contract/definitions';
 import type { OpenRun } from '../../activities/contract';
 import { externalRuns, recovery } from '../runtime/activity-options';
+import { fenceNoticeOf, fenceSignal, liftFenceLeftBy, type FenceNotice } from './fences';
 import { janitor } from '../environments/janitor';
 import { promote } from '../promote/promote';
 import { refreshDev } from '../environments/refresh';
@@ -60,7 +64,7 @@ export type CoordinatorLimits = {
 export const COORDINATOR_LIMITS: CoordinatorLimits = { maxHistoryEvents: 2000, maxQueuedRuns: 100 };
 
 /** An admitted run carried across continue-as-new; without runId its start had failed (see the main loop). */
-export type CarriedRun = { workflowId: string; runId?: string; recovered?: true };
+export type CarriedRun = { workflowId: string; runId?: string; recovered?: true; fence?: FenceNotice };
 
 export type CoordinatorInput = {
   projectId: string;
@@ -81,6 +85,8 @@ type Entry = {
   runId?: string;
   /** Found open by a recovery (fresh start, re-admission, failed start) rather than submitted to this coordinator. */
   recovered?: true;
+  /** The run fences prod: once it has ended, a fence of ours still up there is lifted. */
+  fence?: FenceNotice;
 };
 
 export async function projectCoordinator(input: CoordinatorInput): Promise<void> {
@@ -149,6 +155,15 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
       },
     },
   );
+
+  setHandler(fenceSignal, async (raw: FenceNotice) => {
+    const notice = fenceNoticeOf(raw);
+    if (!notice) return log.warn('ignored a fence notice that is not one', { projectId });
+    // The run may be among those being recovered.
+    if (recovering) await condition(() => !recovering);
+    const entry = queue.find((listed) => listed.workflowId === notice.workflowId);
+    if (entry) entry.fence = notice;
+  });
 
   /** Queues the project's open runs this coordinator does not list, as external entries (see openRunsOf). */
   async function openRuns(): Promise<OpenRun[]> {
@@ -221,6 +236,7 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
         log.info('run ended without success', { workflowId: entry.workflowId, error: String(err) });
       }
     }
+    if (entry.fence) await liftFenceLeftBy(projectId, entry.fence);
   }
 
   for (;;) {
@@ -257,12 +273,18 @@ function entryOf(run: CarriedRun): Entry {
     started: Promise.resolve(null),
     ...(run.runId ? { external: { runId: run.runId } } : {}),
     ...(run.recovered ? { recovered: true as const } : {}),
+    ...(run.fence ? { fence: run.fence } : {}),
   };
 }
 
 function carriedOf(entry: Entry): CarriedRun {
   const runId = entry.external?.runId ?? entry.runId;
-  return { workflowId: entry.workflowId, ...(runId ? { runId } : {}), ...(entry.recovered ? { recovered: true } : {}) };
+  return {
+    workflowId: entry.workflowId,
+    ...(runId ? { runId } : {}),
+    ...(entry.recovered ? { recovered: true } : {}),
+    ...(entry.fence ? { fence: entry.fence } : {}),
+  };
 }
 
 /** A Temporal run ID: a UUID. */

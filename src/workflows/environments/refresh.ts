@@ -20,7 +20,7 @@
 import { workflowInfo } from '@temporalio/workflow';
 import type { BranchWithEndpoints, FingerprintBranchResult } from '../../activities/contract';
 import { changedTables, findRefreshBaseline, fingerprint, fingerprintOrNull } from '../steps/fingerprints';
-import { neonMutations, neonReads } from '../runtime/activity-options';
+import { databaseWrites, neonMutations, neonReads } from '../runtime/activity-options';
 import { refreshInput, type RefreshInput } from '../contract/inputs';
 import { resourceName } from '../contract/names';
 import { waitForTurn } from '../coordination/turn';
@@ -118,9 +118,17 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
         return swapped;
       }),
     );
-    const check = await run.step('verify_dev', () =>
-      verify(options, swap.restoredBranchId, plan.devEndpointId, orConnect(options.checks)),
-    );
+    const check = await run.step('verify_dev', async (step) => {
+      // Dev got prod's catalog with its data: a fence of ours up on prod at the snapshot (one an ended run left)
+      // would keep dev read-only. Only ours: a read-only setting of the owner's came with prod's data on purpose.
+      const copied = await databaseWrites.liftFence({
+        ...database,
+        branchId: swap.restoredBranchId,
+        endpointId: plan.devEndpointId,
+      });
+      if (copied.wasFenced) step.detail = "lifted the write fence that came with prod's data";
+      return verify(options, swap.restoredBranchId, plan.devEndpointId, orConnect(options.checks));
+    });
     if (!check.ok) {
       // Dev is not production: the old dev stays (without expiry) for whoever looks into it.
       throw refuse(

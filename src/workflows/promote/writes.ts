@@ -4,7 +4,7 @@
  * Prod's writes from the fork up to the promotion are counted first (fork-writes.ts); the carry after the swap merges
  * both windows at once, with the fork point as the base, so no row is carried twice.
  */
-import { sleep } from '@temporalio/workflow';
+import { CancellationScope, sleep, workflowInfo } from '@temporalio/workflow';
 import type { WriteComparison, WritePosition, WriteTarget } from '../../activities/contract';
 import type { WriteReport } from '../contract/definitions';
 import type { PromoteOptions } from '../contract/inputs';
@@ -13,6 +13,7 @@ import type { Run } from '../runtime/run';
 import { shielded, type Saga } from '../runtime/saga';
 import type { DatabaseRef } from '../contract/database-ref';
 import type { Swap } from '../steps/restore';
+import { noticeFence } from '../coordination/fences';
 import { reconcileFromBackup } from './reconcile';
 import { handlingOf, tableKey, type ForkBase } from './fork-writes';
 
@@ -23,6 +24,11 @@ export class WriteGuard {
   readonly report: WriteReport;
   private baseline: WritePosition | undefined;
   private fencedAt: string | undefined;
+  /** The fence's bound: a timer that lifts it unless the swap starts first (see armBound). */
+  private bound: CancellationScope | undefined;
+  /** Set once the bound passed before the swap: why the run stops, and the lift it started. */
+  private expired: { why: string; lifted: Promise<void> } | undefined;
+  private swapping = false;
 
   constructor(
     private readonly run: Run,
@@ -53,7 +59,9 @@ export class WriteGuard {
   /**
    * Just before the rollback snapshot: the baseline position, so any write the snapshot may miss is counted. With
    * `fence`, prod is made read-only first (the lift registered before, since a fence may be up even if the call
-   * seems to fail) and the baseline is exact.
+   * seems to fail) and the baseline is exact. The project's coordinator hears of the fence first: it lifts it if
+   * this run ends without doing so (terminated). A fence of ours found up is one an earlier run left (this run
+   * holds the project's turn, so that run has ended): it is lifted, and this run raises its own.
    */
   async beforeSnapshot(saga: Saga): Promise<void> {
     if (this.options.writePolicy !== 'fence') {
@@ -62,8 +70,16 @@ export class WriteGuard {
     }
     this.baseline = await this.run.step('fence', async (step) => {
       // On record before the fence goes up (an activity, never local): re-run after the fence, this read would take
-      // the fence for the owner's own read-only setting and leave it up.
-      const before = await databaseWrites.recordWritePosition(this.target);
+      // the fence for one an earlier run left, or for the owner's own read-only setting.
+      const [before] = await Promise.all([
+        databaseWrites.recordWritePosition(this.target),
+        noticeFence(this.database.projectId, {
+          workflowId: workflowInfo().workflowId,
+          prodBranchName: this.options.prodBranchName,
+          databaseName: this.database.databaseName,
+          roleName: this.database.roleName,
+        }),
+      ]);
       this.report.fence = {
         fencedAt: null,
         liftedAt: null,
@@ -71,7 +87,11 @@ export class WriteGuard {
         sessionsEnded: 0,
         remainingSessions: [],
       };
-      if (before.databaseReadOnly) {
+      const { projectId, databaseName, roleName } = this.database;
+      const left = before.databaseReadOnly
+        ? await databaseWrites.liftFence({ projectId, databaseName, roleName, ...this.prod })
+        : null;
+      if (left?.ownerReadOnly) {
         step.detail = "prod is read-only already (its owner's setting): no fence raised, none to lift";
         return before;
       }
@@ -79,19 +99,68 @@ export class WriteGuard {
       // Shielded: a cancellation must not let the lift run while a fence is still being raised.
       const fence = await shielded(() => writeGuardSteps.fenceWrites(this.target));
       this.fencedAt = fence.fencedAt;
+      this.armBound();
       Object.assign(this.report.fence, {
         fencedAt: fence.fencedAt,
         sessionsEnded: fence.sessionsEnded,
         remainingSessions: fence.remainingSessions,
       });
       const stuck = fence.remainingSessions.map((sessions) => `${sessions.count} of ${sessions.role}`).join(', ');
-      step.detail = `prod read-only; ${fence.sessionsEnded} session(s) ended${stuck ? `; could not end ${stuck}` : ''}`;
+      step.detail =
+        (left?.wasFenced ? 'lifted the fence an earlier run left on prod; ' : '') +
+        `prod read-only; ${fence.sessionsEnded} session(s) ended${stuck ? `; could not end ${stuck}` : ''}`;
       return writeGuardSteps.recordWritePosition(this.target);
     });
   }
 
+  /**
+   * The fence's bound: unless the swap has started `fenceTimeout` after the fence went up (the rollback snapshot or
+   * the write check is slow: Neon down, every mutation retrying), the fence is lifted then, and the run stops before
+   * the swap. The step in flight is not cut short: it finishes (a rollback snapshot it made is then deleted) and the
+   * swap never starts. Once the swap has started it finishes, under the fence: the timer is cancelled.
+   */
+  private armBound(): void {
+    const { fenceTimeout } = this.options;
+    const scope = new CancellationScope();
+    this.bound = scope;
+    scope
+      .run(() => sleep(fenceTimeout))
+      .then(
+        () => {
+          if (this.swapping) return;
+          const lifted = this.run
+            .step('lift_fence', async (step) => {
+              await shielded(() => this.lift());
+              step.detail = `the swap had not started ${fenceTimeout} ms after the fence went up`;
+            })
+            // Failed for good (the lift retries until it succeeds): the saga's lift_fence, still registered, tries again.
+            .catch(() => undefined);
+          this.expired = {
+            why: `the swap had not started ${fenceTimeout} ms after the fence went up (fenceTimeout): fence lifted`,
+            lifted,
+          };
+        },
+        () => undefined, // cancelled: the swap started in time, or the run was cancelled
+      );
+  }
+
   /** Just before the swap: did prod take writes since the baseline? Returns why to stop (prod untouched), or null. */
   async beforeSwap(): Promise<string | null> {
+    if (this.expired) return this.stopExpired();
+    const stop = await this.checkWrites();
+    // From here the fence stays up for the swap: the timer, should it fire before the swap step starts, finds this.
+    if (this.expired) return this.stopExpired();
+    this.swapping = true;
+    this.bound?.cancel();
+    return stop;
+  }
+
+  private async stopExpired(): Promise<string> {
+    await this.expired!.lifted;
+    return this.expired!.why;
+  }
+
+  private async checkWrites(): Promise<string | null> {
     return this.run.step('check_writes', async (step) => {
       const since = this.baseline!;
       let now = await writeGuardSteps.recordWritePosition({ ...this.target, since });

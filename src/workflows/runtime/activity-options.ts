@@ -122,10 +122,11 @@ export const branchChecks = proxyActivities<VerificationActivities>({
  * SQL on prod as normal activities: migrations, and a read whose answer must be on record before the next step
  * changes what it reads (the write position before the fence). A local activity's result is recorded only when its
  * workflow task completes, so a worker killed during a later local activity of the same task (the fence) would re-run
- * the read too, and it would then see the fence as prod's own setting.
+ * the read too, and it would then see the fence as prod's own setting. Also the lifts that are no compensation: of a
+ * fence an earlier run left, of one a refresh copied onto dev, and the operator's `unfence`.
  */
 export const databaseWrites = proxyActivities<
-  Pick<WriteActivities, 'recordWritePosition' | 'planMigrations' | 'applyMigration'>
+  Pick<WriteActivities, 'recordWritePosition' | 'planMigrations' | 'applyMigration' | 'liftFence'>
 >({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '5 seconds', retry: retry(10, '5 seconds') });
 
 /** The fence and the write positions after it, local: SQL on prod, retried a few times on a dropped connection. */
@@ -192,10 +193,11 @@ export const externalRuns = proxyActivities<Pick<AdmissionActivities, 'awaitExte
 });
 
 /**
- * The coordinator's look-up of the project's open runs: one visibility list, retried a few times, then the coordinator
- * goes on with what it was submitted.
+ * The coordinator's look-up of the project's open runs (one visibility list), and its lift of the fence a run that
+ * ended left on prod: retried a few times, then the coordinator goes on (with what it was submitted; the fence is
+ * then the next promotion's to lift, or the operator's).
  */
-export const recovery = proxyActivities<Pick<AdmissionActivities, 'openRunsOf'>>({
+export const recovery = proxyActivities<Pick<AdmissionActivities, 'openRunsOf'> & Pick<WriteActivities, 'liftFence'>>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
 });
