@@ -3,13 +3,12 @@
  * then and stops; a fence an earlier run left is lifted before the next promotion raises its own; a refresh lifts a
  * fence that came onto dev with prod's data.
  */
-import { Context } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { SeededProject } from '../../tools/emulator';
 import { isOwned } from '../../src/workflows/contract/names';
 import { branchId, uriOf } from '../support/emulator-api';
 import { until } from '../support/polling';
-import { sql } from '../support/postgres';
+import { gate, takesWrites } from '../support/fence';
 import { projectWithWrites } from '../support/prod-writes';
 import { neonActivities, type Stack, startStack } from '../support/workflow-stack';
 
@@ -18,17 +17,6 @@ beforeAll(async () => {
   s = await startStack(__filename);
 });
 afterAll(async () => s?.stop());
-
-/** Whether a database takes a write (false: it is read-only). */
-async function takesWrites(uri: string): Promise<boolean> {
-  try {
-    await sql(uri, `INSERT INTO writes (id, note) VALUES (${Math.floor(Math.random() * 1e9)}, 'probe')`);
-    return true;
-  } catch (err) {
-    if ((err as { code?: string }).code === '25006') return false;
-    throw err;
-  }
-}
 
 const prodTakesWrites = (p: SeededProject) => takesWrites(p.connectionUri);
 
@@ -43,31 +31,25 @@ const database = (p: SeededProject, branch: string) => ({
 test('the swap not started by fenceTimeout: the run lifts the fence then and stops; prod untouched', async () => {
   const p = await projectWithWrites(s);
   const acts = neonActivities(s.emu);
-  let entered!: () => void;
-  const held = new Promise<void>((resolve) => (entered = resolve));
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
+  const slow = gate();
   const worker = await s.worker({
     ...acts,
     // The rollback snapshot, taken under the fence, is slow: it waits until the test lets it go.
     ensureSnapshot: async (input: Parameters<typeof acts.ensureSnapshot>[0]) => {
-      if (isOwned(input.name, 'rollback')) {
-        entered();
-        await Promise.race([released, Context.current().cancelled]);
-      }
+      if (isOwned(input.name, 'rollback')) await slow.pass();
       return acts.ensureSnapshot(input);
     },
   });
   const r = await worker.runUntil(async () => {
     const run = await s.client.startPromotion({ projectId: p.projectId, fenceTimeout: '2s' });
-    await held;
-    expect(await prodTakesWrites(p)).toBe(false); // the fence is up
+    await slow.reached;
     await until('prod to take writes while the rollback snapshot is held', () => prodTakesWrites(p), Boolean);
-    release();
+    slow.open();
     return run.result();
   });
   expect(r.outcome).toBe('aborted');
   expect(r.reason).toMatch(/fenceTimeout.*prod untouched/);
+  expect(r.writes!.fence!.fencedAt).not.toBeNull();
   expect(r.writes!.fence!.liftedAt).not.toBeNull();
   expect(await branchId(s.emu, p.projectId, 'prod')).toBe(p.branchId);
   expect(await prodTakesWrites(p)).toBe(true);
