@@ -19,6 +19,7 @@ const REFUSALS = new Set([
   'NotAPreview',
   'UnpromotedChanges',
   'WritesDetected',
+  'OwnerReadOnly',
 ]);
 
 /** What a finished run's outcome means for the exit code; `rolled_back` is the goal of the rollback command only. */

@@ -3,6 +3,7 @@ import { registerInspection } from './commands/inspect';
 import { registerMutations } from './commands/mutations';
 import { registerPreviews } from './commands/previews';
 import { registerSchedules } from './commands/schedules';
+import { registerUnfence } from './commands/unfence';
 import { InvalidInputError } from '../client/errors';
 import { temporalSettingsFromEnv } from '../temporal/connection';
 import { describeError, EXIT } from './exit';
@@ -67,6 +68,7 @@ export function buildProgram(output: OutputConfiguration = {}): Command {
     .action(async () => (await import('../worker')).runWorker());
 
   registerMutations(program);
+  registerUnfence(program);
   registerInspection(program);
   registerPreviews(program);
   registerSchedules(program);

@@ -9,7 +9,7 @@ const HELP_REQUESTS = new Set(['--help', '-h', 'help']);
 const silent: OutputConfiguration = { writeOut: () => {}, writeErr: () => {}, outputError: () => {} };
 
 /**
- * Commander answers a help request before it looks at the other words: left to it, `neon-promote unfence --help`
+ * Commander answers a help request before it looks at the other words: left to it, `neon-promote frobnicate --help`
  * prints the general help and exits 0, and a typo in a script passes. So the words without the help request are
  * parsed first by a silent copy of the program whose actions never run (and whose options are all optional, so that a
  * missing one does not hide an unknown one); an unknown command, option or extra argument there is thrown as

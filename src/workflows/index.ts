@@ -10,6 +10,7 @@ export * from './promote/promote';
 export * from './environments/refresh';
 export * from './environments/rollback';
 export * from './environments/janitor';
+export * from './environments/unfence';
 export * from './coordination/scheduled-run';
 export * from './notify/deliver';
 export * from './contract/definitions';

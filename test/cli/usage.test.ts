@@ -11,8 +11,8 @@ beforeAll(async () => {
 const cli = (...args: string[]) => runCli(settings, args);
 
 test.each([
-  [['unfence', '--help'], "unknown command 'unfence'"],
-  [['help', 'unfence'], "unknown command 'unfence'"],
+  [['frobnicate', '--help'], "unknown command 'frobnicate'"],
+  [['help', 'frobnicate'], "unknown command 'frobnicate'"],
   [['promot'], "unknown command 'promot' (did you mean promote?)"],
   [['preview', 'frobnicate'], "unknown command 'frobnicate'"],
   [['preview', 'frobnicate', '--help'], "unknown command 'frobnicate'"],

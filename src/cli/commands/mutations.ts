@@ -76,6 +76,10 @@ export function registerMutations(program: Command): void {
       "table whose writes on prod since dev was forked the new prod may lose on purpose (repeatable or t1,t2; '*': all, and no fork point needed)",
       collectList,
     )
+    .option(
+      '--fence-timeout <duration>',
+      'fence: the longest prod stays read-only before the swap starts, then the run lifts it and stops (default 5m)',
+    )
     .option('--on-conflict <keep_prod|keep_dev|fail>', 'reconcile conflict rule (default keep_prod)')
     .option('--strategy <snapshot|migrations>', "replace prod (snapshot) or apply dev's pending migrations")
     .option('--migrations-folder <path>', "SQL files on the worker (strategy migrations; default: dev's ledger table)")
@@ -157,6 +161,7 @@ type PromoteFlags = {
   approveRequired?: boolean;
   approvalTimeout?: string;
   writePolicy?: string;
+  fenceTimeout?: string;
   reconcileTable?: string[];
   discardProdWrites?: string[];
   onConflict?: string;
@@ -190,6 +195,7 @@ function promoteInput(flags: RunFlags & CheckFlags & PromoteFlags) {
       ? { approval: { required: true, ...(flags.approvalTimeout ? { timeout: flags.approvalTimeout } : {}) } }
       : {}),
     ...(flags.writePolicy ? { writePolicy: flags.writePolicy } : {}),
+    ...(flags.fenceTimeout ? { fenceTimeout: flags.fenceTimeout } : {}),
     ...(tables.length ? { reconcile: { tables, ...(flags.onConflict ? { onConflict: flags.onConflict } : {}) } } : {}),
     ...(flags.discardProdWrites ? { discardProdWrites: flags.discardProdWrites } : {}),
     ...(flags.strategy ? { strategy: flags.strategy } : {}),
