@@ -4,10 +4,9 @@
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { Client } from 'pg';
 import type { SeededProject } from '../../tools/emulator';
 import { runCli, type CliResult } from '../support/cli';
-import { takesWrites } from '../support/fence';
+import { asOwner, takesWrites } from '../support/fence';
 import { maybeRecordHistory } from '../support/histories';
 import { until } from '../support/polling';
 import { sql } from '../support/postgres';
@@ -40,19 +39,6 @@ const unfence = (...args: string[]): Promise<CliResult> =>
     },
     ['unfence', '--project', p.projectId, ...args],
   );
-
-/** ALTER DATABASE on prod's database as its owner would, whatever the database's settings. */
-async function asOwner(clause: string): Promise<void> {
-  const client = new Client({ connectionString: p.connectionUri });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    await client.query('SET default_transaction_read_only = off');
-    await client.query(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I ${clause}', current_database()); END $$`);
-  } finally {
-    await client.end();
-  }
-}
 
 /** With RECORD_HISTORIES=1: the history of an unfence run that lifted a fence, for the replay test. */
 async function recordUnfence(): Promise<void> {
@@ -90,14 +76,14 @@ test('a fence of ours is lifted (exit 0); then there is none to lift (exit 0)', 
 });
 
 test("prod's own read-only setting is refused with exit 4 and left as it is", async () => {
-  await asOwner('SET default_transaction_read_only = on');
+  await asOwner(p.connectionUri, 'SET default_transaction_read_only = on');
   try {
     const refused = await unfence();
     expect(refused.code).toBe(4);
     expect(refused.stderr).toMatch(/^neon-promote: refused: .*read-only by its owner's own setting/);
     expect(await takesWrites(p.connectionUri)).toBe(false);
   } finally {
-    await asOwner('RESET default_transaction_read_only');
+    await asOwner(p.connectionUri, 'RESET default_transaction_read_only');
   }
 });
 

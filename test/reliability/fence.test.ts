@@ -2,12 +2,11 @@
  * The write fence does not outlive its run: a promotion terminated while its fence is up (no compensation runs) leaves
  * prod read-only only until its project's coordinator sees it ended and lifts the fence, within the fence's bound.
  */
-import { isOwned } from '../../src/workflows/contract/names';
-import { gate, takesWrites } from '../support/fence';
+import { takesWrites, workerHoldingRollbackSnapshot } from '../support/fence';
 import { until } from '../support/polling';
 import { projectWithWrites } from '../support/prod-writes';
 import { noteSecrets, record, section } from '../support/reliability';
-import { neonActivities, runWatch, type Stack, startStack } from '../support/workflow-stack';
+import { runWatch, type Stack, startStack } from '../support/workflow-stack';
 
 /** The fence's bound in this test: prod must take writes again within it. */
 const BOUND_MS = 120_000;
@@ -29,16 +28,8 @@ test(
       { section: 'fence', tried: 'a promotion terminated while its write fence was up (its rollback snapshot held)' },
       async () => {
         const p = await projectWithWrites(s);
-        const acts = neonActivities(s.emu);
-        const held = gate();
-        const worker = await s.worker({
-          ...acts,
-          // The rollback snapshot, taken under the fence, waits until the run is gone (the activity is then cancelled).
-          ensureSnapshot: async (input: Parameters<typeof acts.ensureSnapshot>[0]) => {
-            if (isOwned(input.name, 'rollback')) await held.pass();
-            return acts.ensureSnapshot(input);
-          },
-        });
+        // The rollback snapshot, taken under the fence, waits until the run is gone (the activity is then cancelled).
+        const { worker, held } = await workerHoldingRollbackSnapshot(s);
         await worker.runUntil(async () => {
           const run = await s.client.startPromotion({ projectId: p.projectId, fenceTimeout: BOUND_MS });
           await held.reached;

@@ -1,6 +1,13 @@
-/** Helpers of the tests of the write fence's lifetime: whether a database takes writes, and a held activity. */
+/**
+ * Helpers of the tests of the write fence's lifetime: whether a database takes writes, the owner's own settings, and a
+ * worker whose rollback snapshot (taken under the fence) waits.
+ */
 import { Context } from '@temporalio/activity';
+import type { Worker } from '@temporalio/worker';
+import { Client } from 'pg';
+import { isOwned } from '../../src/workflows/contract/names';
 import { sql } from './postgres';
+import { neonActivities, type Stack } from './workflow-stack';
 
 /** Whether the database behind `uri` takes a write to its `writes` table (false: it is read-only). */
 export async function takesWrites(uri: string): Promise<boolean> {
@@ -30,4 +37,36 @@ export function gate(): { pass(): Promise<void>; reached: Promise<void>; open():
       await Promise.race([opened, Context.current().cancelled]);
     },
   };
+}
+
+/**
+ * ALTER DATABASE as the database's owner would, whatever the database's settings (the emulator's physical database
+ * name differs from the one Neon shows).
+ */
+export async function asOwner(connectionString: string, clause: string): Promise<void> {
+  const client = new Client({ connectionString });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query('SET default_transaction_read_only = off');
+    await client.query(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I ${clause}', current_database()); END $$`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A worker on the emulator whose promotions' rollback snapshot waits at `held` until it is opened or cancelled. */
+export async function workerHoldingRollbackSnapshot(
+  s: Stack,
+): Promise<{ worker: Worker; held: ReturnType<typeof gate> }> {
+  const acts = neonActivities(s.emu);
+  const held = gate();
+  const worker = await s.worker({
+    ...acts,
+    ensureSnapshot: async (input: Parameters<typeof acts.ensureSnapshot>[0]) => {
+      if (isOwned(input.name, 'rollback')) await held.pass();
+      return acts.ensureSnapshot(input);
+    },
+  });
+  return { worker, held };
 }

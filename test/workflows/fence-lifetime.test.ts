@@ -5,10 +5,9 @@
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { SeededProject } from '../../tools/emulator';
-import { isOwned } from '../../src/workflows/contract/names';
 import { branchId, uriOf } from '../support/emulator-api';
 import { until } from '../support/polling';
-import { gate, takesWrites } from '../support/fence';
+import { takesWrites, workerHoldingRollbackSnapshot } from '../support/fence';
 import { projectWithWrites } from '../support/prod-writes';
 import { neonActivities, type Stack, startStack } from '../support/workflow-stack';
 
@@ -30,16 +29,8 @@ const database = (p: SeededProject, branch: string) => ({
 
 test('the swap not started by fenceTimeout: the run lifts the fence then and stops; prod untouched', async () => {
   const p = await projectWithWrites(s);
-  const acts = neonActivities(s.emu);
-  const slow = gate();
-  const worker = await s.worker({
-    ...acts,
-    // The rollback snapshot, taken under the fence, is slow: it waits until the test lets it go.
-    ensureSnapshot: async (input: Parameters<typeof acts.ensureSnapshot>[0]) => {
-      if (isOwned(input.name, 'rollback')) await slow.pass();
-      return acts.ensureSnapshot(input);
-    },
-  });
+  // The rollback snapshot, taken under the fence, is slow: it waits until the test lets it go.
+  const { worker, held: slow } = await workerHoldingRollbackSnapshot(s);
   const r = await worker.runUntil(async () => {
     const run = await s.client.startPromotion({ projectId: p.projectId, fenceTimeout: '2s' });
     await slow.reached;

@@ -3,6 +3,7 @@ import { compareWritePositions } from '../../../../src/activities';
 import { startWriter } from '../../../support/writer';
 import { failureOf, type Harness, startHarness } from '../../../support/activity-harness';
 import { type Prod, seedProd } from '../../../support/activity-prod';
+import { asOwner } from '../../../support/fence';
 import { until } from '../../../support/polling';
 import { sql } from '../../../support/postgres';
 
@@ -189,19 +190,3 @@ describe('write fence', () => {
     expect(await readOnly()).toBe(false);
   });
 });
-
-/**
- * ALTER DATABASE as the database's owner would, whatever the database's settings (the emulator's physical database
- * name differs from the one Neon shows).
- */
-async function asOwner(connectionString: string, clause: string): Promise<void> {
-  const client = new Client({ connectionString });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    await client.query('SET default_transaction_read_only = off');
-    await client.query(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I ${clause}', current_database()); END $$`);
-  } finally {
-    await client.end();
-  }
-}
