@@ -16,15 +16,21 @@ beforeAll(async () => {
 });
 afterAll(async () => s?.stop());
 
+/** Prod, and a branch called dev made as a child of it (not by setup: Neon cannot snapshot it). */
+async function projectWithChildDev() {
+  const p = await seedProject(s.emu, { name: 'wf', rows: 2, source: 'prod', branchName: 'prod' });
+  const dev = await api(s.emu, 'POST', `/projects/${p.projectId}/branches`, {
+    branch: { name: 'dev', parent_id: p.branchId },
+    endpoints: [{ type: 'read_write' }],
+  });
+  await waitForOperations(s.emu, p.projectId, dev.operations as { id: string }[]);
+  return p;
+}
+
 test('a promotion whose dev is a child branch is refused before anything changes at Neon', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
-    const p = await seedProject(s.emu, { name: 'wf', rows: 2, source: 'prod', branchName: 'prod' });
-    const dev = await api(s.emu, 'POST', `/projects/${p.projectId}/branches`, {
-      branch: { name: 'dev', parent_id: p.branchId },
-      endpoints: [{ type: 'read_write' }],
-    });
-    await waitForOperations(s.emu, p.projectId, dev.operations as { id: string }[]);
+    const p = await projectWithChildDev();
     const before = await inventory(s.emu, p.projectId);
     s.emu.resetRequestLog();
     const err = await (await s.client.startPromotion({ projectId: p.projectId })).result().catch((e: unknown) => e);
@@ -40,12 +46,7 @@ test('a promotion whose dev is a child branch is refused before anything changes
 test('setup refuses a dev that exists as a child branch instead of reporting it set up', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
-    const p = await seedProject(s.emu, { name: 'wf', rows: 2, source: 'prod', branchName: 'prod' });
-    const dev = await api(s.emu, 'POST', `/projects/${p.projectId}/branches`, {
-      branch: { name: 'dev', parent_id: p.branchId },
-      endpoints: [{ type: 'read_write' }],
-    });
-    await waitForOperations(s.emu, p.projectId, dev.operations as { id: string }[]);
+    const p = await projectWithChildDev();
     const err = await (await s.client.startSetup({ projectId: p.projectId })).result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'NotARootBranch', nonRetryable: true });
