@@ -24,6 +24,7 @@ test('every workflow type has a recorded history (test/replay.test.ts replays th
       'refreshDev',
       'rollback',
       'janitor',
+      'unfence',
     ]),
   );
 });
