@@ -29,9 +29,11 @@ test('slack runs from the operations being due until the poll that saw the last 
   expect(pollSlack(records, OP_DELAY)).toEqual([[110, 150]]);
 });
 
-test('skipped and cancelled operations count as done, as the worker counts them', () => {
-  const records = [mutation(0, 10, ['op-a', 'op-b']), poll('op-a', 120, 'skipped'), poll('op-b', 125, 'cancelled')];
+test('skipped operations count as done and cancelled ones as failed, as the worker counts them', () => {
+  const records = [mutation(0, 10, ['op-a', 'op-b']), poll('op-a', 120, 'skipped'), poll('op-b', 125, 'finished')];
   expect(pollSlack(records, OP_DELAY)).toEqual([[110, 125]]);
+  const cancelled = [mutation(0, 10, ['op-a']), poll('op-a', 120, 'cancelled')];
+  expect(pollSlack(cancelled, OP_DELAY)).toEqual([]);
 });
 
 test("a poll of another mutation's operation, or one never seen done, gives no slack", () => {
