@@ -17,7 +17,7 @@ afterAll(async () => s?.stop());
 
 /**
  * Prod with `submissions` (ten rows) and `pages`, set up; then prod takes 40 sign-ups, updates rows 2 and 3, deletes
- * row 4; dev edits pages, adds a column to submissions and edits rows 3 (which prod changed too) and 5.
+ * row 4; dev edits pages, adds a column to submissions and a table, and edits rows 3 (which prod changed too) and 5.
  */
 async function divergedProject(): Promise<{ p: SeededProject; dev: string }> {
   const p = await seedProd(s.emu, 3);
@@ -40,6 +40,8 @@ async function divergedProject(): Promise<{ p: SeededProject; dev: string }> {
     dev,
     `UPDATE pages SET title = 'Welcome' WHERE id = 1;
      ALTER TABLE submissions ADD COLUMN score int NOT NULL DEFAULT 7;
+     CREATE TABLE newsletter (id int PRIMARY KEY, title text NOT NULL);
+     INSERT INTO newsletter VALUES (1, 'Launch');
      UPDATE submissions SET status = 'spam' WHERE id IN (3, 5)`,
   );
   return { p, dev };
@@ -78,6 +80,7 @@ test('named tables are carried: every prod write since the fork is in the new pr
     expect(byId.get(4)).toBeUndefined(); // deleted on prod
     expect(byId.get(5)!.status).toBe('spam'); // dev only
     expect(await sql(p.connectionUri, 'SELECT title FROM pages WHERE id = 1')).toEqual([{ title: 'Welcome' }]);
+    expect(await sql(p.connectionUri, 'SELECT title FROM newsletter')).toEqual([{ title: 'Launch' }]); // dev's new table
     // The application's next insert gets a fresh id, past the carried ones.
     const [next] = await sql<{ id: number }>(
       p.connectionUri,
