@@ -82,8 +82,13 @@ export function restoreActivities(deps: ActivityDeps) {
         name: resourceName.optional(),
       }),
       async ({ projectId, snapshotId, targetBranchId, finalize: doFinalize, name }, call) => {
-        const branches = await neon.listBranches(projectId, call);
-        const earlier = findRestored(branches, snapshotId, targetBranchId, name, doFinalize);
+        const earlier = findRestored(
+          await neon.listBranches(projectId, call),
+          snapshotId,
+          targetBranchId,
+          name,
+          doFinalize,
+        );
         if (earlier) {
           const branch = await withEndpoints(neon, projectId, earlier, call);
           // The restore happened but was not finalized (a preview made before, or a finalize still pending): finish it.

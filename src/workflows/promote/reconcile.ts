@@ -35,12 +35,8 @@ export async function reconcileFromBackup(
 ): Promise<ReconcileResult | { conflict: string }> {
   const { projectId } = database;
   const { swap } = ctx;
-  const readOnlyEndpoint = async (branchId: string): Promise<string> => {
-    const reconciled = await neonMutations.createEndpoint({ projectId, branchId, type: 'read_only' });
-    return reconciled.endpoint.id;
-  };
   return run.step(ctx.dryRun ? 'count_late_writes' : 'reconcile', async (step) => {
-    const sourceEndpointId = await readOnlyEndpoint(swap.replacedBranchId);
+    const sourceEndpointId = await readOnlyEndpoint(projectId, swap.replacedBranchId);
     saga.add('delete_backup_endpoint', () => deleteEndpoint(projectId, sourceEndpointId));
     const base = ctx.forkBase ?? (await rollbackState(saga, projectId, ctx.rollbackSnapshotId, swap));
     step.ids = { sourceBranchId: swap.replacedBranchId, baseBranchId: base.branchId };
@@ -85,8 +81,12 @@ async function rollbackState(saga: Saga, projectId: string, snapshotId: string, 
     name: resourceName('rollback-state', workflowInfo().workflowId),
   });
   saga.add('delete_rollback_state', () => deleteBranch(projectId, branch.id));
-  const { endpoint } = await neonMutations.createEndpoint({ projectId, branchId: branch.id, type: 'read_only' });
-  return { branchId: branch.id, endpointId: endpoint.id };
+  return { branchId: branch.id, endpointId: await readOnlyEndpoint(projectId, branch.id) };
+}
+
+async function readOnlyEndpoint(projectId: string, branchId: string): Promise<string> {
+  const { endpoint } = await neonMutations.createEndpoint({ projectId, branchId, type: 'read_only' });
+  return endpoint.id;
 }
 
 function summary(reconciled: ReconcileResult): string {
