@@ -48,7 +48,7 @@ export const pgConnector: DbConnector = async (connectionString, options) => {
   cancelled?.addEventListener('abort', onCancel, { once: true });
   try {
     if (cancelled?.aborted) throw new Error('the activity was cancelled before its database session opened');
-    await client.connect();
+    await connectUnlessCancelled(client, cancelled);
   } catch (err) {
     await end();
     throw err;
@@ -67,6 +67,23 @@ export const pgConnector: DbConnector = async (connectionString, options) => {
     close: end,
   };
 };
+
+/**
+ * Connects, or rejects with the cancellation. pg's `connect()` never settles when `end()` is called while it is still
+ * connecting (the client takes the end as its own doing and reports nothing), so an activity cancelled then, as a
+ * worker's shutdown cancels every running one, would wait forever and hold the worker's drain with it.
+ */
+function connectUnlessCancelled(client: pg.Client, cancelled: AbortSignal | undefined): Promise<void> {
+  if (!cancelled) return client.connect();
+  return new Promise<void>((resolve, reject) => {
+    const onCancel = () => reject(cancelled.reason as Error);
+    cancelled.addEventListener('abort', onCancel, { once: true });
+    client
+      .connect()
+      .then(resolve, reject)
+      .finally(() => cancelled.removeEventListener('abort', onCancel));
+  });
+}
 
 /** Ends a pg client; one whose server does not answer the goodbye within `ms` has its socket destroyed. */
 async function endWithin(client: pg.Client, ms: number): Promise<void> {

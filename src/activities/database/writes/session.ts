@@ -66,6 +66,7 @@ export async function openBranch(
       lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
     });
   } catch (err) {
+    if (call.signal?.aborted && call.signal.reason instanceof CancelledFailure) throw call.signal.reason;
     throw failure('DatabaseUnreachable', `cannot connect to branch ${target.branchId}: ${scrub(messageOf(err))}`);
   }
   return {

@@ -120,3 +120,17 @@ test('a cancelled activity ends its session: the query in flight on a silent con
   env.cancel('CANCELLED');
   expect(await ended).toBeInstanceOf(CancelledFailure);
 }, 30_000);
+
+test('a cancelled activity whose session is still opening ends at once, as a worker shutting down needs', async () => {
+  const env = activityEnvironment();
+  // The relay takes the connection but passes nothing on: the session stays in its start-up until cancelled.
+  relay.silence();
+  const ended = env
+    .run(() =>
+      withBranch(deps(), target(), callOptions(), () => Promise.resolve('opened'), { sqlFailure: 'FenceFailed' }),
+    )
+    .catch((e: unknown) => e);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  env.cancel('WORKER_SHUTDOWN');
+  expect(await ended).toBeInstanceOf(CancelledFailure);
+}, 30_000);
