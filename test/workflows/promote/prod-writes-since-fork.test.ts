@@ -47,15 +47,8 @@ async function divergedProject(): Promise<{ p: SeededProject; dev: string }> {
   return { p, dev };
 }
 
-/**
- * The promotion's result, once its project's coordinator has had time to finish what it does when a run ends (lift a
- * fence of ours still up): a worker stopped while that activity is in flight can hang in its drain.
- */
-const promote = async (input: Omit<PromoteInput, 'projectId'>, p: SeededProject) => {
-  const result = await (await s.client.startPromotion({ projectId: p.projectId, ...input })).result();
-  await new Promise((resolve) => setTimeout(resolve, 3000));
-  return result;
-};
+const promote = async (input: Omit<PromoteInput, 'projectId'>, p: SeededProject) =>
+  (await s.client.startPromotion({ projectId: p.projectId, ...input })).result();
 
 /** Every row (and column: dev adds `score`) of submissions. */
 const submissions = (uri: string) =>
