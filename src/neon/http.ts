@@ -15,6 +15,7 @@ import {
   parseRetryAfter,
 } from './errors';
 import type { RateBudget } from './rate-budget';
+import { requestSpan } from './request-span';
 import { describeIssues, errorBody } from './schemas';
 
 /** Who is calling: becomes the X-Request-ID so a Neon request can be traced to a workflow, activity and attempt. */
@@ -69,13 +70,27 @@ function fillRoute(route: string, params: string[]): string {
   return route.replace(/\{[a-z_]+\}/g, () => encodeURIComponent(params[i++] ?? ''));
 }
 
-export async function send<T extends z.ZodType>(
+/** One request: a span of its own when tracing is on (request-span.ts), from the rate budget's wait to the response. */
+export function send<T extends z.ZodType>(
   config: HttpConfig,
   req: HttpRequest<T>,
   options: CallOptions = {},
 ): Promise<{ status: number; data: z.output<T> }> {
-  const requestId = buildRequestId(config.requestIdPrefix, options.context);
-  const call: NeonCallInfo = { method: req.method, route: req.route, requestId };
+  const call: NeonCallInfo = {
+    method: req.method,
+    route: req.route,
+    requestId: buildRequestId(config.requestIdPrefix, options.context),
+  };
+  return requestSpan(call, () => sendOnce(config, req, options, call));
+}
+
+async function sendOnce<T extends z.ZodType>(
+  config: HttpConfig,
+  req: HttpRequest<T>,
+  options: CallOptions,
+  call: NeonCallInfo,
+): Promise<{ status: number; data: z.output<T> }> {
+  const { requestId } = call;
   await config.rateBudget.acquire(`${req.method} ${req.route}`, options.signal);
 
   const url = new URL(config.baseUrl.replace(/\/+$/, '') + fillRoute(req.route, req.params));
