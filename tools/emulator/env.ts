@@ -4,6 +4,7 @@ import type { OpSpec, Operations } from './ops';
 import type { DataPlane } from './pg/data';
 import type { PgProxy } from './proxy';
 import type { Store } from './store';
+import type { Limits } from './plans';
 import type { OperationFate, ProjectRec } from './types';
 import { operationView, type Views } from './views';
 
@@ -14,7 +15,8 @@ export type Env = {
   data?: DataPlane;
   proxy?: PgProxy;
   views: Views;
-  limits: { snapshotQuota: number; rootBranchLimit: number };
+  /** The plan's limits; the admin API may change them while the emulator runs. */
+  limits: Limits;
   /** How long a restored branch reads `restore_status: detaching`, from its restore and from its finalize (0: never). */
   detaching: { afterRestoreMs: number; afterFinalizeMs: number };
   /** The most branches one page of GET .../branches holds, whatever the request's limit (Neon documents none). */

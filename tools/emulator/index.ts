@@ -11,6 +11,7 @@ import { Operations } from './ops';
 import { startEmbeddedCluster, type ClusterTarget, type EmbeddedCluster } from './pg/cluster';
 import { DataPlane, type CopyReport } from './pg/data';
 import { Namespace } from './pg/namespace';
+import { changeLimits, limitsOf, type Limits, type Plan } from './plans';
 import { PgProxy } from './proxy';
 import { resolver } from './resolve';
 import { projectRoutes } from './routes/projects';
@@ -23,6 +24,7 @@ import { startSweeper, sweep } from './sweeper';
 import type { FaultConfig, RequestLogEntry } from './types';
 
 export type { FaultConfig, FaultRule, RequestLogEntry } from './types';
+export { PLANS, type Limits, type Plan } from './plans';
 export type { CopyReport } from './pg/data';
 export { seedProject, waitForOperations, type SeededProject } from './seed';
 
@@ -41,9 +43,11 @@ export type EmulatorOptions = {
   mode?: 'data' | 'memory';
   /** How long operations take from scheduling to finished; default 50-150 ms. */
   operationDelayMs?: number | { min: number; max: number };
-  /** Snapshots per project; default 10 (Neon's paid plans; the Free plan has 1). */
+  /** Neon plan whose per-project limits apply (tools/emulator/plans.ts); default 'scale'. */
+  plan?: Plan;
+  /** Manual snapshots per project, over the plan's (e.g. 10, the paid plans' limit in Neon's earlier docs). */
   snapshotQuota?: number;
-  /** Root branches per project; default 25 (Scale plan). */
+  /** Root branches per project, over the plan's. */
   rootBranchLimit?: number;
   /**
    * How long a branch made by a snapshot restore reads `restore_status: detaching` (Neon: a restored or finalized
@@ -69,6 +73,9 @@ export type Emulator = {
   adminUrl: string;
   apiKey: string;
   setFaults(f: FaultConfig): void;
+  /** The plan's limits now; `setLimits` changes them (a plan, and overrides of its figures). */
+  limits(): Limits;
+  setLimits(change: { plan?: Plan; snapshotQuota?: number; rootBranchLimit?: number }): Limits;
   requestLog(): RequestLogEntry[];
   /** Requests per templated route, e.g. 'POST /projects/{project_id}/branches/{branch_id}/snapshot'. */
   requestCounts(): Record<string, number>;
@@ -119,7 +126,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     store,
     ops: undefined as unknown as Operations,
     views,
-    limits: { snapshotQuota: opts.snapshotQuota ?? 10, rootBranchLimit: opts.rootBranchLimit ?? 25 },
+    limits: limitsOf(opts.plan, opts),
     detaching: {
       afterRestoreMs: opts.detachingMs?.afterRestore ?? 0,
       afterFinalizeMs: opts.detachingMs?.afterFinalize ?? 1000,
@@ -180,6 +187,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       adminUrl: `${origin}/admin`,
       apiKey,
       setFaults: (f) => faults.set(f),
+      limits: () => ({ ...env.limits }),
+      setLimits: (change) => (env.limits = changeLimits(env.limits, change)),
       requestLog: () => [...requests.entries],
       requestCounts: () => ({ ...requests.counts }),
       resetRequestLog: () => requests.reset(),

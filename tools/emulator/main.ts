@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { isPlan } from './plans';
 import { FaultConfigSchema } from './server';
 import { startEmulator, type EmulatorOptions, type FaultRule } from './index';
 
@@ -12,8 +13,10 @@ const usage = `npm run emulator -- [options]: a local Neon API v2 backed by real
                        (shareable: this emulator's databases and roles carry its tag from the state;
                        without --data-dir they are dropped on exit)
   --memory             control plane only, no Postgres
-  --snapshot-quota N   snapshots per project (default 10; Free plan: 1)
-  --root-branch-limit N
+  --plan free|launch|scale  Neon plan whose limits apply (default scale; see README "Limits")
+  --snapshot-quota N   manual snapshots per project, over the plan's (free 1, launch and scale 100;
+                       10 gives the paid plans' figure of Neon's earlier docs)
+  --root-branch-limit N  root branches per project, over the plan's (free 3, launch 5, scale 25)
   --detaching-ms MS    how long a finalized restore reads restore_status detaching (default 1000)
   --branch-page-size N  most branches per page of the branch list (default 10000)
   --op-delay MS|MIN-MAX  operation duration (default 50-150)
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
       'data-dir': str,
       'pg-url': str,
       memory: { type: 'boolean' },
+      plan: str,
       'snapshot-quota': str,
       'root-branch-limit': str,
       'detaching-ms': str,
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
     },
   });
   if (v.help) return void process.stdout.write(usage + '\n');
+  if (v.plan !== undefined && !isPlan(v.plan)) throw new Error(`--plan must be free, launch or scale, not "${v.plan}"`);
   const delay = v['op-delay']?.split('-').map(Number);
   const faults = v.faults ? FaultConfigSchema.parse(JSON.parse(v.faults)) : { rules: [] };
   faults.rules.push(...rules(v));
@@ -77,6 +82,7 @@ async function main(): Promise<void> {
     dataDir: v['data-dir'],
     pgUrl: v['pg-url'],
     mode: v.memory ? 'memory' : 'data',
+    plan: v.plan,
     snapshotQuota: v['snapshot-quota'] ? Number(v['snapshot-quota']) : undefined,
     rootBranchLimit: v['root-branch-limit'] ? Number(v['root-branch-limit']) : undefined,
     detachingMs: v['detaching-ms'] ? { afterFinalize: Number(v['detaching-ms']) } : undefined,

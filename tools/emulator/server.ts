@@ -1,7 +1,9 @@
 import http from 'node:http';
 import { z } from 'zod';
-import type { Env } from './env';
+import type { Env, MCtx } from './env';
 import type { FaultEngine } from './faults';
+import { changeLimits } from './plans';
+import { takeSnapshot } from './routes/snapshots';
 import { ApiError, match, parse, readBody, route, send, type Route } from './http';
 import { requestId as newRequestId } from './ids';
 import type { FaultConfig, RequestLogEntry } from './types';
@@ -25,6 +27,12 @@ const FaultRuleSchema = z.object({
   retryAfterSec: z.number().min(0).optional(),
   latencyMs: z.number().min(0).optional(),
 });
+const limit = z.number().int().min(0);
+const LimitsChangeSchema = z
+  .object({ plan: z.enum(['free', 'launch', 'scale']), snapshotQuota: limit, rootBranchLimit: limit })
+  .partial()
+  .strict();
+
 export const FaultConfigSchema = z.object({ rules: z.array(FaultRuleSchema), seed: z.number().int().optional() });
 
 const LOG_CAP = 100_000;
@@ -66,6 +74,16 @@ function adminRoutes(d: ServerDeps): Route[] {
     route('GET', '/request-counts', () => ({ status: 200, body: { counts: d.requests.counts } })),
     route('POST', '/reset', () => (d.requests.reset(), d.faults.set({ rules: [] }), { status: 204 })),
     route('POST', '/sweep', async () => (await d.sweep(), { status: 204 })),
+    route('GET', '/limits', () => ({ status: 200, body: d.env.limits })),
+    route('PUT', '/limits', ({ body }) => {
+      d.env.limits = changeLimits(d.env.limits, parse(LimitsChangeSchema, body));
+      return { status: 200, body: d.env.limits };
+    }),
+    // What a backup schedule makes (Neon takes these on its own clock; tests take one when they need it).
+    route('POST', '/projects/{project_id}/branches/{branch_id}/scheduled_snapshot', (ctx) => {
+      const req = parse(z.object({ name: z.string().min(1).optional(), expires_at: z.string().optional() }), ctx.body);
+      return takeSnapshot(d.env, ctx as MCtx, { ...req, manual: false });
+    }),
   ];
 }
 

@@ -9,13 +9,13 @@ import {
   newBranch,
 } from '../branching';
 import { checkSnapshotExpiry, mutation, type Env, type MCtx } from '../env';
-import { ApiError, parse, route, type Route } from '../http';
+import { ApiError, parse, route, type Reply, type Route } from '../http';
 import { rfc3339, snapshotId } from '../ids';
 import type { OpSpec } from '../ops';
 import type { ProjectRec, SnapshotRec } from '../types';
 import { branchView, endpointView, snapshotView } from '../views';
 
-const SnapshotParams = z
+export const SnapshotParams = z
   .object({
     name: z.string().min(1).optional(),
     expires_at: z.string().optional(),
@@ -46,59 +46,71 @@ function defaultName(p: ProjectRec, base: string): string {
   return name;
 }
 
+/**
+ * Takes a snapshot of a root branch's head. Only manual snapshots count toward the plan's limit: "the per-plan snapshot
+ * limit applies to manual snapshots only" ("Neon plans", Snapshots; "Backup & restore"); a backup schedule's are not
+ * manual (spec Snapshot `manual`).
+ */
+export async function takeSnapshot(
+  env: Env,
+  ctx: MCtx,
+  req: z.infer<typeof SnapshotParams> & { manual: boolean },
+): Promise<Reply> {
+  const p = env.store.project(ctx.params.project_id!);
+  const b = env.store.branch(p, ctx.params.branch_id!);
+  if (req.lsn || req.timestamp)
+    throw new ApiError(400, 'BAD_REQUEST', 'the emulator snapshots the branch head only (lsn/timestamp unsupported)');
+  checkSnapshotExpiry(req.expires_at);
+  // "Manual snapshots can only be created from root branches" (API reference, Snapshots; "Backup & restore"), and
+  // backup schedules "only apply to root branches" ("Backup & restore").
+  if (b.parent_id)
+    throw new ApiError(
+      400,
+      'BAD_REQUEST',
+      `branch ${b.id} is not a root branch: manual snapshots can only be created from root branches`,
+    );
+  if (req.name) checkNameFree(p, req.name);
+  const manual = p.snapshots.filter((s) => s.manual).length;
+  if (req.manual && manual >= env.limits.snapshotQuota)
+    throw new ApiError(
+      422,
+      'SNAPSHOTS_LIMIT_EXCEEDED',
+      `snapshot limit reached: the project already has ${manual} manual snapshot(s), the most its plan allows`,
+    );
+  return mutation(env, ctx, p, async () => {
+    const dbs = await copyDatabases(env, b.databases, 's');
+    const now = rfc3339();
+    const s: SnapshotRec = {
+      id: snapshotId(),
+      name: req.name ?? defaultName(p, `${b.name} ${now}`),
+      source_branch_id: b.id,
+      created_at: now,
+      timestamp: now,
+      lsn: lsnNow(),
+      manual: req.manual,
+      full_size: 0,
+      ...(req.expires_at ? { expires_at: req.expires_at } : {}),
+      databases: dbs,
+      roles: structuredClone(b.roles),
+    };
+    p.snapshots.push(s);
+    return {
+      status: 200,
+      body: { snapshot: snapshotView(s) },
+      ops: [{ action: 'create_timeline', branch_id: b.id }],
+    };
+  });
+}
+
 export function snapshotRoutes(env: Env): Route[] {
   const { store } = env;
   return [
     route('POST', '/projects/{project_id}/branches/{branch_id}/snapshot', async (ctx) => {
-      const p = store.project(ctx.params.project_id!);
-      const b = store.branch(p, ctx.params.branch_id!);
+      store.branch(store.project(ctx.params.project_id!), ctx.params.branch_id!);
       // createSnapshot takes its parameters in the query only; Neon ignores a JSON body (its guide's curl sends one,
       // and the snapshot then gets the default name and no expiry), so the body is not read here either.
       const req = parse(SnapshotParams, Object.fromEntries(ctx.query.entries()));
-      if (req.lsn || req.timestamp)
-        throw new ApiError(
-          400,
-          'BAD_REQUEST',
-          'the emulator snapshots the branch head only (lsn/timestamp unsupported)',
-        );
-      checkSnapshotExpiry(req.expires_at);
-      // "Manual snapshots can only be created from root branches" (API reference, Snapshots; "Backup & restore").
-      if (b.parent_id)
-        throw new ApiError(
-          400,
-          'BAD_REQUEST',
-          `branch ${b.id} is not a root branch: manual snapshots can only be created from root branches`,
-        );
-      if (req.name) checkNameFree(p, req.name);
-      if (p.snapshots.length >= env.limits.snapshotQuota)
-        throw new ApiError(
-          422,
-          'SNAPSHOTS_LIMIT_EXCEEDED',
-          `snapshot limit reached: the project already has ${env.limits.snapshotQuota} snapshot(s)`,
-        );
-      return mutation(env, ctx as MCtx, p, async () => {
-        const dbs = await copyDatabases(env, b.databases, 's');
-        const now = rfc3339();
-        const s: SnapshotRec = {
-          id: snapshotId(),
-          name: req.name ?? defaultName(p, `${b.name} ${now}`),
-          source_branch_id: b.id,
-          created_at: now,
-          timestamp: now,
-          lsn: lsnNow(),
-          manual: true,
-          full_size: 0,
-          ...(req.expires_at ? { expires_at: req.expires_at } : {}),
-          databases: dbs,
-          roles: structuredClone(b.roles),
-        };
-        p.snapshots.push(s);
-        return {
-          status: 200,
-          body: { snapshot: snapshotView(s) },
-          ops: [{ action: 'create_timeline', branch_id: b.id }],
-        };
-      });
+      return takeSnapshot(env, ctx as MCtx, { ...req, manual: true });
     }),
     route('GET', '/projects/{project_id}/snapshots', ({ params }) => ({
       status: 200,
