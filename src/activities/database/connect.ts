@@ -74,13 +74,13 @@ export const pgConnector: DbConnector = async (connectionString, options) => {
  * worker's shutdown cancels every running one, would wait forever and hold the worker's drain with it.
  */
 function connectUnlessCancelled(client: pg.Client, cancelled: AbortSignal | undefined): Promise<void> {
-  if (!cancelled) return client.connect();
+  if (!cancelled) return client.connect().then(() => undefined);
   return new Promise<void>((resolve, reject) => {
     const onCancel = () => reject(cancelled.reason as Error);
     cancelled.addEventListener('abort', onCancel, { once: true });
     client
       .connect()
-      .then(resolve, reject)
+      .then(() => resolve(), reject)
       .finally(() => cancelled.removeEventListener('abort', onCancel));
   });
 }
