@@ -1,7 +1,7 @@
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
 import { fromSubmitError, validated } from './client/errors';
-import { coordinatorStart } from './client/admission';
+import { coordinatorStart, retryTransientRefusals } from './client/admission';
 import { listRuns, type ListRunsOptions, type RunSummary } from './client/runs';
 import * as schedules from './client/schedules';
 import type { ScheduleInfo, ScheduleKind, ScheduleSettings } from './client/schedules';
@@ -216,14 +216,15 @@ export class NeonPromoteClient {
   ): Promise<Run<R>> {
     const { projectId } = validated(schema, input);
     const workflowId = options.workflowId ?? `${kind}-${projectId}-${uniqueSuffix()}`;
-    const submitted = await this.temporal.workflow
-      .executeUpdateWithStart(submitUpdate, {
+    const submitted = await retryTransientRefusals(() =>
+      this.temporal.workflow.executeUpdateWithStart(submitUpdate, {
         args: [{ kind, workflowId, input, ifBusy: options.ifBusy ?? 'queue', summary: options.summary }],
+        // A start operation is used once: each attempt makes its own.
         startWorkflowOperation: coordinatorStart(projectId, this.taskQueue),
-      })
-      .catch((err: unknown) => {
-        throw fromSubmitError(err, projectId);
-      });
+      }),
+    ).catch((err: unknown) => {
+      throw fromSubmitError(err, projectId);
+    });
     const handle = this.temporal.workflow.getHandle(workflowId);
     return { workflowId, position: submitted.position, handle, result: () => handle.result() as Promise<R> };
   }
