@@ -15,6 +15,7 @@ export const NON_RETRYABLE_FAILURE_TYPES = [
   'OperationFailed',
   'VerificationFailed',
   'InvalidInput',
+  'CheckRoleUnsafe',
 ] as const;
 
 /**

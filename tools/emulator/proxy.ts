@@ -3,11 +3,20 @@ import type { ClusterTarget } from './pg/cluster';
 import type { Namespace } from './pg/namespace';
 import { Relay } from './pg/relay';
 import { captureState, restoreState } from './pg/session-state';
+import { sqlRoleLogin } from './pg/sql-roles';
 import { BackendAuth, FrameReader, authCleartextRequest, errorResponse, parseStartup, startupPacket } from './pg/wire';
 
 /** Where a client session goes, or why it may not. */
 export type Resolution =
-  { ok: true; physical: string; role: string; rolePassword: string } | { ok: false; code: string; message: string };
+  | {
+      ok: true;
+      physical: string;
+      role: string;
+      rolePassword: string;
+      /** A role made with SQL: its password is checked against the server's pg_authid, and it has no namespace. */
+      sqlRole?: boolean;
+    }
+  | { ok: false; code: string; message: string };
 
 export type Resolver = (endpointId: string | undefined, database: string, user: string, password: string) => Resolution;
 
@@ -27,6 +36,8 @@ type Session = {
   ready: Promise<void>;
   /** Logging in past the gate: a copy must wait for it to be in, then park it. */
   pastGate?: boolean;
+  /** The password the backend gets for a role made with SQL (the client's); API roles use the emulator's own. */
+  backendPassword?: string;
 };
 
 /** What quiescing a database did to its sessions. */
@@ -130,6 +141,10 @@ export class PgProxy {
     const { endpoint, options, password } = endpointOf(params, given);
     const user = params.user ?? '';
     const res = this.resolve(endpoint, params.database ?? user, user, password);
+    if (res.ok && res.sqlRole && !(await sqlRoleLogin(this.backend, res.role, password).catch(() => false))) {
+      client.end(errorResponse('28P01', `password authentication failed for user "${user}"`));
+      return;
+    }
     if (!res.ok) {
       client.end(errorResponse(res.code, res.message));
       return;
@@ -143,7 +158,12 @@ export class PgProxy {
       endpointId: endpoint!,
       physical: res.physical,
       role: res.role,
-      params: { ...forwarded, user: this.ns.role(res.role), database: this.ns.database(res.physical) },
+      params: {
+        ...forwarded,
+        user: res.sqlRole ? res.role : this.ns.role(res.role),
+        database: this.ns.database(res.physical),
+      },
+      ...(res.sqlRole ? { backendPassword: password } : {}),
       client,
       ready: new Promise<void>((r) => (ready = r)),
     };
@@ -193,7 +213,7 @@ export class PgProxy {
     backend.on('error', () => backend.destroy());
     backend.write(startupPacket(s.params));
     const breader = new FrameReader(backend);
-    const auth = new BackendAuth(s.params.user!, this.backendPassword(s.role));
+    const auth = new BackendAuth(s.params.user!, s.backendPassword ?? this.backendPassword(s.role));
     const startup: Buffer[] = [];
     for (;;) {
       const m = await breader.message();

@@ -15,9 +15,11 @@ export function resolver(store: Store): Resolver {
       if (!ep) continue;
       const b = p.branches.find((x) => x.id === ep.branch_id);
       const role = b?.roles.find((r) => r.name === user);
+      const db = b?.databases.find((d) => d.name === database);
+      // Not a role of the API: one made with SQL, whose password the proxy checks on the server.
+      if (b && !role && db) return { ok: true, physical: db.physical, role: user, rolePassword: '', sqlRole: true };
       if (!b || !role || role.password !== password)
         return { ok: false, code: '28P01', message: `password authentication failed for user "${user}"` };
-      const db = b.databases.find((d) => d.name === database);
       if (!db) return { ok: false, code: '3D000', message: `database "${database}" does not exist` };
       return { ok: true, physical: db.physical, role: role.name, rolePassword: role.password };
     }

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { connectionSecrets, redact } from '../../shared/secrets';
+import { redact } from '../../shared/secrets';
+import { openCheckSession } from './check-role';
 import { verificationCheck } from './checks';
-import { pgConnector, branchConnectionUri } from './connect';
+import { pgConnector } from './connect';
 import type { ActivityDeps, DbSession } from '../deps';
-import { activity, failure } from '../failures';
+import { activity } from '../failures';
 import { neonId } from '../inputs';
 import type { ExplainActivities, ExplainChecksResult } from '../contract';
 
@@ -72,6 +73,7 @@ async function whyNotReadOnly(session: DbSession, sql: string, timeoutMs: number
     return `EXPLAIN refused it: ${err instanceof Error ? err.message : String(err)}`;
   } finally {
     await session.query('ROLLBACK').catch(() => undefined);
+    await session.query('DISCARD ALL').catch(() => undefined);
   }
 }
 
@@ -100,12 +102,8 @@ export function explainActivities({ neon, db = pgConnector }: ActivityDeps) {
       );
       if (sqlChecks.length === 0) return { refused: [] };
       const timeoutMs = input.statementTimeoutMs ?? 5_000;
-      const uri = await branchConnectionUri(neon, input, call);
-      const secrets = connectionSecrets(uri);
-      const session = await db(uri, { statementTimeoutMs: timeoutMs }).catch((err: unknown) => {
-        const message = err instanceof Error ? err.message : String(err);
-        throw failure('DatabaseUnreachable', `cannot connect to branch ${input.branchId}: ${redact(message, secrets)}`);
-      });
+      // As the role the checks will run as: what it may not read is refused now, not after snapshots and restores.
+      const { session, secrets } = await openCheckSession(neon, db, input, call, timeoutMs);
       try {
         const refused: ExplainChecksResult['refused'] = [];
         for (const { index, sql } of sqlChecks) {

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { MAX_CHECKS_PER_VERIFICATION } from '../../shared/checks';
-import { connectionSecrets, redact } from '../../shared/secrets';
+import { redact } from '../../shared/secrets';
+import { openCheckSession } from './check-role';
 import { verificationCheck, judgeSql } from './checks';
-import { pgConnector, undiciGet, branchConnectionUri } from './connect';
+import { pgConnector, undiciGet } from './connect';
 import type { ActivityDeps, DbSession } from '../deps';
 import { activity, failure } from '../failures';
 import { neonId } from '../inputs';
@@ -35,8 +36,9 @@ function isTransient(err: unknown): boolean {
 }
 
 /**
- * Verifies a branch with the caller's checks. The connection string (it holds the password) is fetched here and
- * never leaves this function: not in the result, not in a failure, not in a log line.
+ * Verifies a branch with the caller's checks, run as the read-only role of ./check-role.ts. The connection strings
+ * (they hold passwords) are made here and never leave this function: not in the result, not in a failure, not in a log
+ * line.
  */
 export function verifyActivities({ neon, db = pgConnector, httpGet = undiciGet }: ActivityDeps) {
   return {
@@ -48,16 +50,7 @@ export function verifyActivities({ neon, db = pgConnector, httpGet = undiciGet }
       let session: DbSession | undefined;
       const results: CheckResult[] = [];
       try {
-        if (needsDb) {
-          const uri = await branchConnectionUri(neon, input, call);
-          secrets = connectionSecrets(uri);
-          session = await db(uri, { statementTimeoutMs }).catch((err: unknown) => {
-            throw failure(
-              'DatabaseUnreachable',
-              `cannot connect to branch ${input.branchId}: ${redact(messageOf(err), secrets)}`,
-            );
-          });
-        }
+        if (needsDb) ({ session, secrets } = await openCheckSession(neon, db, input, call, statementTimeoutMs));
         for (const [i, check] of input.checks.entries()) {
           const name = check.name ?? `${check.kind}#${i + 1}`;
           let detail: string | null;
@@ -96,7 +89,11 @@ export function verifyActivities({ neon, db = pgConnector, httpGet = undiciGet }
   } satisfies Partial<VerificationActivities>;
 }
 
-/** Each check in its own read-only transaction with a statement timeout, so one failure cannot poison the next. */
+/**
+ * Each check in its own read-only transaction with a statement timeout, so one failure cannot poison the next. After
+ * it, DISCARD ALL drops what a check may have left on the session for the next one or for the rest of the
+ * verification: settings it set with set_config, advisory locks it took (others may wait on them), LISTENs.
+ */
 async function readOnly<T>(session: DbSession, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   await session.query('BEGIN TRANSACTION READ ONLY');
   try {
@@ -104,6 +101,7 @@ async function readOnly<T>(session: DbSession, timeoutMs: number, fn: () => Prom
     return await fn();
   } finally {
     await session.query('ROLLBACK').catch(() => undefined);
+    await session.query('DISCARD ALL').catch(() => undefined);
   }
 }
 

@@ -58,14 +58,19 @@ export class DataPlane {
     return createHash('sha256').update(`${this.secret}:${role}`).digest('hex').slice(0, 32);
   }
 
+  /**
+   * A role made through the API. CREATEROLE as at Neon ("Manage roles": roles created in the Console, CLI or API are
+   * members of neon_superuser, which has CREATEROLE; Neon's compute sets CREATEROLE on each such role too), so the
+   * owner can make roles with SQL. The rest of neon_superuser's rights are not given (see the README).
+   */
   async ensureRole(role: string): Promise<void> {
     const pw = this.rolePassword(role).replace(/'/g, "''");
     const name = this.ns.role(role);
     const ensure = () =>
       this.pool.query(
         `DO $$ BEGIN
-         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(name)}) THEN CREATE ROLE ${q(name)} LOGIN PASSWORD '${pw}';
-         ELSE ALTER ROLE ${q(name)} LOGIN PASSWORD '${pw}'; END IF; END $$`,
+         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(name)}) THEN CREATE ROLE ${q(name)} LOGIN CREATEROLE PASSWORD '${pw}';
+         ELSE ALTER ROLE ${q(name)} LOGIN CREATEROLE PASSWORD '${pw}'; END IF; END $$`,
       );
     try {
       await ensure();
