@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { scrubSqlSecrets } from '../../shared/sql-secrets';
 import type { ActivityDeps } from '../deps';
 import { activity } from '../failures';
 import { neonId } from '../inputs';
@@ -13,7 +14,10 @@ export function schemaActivities({ neon }: ActivityDeps) {
     compareSchema: activity(
       z.object({ projectId: neonId, branchId: neonId, baseBranchId: neonId, databaseName: z.string().min(1) }),
       async ({ projectId, branchId, baseBranchId, databaseName }, call) => {
-        const diff = await neon.compareSchema(projectId, branchId, { baseBranchId, databaseName }, call);
+        // Scrubbed before it is cut, kept in history or shown anywhere: a dump carries the schema's credentials.
+        const diff = scrubSqlSecrets(
+          await neon.compareSchema(projectId, branchId, { baseBranchId, databaseName }, call),
+        );
         const truncated = diff.length > MAX_DIFF_CHARS;
         return { identical: diff.trim() === '', diff: truncated ? diff.slice(0, MAX_DIFF_CHARS) : diff, truncated };
       },
