@@ -34,8 +34,13 @@ export type ActivityDeps = {
   clock?: Clock;
   db?: DbConnector;
   httpGet?: HttpGet;
-  /** The plan's snapshot limit (Neon does not report it): 1 on Free, 10 on paid plans. Default 10. */
+  /**
+   * The plan's limit of manual snapshots per project (Neon does not report it): 1 on Free, 100 on paid plans (10 in
+   * Neon's earlier docs). Default 10; null: unknown.
+   */
   snapshotLimit?: number | null;
+  /** The plan's limit of root branches per project (Neon does not report it): 3 Free, 5 Launch, 25 Scale. Default null: unknown. */
+  rootBranchLimit?: number | null;
 };
 
 export const systemClock: Clock = {

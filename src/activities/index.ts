@@ -42,8 +42,9 @@ export function createActivities(deps: ActivityDeps): Activities {
 
 /**
  * The worker's wiring: the API key and settings come from the worker's environment, never from workflow input.
- * NEON_API_KEY (required), NEON_API_BASE_URL, NEON_SNAPSHOT_LIMIT ("none" when unknown); the rate budget reads
- * NEON_RATE_PER_MINUTE and NEON_RATE_PER_SECOND_PER_ROUTE.
+ * NEON_API_KEY (required), NEON_API_BASE_URL; the plan's limits: NEON_PLAN (free, launch or scale) sets both,
+ * NEON_SNAPSHOT_LIMIT and NEON_ROOT_BRANCH_LIMIT ("none" when unknown) each override it (without any: 10 manual
+ * snapshots, root branches unknown); the rate budget reads NEON_RATE_PER_MINUTE and NEON_RATE_PER_SECOND_PER_ROUTE.
  */
 export function createActivitiesFromEnv(
   env: NodeJS.ProcessEnv = process.env,
@@ -51,12 +52,38 @@ export function createActivitiesFromEnv(
 ): Activities {
   const apiKey = env.NEON_API_KEY;
   if (!apiKey) throw new Error('NEON_API_KEY is not set for the worker');
-  const limit = env.NEON_SNAPSHOT_LIMIT;
+  const plan = planLimits(env.NEON_PLAN);
   return createActivities({
     neon: createNeonClient({ apiKey, baseUrl: env.NEON_API_BASE_URL || undefined }),
-    snapshotLimit: limit === 'none' ? null : limit ? Number(limit) : 10,
+    snapshotLimit: limitSetting(env.NEON_SNAPSHOT_LIMIT, 'NEON_SNAPSHOT_LIMIT', plan?.snapshotLimit ?? 10),
+    rootBranchLimit: limitSetting(env.NEON_ROOT_BRANCH_LIMIT, 'NEON_ROOT_BRANCH_LIMIT', plan?.rootBranchLimit ?? null),
     ...overrides,
   });
+}
+
+/**
+ * Neon's per-project limits by plan: root branches ("Manage branches", Root branch) and manual snapshots ("Neon plans",
+ * Snapshots; the paid plans' 100 is 10 in Neon's earlier docs, which NEON_SNAPSHOT_LIMIT=10 follows).
+ */
+export const PLAN_LIMITS = {
+  free: { rootBranchLimit: 3, snapshotLimit: 1 },
+  launch: { rootBranchLimit: 5, snapshotLimit: 100 },
+  scale: { rootBranchLimit: 25, snapshotLimit: 100 },
+} as const;
+
+function planLimits(plan: string | undefined): (typeof PLAN_LIMITS)[keyof typeof PLAN_LIMITS] | null {
+  if (!plan) return null;
+  if (!Object.hasOwn(PLAN_LIMITS, plan)) throw new Error(`NEON_PLAN must be free, launch or scale, not "${plan}"`);
+  return PLAN_LIMITS[plan as keyof typeof PLAN_LIMITS];
+}
+
+function limitSetting(value: string | undefined, name: string, otherwise: number | null): number | null {
+  if (value === undefined || value === '') return otherwise;
+  if (value === 'none') return null;
+  const limit = Number(value);
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new Error(`${name} must be a whole number or "none", not "${value}"`);
+  return limit;
 }
 
 export type * from './contract';

@@ -13,6 +13,7 @@ const REFUSALS = new Set([
   'SameBranch',
   'NoEndpoint',
   'SnapshotQuota',
+  'RootBranchLimit',
   'SnapshotMissing',
   'SnapshotAmbiguous',
   'NotARootBranch',

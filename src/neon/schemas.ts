@@ -61,6 +61,8 @@ export const snapshotSchema = z.object({
   source_branch_id: optional(z.string()),
   created_at: z.string(),
   expires_at: optional(z.string()),
+  /** false for a backup schedule's snapshot, which does not count toward the plan's limit of manual snapshots. */
+  manual: optional(z.boolean()),
 });
 export type NeonSnapshot = z.infer<typeof snapshotSchema>;
 

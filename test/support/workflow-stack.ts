@@ -63,12 +63,20 @@ export async function startStack(testFile: string, emulator: EmulatorOptions = {
   };
 }
 
-/** The Neon activities of a worker on the emulator; its `http` checks reach the tests' servers on 127.0.0.1. */
-export function neonActivities(emu: Emulator, snapshotLimit = 10) {
+/**
+ * The Neon activities of a worker on the emulator; its `http` checks reach the tests' servers on 127.0.0.1. The plan's
+ * limits as the worker is configured with them: 10 manual snapshots and root branches unknown unless given.
+ */
+export function neonActivities(
+  emu: Emulator,
+  snapshotLimit: number | null = 10,
+  rootBranchLimit: number | null = null,
+) {
   return createActivities({
     neon: createNeonClient({ baseUrl: emu.baseUrl, apiKey: emu.apiKey, rateBudget: new RateBudget() }),
     httpGet: httpGetter({ allowPrivateNetwork: true }),
     snapshotLimit,
+    rootBranchLimit,
   });
 }
 

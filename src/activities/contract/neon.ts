@@ -43,6 +43,8 @@ export type SnapshotInfo = {
   expiresAt: IsoTimestamp | null;
   lsn: string | null;
   timestamp: IsoTimestamp | null;
+  /** Taken by a request (ours or anyone's), not by a backup schedule: only these count toward the plan's limit. */
+  manual: boolean;
 };
 
 /**
@@ -71,10 +73,12 @@ export type ResolveEnvironmentResult = {
   /** All branches of the project, without endpoints, e.g. to find "(old)" backups and previews. */
   branches: BranchInfo[];
   snapshots: SnapshotInfo[];
-  /** The plan's snapshot limit as configured for the worker (Neon does not report it); null when unknown. */
+  /** The plan's limit of manual snapshots as configured for the worker (Neon does not report it); null when unknown. */
   snapshotLimit: number | null;
-  /** snapshotLimit - snapshots.length, or null when the limit is unknown. */
+  /** snapshotLimit less the manual snapshots (scheduled ones do not count), or null when the limit is unknown. */
   freeSnapshotSlots: number | null;
+  /** The plan's limit of root branches as configured for the worker (Neon does not report it); null when unknown. */
+  rootBranchLimit: number | null;
 };
 
 /** Every branch of a project and every endpoint, as Neon has them now (the listPreviews workflow reads these). */

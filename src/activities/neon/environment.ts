@@ -18,7 +18,12 @@ export async function withEndpoints(
 }
 
 /** Reading activities: they resolve branches by name, because IDs change on every finalized restore. */
-export function environmentActivities({ neon, clock = systemClock, snapshotLimit = 10 }: ActivityDeps) {
+export function environmentActivities({
+  neon,
+  clock = systemClock,
+  snapshotLimit = 10,
+  rootBranchLimit = null,
+}: ActivityDeps) {
   return {
     resolveEnvironment: activity(
       z.object({ projectId: neonId, prodBranchName: resourceName, devBranchName: resourceName }),
@@ -43,6 +48,7 @@ export function environmentActivities({ neon, clock = systemClock, snapshotLimit
           return { ...toBranchInfo(branch), endpoints: own.map(toEndpointInfo) };
         };
         const limit = snapshotLimit ?? null;
+        const manual = snapshots.filter((snapshot) => snapshot.manual !== false).length;
         return {
           projectId,
           observedAt,
@@ -51,7 +57,8 @@ export function environmentActivities({ neon, clock = systemClock, snapshotLimit
           branches: branches.map(toBranchInfo),
           snapshots: snapshots.map(toSnapshotInfo),
           snapshotLimit: limit,
-          freeSnapshotSlots: limit === null ? null : Math.max(0, limit - snapshots.length),
+          freeSnapshotSlots: limit === null ? null : Math.max(0, limit - manual),
+          rootBranchLimit: rootBranchLimit ?? null,
         };
       },
     ),

@@ -31,6 +31,8 @@ export function toSnapshotInfo(snapshot: NeonSnapshot): SnapshotInfo {
     expiresAt: snapshot.expires_at,
     lsn: snapshot.lsn,
     timestamp: snapshot.timestamp,
+    // Absent (an older API): counted as manual, so the product never thinks it has more room than it does.
+    manual: snapshot.manual ?? true,
   };
 }
 

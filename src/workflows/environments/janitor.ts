@@ -6,6 +6,8 @@
  * the current fork point never is. A backup without an expiry is never deleted: a run that replaced a branch gives the
  * backup one unless it keeps it on purpose (a verification failed after the swap, and the backup is the way back) or
  * Neon refused it (the backup has children); it is listed as skipped, for an operator to delete once done with it.
+ * Nor is a rollback snapshot without expiry deleted for its age: a run keeps it so while it may roll prod back, and its
+ * retention is a timer's to end (steps/retention.ts); only the quota rule above takes the oldest beyond those kept.
  */
 import type { BranchInfo, SnapshotInfo } from '../../activities/contract';
 import { janitorInput, type JanitorInput } from '../contract/inputs';
@@ -54,12 +56,19 @@ export async function janitor(raw: JanitorInput): Promise<JanitorResult> {
       return [];
     });
   if (env.snapshotLimit !== null) {
-    // Room for the next promotion, taken from the oldest rollback points beyond the ones always kept.
-    const over = env.snapshots.length - snapshots.length - (env.snapshotLimit - options.reserveSnapshotSlots);
+    // Room for the next promotion, taken from the oldest rollback points beyond the ones always kept. Only manual
+    // snapshots count toward the plan's limit: a backup schedule's hold no slot.
+    const manual = (listed: SnapshotInfo[]) => listed.filter((snapshot) => snapshot.manual).length;
+    const over =
+      manual(env.snapshots) -
+      manual(snapshots.map(({ snapshot }) => snapshot)) -
+      (env.snapshotLimit - options.reserveSnapshotSlots);
     const rollbacks = env.snapshots
       .filter(
         (snapshot) =>
-          isOwned(snapshot.name, 'rollback') && !snapshots.some((listed) => listed.snapshot.id === snapshot.id),
+          snapshot.manual &&
+          isOwned(snapshot.name, 'rollback') &&
+          !snapshots.some((listed) => listed.snapshot.id === snapshot.id),
       )
       .sort((older, newer) => older.createdAt.localeCompare(newer.createdAt));
     const spare = rollbacks.slice(0, Math.max(0, rollbacks.length - options.keepRollbackSnapshots));

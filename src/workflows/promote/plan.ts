@@ -1,18 +1,15 @@
 /** Step 1 of a promotion: what would happen, and whether it can happen at all. Changes nothing in a dry run. */
-import type { CompareSchemaResult, IsoTimestamp, SnapshotInfo } from '../../activities/contract';
+import type { CompareSchemaResult } from '../../activities/contract';
 import { neonReads } from '../runtime/activity-options';
 import { databaseRefOf } from '../contract/database-ref';
 import type { ForkPoint } from '../contract/definitions';
 import type { PromoteOptions } from '../contract/inputs';
-import { isOwned } from '../contract/names';
 import { refuse } from '../contract/failures';
 import { requireReadOnlyChecks } from '../steps/checks';
 import { deleteSnapshot } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
 import { currentForkPoint } from '../steps/fork-point';
-
-/** A promotion takes two snapshots: the rollback point and the candidate; by migrations, only the anchor. */
-const slotsNeeded = (options: PromoteOptions): number => (options.strategy === 'migrations' ? 1 : 2);
+import { roomFor } from './room';
 
 export type PromotionPlan = {
   prodBranchId: string;
@@ -24,21 +21,11 @@ export type PromotionPlan = {
   freeSnapshotSlots: number | null;
   /** Our own expired snapshots deleted (or, in a dry run, that would be deleted) to make room. */
   expiredSnapshots: { id: string; name: string }[];
+  /** Our oldest rollback points deleted (or, in a dry run, that would be) to make room: the newest is always kept. */
+  rotatedSnapshots: { id: string; name: string }[];
   /** The state of prod dev was forked from (null: none kept): prod's own writes are those made since. */
   forkPoint: ForkPoint | null;
 };
-
-/**
- * Our snapshots whose retention was over when they were listed; Neon may not have deleted them yet. Judged by the
- * listing's own time, not workflow time: which snapshots are deleted must be the same on replay (see
- * ResolveEnvironmentResult.observedAt).
- */
-function expiredOwn(snapshots: SnapshotInfo[], listedAt: IsoTimestamp): SnapshotInfo[] {
-  const now = Date.parse(listedAt);
-  return snapshots.filter(
-    (snapshot) => isOwned(snapshot.name) && snapshot.expiresAt !== null && Date.parse(snapshot.expiresAt) <= now,
-  );
-}
 
 export async function planPromotion(options: PromoteOptions): Promise<PromotionPlan> {
   const env = await resolveEnvironment(options);
@@ -54,19 +41,9 @@ export async function planPromotion(options: PromoteOptions): Promise<PromotionP
     { checks: options.checks, postSwapChecks: options.postSwapChecks },
   );
 
-  const expired = expiredOwn(env.snapshots, env.observedAt);
-  const free = env.freeSnapshotSlots;
-  const needed = slotsNeeded(options);
-  if (free !== null && free < needed) {
-    if (free + expired.length < needed) {
-      throw refuse(
-        `a promotion needs ${needed} free snapshot slots; project ${options.projectId} has ${free} of ` +
-          `${env.snapshotLimit} and only ${expired.length} expired snapshot(s) of ours to delete`,
-        'SnapshotQuota',
-      );
-    }
-    if (!options.dryRun) for (const snapshot of expired) await deleteSnapshot(options.projectId, snapshot.id);
-  }
+  const room = roomFor(options, env);
+  if (room.refusal) throw refuse(room.refusal.message, room.refusal.type);
+  if (!options.dryRun) for (const { snapshot } of room.deletions) await deleteSnapshot(options.projectId, snapshot.id);
   const schemaDiff = await neonReads.compareSchema({
     projectId: options.projectId,
     branchId: dev.id,
@@ -78,9 +55,13 @@ export async function planPromotion(options: PromoteOptions): Promise<PromotionP
     prodEndpointId,
     devBranchId: dev.id,
     schemaDiff,
-    freeSnapshotSlots: free,
-    expiredSnapshots:
-      free !== null && free < needed ? expired.map((snapshot) => ({ id: snapshot.id, name: snapshot.name })) : [],
+    freeSnapshotSlots: env.freeSnapshotSlots,
+    expiredSnapshots: room.deletions
+      .filter(({ why }) => why === 'expired')
+      .map(({ snapshot }) => ({ id: snapshot.id, name: snapshot.name })),
+    rotatedSnapshots: room.deletions
+      .filter(({ why }) => why === 'rotated')
+      .map(({ snapshot }) => ({ id: snapshot.id, name: snapshot.name })),
     forkPoint: currentForkPoint(env.snapshots),
   };
 }

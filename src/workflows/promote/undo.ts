@@ -6,7 +6,8 @@ import type { PromoteResult } from './promote';
 import type { PromotionPlan } from './plan';
 import type { DatabaseRef } from '../contract/database-ref';
 import { verify } from '../steps/checks';
-import { liftFenceOf, retireBackup } from '../steps/cleanup';
+import { deleteBranch, liftFenceOf, retireBackup } from '../steps/cleanup';
+import { compensations } from '../runtime/activity-options';
 import { type Swap, restoreOnto } from '../steps/restore';
 
 /**
@@ -23,6 +24,13 @@ export async function undoSwap(
   const { swap, result } = ctx;
   const id = workflowInfo().workflowId;
   await run.step('roll_back', async (step) => {
+    // The restore below makes a root branch: the fork point's copy (only the carry used it, and that is over) gives
+    // up its slot first, so a promotion and its rollback fit a plan with room for two (plan.ts, room.ts).
+    const forkBase = await compensations.getBranch({
+      projectId: database.projectId,
+      branchName: resourceName('base', id),
+    });
+    if (forkBase) await deleteBranch(database.projectId, forkBase.id);
     const back = await restoreOnto(database.projectId, ctx.rollbackSnapshotId, swap.restoredBranchId, {
       restored: resourceName('undo', id),
       old: resourceName('failed', id),
