@@ -59,9 +59,9 @@ export class DataPlane {
   }
 
   /**
-   * A role made through the API. CREATEROLE as at Neon ("Manage roles": roles created in the Console, CLI or API are
-   * members of neon_superuser, which has CREATEROLE; Neon's compute sets CREATEROLE on each such role too), so the
-   * owner can make roles with SQL. The rest of neon_superuser's rights are not given (see the README).
+   * A role made through the API, with CREATEROLE and BYPASSRLS as at Neon ("Manage roles": roles created in the
+   * Console, CLI or API are members of neon_superuser, which has CREATEROLE and BYPASSRLS), so the owner can make roles
+   * with SQL and give them BYPASSRLS. The rest of neon_superuser's rights are not given (see the README).
    */
   async ensureRole(role: string): Promise<void> {
     const pw = this.rolePassword(role).replace(/'/g, "''");
@@ -69,8 +69,8 @@ export class DataPlane {
     const ensure = () =>
       this.pool.query(
         `DO $$ BEGIN
-         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(name)}) THEN CREATE ROLE ${q(name)} LOGIN CREATEROLE PASSWORD '${pw}';
-         ELSE ALTER ROLE ${q(name)} LOGIN CREATEROLE PASSWORD '${pw}'; END IF; END $$`,
+         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(name)}) THEN CREATE ROLE ${q(name)} LOGIN CREATEROLE BYPASSRLS PASSWORD '${pw}';
+         ELSE ALTER ROLE ${q(name)} LOGIN CREATEROLE BYPASSRLS PASSWORD '${pw}'; END IF; END $$`,
       );
     try {
       await ensure();
