@@ -11,6 +11,10 @@
  * requests granted within any window + margin number at most the limit, hence as long as grant-to-arrival delays differ
  * by less than `marginMs`, no window of Neon's length sees more than the limit arrive. With the defaults that is 40 per
  * 1.1 s per route (about 36/s) and 700 per 60.1 s.
+ *
+ * The limits can change while requests wait (`setLimits`): a worker pointed at an account that other workers share
+ * enforces the share of the account's budget it currently holds (src/worker/rate-lease.ts), and 0 makes every caller
+ * wait until a share arrives.
  */
 
 export type RateBudgetOptions = {
@@ -27,20 +31,53 @@ export type RateBudgetOptions = {
   clock?: { now(): number; sleep(ms: number, signal?: AbortSignal): Promise<void> };
 };
 
+/** Limits of a budget or of a share of one: requests in any sliding minute, and per route in any sliding second. */
+export type RateLimits = { perMinute: number; perSecondPerRoute: number };
+
+/** What a budget has let through lately and how many callers wait: a shared budget's measure of demand. */
+export type RateUsage = {
+  /** Grants within the last minute plus margin, all routes. */
+  perMinute: number;
+  /** Grants within the last second plus margin on the busiest route. */
+  perSecondPerRoute: number;
+  /** Callers waiting for a grant now. */
+  waiting: number;
+};
+
+/** How long a caller waits at most before looking again while its limit is 0 (a new limit wakes it sooner). */
+const IDLE_LOOK_MS = 1000;
+/** How much longer than its minute window a budget remembers grants for `usage`. */
+const USAGE_EXTRA_MS = 10_000;
+
 /** Timestamps of recent grants, oldest first; pruned on every look. */
 class SlidingWindow {
   private readonly times: number[] = [];
   constructor(
-    readonly limit: number,
+    public limit: number,
     readonly windowMs: number,
   ) {}
 
-  /** Milliseconds until one more grant fits (0 = now). */
+  /** Milliseconds until one more grant fits (0 = now; Infinity while the limit is 0). */
   waitMs(now: number): number {
-    while (this.times.length > 0 && (this.times[0] ?? 0) <= now - this.windowMs) this.times.shift();
-    if (this.times.length < this.limit) return 0;
-    const oldest = this.times[this.times.length - this.limit] ?? now;
+    const count = this.count(now);
+    if (count < this.limit) return 0;
+    if (this.limit <= 0) return Infinity;
+    const oldest = this.times[count - this.limit] ?? now;
     return Math.max(1, oldest + this.windowMs - now);
+  }
+
+  /** Grants within the window ending now. */
+  count(now: number): number {
+    while (this.times.length > 0 && (this.times[0] ?? 0) <= now - this.windowMs) this.times.shift();
+    return this.times.length;
+  }
+
+  /** Grants within the last `ms` (at most the window). */
+  countWithin(now: number, ms: number): number {
+    this.count(now);
+    let n = 0;
+    for (let i = this.times.length - 1; i >= 0 && (this.times[i] ?? 0) > now - ms; i--) n++;
+    return n;
   }
 
   record(now: number): void {
@@ -53,24 +90,71 @@ class SlidingWindow {
 }
 
 export class RateBudget {
-  readonly perMinute: number;
-  readonly perSecondPerRoute: number;
+  /** The limits it was configured with: the account's whole budget when the budget is shared. */
+  readonly configured: RateLimits;
   readonly marginMs: number;
+  private current: RateLimits;
+  /** Callers waiting, each with a controller that wakes it when the limits change. */
+  private readonly waiters = new Set<AbortController>();
   private readonly overall: SlidingWindow;
+  /** Every grant of the last minute plus margin plus USAGE_EXTRA_MS, whatever the limits. */
+  private readonly recent: SlidingWindow;
   private readonly routes = new Map<string, SlidingWindow>();
   private readonly clock: NonNullable<RateBudgetOptions['clock']>;
   private granted = 0;
   private waited = 0;
 
   constructor(options: RateBudgetOptions = {}) {
-    this.perMinute = options.perMinute ?? 700;
-    this.perSecondPerRoute = options.perSecondPerRoute ?? 40;
+    this.configured = { perMinute: options.perMinute ?? 700, perSecondPerRoute: options.perSecondPerRoute ?? 40 };
     this.marginMs = options.marginMs ?? 100;
-    if (!(this.perMinute >= 1) || !(this.perSecondPerRoute >= 1))
+    if (!(this.configured.perMinute >= 1) || !(this.configured.perSecondPerRoute >= 1))
       throw new RangeError('rate budget limits must be >= 1');
     if (!(this.marginMs >= 0)) throw new RangeError('rate budget margin must be >= 0');
-    this.overall = new SlidingWindow(this.perMinute, 60_000 + this.marginMs);
+    this.current = { ...this.configured };
+    this.overall = new SlidingWindow(this.current.perMinute, 60_000 + this.marginMs);
+    this.recent = new SlidingWindow(Infinity, 60_000 + this.marginMs + USAGE_EXTRA_MS);
     this.clock = options.clock ?? { now: () => Date.now(), sleep };
+  }
+
+  /** Requests in any sliding minute it lets through now. */
+  get perMinute(): number {
+    return this.current.perMinute;
+  }
+
+  /** Requests per route in any sliding second it lets through now. */
+  get perSecondPerRoute(): number {
+    return this.current.perSecondPerRoute;
+  }
+
+  /**
+   * Enforces other limits from now on (whole numbers, 0 = let nothing through), and wakes the waiting callers to look
+   * again. Grants already made stay in the windows: after a cut, callers wait until the grants of the last window
+   * number fewer than the new limit, so no window holds more than the largest limit in force during it.
+   */
+  setLimits(limits: RateLimits): void {
+    const { perMinute, perSecondPerRoute } = limits;
+    if (!Number.isInteger(perMinute) || !Number.isInteger(perSecondPerRoute) || perMinute < 0 || perSecondPerRoute < 0)
+      throw new RangeError('rate budget limits must be whole numbers >= 0');
+    this.current = { perMinute, perSecondPerRoute };
+    this.overall.limit = perMinute;
+    for (const window of this.routes.values()) window.limit = perSecondPerRoute;
+    for (const waiter of this.waiters) waiter.abort();
+  }
+
+  /**
+   * Grants within the last minute plus margin plus `extraMs` (at most USAGE_EXTRA_MS), on the busiest route within the
+   * last second plus margin, and the callers waiting now.
+   */
+  usage(extraMs = 0): RateUsage {
+    const now = this.clock.now();
+    const minuteMs = 60_000 + this.marginMs + Math.min(Math.max(0, extraMs), USAGE_EXTRA_MS);
+    let busiest = 0;
+    for (const window of this.routes.values()) busiest = Math.max(busiest, window.count(now));
+    return {
+      perMinute: this.recent.countWithin(now, minuteMs),
+      perSecondPerRoute: busiest,
+      waiting: this.waiters.size,
+    };
   }
 
   /**
@@ -86,12 +170,23 @@ export class RateBudget {
       if (wait === 0) {
         // Check and record happen in one synchronous turn, so concurrent callers cannot both take the last slot.
         this.overall.record(now);
+        this.recent.record(now);
         routeWindow.record(now);
         this.granted++;
         return;
       }
       this.waited++;
-      await this.clock.sleep(wait, signal);
+      const wake = new AbortController();
+      this.waiters.add(wake);
+      try {
+        const either = signal ? AbortSignal.any([signal, wake.signal]) : wake.signal;
+        await this.clock.sleep(Number.isFinite(wait) ? wait : IDLE_LOOK_MS, either).catch((err: unknown) => {
+          // Woken by new limits: look again. The caller's own cancellation ends the wait.
+          if (signal?.aborted || !wake.signal.aborted) throw err;
+        });
+      } finally {
+        this.waiters.delete(wake);
+      }
     }
   }
 
@@ -105,7 +200,7 @@ export class RateBudget {
     if (!window) {
       // Drop idle routes now and then; the map holds route templates, so it stays small anyway.
       if (this.routes.size > 1000) for (const [key, w] of this.routes) if (w.idle) this.routes.delete(key);
-      window = new SlidingWindow(this.perSecondPerRoute, 1_000 + this.marginMs);
+      window = new SlidingWindow(this.current.perSecondPerRoute, 1_000 + this.marginMs);
       this.routes.set(route, window);
     }
     return window;

@@ -117,4 +117,40 @@ describe('RateBudget', () => {
     await expect(budget.acquire('r', controller.signal)).rejects.toBe(reason);
     expect(Date.now() - started).toBeLessThan(500);
   });
+
+  it('with its limits set to 0 lets nothing through until a share arrives, which wakes the waiting caller', async () => {
+    const budget = new RateBudget({ perSecondPerRoute: 5, perMinute: 100 });
+    budget.setLimits({ perMinute: 0, perSecondPerRoute: 0 });
+    let granted = false;
+    const waiting = budget.acquire('r').then(() => (granted = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(granted).toBe(false);
+    expect(budget.usage().waiting).toBe(1);
+    budget.setLimits({ perMinute: 1, perSecondPerRoute: 1 });
+    await waiting;
+    expect(budget.usage()).toEqual({ perMinute: 1, perSecondPerRoute: 1, waiting: 0 });
+    expect(budget.configured).toEqual({ perMinute: 100, perSecondPerRoute: 5 });
+  });
+
+  it('after a cut, grants already made count: callers wait until the window holds fewer than the new limit', async () => {
+    const clock = fakeClock();
+    const budget = new RateBudget({ perSecondPerRoute: 1000, perMinute: 10, marginMs: 0, clock });
+    const start = clock.now();
+    for (let i = 0; i < 10; i++) await budget.acquire(`r${i}`);
+    budget.setLimits({ perMinute: 4, perSecondPerRoute: 1000 });
+    await budget.acquire('r');
+    // The 10 grants at `start` leave the window only a minute later; then 1 of 4 is taken.
+    expect(clock.now() - start).toBe(60_000);
+    expect(budget.usage().perMinute).toBe(1);
+  });
+
+  it('usage counts grants over a minute plus margin plus the extra asked for', () => {
+    const clock = fakeClock();
+    const budget = new RateBudget({ perSecondPerRoute: 1000, perMinute: 1000, marginMs: 100, clock });
+    void budget.acquire('a');
+    clock.advance(61_000);
+    void budget.acquire('a');
+    expect(budget.usage().perMinute).toBe(1);
+    expect(budget.usage(3_000).perMinute).toBe(2);
+  });
 });
