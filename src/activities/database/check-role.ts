@@ -35,7 +35,7 @@ const USER_SCHEMA = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n
     AND n.nspname NOT LIKE 'pg\\_temp%'`;
 
 /**
- * Creates the reader if it is missing, gives it a new password valid for a few minutes, and grants it what the owner
+ * Creates the reader if it is missing or gives it a new password, valid for a few minutes, and grants it what the owner
  * may grant of reading this database. One DO block, so it is applied whole or not at all. Neon takes passwords only in
  * plain text ("Manage roles with SQL"), so the password is in the statement: it is random, used once, expires, and
  * opens a session that can only read.
@@ -46,12 +46,15 @@ DECLARE
   reader constant text := '${CHECK_ROLE}';
   r record;
 BEGIN
+  -- With its password from the start: Neon asks one of every role made with SQL ("Manage database access").
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = reader) THEN
-    EXECUTE format('CREATE ROLE %I NOLOGIN%s', reader,
+    EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L VALID UNTIL %L%s', reader, '${password}',
+      (now() + interval '${LOGIN_WINDOW}')::text,
       CASE WHEN (SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user) THEN ' BYPASSRLS' ELSE '' END);
+  ELSE
+    EXECUTE format('ALTER ROLE %I LOGIN PASSWORD %L VALID UNTIL %L', reader, '${password}',
+      (now() + interval '${LOGIN_WINDOW}')::text);
   END IF;
-  EXECUTE format('ALTER ROLE %I LOGIN PASSWORD %L VALID UNTIL %L', reader, '${password}',
-    (now() + interval '${LOGIN_WINDOW}')::text);
   IF NOT has_database_privilege(reader, current_database(), 'CONNECT') THEN
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), reader);
   END IF;
