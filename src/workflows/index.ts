@@ -11,6 +11,7 @@ export * from './environments/refresh';
 export * from './environments/rollback';
 export * from './environments/janitor';
 export * from './environments/unfence';
+export * from './environments/expire-snapshot';
 export * from './coordination/scheduled-run';
 export * from './notify/deliver';
 export * from './contract/definitions';

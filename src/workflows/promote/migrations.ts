@@ -8,7 +8,7 @@ import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/w
 import type { ApplyMigrationResult, MigrationPlan, MigrationSource } from '../../activities/contract';
 import { databaseRefOf } from '../contract/database-ref';
 import type { PromoteOptions } from '../contract/inputs';
-import { isoAfter, resourceName } from '../contract/names';
+import { resourceName } from '../contract/names';
 import { databaseWrites, neonMutations } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import type { PromoteOutcome, PromoteResult } from './promote';
@@ -16,6 +16,7 @@ import { Saga, isCancellation, shielded } from '../runtime/saga';
 import { orConnect, verify } from '../steps/checks';
 import { retireBackup } from '../steps/cleanup';
 import { restoreOnto } from '../steps/restore';
+import { retainRollbackSnapshot } from '../steps/retention';
 import { describeAnchorWrites, leftOnBackup, settleAnchorWrites, type AnchorWrites } from './anchor-writes';
 
 /**
@@ -75,18 +76,25 @@ export async function promoteByMigrations(
   if (options.dryRun) return done(run, result, 'dry_run', null);
   if (plan.upToDate) return done(run, result, 'noop', 'no pending migrations');
 
+  // Without expiry while the migrations and checks run (they may outlast any retention): steps/retention.ts.
   const anchor = await run.step('snapshot_prod', async (step) => {
-    const expiresAt = isoAfter(Date.now(), options.retention.rollbackSnapshot);
     const { snapshot } = await neonMutations.ensureSnapshot({
       projectId,
       branchId: prod.branchId,
       name: resourceName('rollback', id),
-      expiresAt,
     });
     step.ids.snapshotId = snapshot.id;
     return snapshot;
   });
   result.rollbackSnapshotId = anchor.id;
+  const retainAnchor = async (): Promise<void> => {
+    result.rollbackSnapshotExpiresAt = await retainRollbackSnapshot(
+      run,
+      projectId,
+      anchor,
+      options.retention.rollbackSnapshot,
+    );
+  };
   try {
     await run.step('apply_migrations', async (step) => {
       for (const migration of plan.pending) {
@@ -98,19 +106,25 @@ export async function promoteByMigrations(
       verify(database, prod.branchId, prod.endpointId, orConnect([...options.checks, ...options.postSwapChecks])),
     );
     result.verification.prod = post;
-    if (post.ok) return done(run, result, 'promoted', null);
+    if (post.ok) {
+      await retainAnchor();
+      return done(run, result, 'promoted', null);
+    }
     await restoreAnchor();
+    await retainAnchor();
     return done(run, result, 'rolled_back', `check "${post.failedCheck}" failed on prod; ${restored()}`);
   } catch (err) {
     const failure = err instanceof ActivityFailure ? err.cause : undefined;
     if (failure instanceof ApplicationFailure && ['MigrationFailed', 'LedgerDiverged'].includes(failure.type ?? '')) {
       report.failed = { id: plan.pending[report.applied.length]?.id ?? '?', message: failure.message };
       await restoreAnchor();
+      await retainAnchor();
       return done(run, result, 'rolled_back', `${failure.message}; ${restored()}`);
     }
     // Anything else (a cancellation included) may leave prod half-migrated: the anchor still goes back.
     const message = err instanceof Error ? err.message : String(err);
     await restoreAnchor();
+    await retainAnchor();
     run.finish(isCancellation(err) ? 'cancelled' : 'failed', `${message}; ${restored()}`);
     throw err;
   }

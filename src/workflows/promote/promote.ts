@@ -19,7 +19,7 @@ import { prepareCandidate } from './candidate';
 import { promoteByMigrations, type MigrationsReport } from './migrations';
 import { planPromotion, type PromotionPlan } from './plan';
 import { abort, done, type Promotion } from './promotion';
-import { onSwapped, swapAndVerify, undo } from './swap';
+import { onSwapped, retainRollbackPoint, swapAndVerify, undo } from './swap';
 import { checkCarry, countSinceFork } from './fork-writes';
 import { WriteGuard } from './writes';
 import { waitForTurn } from '../coordination/turn';
@@ -40,6 +40,11 @@ export type PromoteResult = {
   /** Prod's branch ID changes with every swap (and again with a rollback); its endpoint does not. */
   prodBranchId: { before: string; after: string };
   rollbackSnapshotId: string | null;
+  /**
+   * When the rollback snapshot is deleted: its retention, counted from when it was taken, starts once the run no longer
+   * needs it. Null: not taken, deleted with the run, or kept without expiry (the rollback failed: it is the way back).
+   */
+  rollbackSnapshotExpiresAt: string | null;
   approval: Approval | null;
   /** The replaced prod, kept until `expiresAt` (null: no expiry could be set; the janitor deletes it). */
   backupBranch: { id: string; name: string; expiresAt: string | null } | null;
@@ -78,6 +83,7 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
     plan,
     prodBranchId: { before: plan.prodBranchId, after: plan.prodBranchId },
     rollbackSnapshotId: null,
+    rollbackSnapshotExpiresAt: null,
     approval: null,
     backupBranch: null,
     verification: { candidate: null, prod: null },
@@ -117,6 +123,8 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
       run.finish('failed', `${message}; then the rollback failed: ${String(undoErr)}`);
       throw undoErr;
     }
+    // Prod was rolled back (or never touched, and the snapshot went with the saga): the run needs it no more.
+    if (promotion.swap && !unknownSwap) await retainRollbackPoint(promotion);
     const undone = promotion.swap ? `${message}; prod rolled back` : message;
     run.finish(isCancellation(err) ? 'cancelled' : 'failed', unknownSwap ? `${undone}; ${unknownSwap}` : undone);
     throw err;

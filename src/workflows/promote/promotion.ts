@@ -36,6 +36,8 @@ export type Promotion = {
   forkBase?: ForkBase | null;
   /** Set once prod holds the candidate. */
   swap?: Swap;
+  /** Set once the rollback snapshot exists: kept without expiry until the run no longer needs it (steps/retention.ts). */
+  rollbackSnapshot?: SnapshotInfo;
 };
 
 /** Takes (or finds) the run's snapshot of a branch, kept for `keepMs` (null: until deleted). */

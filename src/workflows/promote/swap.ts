@@ -15,6 +15,7 @@ import { isCancellation, shielded, type Saga } from '../runtime/saga';
 import { orConnect, verify } from '../steps/checks';
 import { deleteSnapshot, retireBackup } from '../steps/cleanup';
 import { adoptForkPoint } from '../steps/fork-point';
+import { retainRollbackSnapshot } from '../steps/retention';
 import { type Swap, finalizeOnto } from '../steps/restore';
 
 export async function swapAndVerify(promotion: Promotion, candidate: Candidate): Promise<PromoteResult> {
@@ -22,13 +23,15 @@ export async function swapAndVerify(promotion: Promotion, candidate: Candidate):
   const { projectId } = database;
   // From here to the swap, writes to prod are at risk: fence (or baseline), rollback snapshot, check, swap.
   await guard.beforeSnapshot(saga);
+  // Without expiry while the run may roll prod back to it: its retention starts when the run is done with it.
   const rollbackSnap = await snapshotStep(
     promotion,
     'snapshot_prod',
     plan.prodBranchId,
     promotion.names.rollback,
-    options.retention.rollbackSnapshot,
+    null,
   );
+  promotion.rollbackSnapshot = rollbackSnap;
   result.rollbackSnapshotId = rollbackSnap.id;
   saga.add('delete_rollback_snapshot', () => deleteSnapshot(projectId, rollbackSnap.id));
   const stop = await guard.beforeSwap();
@@ -46,6 +49,7 @@ export async function swapAndVerify(promotion: Promotion, candidate: Candidate):
   const conflict = await guard.afterSwap(saga, swap, rollbackSnap.id, promotion.forkBase ?? null);
   if (conflict) {
     await run.step('clean_up', () => undo(saga));
+    await retainRollbackPoint(promotion);
     return done(run, result, 'rolled_back', `${conflict}; prod rolled back`);
   }
 
@@ -70,6 +74,7 @@ export async function swapAndVerify(promotion: Promotion, candidate: Candidate):
   result.verification.prod = post;
   if (!post.ok) {
     await run.step('clean_up', () => undo(saga));
+    await retainRollbackPoint(promotion);
     return done(run, result, 'rolled_back', `check "${post.failedCheck}" failed on prod after the swap`);
   }
 
@@ -83,7 +88,23 @@ export async function swapAndVerify(promotion: Promotion, candidate: Candidate):
       result.backupBranch = { id: swap.replacedBranchId, name: resourceName('old', id), expiresAt };
     }),
   );
+  await retainRollbackPoint(promotion);
   return done(run, result, 'promoted', null);
+}
+
+/**
+ * Prod no longer needs rolling back by this run (promoted, or rolled back already): the rollback snapshot's retention
+ * starts. Not called when the rollback failed: the snapshot is then the way back and stays without expiry.
+ */
+export async function retainRollbackPoint(promotion: Promotion): Promise<void> {
+  const { run, options, database, result, rollbackSnapshot } = promotion;
+  if (!rollbackSnapshot) return;
+  result.rollbackSnapshotExpiresAt = await retainRollbackSnapshot(
+    run,
+    database.projectId,
+    rollbackSnapshot,
+    options.retention.rollbackSnapshot,
+  );
 }
 
 /** From the swap on, prod holds the candidate: undoing the run means rolling prod back, not deleting branches. */
