@@ -5,6 +5,7 @@ import { coordinatorStart, retryTransientRefusals } from './client/admission';
 import { listRuns, type ListRunsOptions, type RunSummary } from './client/runs';
 import * as schedules from './client/schedules';
 import type { ScheduleInfo, ScheduleKind, ScheduleSettings } from './client/schedules';
+import { tracingClientInterceptors, tracingRequested } from './observability/tracing';
 import { connectionOptions, temporalSettingsFromEnv, type TemporalSettings } from './temporal/connection';
 import { NeonProjectId } from './temporal/search-attributes';
 import { DEFAULT_TASK_QUEUE } from './temporal/task-queue';
@@ -35,9 +36,17 @@ export { InvalidInputError, ProjectBusyError } from './client/errors';
 export type NeonPromoteClientOptions = {
   /** Defaults to the TEMPORAL_* environment settings. */
   temporal?: TemporalSettings;
-  /** An existing Temporal client to use instead of connecting. */
+  /**
+   * An existing Temporal client to use instead of connecting. To trace its calls, give it the interceptors yourself:
+   * `interceptors: { workflow: await tracingClientInterceptors() }`.
+   */
   client?: Client;
   taskQueue?: string;
+  /**
+   * Traces this client's calls (OpenTelemetry spans through the global tracer provider, their context passed to the
+   * runs) when it connects itself. Default: when the OTEL_* variables ask for traces (tracingRequested).
+   */
+  tracing?: boolean;
 };
 
 export type StartOptions = {
@@ -70,8 +79,11 @@ export class NeonPromoteClient {
     const taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
     if (options.client) return new NeonPromoteClient(options.client, taskQueue);
     const settings = options.temporal ?? temporalSettingsFromEnv();
+    const tracing = options.tracing ?? tracingRequested();
+    const interceptors = tracing ? { workflow: await tracingClientInterceptors() } : undefined;
     const connection = await Connection.connect(connectionOptions(settings));
-    return new NeonPromoteClient(new Client({ connection, namespace: settings.namespace }), taskQueue, connection);
+    const client = new Client({ connection, namespace: settings.namespace, interceptors });
+    return new NeonPromoteClient(client, taskQueue, connection);
   }
 
   /** Runs the health-check workflow: resolves when a worker on the task queue answered. */

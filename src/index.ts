@@ -5,6 +5,7 @@ export type { ListRunsOptions, RunSummary } from './client/runs';
 export { scheduleId, type ScheduleInfo, type ScheduleKind, type ScheduleSettings } from './client/schedules';
 export { DEFAULT_TASK_QUEUE } from './temporal/task-queue';
 export { temporalSettingsFromEnv, type TemporalSettings } from './temporal/connection';
+export { tracingClientInterceptors, tracingRequested } from './observability/tracing';
 export { NeonProjectId, NeonPhase, NeonOutcome } from './temporal/search-attributes';
 export {
   verifyWebhookSignature,

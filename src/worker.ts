@@ -7,15 +7,19 @@ import { privateHttpAllowedFromEnv } from './activities/notify/outbound';
 import { createRunActivities } from './activities/temporal/runs';
 import { activityLogAttributes } from './worker/activity-interceptors';
 import { loggerFromEnv } from './observability/logger';
+import { tracingFromEnv } from './observability/tracing';
 import { installRuntime, metricsSettingsFromEnv } from './worker/runtime';
 import { connectionOptions, temporalSettingsFromEnv } from './temporal/connection';
 import { DEFAULT_TASK_QUEUE } from './temporal/task-queue';
 import { WORKFLOW_BUNDLE_OPTIONS, WORKFLOW_INTERCEPTOR_MODULES, workflowPreloadModules } from './worker/bundle';
 import { autoHeartbeat } from './worker/heartbeat';
+import { tracingOptions, UNTRACED_SINKS, type WorkerTracing } from './worker/tracing';
 import { DEFAULT_MAX_CACHED_WORKFLOWS, workerTuningFromEnv, type WorkerTuning } from './worker/tuning';
 
 export { DEFAULT_TASK_QUEUE, WORKFLOW_BUNDLE_OPTIONS, WORKFLOW_INTERCEPTOR_MODULES, workflowPreloadModules };
 export { DEFAULT_MAX_CACHED_WORKFLOWS, workerTuningFromEnv, type WorkerTuning };
+export { startTracing, tracingFromEnv, type Tracing } from './observability/tracing';
+export { UNTRACED_SINKS, type WorkerTracing };
 
 export type CreateWorkerOptions = {
   connection: NativeConnection;
@@ -28,10 +32,16 @@ export type CreateWorkerOptions = {
   identity?: string;
   /** Passed through (e.g. a short stickyQueueScheduleToStartTimeout in tests that kill workers). */
   tuning?: WorkerTuning;
+  /**
+   * OpenTelemetry (startTracing's result, or the processor and resource of the embedding service's own provider):
+   * spans of workflows, activities and Neon requests. Without it none are exported.
+   */
+  tracing?: WorkerTracing;
 };
 
 /** A worker for neon-promote's workflows; workflows come from the src/workflows barrel. */
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
+  const tracing = await tracingOptions(opts.tracing);
   return Worker.create({
     maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
     connection: opts.connection,
@@ -41,10 +51,12 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     // the notification ones (without a webhook of the worker's own unless opts.activities brings configured ones).
     activities: { ...createRunActivities(), ...createNotifyActivities(), ...opts.activities },
     interceptors: {
-      activity: [autoHeartbeat(), activityLogAttributes()],
+      // Tracing's first: its span covers the others.
+      activity: [...tracing.activity, autoHeartbeat(), activityLogAttributes()],
       // A pre-built bundle carries its own interceptors; naming them again would only draw a warning.
       ...(opts.workflowBundle ? {} : { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }),
     },
+    sinks: tracing.sinks,
     ...opts.tuning,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.workflowBundle
@@ -60,6 +72,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
  * NEON_PROMOTE_METRICS_HOST serve Prometheus metrics; NEON_PROMOTE_WEBHOOK_URL and NEON_PROMOTE_WEBHOOK_SECRET
  * configure notifications; NEON_PROMOTE_MAX_CACHED_WORKFLOWS the sticky cache (default DEFAULT_MAX_CACHED_WORKFLOWS);
  * NEON_PROMOTE_ALLOW_PRIVATE_HTTP=1 lets webhooks and `http` checks reach loopback, private and link-local addresses.
+ * The standard OTEL_* variables turn on OpenTelemetry tracing (see tracingSettingsFromEnv).
  */
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = temporalSettingsFromEnv(env);
@@ -71,19 +84,34 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
     ...createActivitiesFromEnv(env, { httpGet: httpGetter({ allowPrivateNetwork: privateHttpAllowedFromEnv(env) }) }),
     ...createNotifyActivities(webhookSettingsFromEnv(env)),
   };
+  const tracing = await tracingFromEnv(env, 'neon-promote-worker');
   const connection = await NativeConnection.connect(connectionOptions(settings));
   try {
     const taskQueue = env.NEON_PROMOTE_TASK_QUEUE || DEFAULT_TASK_QUEUE;
     const tuning = workerTuningFromEnv(env);
-    const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, activities, tuning });
+    const worker = await createWorker({
+      connection,
+      namespace: settings.namespace,
+      taskQueue,
+      activities,
+      tuning,
+      tracing,
+    });
     logger.info(
-      { address: settings.address, namespace: settings.namespace, taskQueue, metrics: metrics?.bindAddress ?? null },
+      {
+        address: settings.address,
+        namespace: settings.namespace,
+        taskQueue,
+        metrics: metrics?.bindAddress ?? null,
+        tracing: Boolean(tracing),
+      },
       'worker started',
     );
     await worker.run();
     logger.info('worker stopped');
   } finally {
     await connection.close();
+    await tracing?.shutdown();
   }
 }
 

@@ -1,5 +1,6 @@
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { UNTRACED_SINKS } from '../src/worker';
 import { loadRecordedHistories } from './support/histories';
 import { bundleProductionWorkflows } from './support/workflow-bundle';
 
@@ -18,7 +19,7 @@ test('there are recorded histories to replay', () => {
 test('every recorded history replays cleanly', async () => {
   const failures: string[] = [];
   const replays = Worker.runReplayHistories(
-    { workflowBundle },
+    { workflowBundle, sinks: UNTRACED_SINKS },
     histories.map((h) => ({ workflowId: h.name, history: h.history })),
   );
   for await (const r of replays) if (r.error) failures.push(`${r.workflowId}: ${String(r.error)}`);

@@ -4,6 +4,7 @@ import { NeonPromoteClient } from '../client';
 import { InvalidInputError, validated } from '../client/errors';
 import { neonId } from '../workflows/contract/inputs';
 import { temporalSettingsFromEnv } from '../temporal/connection';
+import { tracingFromEnv } from '../observability/tracing';
 import type { WriteReport } from '../workflows/contract/definitions';
 import { sinceForkLines } from './prod-writes';
 import { terminal, type Terminal } from './terminal';
@@ -53,9 +54,11 @@ export function startOptions(flags: { ifBusy?: string; workflowId?: string }): z
 export async function withClient(cmd: Command, fn: (ctx: Ctx) => Promise<ExitCode>): Promise<void> {
   const globals = cmd.optsWithGlobals<GlobalOptions>();
   const temporal = temporalSettingsFromEnv();
+  const tracing = await tracingFromEnv(process.env, 'neon-promote-cli');
   const client = await NeonPromoteClient.connect({
     temporal,
     taskQueue: globals.taskQueue || process.env.NEON_PROMOTE_TASK_QUEUE,
+    tracing: Boolean(tracing),
   }).catch((err: unknown) => {
     const why = err instanceof Error ? err.message : String(err);
     throw new Error(
@@ -68,6 +71,7 @@ export async function withClient(cmd: Command, fn: (ctx: Ctx) => Promise<ExitCod
     process.exitCode = await fn({ client, json, term: terminal(), emit });
   } finally {
     await client.close();
+    await tracing?.shutdown();
   }
 }
 

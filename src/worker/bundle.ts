@@ -2,12 +2,14 @@ import path from 'node:path';
 
 /**
  * Workflow interceptors (notifications of every run's outcome; projectId on workflow log lines; run and promotion
- * metrics). createWorker adds them when it bundles; pass them to bundleWorkflowCode's `workflowInterceptorModules`
- * when building a bundle yourself (without them, no run notifies).
+ * metrics; OpenTelemetry spans, exported only by a worker that traces). createWorker adds them when it bundles; pass
+ * them to bundleWorkflowCode's `workflowInterceptorModules` when building a bundle yourself (without them, no run
+ * notifies).
  */
 export const WORKFLOW_INTERCEPTOR_MODULES = [
   require.resolve('../workflows/notify/interceptor'),
   require.resolve('../workflows/runtime/interceptors'),
+  require.resolve('../workflows/runtime/tracing'),
 ];
 
 /**

@@ -10,6 +10,7 @@ import type { temporal } from '@temporalio/proto';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UNTRACED_SINKS } from '../../src/worker';
 import { bundleProductionWorkflows, WORKFLOWS_PATH } from './workflow-bundle';
 
 /** Where the histories that fail replay are written, one folder per server checked (git-ignored). */
@@ -100,7 +101,10 @@ export async function replayServerHistories(options: ReplayCheckOptions): Promis
     let replayed = 0;
     if (executions.length > 0) {
       const workflowBundle = options.bundle ?? (await bundleProductionWorkflows());
-      for await (const result of Worker.runReplayHistories({ workflowBundle }, histories(executions, fetched))) {
+      for await (const result of Worker.runReplayHistories(
+        { workflowBundle, sinks: UNTRACED_SINKS },
+        histories(executions, fetched),
+      )) {
         replayed++;
         if (!result.error) continue;
         const execution = byRunId.get(result.runId);

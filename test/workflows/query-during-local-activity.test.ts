@@ -17,7 +17,7 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { createHealthActivities } from '../../src/activities/health';
-import { createWorker } from '../../src/worker';
+import { createWorker, UNTRACED_SINKS } from '../../src/worker';
 import type { JanitorResult, PromoteResult } from '../../src/workflows';
 import { progressQuery } from '../../src/workflows/contract/definitions';
 import { api, inventory } from '../support/emulator-api';
@@ -210,9 +210,9 @@ test('a promotion whose plan met a query replays, and deletes the snapshot that 
   const result = (await handle.result()) as PromoteResult;
   expect(result.outcome).toBe('promoted');
   expect(result.plan.expiredSnapshots.map((snapshot) => snapshot.id)).toEqual([expiring.id]);
-  await expect(Worker.runReplayHistory({ workflowBundle: s.bundle }, history, handle.workflowId)).resolves.toBe(
-    undefined,
-  );
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: s.bundle, sinks: UNTRACED_SINKS }, history, handle.workflowId),
+  ).resolves.toBe(undefined);
 });
 
 test('a janitor whose survey met a query replays, and deletes the snapshot that had expired when it was listed', async () => {
@@ -226,7 +226,7 @@ test('a janitor whose survey met a query replays, and deletes the snapshot that 
     id: expiring.id,
     why: 'expired',
   });
-  await expect(Worker.runReplayHistory({ workflowBundle: s.bundle }, history, handle.workflowId)).resolves.toBe(
-    undefined,
-  );
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: s.bundle, sinks: UNTRACED_SINKS }, history, handle.workflowId),
+  ).resolves.toBe(undefined);
 });

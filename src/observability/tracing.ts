@@ -1,0 +1,139 @@
+/**
+ * OpenTelemetry tracing: off unless the standard OTEL_* variables turn it on, and then the SDK is loaded (lazily, so a
+ * process that does not trace never loads it). A promotion is one trace: the client's call, the workflows, their
+ * activities and each Neon request (src/neon/request-span.ts), linked through Temporal headers by
+ * @temporalio/interceptors-opentelemetry.
+ */
+import type { Resource } from '@opentelemetry/resources';
+import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Context } from '@opentelemetry/api';
+import type { WorkflowClientInterceptor } from '@temporalio/client';
+import { traceNeonRequests } from '../neon/request-span';
+
+/** Where spans go: OTLP over HTTP (protobuf, or JSON) to OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, or stdout. */
+export type TraceExporterKind = 'otlp-proto' | 'otlp-json' | 'console';
+
+export type TracingSettings = { exporters: TraceExporterKind[] };
+
+const PROTOCOLS = { 'http/protobuf': 'otlp-proto', 'http/json': 'otlp-json' } as const;
+
+const listOf = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter((item) => item.length > 0);
+
+/**
+ * Whether the OTEL_* variables ask for traces: OTEL_TRACES_EXPORTER names an exporter other than `none`, or (it unset)
+ * an OTLP endpoint is set; OTEL_SDK_DISABLED=true turns it all off. Never throws (see tracingSettingsFromEnv).
+ */
+export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
+  const named = listOf(env.OTEL_TRACES_EXPORTER);
+  if (named.length > 0) return !named.includes('none');
+  return Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT);
+}
+
+/**
+ * What the OTEL_* variables ask for, or undefined (off). OTEL_TRACES_EXPORTER: `otlp`, `console` or `none` (default:
+ * `otlp` when an OTLP endpoint is set); OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL: `http/protobuf` (default) or `http/json`.
+ * Anything else throws: a worker started with tracing it cannot do should say so, not run untraced.
+ */
+export function tracingSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TracingSettings | undefined {
+  if (!tracingRequested(env)) return undefined;
+  const named = listOf(env.OTEL_TRACES_EXPORTER);
+  const protocol = (
+    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ||
+    env.OTEL_EXPORTER_OTLP_PROTOCOL ||
+    'http/protobuf'
+  ).trim();
+  const exporters = (named.length > 0 ? named : ['otlp']).map((name): TraceExporterKind => {
+    if (name === 'console') return 'console';
+    if (name !== 'otlp') throw new Error(`OTEL_TRACES_EXPORTER: ${name} is not one of otlp, console, none`);
+    const kind = PROTOCOLS[protocol as keyof typeof PROTOCOLS];
+    if (!kind) throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL: ${protocol} is not supported (http/protobuf, http/json)`);
+    return kind;
+  });
+  return { exporters: [...new Set(exporters)] };
+}
+
+/** A started tracer provider: createWorker's `tracing` takes it (the workflow spans go through its processor). */
+export type Tracing = {
+  spanProcessor: SpanProcessor;
+  resource: Resource;
+  /** Exports every span ended so far. */
+  flush(): Promise<void>;
+  /** Flushes, then stops exporting. */
+  shutdown(): Promise<void>;
+};
+
+/**
+ * Registers the process's global tracer provider (W3C trace context, the active span carried through async calls)
+ * with a batching processor per exporter, and turns on the Neon request spans. The resource's service.name is
+ * `serviceName` unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES say otherwise.
+ */
+export async function startTracing(opts: { serviceName: string; exporters: SpanExporter[] }): Promise<Tracing> {
+  const [sdk, resources, { AsyncLocalStorageContextManager }] = await Promise.all([
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/context-async-hooks'),
+  ]);
+  const resource = resources.Resource.default()
+    .merge(new resources.Resource({ 'service.name': opts.serviceName }))
+    .merge(resources.envDetectorSync.detect());
+  const spanProcessor = allOf(opts.exporters.map((exporter) => new sdk.BatchSpanProcessor(exporter)));
+  const provider = new sdk.BasicTracerProvider({ resource });
+  provider.addSpanProcessor(spanProcessor);
+  provider.register({ contextManager: new AsyncLocalStorageContextManager().enable() });
+  await traceNeonRequests();
+  return {
+    spanProcessor,
+    resource,
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+/** startTracing with the exporters the OTEL_* variables ask for; undefined (nothing loaded) when they ask for none. */
+export async function tracingFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  serviceName = 'neon-promote',
+): Promise<Tracing | undefined> {
+  const settings = tracingSettingsFromEnv(env);
+  if (!settings) return undefined;
+  // The OTLP exporters read their endpoint, headers, timeout and compression from OTEL_EXPORTER_OTLP_* themselves.
+  const exporters = await Promise.all(settings.exporters.map(exporterOf));
+  return startTracing({ serviceName, exporters });
+}
+
+async function exporterOf(kind: TraceExporterKind): Promise<SpanExporter> {
+  switch (kind) {
+    case 'otlp-proto':
+      return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+    case 'otlp-json':
+      return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
+    case 'console':
+      return new (await import('@opentelemetry/sdk-trace-base')).ConsoleSpanExporter();
+  }
+}
+
+/** One processor for several (the workflow span sink takes one). */
+function allOf(processors: SpanProcessor[]): SpanProcessor {
+  if (processors.length === 1) return processors[0]!;
+  return {
+    onStart: (span: Span, context: Context) => processors.forEach((processor) => processor.onStart(span, context)),
+    onEnd: (span: ReadableSpan) => processors.forEach((processor) => processor.onEnd(span)),
+    forceFlush: async () => void (await Promise.all(processors.map((processor) => processor.forceFlush()))),
+    shutdown: async () => void (await Promise.all(processors.map((processor) => processor.shutdown()))),
+  };
+}
+
+/**
+ * The Temporal client interceptor of @temporalio/interceptors-opentelemetry: a span per client call (start,
+ * update-with-start, signal, query, cancel...) whose context goes to the workflow in its headers. Spans go to the
+ * global tracer provider: startTracing's, or the embedding service's own.
+ */
+export async function tracingClientInterceptors(): Promise<WorkflowClientInterceptor[]> {
+  const { OpenTelemetryWorkflowClientInterceptor } = await import('@temporalio/interceptors-opentelemetry/lib/client');
+  return [new OpenTelemetryWorkflowClientInterceptor()];
+}

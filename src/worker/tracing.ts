@@ -1,0 +1,36 @@
+import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
+import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry/lib/workflow/definitions';
+import type { Tracing } from '../observability/tracing';
+import { traceNeonRequests } from '../neon/request-span';
+
+/** What createWorker needs of a started tracer provider (startTracing's, or the embedding service's own). */
+export type WorkerTracing = Pick<Tracing, 'spanProcessor' | 'resource'>;
+
+/**
+ * The sinks the bundle's tracing interceptors call, for a worker that does not trace and for a replay worker (which
+ * calls no sink while it replays, but reports one it was not given as an error): the workflow spans are dropped.
+ */
+export const UNTRACED_SINKS: InjectedSinks<OpenTelemetrySinks> = { exporter: { export: { fn: () => undefined } } };
+
+/**
+ * The worker's side of tracing: OpenTelemetry's activity interceptors (a span per activity, child of the workflow's
+ * span that scheduled it; trace IDs on activity log lines), the Neon request spans, and the `exporter` sink through
+ * which the workflow interceptors (in every bundle, src/workflows/runtime/tracing.ts) hand their spans out of the
+ * sandbox. Without `tracing` the sink drops them and nothing of OpenTelemetry is loaded here.
+ */
+export async function tracingOptions(
+  tracing?: WorkerTracing,
+): Promise<{ activity: ActivityInterceptorsFactory[]; sinks: InjectedSinks<OpenTelemetrySinks> }> {
+  if (!tracing) return { activity: [], sinks: UNTRACED_SINKS };
+  const otel = await import('@temporalio/interceptors-opentelemetry/lib/worker');
+  await traceNeonRequests();
+  return {
+    activity: [
+      (ctx) => ({
+        inbound: new otel.OpenTelemetryActivityInboundInterceptor(ctx),
+        outbound: new otel.OpenTelemetryActivityOutboundInterceptor(ctx),
+      }),
+    ],
+    sinks: { exporter: otel.makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+  };
+}
