@@ -143,6 +143,10 @@ const promoteFields = () =>
       ),
       retention: z.prefault(
         z.object({
+          /**
+           * How long the rollback snapshot is kept, counted from when it was taken; never less than the run that took
+           * it, which may still roll prod back to it (steps/retention.ts).
+           */
           rollbackSnapshot: z._default(durationMs({ min: 60_000, max: MAX_EXPIRY }), 30 * DAY),
           /** How long the replaced prod ("old" backup) is kept; Neon deletes it at its expiry. */
           backupBranch: z._default(durationMs({ min: 1000, max: 30 * DAY }), 3_600_000),
