@@ -77,6 +77,7 @@ test("setup -> preview -> change on dev -> promote -> refresh -> rollback, seen 
       'lift_fence',
       'verify_prod',
       'clean_up',
+      'retain_rollback_snapshot',
     ]);
     expect(promoted.writes!.sinceFork).toMatchObject({ forkPoint: setup.forkPoint, tables: [], rowsChanged: 0 });
     // The candidate's snapshot is the fork point now (setup's is gone); the fork point's restore is deleted.
