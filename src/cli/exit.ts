@@ -21,6 +21,7 @@ const REFUSALS = new Set([
   'UnpromotedChanges',
   'WritesDetected',
   'OwnerReadOnly',
+  'ResetUnavailable',
 ]);
 
 /** What a finished run's outcome means for the exit code; `rolled_back` is the goal of the rollback command only. */

@@ -21,8 +21,13 @@ export type Env = {
   detaching: { afterRestoreMs: number; afterFinalizeMs: number };
   /** The most branches one page of GET .../branches holds, whatever the request's limit (Neon documents none). */
   branchPageSize: number;
+  /** How far the emulator's clock runs ahead of the host's: tests move it past time windows (`advanceClock`). */
+  clock: { offsetMs: number };
   log: (line: string) => void;
 };
+
+/** The emulator's clock (ms epoch), for the rules that open after a time window: the host's plus `advanceClock`. */
+export const now = (env: Pick<Env, 'clock'>): number => Date.now() + env.clock.offsetMs;
 
 /** A request context plus the fault decision for it: how the mutation's operations end (absent: finished). */
 export type MCtx = Ctx & { operationFate: OperationFate | undefined };

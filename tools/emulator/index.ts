@@ -80,6 +80,11 @@ export type Emulator = {
   /** Requests per templated route, e.g. 'POST /projects/{project_id}/branches/{branch_id}/snapshot'. */
   requestCounts(): Record<string, number>;
   resetRequestLog(): void;
+  /**
+   * Moves the emulator's clock forward (ms) for the rules that open after a time window (reset from parent after a
+   * snapshot restore); the host's clock, and with it expiries and timestamps, is not moved.
+   */
+  advanceClock(ms: number): void;
   /** What the last data copy (snapshot, branch, restore) cost its source's client sessions; undefined before one. */
   lastCopy(): CopyReport | undefined;
   /** Stops HTTP, the Postgres proxy and the embedded Postgres it started. */
@@ -132,6 +137,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       afterFinalizeMs: opts.detachingMs?.afterFinalize ?? 1000,
     },
     branchPageSize: opts.branchPageSize ?? 10_000,
+    clock: { offsetMs: 0 },
     log,
   };
   env.ops = new Operations(
@@ -192,6 +198,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       requestLog: () => [...requests.entries],
       requestCounts: () => ({ ...requests.counts }),
       resetRequestLog: () => requests.reset(),
+      advanceClock: (ms) => void (env.clock.offsetMs += ms),
       lastCopy: () => data?.lastCopy,
       stop: () => (stopped ??= runCleanup(cleanup, ownsDir ? dataDir : undefined)),
     };

@@ -74,6 +74,10 @@ function adminRoutes(d: ServerDeps): Route[] {
     route('GET', '/request-counts', () => ({ status: 200, body: { counts: d.requests.counts } })),
     route('POST', '/reset', () => (d.requests.reset(), d.faults.set({ rules: [] }), { status: 204 })),
     route('POST', '/sweep', async () => (await d.sweep(), { status: 204 })),
+    route('POST', '/clock', ({ body }) => {
+      d.env.clock.offsetMs += parse(z.object({ advance_ms: z.number().int().nonnegative() }), body).advance_ms;
+      return { status: 200, body: { offset_ms: d.env.clock.offsetMs } };
+    }),
     route('GET', '/limits', () => ({ status: 200, body: d.env.limits })),
     route('PUT', '/limits', ({ body }) => {
       d.env.limits = changeLimits(d.env.limits, parse(LimitsChangeSchema, body));

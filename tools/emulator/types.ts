@@ -98,6 +98,8 @@ export type BranchRec = {
   detaching_until?: number;
   restored_from?: string;
   restored_as?: string;
+  /** Internal (ms on the emulator's clock, `now(env)`): when a snapshot restore made this branch. */
+  snapshot_restored_at?: number;
   last_reset_at?: string;
   databases: DatabaseRec[];
   roles: RoleRec[];

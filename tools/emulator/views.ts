@@ -12,7 +12,7 @@ const usage = {
 };
 
 export function branchView(b: BranchRec, now = Date.now()): Record<string, unknown> {
-  const { databases: _d, roles: _r, detaching_until: until, ...rest } = b;
+  const { databases: _d, roles: _r, detaching_until: until, snapshot_restored_at: _s, ...rest } = b;
   const detaching = until !== undefined && now < until && rest.restore_status;
   return { ...rest, ...(detaching ? { restore_status: 'detaching' } : {}), ...usage, logical_size: 0 };
 }

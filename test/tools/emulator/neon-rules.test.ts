@@ -245,3 +245,35 @@ test('an unknown boolean is refused', async () => {
   expect((await api('DELETE', `/projects/${projectId}/branches/${mainId}?hard_delete=yes`)).status).toBe(400);
   expect((await api('GET', `/projects/${projectId}/branches?include_deleted=1`)).status).toBe(400);
 });
+
+test("reset from parent is refused on a child of a branch restored from a snapshot until 24 hours on the emulator's clock", async () => {
+  const { projectId, mainId } = await project('reset-window');
+  const snap = await ok('POST', `/projects/${projectId}/branches/${mainId}/snapshot?name=base`);
+  const dev = (await ok('POST', `/projects/${projectId}/snapshots/${snap.snapshot.id}/restore`, { name: 'dev' }))
+    .branch;
+  const child = (await ok('POST', `/projects/${projectId}/branches`, { branch: { name: 'pr', parent_id: dev.id } }))
+    .branch;
+  const plain = (await ok('POST', `/projects/${projectId}/branches`, { branch: { name: 'pl', parent_id: mainId } }))
+    .branch;
+  const reset = (id: string, parent: string) =>
+    api('POST', `/projects/${projectId}/branches/${id}/restore`, { source_branch_id: parent });
+
+  const refused = await reset(child.id, dev.id);
+  expect(refused.status).toBe(409);
+  expect(refused.body.message).toMatch(/reset from parent is unavailable.*restored from a snapshot/);
+  // A parent not made by a snapshot restore keeps its children resettable.
+  expect((await reset(plain.id, mainId)).status).toBe(200);
+
+  const advance = async (ms: number) =>
+    fetch(`${emu.adminUrl}/clock`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${emu.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ advance_ms: ms }),
+    });
+  expect((await advance(24 * 3_600_000 - 60_000)).status).toBe(200);
+  expect((await reset(child.id, dev.id)).status).toBe(409);
+  emu.advanceClock(60_000);
+  const done = await reset(child.id, dev.id);
+  expect(done.status).toBe(200);
+  await waitForOperations(emu, projectId, done.body.operations as { id: string }[]);
+});

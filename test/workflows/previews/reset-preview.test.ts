@@ -13,6 +13,8 @@ const endpointIds = async (projectId: string, branchId: string): Promise<string[
     (await api(s.emu, 'GET', `/projects/${projectId}/branches/${branchId}/endpoints`)).endpoints as { id: string }[]
   ).map((e) => e.id);
 
+const DAY_MS = 24 * 3_600_000;
+
 const labels = async (uri: string) =>
   (await sql<{ label: string }>(uri, 'SELECT label FROM items ORDER BY label')).map((r) => r.label);
 
@@ -27,6 +29,8 @@ test("resetPreview: the preview holds dev's head under the same branch ID, endpo
     await sql(previewUri, `INSERT INTO items (label, source) VALUES ('scratch', 'preview')`);
     await sql(devUri, `INSERT INTO items (label, source) VALUES ('dev-later', 'dev')`);
     const before = await endpointIds(p.projectId, preview.branchId);
+    // Setup restored dev from a snapshot: Neon resets its children from it only once up to 24 hours have passed.
+    s.emu.advanceClock(DAY_MS);
 
     const reset = await s.client.resetPreview({ projectId: p.projectId, name: preview.name });
 
@@ -53,5 +57,31 @@ test('resetPreview refuses a branch that is not a child of dev, and a preview th
     await expect(s.client.resetPreview({ projectId: p.projectId, name: 'preview-none' })).rejects.toMatchObject({
       cause: { type: 'BranchMissing' },
     });
+  });
+});
+
+test("resetPreview within 24 hours of dev's restore from a snapshot: refused with when a reset is possible, nothing changed", async () => {
+  const p = await seedProd(s.emu, 2);
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    await (await s.client.startSetup({ projectId: p.projectId })).result();
+    const preview = await s.client.createPreview({ projectId: p.projectId, label: 'pr-8' });
+    const previewUri = await uriOf(s.emu, p, preview.name);
+    await sql(previewUri, `INSERT INTO items (label, source) VALUES ('scratch', 'preview')`);
+    const { branches } = (await api(s.emu, 'GET', `/projects/${p.projectId}/branches`)) as {
+      branches: { name: string; created_at: string; restored_from?: string }[];
+    };
+    const dev = branches.find((b) => b.name === 'dev')!;
+    expect(dev.restored_from).toBeTruthy();
+    const possibleBy = new Date(Date.parse(dev.created_at) + DAY_MS).toISOString();
+
+    const err: unknown = await s.client
+      .resetPreview({ projectId: p.projectId, name: preview.name })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ cause: { type: 'ResetUnavailable' } });
+    const message = (err as { cause: { message: string } }).cause.message;
+    expect(message).toContain(`possible by ${possibleBy} at the latest`);
+    expect(message).toContain('delete it and create it again');
+    expect(await labels(previewUri)).toContain('scratch');
   });
 });

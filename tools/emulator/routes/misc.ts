@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { copyDatabases, dropDatabases, newBranch } from '../branching';
-import { mutation, type Env, type MCtx } from '../env';
+import { mutation, now as clockNow, type Env, type MCtx } from '../env';
 import { ApiError, parse, route, type Route } from '../http';
 import { rfc3339 } from '../ids';
 import type { OpSpec } from '../ops';
@@ -20,6 +20,27 @@ const RestoreBranch = z.object({
   source_timestamp: z.string().optional(),
   preserve_under_name: z.string().min(1).optional(),
 });
+
+const RESET_WINDOW_MS = 24 * 3_600_000;
+
+/**
+ * "Reset from parent is unavailable on child branches for up to 24 hours after restoring a parent from a snapshot"
+ * ("Backup & restore", Limitations; "Reset from parent", Limitations). A reset from parent is a branch restore whose
+ * source is the branch's parent, at its head. Neon says "up to": the emulator holds the whole 24 hours, the strictest
+ * reading. The 409 and its wording are an assumption (Neon documents neither).
+ */
+function checkResetWindow(env: Env, b: BranchRec, parent: BranchRec): void {
+  const restoredAt = parent.snapshot_restored_at;
+  if (b.parent_id !== parent.id || restoredAt === undefined) return;
+  const opensAt = restoredAt + RESET_WINDOW_MS;
+  if (clockNow(env) < opensAt)
+    throw new ApiError(
+      409,
+      'CONFLICT',
+      `reset from parent is unavailable: parent branch ${parent.id} was restored from a snapshot at ` +
+        `${rfc3339(restoredAt)}, less than 24 hours ago`,
+    );
+}
 
 export function miscRoutes(env: Env): Route[] {
   const { store } = env;
@@ -97,6 +118,7 @@ export function miscRoutes(env: Env): Route[] {
         );
       if (!req.preserve_under_name && p.branches.some((x) => x.parent_id === b.id))
         throw new ApiError(400, 'BAD_REQUEST', 'preserve_under_name is required when the branch has children');
+      checkResetWindow(env, b, src);
       return mutation(env, ctx as MCtx, p, async () => {
         const dbs = await copyDatabases(env, src.databases, 'b');
         const old = b.databases;

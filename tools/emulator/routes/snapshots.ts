@@ -8,7 +8,7 @@ import {
   lsnNow,
   newBranch,
 } from '../branching';
-import { checkSnapshotExpiry, mutation, type Env, type MCtx } from '../env';
+import { checkSnapshotExpiry, mutation, now as clockNow, type Env, type MCtx } from '../env';
 import { ApiError, parse, route, type Reply, type Route } from '../http';
 import { rfc3339, snapshotId } from '../ids';
 import type { OpSpec } from '../ops';
@@ -155,6 +155,7 @@ export function snapshotRoutes(env: Env): Route[] {
             restore_status: 'restored',
             restored_from: s.id,
             restored_as: target.id,
+            snapshot_restored_at: clockNow(env),
             init_source: 'parent-data',
           },
           dbs,
