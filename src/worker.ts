@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivitiesFromEnv } from './activities';
 import { createHealthActivities } from './activities/health';
@@ -13,6 +14,8 @@ import { connectionOptions, temporalSettingsFromEnv } from './temporal/connectio
 import { DEFAULT_TASK_QUEUE } from './temporal/task-queue';
 import { WORKFLOW_BUNDLE_OPTIONS, WORKFLOW_INTERCEPTOR_MODULES, workflowPreloadModules } from './worker/bundle';
 import { autoHeartbeat } from './worker/heartbeat';
+import { accountHashOf, startSharedRateBudget } from './worker/rate-lease';
+import { sharedRateBudget } from './neon';
 import { tracingOptions, UNTRACED_SINKS, type WorkerTracing } from './worker/tracing';
 import { DEFAULT_MAX_CACHED_WORKFLOWS, workerTuningFromEnv, type WorkerTuning } from './worker/tuning';
 
@@ -65,16 +68,24 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   });
 }
 
+export type RunWorkerOptions = {
+  /** A pre-built bundle (bundleWorkflowCode) instead of bundling on start (worker processes of tests and benches). */
+  workflowBundle?: { codePath: string };
+};
+
 /**
  * Runs a worker from environment settings until SIGINT/SIGTERM: Temporal's TEMPORAL_* settings, the task queue from
- * NEON_PROMOTE_TASK_QUEUE, and the Neon activities' NEON_API_KEY and friends (see createActivitiesFromEnv). Logs are
+ * NEON_PROMOTE_TASK_QUEUE, and the Neon activities' NEON_API_KEY and friends (see createActivitiesFromEnv). The Neon
+ * rate budget (NEON_RATE_PER_MINUTE, NEON_RATE_PER_SECOND_PER_ROUTE: the account's whole budget) is shared with every
+ * worker of the account in the namespace through the account's budget workflow (src/worker/rate-lease.ts);
+ * NEON_RATE_ACCOUNT names the account when workers use several of its keys. Logs are
  * JSON lines on stdout (NEON_PROMOTE_LOG_LEVEL, NEON_PROMOTE_LOG_FORMAT); NEON_PROMOTE_METRICS_PORT and
  * NEON_PROMOTE_METRICS_HOST serve Prometheus metrics; NEON_PROMOTE_WEBHOOK_URL and NEON_PROMOTE_WEBHOOK_SECRET
  * configure notifications; NEON_PROMOTE_MAX_CACHED_WORKFLOWS the sticky cache (default DEFAULT_MAX_CACHED_WORKFLOWS);
  * NEON_PROMOTE_ALLOW_PRIVATE_HTTP=1 lets webhooks and `http` checks reach loopback, private and link-local addresses.
  * The standard OTEL_* variables turn on OpenTelemetry tracing (see tracingSettingsFromEnv).
  */
-export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function runWorker(env: NodeJS.ProcessEnv = process.env, options: RunWorkerOptions = {}): Promise<void> {
   const settings = temporalSettingsFromEnv(env);
   const logger = loggerFromEnv(env);
   const metrics = metricsSettingsFromEnv(env);
@@ -96,6 +107,15 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       activities,
       tuning,
       tracing,
+      ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+    });
+    // The activities' Neon clients use the process's budget; from now on it enforces this worker's share.
+    const budget = startSharedRateBudget({
+      client: new Client({ connection, namespace: settings.namespace }),
+      taskQueue,
+      accountHash: accountHashOf(env),
+      budget: sharedRateBudget(),
+      log: logger,
     });
     logger.info(
       {
@@ -107,7 +127,11 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       },
       'worker started',
     );
-    await worker.run();
+    try {
+      await worker.run();
+    } finally {
+      await budget.stop();
+    }
     logger.info('worker stopped');
   } finally {
     await connection.close();

@@ -46,8 +46,6 @@ export type RateUsage = {
 
 /** How long a caller waits at most before looking again while its limit is 0 (a new limit wakes it sooner). */
 const IDLE_LOOK_MS = 1000;
-/** How much longer than its minute window a budget remembers grants for `usage`. */
-const USAGE_EXTRA_MS = 10_000;
 
 /** Timestamps of recent grants, oldest first; pruned on every look. */
 class SlidingWindow {
@@ -72,14 +70,6 @@ class SlidingWindow {
     return this.times.length;
   }
 
-  /** Grants within the last `ms` (at most the window). */
-  countWithin(now: number, ms: number): number {
-    this.count(now);
-    let n = 0;
-    for (let i = this.times.length - 1; i >= 0 && (this.times[i] ?? 0) > now - ms; i--) n++;
-    return n;
-  }
-
   record(now: number): void {
     this.times.push(now);
   }
@@ -97,8 +87,6 @@ export class RateBudget {
   /** Callers waiting, each with a controller that wakes it when the limits change. */
   private readonly waiters = new Set<AbortController>();
   private readonly overall: SlidingWindow;
-  /** Every grant of the last minute plus margin plus USAGE_EXTRA_MS, whatever the limits. */
-  private readonly recent: SlidingWindow;
   private readonly routes = new Map<string, SlidingWindow>();
   private readonly clock: NonNullable<RateBudgetOptions['clock']>;
   private granted = 0;
@@ -112,7 +100,6 @@ export class RateBudget {
     if (!(this.marginMs >= 0)) throw new RangeError('rate budget margin must be >= 0');
     this.current = { ...this.configured };
     this.overall = new SlidingWindow(this.current.perMinute, 60_000 + this.marginMs);
-    this.recent = new SlidingWindow(Infinity, 60_000 + this.marginMs + USAGE_EXTRA_MS);
     this.clock = options.clock ?? { now: () => Date.now(), sleep };
   }
 
@@ -141,20 +128,12 @@ export class RateBudget {
     for (const waiter of this.waiters) waiter.abort();
   }
 
-  /**
-   * Grants within the last minute plus margin plus `extraMs` (at most USAGE_EXTRA_MS), on the busiest route within the
-   * last second plus margin, and the callers waiting now.
-   */
-  usage(extraMs = 0): RateUsage {
+  /** Grants of the last window (minute plus margin; on the busiest route, second plus margin), callers waiting now. */
+  usage(): RateUsage {
     const now = this.clock.now();
-    const minuteMs = 60_000 + this.marginMs + Math.min(Math.max(0, extraMs), USAGE_EXTRA_MS);
     let busiest = 0;
     for (const window of this.routes.values()) busiest = Math.max(busiest, window.count(now));
-    return {
-      perMinute: this.recent.countWithin(now, minuteMs),
-      perSecondPerRoute: busiest,
-      waiting: this.waiters.size,
-    };
+    return { perMinute: this.overall.count(now), perSecondPerRoute: busiest, waiting: this.waiters.size };
   }
 
   /**
@@ -170,7 +149,6 @@ export class RateBudget {
       if (wait === 0) {
         // Check and record happen in one synchronous turn, so concurrent callers cannot both take the last slot.
         this.overall.record(now);
-        this.recent.record(now);
         routeWindow.record(now);
         this.granted++;
         return;

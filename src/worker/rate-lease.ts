@@ -55,7 +55,7 @@ export function accountHashOf(env: NodeJS.ProcessEnv): string {
   return createHash('sha256').update(`neon-promote rate budget\n${name}`).digest('hex').slice(0, 32);
 }
 
-type Held = { lease: Lease; receivedAt: number; expiresAt: number; fallbackUntil: number };
+type Held = { lease: Lease; expiresAt: number; fallbackUntil: number };
 
 /** Keeps a lease on the account's budget for this process until stop(). */
 export class SharedRateBudget {
@@ -66,6 +66,8 @@ export class SharedRateBudget {
   private boundary: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   private failing = false;
+  /** Requests sent so far (LeaseRequest.renewal). */
+  private sent = 0;
 
   constructor(private readonly options: SharedRateBudgetOptions) {
     this.workerId = options.workerId ?? `${hostname().slice(0, 100)}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -86,13 +88,14 @@ export class SharedRateBudget {
     this.held = null;
     this.options.budget.setLimits(NOTHING);
     const { client, accountHash, budget } = this.options;
-    const usage = budget.usage(LEASE_TIMING.usedSlackMs);
+    const usage = budget.usage();
     await client
       .withDeadline(Date.now() + RENEW_DEADLINE_MS, () =>
         client.workflow.getHandle(accountBudgetWorkflowId(accountHash)).executeUpdate(releaseUpdate, {
           args: [
             {
               workerId: this.workerId,
+              renewal: ++this.sent,
               used: { perMinute: usage.perMinute, perSecondPerRoute: usage.perSecondPerRoute },
             },
           ],
@@ -128,13 +131,13 @@ export class SharedRateBudget {
     const { client, taskQueue, accountHash, budget } = this.options;
     this.enforce();
     const sentAt = performance.now();
-    const usage = budget.usage(LEASE_TIMING.usedSlackMs);
+    const usage = budget.usage();
     const held = this.held;
     const req: LeaseRequest = {
       workerId: this.workerId,
       budget: budget.configured,
       applied: held?.lease.leaseId ?? null,
-      appliedAgeMs: held ? Math.max(0, Math.floor(sentAt - held.receivedAt)) : 0,
+      renewal: ++this.sent,
       holding: { perMinute: budget.perMinute, perSecondPerRoute: budget.perSecondPerRoute },
       used: { perMinute: usage.perMinute, perSecondPerRoute: usage.perSecondPerRoute },
       waiting: usage.waiting,
@@ -152,10 +155,8 @@ export class SharedRateBudget {
       }),
     );
     if (this.stopped) return lease;
-    const receivedAt = performance.now();
     this.held = {
       lease,
-      receivedAt,
       expiresAt: sentAt + lease.leaseMs,
       fallbackUntil: sentAt + lease.leaseMs + lease.fallbackMs,
     };

@@ -13,6 +13,7 @@ export * from './environments/janitor';
 export * from './environments/unfence';
 export * from './environments/expire-snapshot';
 export * from './coordination/scheduled-run';
+export * from './coordination/account-budget';
 export * from './notify/deliver';
 export * from './contract/definitions';
 export type * from './contract/inputs';

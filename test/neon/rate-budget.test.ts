@@ -144,13 +144,15 @@ describe('RateBudget', () => {
     expect(budget.usage().perMinute).toBe(1);
   });
 
-  it('usage counts grants over a minute plus margin plus the extra asked for', () => {
+  it('usage counts the grants of the last minute plus margin', () => {
     const clock = fakeClock();
     const budget = new RateBudget({ perSecondPerRoute: 1000, perMinute: 1000, marginMs: 100, clock });
     void budget.acquire('a');
-    clock.advance(61_000);
-    void budget.acquire('a');
-    expect(budget.usage().perMinute).toBe(1);
-    expect(budget.usage(3_000).perMinute).toBe(2);
+    clock.advance(60_050);
+    void budget.acquire('b');
+    void budget.acquire('b');
+    expect(budget.usage()).toEqual({ perMinute: 3, perSecondPerRoute: 2, waiting: 0 });
+    clock.advance(100);
+    expect(budget.usage().perMinute).toBe(2);
   });
 });

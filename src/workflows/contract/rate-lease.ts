@@ -16,14 +16,14 @@ export type LeaseRequest = {
   budget: RateLimits;
   /** The lease whose share or fallback the worker enforces now; null when it lets nothing through. */
   applied: string | null;
-  /** How long before sending this request the worker received the applied lease. */
-  appliedAgeMs: number;
+  /**
+   * Rises with every request the worker sends (renewals and its release). The book ignores one older than the last it
+   * handled: the worker gave up on it (past its deadline) before it sent the next, so its answer was dropped.
+   */
+  renewal: number;
   /** The limits it enforces now (the applied lease's share or its fallback; 0 with none). */
   holding: RateLimits;
-  /**
-   * Its grants within the last minute plus `LEASE_TIMING.usedSlackMs` plus its own margin, and on its busiest route
-   * within the last second plus its margin.
-   */
+  /** Its grants within the last minute plus its margin, and on its busiest route within the last second plus it. */
   used: RateLimits;
   /** Its callers waiting for a grant now: demand its share does not meet. */
   waiting: number;
@@ -39,11 +39,6 @@ export const LEASE_TIMING = {
   fallbackMs: 60_000,
   /** Added to Neon's windows: more than a worker's own margin (100 ms by default), so its windows fit in the book's. */
   marginMs: 1_000,
-  /**
-   * A worker counts its `used` grants over a minute plus its margin plus this, so that they cover the requests that
-   * can still fall in a window of Neon's when the book handles a renewal up to this long after it was sent.
-   */
-  usedSlackMs: 3_000,
 } as const;
 
 /** A share of the budget, which the worker enforces from receipt until `leaseMs` after it sent the request. */
@@ -59,7 +54,7 @@ export type Lease = {
 };
 
 /** A worker that stops: from now on it lets nothing through. */
-export type ReleaseRequest = { workerId: string; used: RateLimits };
+export type ReleaseRequest = { workerId: string; renewal: number; used: RateLimits };
 
 /** What the budget workflow holds, for operators and tests. */
 export type AccountBudgetState = {

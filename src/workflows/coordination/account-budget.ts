@@ -92,7 +92,7 @@ function leaseProblemOf(req: unknown): string | null {
   if (!isLimits(r.budget, 1)) return 'budget: whole numbers >= 1';
   if (r.applied !== null && (typeof r.applied !== 'string' || r.applied.length > 200))
     return 'applied: a lease ID or null';
-  if (!isCount(r.appliedAgeMs)) return 'appliedAgeMs: a whole number >= 0';
+  if (!isCount(r.renewal)) return 'renewal: a whole number >= 0';
   if (!isLimits(r.holding, 0) || !isLimits(r.used, 0)) return 'holding, used: whole numbers >= 0';
   if (!isCount(r.waiting)) return 'waiting: a whole number >= 0';
   return null;
@@ -102,6 +102,7 @@ function releaseProblemOf(req: unknown): string | null {
   if (typeof req !== 'object' || req === null) return 'expected a release';
   const r = req as Partial<ReleaseRequest>;
   if (!isWorkerId(r.workerId)) return 'workerId: 1-200 characters';
+  if (!isCount(r.renewal)) return 'renewal: a whole number >= 0';
   if (!isLimits(r.used, 0)) return 'used: whole numbers >= 0';
   return null;
 }

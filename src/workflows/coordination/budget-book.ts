@@ -14,8 +14,8 @@
  * the worker counts its `leaseMs` from before it sent the request, the book from when it handles it.
  *
  * A worker reports which lease it enforces (`applied`); the others it was granted are then either older (what they
- * let through is in `used`) or never reached it (its renewals are sequential and it drops a late answer), so only the
- * applied one stays charged. That is what lets a share move within a few renewals to a worker that needs it, instead
+ * let through is in `used`) or never reached it (its renewals are sequential, it drops a late answer, and the book
+ * ignores a request older than one it handled), so only the applied one stays charged. That is what lets a share move within a few renewals to a worker that needs it, instead
  * of a whole minute after the lease lapsed.
  *
  * Sizing: each live worker claims a floor plus one and a half times its demand (what it let through in the last minute
@@ -48,10 +48,6 @@ const ZERO: RateLimits = { perMinute: 0, perSecondPerRoute: 0 };
 /** A lease the worker may be enforcing. */
 export type HeldLease = {
   leaseId: string;
-  /** Book time it was issued: the worker received it later. */
-  issuedAt: number;
-  /** Superseded, and what it let through is in the worker's `used`: no longer charged per minute. */
-  covered?: true;
   share: RateLimits;
   fallback: RateLimits;
   /** Book time after which the worker no longer enforces the share, and then the fallback. */
@@ -66,6 +62,8 @@ export type WorkerEntry = {
   used: RateLimits;
   usedAt: number;
   waiting: number;
+  /** The last of its requests the book handled (LeaseRequest.renewal). */
+  renewal: number;
   seenAt: number;
   released: boolean;
   leases: HeldLease[];
@@ -85,7 +83,6 @@ export function chargeOf(w: WorkerEntry, dim: Dimension, now: number): number {
   const span = WINDOW_MS[dim] + LEASE_TIMING.marginMs;
   let most = now < w.usedAt + span ? w.used[dim] : 0;
   for (const held of w.leases) {
-    if (held.covered && dim === 'perMinute') continue;
     if (now < held.usableUntil + span) most = Math.max(most, held.share[dim]);
     if (now < held.fallbackUntil + span) most = Math.max(most, held.fallback[dim]);
   }
@@ -162,46 +159,28 @@ const wholeLimits = (l: RateLimits): RateLimits => ({
 
 /**
  * What a renewal says of the past. Every lease but the applied one is no longer enforced from the time the request
- * was sent (older ones were superseded, newer ones never reached the worker), so each is cut to now. Their share per
- * minute stops being charged once `used` covers what they let through: `used` counts grants over a minute plus
- * `usedSlackMs` before sending, which covers every request a window of Neon's ending now or later can hold if the
- * request is at most that old. The book bounds its age by when it issued the applied lease and how long the worker
- * had held it; a renewal it cannot bound, or too old, changes no charge but adds what it reports.
+ * was sent: older ones were superseded, newer ones never reached the worker (its renewals are sequential, it drops an
+ * answer past the deadline, and the book ignores a request older than one it handled). What they let through was
+ * granted before the request was sent, so `used`, which counts the grants of the window before sending, covers every
+ * one of them that a window of Neon's ending now or later can hold: those leases are charged no more.
  */
 function recordUsed(w: WorkerEntry, req: LeaseRequest, now: number): void {
-  const used = wholeLimits(req.used);
   let applied = w.leases.find((h) => h.leaseId === req.applied);
   if (req.applied !== null && !applied) {
     // A lease this book did not issue (a book started afresh while the worker held one): charged as reported.
     const holding = wholeLimits(req.holding);
     applied = {
       leaseId: req.applied,
-      issuedAt: now,
       share: holding,
       fallback: holding,
       usableUntil: now + LEASE_TIMING.leaseMs,
       fallbackUntil: now + LEASE_TIMING.leaseMs + LEASE_TIMING.fallbackMs,
     };
-    w.leases.push(applied);
   }
-  const sentNoEarlierThan = applied && applied.issuedAt < now ? applied.issuedAt + whole(req.appliedAgeMs) : null;
-  const fresh = sentNoEarlierThan !== null && now - sentNoEarlierThan <= LEASE_TIMING.usedSlackMs;
-  for (const held of w.leases) {
-    if (held === applied) continue;
-    held.usableUntil = Math.min(held.usableUntil, now);
-    held.fallbackUntil = Math.min(held.fallbackUntil, now);
-    if (fresh) held.covered = true;
-  }
-  if (fresh) w.used = used;
-  else {
-    const span = WINDOW_MS.perMinute + LEASE_TIMING.marginMs;
-    const before = now < w.usedAt + span ? w.used : ZERO;
-    w.used = {
-      perMinute: Math.max(before.perMinute, used.perMinute),
-      perSecondPerRoute: Math.max(before.perSecondPerRoute, used.perSecondPerRoute),
-    };
-  }
+  w.leases = applied ? [applied] : [];
+  w.used = wholeLimits(req.used);
   w.usedAt = now;
+  w.renewal = req.renewal;
 }
 
 /** Records a worker's renewal and sizes its next lease. `now` is the workflow's time. */
@@ -216,12 +195,15 @@ export function renew(book: BudgetBook, req: LeaseRequest, now: number): Lease {
       used: ZERO,
       usedAt: now,
       waiting: 0,
+      renewal: -1,
       seenAt: now,
       released: false,
       leases: [],
     };
     book.workers.push(w);
   }
+  // Older than a request already handled: the worker dropped its answer, and the request says nothing newer.
+  if (req.renewal <= w.renewal) return leaseOf(`${book.epoch}-stale`, ZERO, ZERO, 0);
   w.budget = wholeLimits(req.budget);
   w.waiting = whole(req.waiting);
   w.seenAt = now;
@@ -254,7 +236,6 @@ export function renew(book: BudgetBook, req: LeaseRequest, now: number): Lease {
   const leaseId = `${book.epoch}-${++book.issued}`;
   w.leases.push({
     leaseId,
-    issuedAt: now,
     share,
     fallback,
     usableUntil: now + LEASE_TIMING.leaseMs,
@@ -277,16 +258,14 @@ function leaseOf(leaseId: string, share: RateLimits, fallback: RateLimits, waiti
 /** A worker that stopped lets nothing through from now on: only what it let through lately stays charged. */
 export function release(book: BudgetBook, req: ReleaseRequest, now: number): void {
   const w = book.workers.find((x) => x.workerId === req.workerId);
-  if (!w) return;
+  if (!w || req.renewal <= w.renewal) return;
+  // It set its budget to nothing before it sent this: `used` covers all it let through, and it enforces no lease.
   w.released = true;
+  w.renewal = req.renewal;
   w.used = wholeLimits(req.used);
   w.usedAt = now;
   w.waiting = 0;
-  // Its `used` counts what it let through, however old the request; its leases stay charged per minute until then.
-  for (const held of w.leases) {
-    held.usableUntil = Math.min(held.usableUntil, now);
-    held.fallbackUntil = Math.min(held.fallbackUntil, now);
-  }
+  w.leases = [];
   prune(book, now);
 }
 

@@ -5,7 +5,12 @@
  * Requests arrive at Neon up to 100 ms after their grant. No window of Neon's ever holds more than the budget, and a
  * busy worker next to idle ones gets at least 90% of it.
  */
-import { LEASE_TIMING, type Lease, type RateLimits } from '../../../src/workflows/contract/rate-lease';
+import {
+  LEASE_TIMING,
+  type Lease,
+  type LeaseRequest,
+  type RateLimits,
+} from '../../../src/workflows/contract/rate-lease';
 import { fairShares, newBook, release, renew, type BudgetBook } from '../../../src/workflows/coordination/budget-book';
 
 const BUDGET: RateLimits = { perMinute: 120, perSecondPerRoute: 5 };
@@ -17,12 +22,25 @@ function random(seed: number) {
   return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 }
 
+/** A renewal: sent, handled by the book, answered; the worker gives up on it at its deadline. */
+type Call = {
+  worker: SimWorker;
+  req: LeaseRequest;
+  sentAt: number;
+  handleAt: number;
+  receiveAt: number;
+  lost: boolean;
+  lease?: Lease;
+};
+const DEADLINE_MS = 5_000;
+
 /** A worker: its local windows, its lease as the keeper holds it, its renewal in flight. */
 class SimWorker {
   grants: { t: number; route: string }[] = [];
   limits: RateLimits = { perMinute: 0, perSecondPerRoute: 0 };
-  held: { lease: Lease; receivedAt: number; expiresAt: number; fallbackUntil: number } | null = null;
-  inFlight: { sentAt: number; handleAt: number; receiveAt: number; lost: boolean; lease?: Lease } | null = null;
+  held: { lease: Lease; expiresAt: number; fallbackUntil: number } | null = null;
+  inFlight: Call | null = null;
+  sent = 0;
   nextRenewal = 0;
   backlog = 0;
   /** Cut off from the workflow: renewals never arrive, the worker keeps granting on what it holds. */
@@ -45,15 +63,15 @@ class SimWorker {
     this.grants.push({ t, route });
     return true;
   }
-  request(t: number) {
+  request(t: number): LeaseRequest {
     const busiest = Math.max(...ROUTES.map((r) => this.count(t, 1_000 + MARGIN, r)));
     return {
       workerId: this.id,
       budget: BUDGET,
       applied: this.held?.lease.leaseId ?? null,
-      appliedAgeMs: this.held ? Math.floor(t - this.held.receivedAt) : 0,
+      renewal: ++this.sent,
       holding: this.limits,
-      used: { perMinute: this.count(t, 60_000 + MARGIN + LEASE_TIMING.usedSlackMs), perSecondPerRoute: busiest },
+      used: { perMinute: this.count(t, 60_000 + MARGIN), perSecondPerRoute: busiest },
       waiting: Math.min(this.backlog, 50),
     };
   }
@@ -70,26 +88,23 @@ function simulate(
   const book = newBook('sim');
   const workers = [0, 1, 2].map((i) => new SimWorker(`w${i}`));
   const arrivals: { t: number; route: string; worker: number }[] = [];
+  let calls: Call[] = [];
   for (let t = 0; t < durationMs; t += 50) {
     events(workers, book, t);
-    // Renewals the book handles in this step, in the order they reach it.
-    const due = workers
-      .filter((w) => w.inFlight && !w.inFlight.lease && !w.cutOff && w.inFlight.handleAt < t + 50)
-      .sort((a, b) => a.inFlight!.handleAt - b.inFlight!.handleAt);
-    for (const w of due) {
-      const f = w.inFlight!;
-      f.lease = renew(book, w.request(f.sentAt), f.handleAt);
-    }
+    // Requests the book handles in this step, in the order they reach it: one the worker gave up on may come after
+    // the next one it sent.
+    for (const call of calls.filter((c) => !c.lease && c.handleAt < t + 50).sort((a, b) => a.handleAt - b.handleAt))
+      call.lease = renew(book, call.req, call.handleAt);
+    calls = calls.filter((c) => !c.lease);
     workers.forEach((w, i) => {
       if (w.stopped) return;
       const f = w.inFlight;
-      if (f && f.receiveAt <= t) {
+      if (f && (f.receiveAt <= t || t >= f.sentAt + DEADLINE_MS)) {
         w.inFlight = null;
         // A lost answer, or one past the deadline, is dropped.
-        if (f.lease && !f.lost && !w.cutOff) {
+        if (f.lease && f.receiveAt <= t && f.receiveAt < f.sentAt + DEADLINE_MS && !f.lost && !w.cutOff) {
           w.held = {
             lease: f.lease,
-            receivedAt: t,
             expiresAt: f.sentAt + f.lease.leaseMs,
             fallbackUntil: f.sentAt + f.lease.leaseMs + f.lease.fallbackMs,
           };
@@ -98,8 +113,18 @@ function simulate(
       }
       w.enforce(t);
       if (!w.inFlight && t >= w.nextRenewal) {
-        const oneWay = rnd() < 0.05 ? 2_000 + rnd() * 4_000 : rnd() * 300;
-        w.inFlight = { sentAt: t, handleAt: t + oneWay, receiveAt: t + 2 * oneWay, lost: rnd() < 0.05 };
+        const oneWay = rnd() < 0.05 ? 2_000 + rnd() * 8_000 : rnd() * 300;
+        const call: Call = {
+          worker: w,
+          req: w.request(t),
+          sentAt: t,
+          handleAt: t + oneWay,
+          receiveAt: t + 2 * oneWay,
+          lost: rnd() < 0.05,
+        };
+        w.inFlight = call;
+        // A worker cut off reaches nobody.
+        if (!w.cutOff) calls.push(call);
       }
       w.backlog += demand(i, t);
       for (let k = 0; k < 20 && w.backlog > 0; k++) {
@@ -163,7 +188,8 @@ test('demand moving from worker to worker, a worker cut off and one that stops: 
       if (t === 300_000) {
         workers[0]!.stopped = true;
         workers[0]!.held = null;
-        release(book, { workerId: 'w0', used: { perMinute: workers[0]!.count(t, 63_100), perSecondPerRoute: 0 } }, t);
+        const { used, renewal } = workers[0]!.request(t);
+        release(book, { workerId: 'w0', renewal, used }, t);
       }
     },
   );
@@ -186,4 +212,27 @@ test('a worker that never got a lease lets nothing through', () => {
     },
   );
   expect(arrivals.filter((a) => a.worker === 0)).toEqual([]);
+});
+
+test('a renewal that reaches the book after a newer one of the same worker changes nothing', () => {
+  const book = newBook('order');
+  const none = { perMinute: 0, perSecondPerRoute: 0 };
+  const req = (workerId: string, renewal: number, applied: string | null, waiting: number, used = none) => ({
+    workerId,
+    budget: BUDGET,
+    applied,
+    renewal,
+    holding: none,
+    used,
+    waiting,
+  });
+  // Idle, A holds a floor share; its second renewal is delayed, and it gives up on it; its third, with callers
+  // waiting, gets the whole budget, which A then uses.
+  const first = renew(book, req('a', 1, null, 0), 0);
+  const third = renew(book, req('a', 3, first.leaseId, 100), 6_000);
+  expect(third.share.perMinute).toBe(BUDGET.perMinute);
+  // The second arrives now: it speaks of the floor lease and of nothing used, but A enforces the third's share.
+  renew(book, req('a', 2, first.leaseId, 0), 8_000);
+  // So B, joining, gets nothing of the minute budget while A's grants of the third lease are in the window.
+  expect(renew(book, req('b', 1, null, 100), 9_000).share.perMinute).toBe(0);
 });
