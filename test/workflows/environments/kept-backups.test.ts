@@ -2,11 +2,14 @@
  * The backups runs keep on purpose outlive the janitor, however old: the replaced prod after a rollback whose
  * verification failed, the old dev after a refresh whose verification failed, and the pre-promotion prod after a
  * promotion whose own rollback failed. Each is the way back (or what someone has to look into), so it has no expiry
- * and the janitor, two days on, lists it as skipped instead of deleting it.
+ * and the janitor, two days on, lists it as skipped instead of deleting it. So does the rollback snapshot of a
+ * promotion terminated while it could still need it.
  */
+import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { resourceName } from '../../../src/workflows/contract/names';
 import { api, inventory } from '../../support/emulator-api';
+import { sleep, until } from '../../support/polling';
 import { neonActivities, projectWithChange, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
@@ -19,10 +22,13 @@ const DAY = 86_400_000;
 const FAILING = [{ kind: 'sql' as const, name: 'never true', sql: 'SELECT 1', expect: { value: 2 } }];
 
 /** What the test's activities do otherwise than the emulator's: set by each test. */
-const twist = { surveyDaysOn: 0, prodDownAfterRollback: false };
-beforeEach(() => Object.assign(twist, { surveyDaysOn: 0, prodDownAfterRollback: false }));
+const twist = { surveyDaysOn: 0, prodDownAfterRollback: false, held: false };
+beforeEach(() => Object.assign(twist, { surveyDaysOn: 0, prodDownAfterRollback: false, held: false }));
 
-/** The emulator's activities, with a survey `twist.surveyDaysOn` later and prod not answering after a promotion's rollback. */
+/**
+ * The emulator's activities, with a survey `twist.surveyDaysOn` later, prod not answering after a promotion's rollback,
+ * and a check named `held` waiting (heartbeating) while `twist.held`.
+ */
 function activities() {
   const real = neonActivities(s.emu);
   return {
@@ -37,6 +43,10 @@ function activities() {
       const { branch } = (await api(s.emu, 'GET', `/projects/${input.projectId}/branches/${input.branchId}`)) as {
         branch: { name: string };
       };
+      while (twist.held && input.checks.some((check) => check.name === 'held')) {
+        Context.current().heartbeat();
+        await sleep(200);
+      }
       const connectOnly = input.checks.length === 1 && input.checks[0]!.name === 'connect';
       if (twist.prodDownAfterRollback && connectOnly && branch.name === 'prod')
         return {
@@ -100,5 +110,35 @@ test('a promotion whose rollback failed: the pre-promotion prod stays, and so do
       .ids.snapshotId!;
     await janitorKeeps(p.projectId, resourceName('old', run.workflowId));
     expect((await inventory(s.emu, p.projectId)).snapshots.map((snapshot) => snapshot.id)).toContain(snapshotId);
+  });
+}, 180_000);
+
+test('a promotion terminated while it could still roll back: its rollback snapshot, without expiry, stays', async () => {
+  const worker = await s.worker(activities());
+  await worker.runUntil(async () => {
+    const p = await projectWithChange(s);
+    twist.held = true;
+    const run = await s.client.startPromotion({
+      projectId: p.projectId,
+      retention: { rollbackSnapshot: 60_000 },
+      postSwapChecks: [{ kind: 'sql', name: 'held', sql: 'SELECT 1', expect: { value: 1 } }],
+    });
+    const progress = await until(
+      'the promotion to verify prod',
+      () => s.client.getProgress(run.workflowId),
+      (read) => read.currentStep === 'verify_prod',
+    );
+    const snapshotId = progress.steps.find((step) => step.name === 'snapshot_prod')!.ids.snapshotId!;
+    await s.t.client.workflow.getHandle(run.workflowId).terminate('the operator gave up on it');
+    twist.held = false;
+    twist.surveyDaysOn = 2;
+    const result = await (await s.client.startJanitor({ projectId: p.projectId })).result();
+    expect(result.deletedSnapshots.map((deleted) => deleted.id)).not.toContain(snapshotId);
+    const snapshots = (await api(s.emu, 'GET', `/projects/${p.projectId}/snapshots`)).snapshots as {
+      id: string;
+      expires_at?: string;
+    }[];
+    expect(snapshots.find((snapshot) => snapshot.id === snapshotId)).toMatchObject({ id: snapshotId });
+    expect(snapshots.find((snapshot) => snapshot.id === snapshotId)!.expires_at).toBeUndefined();
   });
 }, 180_000);
