@@ -44,7 +44,8 @@ function prepareSql(password: string): string {
   return `DO $np$
 DECLARE
   reader constant text := '${CHECK_ROLE}';
-  r record;
+  names text;
+  kind text;
 BEGIN
   -- With its password from the start: Neon asks one of every role made with SQL ("Manage database access").
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = reader) THEN
@@ -58,18 +59,16 @@ BEGIN
   IF NOT has_database_privilege(reader, current_database(), 'CONNECT') THEN
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), reader);
   END IF;
-  FOR r IN SELECT n.nspname FROM pg_namespace n
+  -- One GRANT per kind of object, each naming them all: thousands of tables take one statement, not thousands.
+  SELECT string_agg(quote_ident(n.nspname), ', ') INTO names FROM pg_namespace n
     WHERE ${USER_SCHEMA} AND has_schema_privilege(n.oid, 'USAGE WITH GRANT OPTION')
-      AND NOT has_schema_privilege(reader, n.oid, 'USAGE')
-  LOOP
-    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', r.nspname, reader);
-  END LOOP;
-  FOR r IN SELECT c.oid::regclass::text AS rel, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE ${USER_SCHEMA} AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-      AND has_table_privilege(c.oid, 'SELECT WITH GRANT OPTION') AND NOT has_table_privilege(reader, c.oid, 'SELECT')
-  LOOP
-    EXECUTE format('GRANT SELECT ON %s %s TO %I', CASE WHEN r.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, r.rel,
-      reader);
+      AND NOT has_schema_privilege(reader, n.oid, 'USAGE');
+  IF names IS NOT NULL THEN EXECUTE format('GRANT USAGE ON SCHEMA %s TO %I', names, reader); END IF;
+  FOR kind IN SELECT unnest(ARRAY['TABLE', 'SEQUENCE']) LOOP
+    SELECT string_agg(c.oid::regclass::text, ', ') INTO names FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE ${USER_SCHEMA} AND c.relkind = ANY (CASE kind WHEN 'TABLE' THEN '{r,p,v,m,f}'::char[] ELSE '{S}'::char[] END)
+        AND has_table_privilege(c.oid, 'SELECT WITH GRANT OPTION') AND NOT has_table_privilege(reader, c.oid, 'SELECT');
+    IF names IS NOT NULL THEN EXECUTE format('GRANT SELECT ON %s %s TO %I', kind, names, reader); END IF;
   END LOOP;
 END $np$`;
 }
@@ -118,7 +117,8 @@ export async function openCheckSession(
   const unreachable = (err: unknown) =>
     failure('DatabaseUnreachable', `cannot connect to branch ${database.branchId}: ${redact(messageOf(err), secrets)}`);
 
-  const owner = await db(ownerUri, { statementTimeoutMs: 10_000, lockTimeoutMs: 5_000, mode: 'write' }).catch(
+  // Granting on every table of a large schema for the first time takes a while: a generous bound, retried whole.
+  const owner = await db(ownerUri, { statementTimeoutMs: 60_000, lockTimeoutMs: 5_000, mode: 'write' }).catch(
     (err: unknown) => {
       throw unreachable(err);
     },

@@ -76,3 +76,20 @@ test('a reader that was given more than read access is refused (CheckRoleUnsafe,
   await asOwner(`REVOKE np_more FROM ${CHECK_ROLE}`);
   await expect(h.run(h.activities.verifyBranch, input([value('SELECT 1', 1)]))).resolves.toMatchObject({ ok: true });
 });
+
+test('what the owner makes after the reader exists is readable at the next verification', async () => {
+  await h.run(h.activities.verifyBranch, input([value('SELECT 1', 1)]));
+  await asOwner(`CREATE SCHEMA later; CREATE TABLE later.orders (id serial, total int); INSERT INTO later.orders (total)
+    VALUES (5), (7); CREATE VIEW later.big AS SELECT * FROM later.orders WHERE total > 6;
+    CREATE TABLE later."Odd, ""quoted"" name" (id int)`);
+  const res = await h.run(
+    h.activities.verifyBranch,
+    input([
+      value('SELECT sum(total)::int FROM later.orders', 12),
+      value('SELECT count(*) FROM later.big', 1),
+      value('SELECT last_value::int FROM later.orders_id_seq', 2),
+      value('SELECT count(*) FROM later."Odd, ""quoted"" name"', 0),
+    ]),
+  );
+  expect(res.checks.filter((c) => !c.ok)).toEqual([]);
+});
