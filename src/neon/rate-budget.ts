@@ -154,17 +154,20 @@ export class RateBudget {
         return;
       }
       this.waited++;
+      // One controller wakes the sleep: new limits abort it, and so does the caller's signal (a listener removed
+      // afterwards, so a long-lived activity signal does not collect one per wait).
       const wake = new AbortController();
+      const cancel = () => wake.abort(signal?.reason);
+      signal?.addEventListener('abort', cancel, { once: true });
       this.waiters.add(wake);
       try {
-        const either = signal ? AbortSignal.any([signal, wake.signal]) : wake.signal;
-        await this.clock.sleep(Number.isFinite(wait) ? wait : IDLE_LOOK_MS, either).catch((err: unknown) => {
-          // Woken by new limits: look again. The caller's own cancellation ends the wait.
-          if (signal?.aborted || !wake.signal.aborted) throw err;
-        });
+        await this.clock.sleep(Number.isFinite(wait) ? wait : IDLE_LOOK_MS, wake.signal).catch(() => undefined);
       } finally {
         this.waiters.delete(wake);
+        signal?.removeEventListener('abort', cancel);
       }
+      // Woken by new limits or slept its time: look again. The caller's own cancellation ends the wait.
+      signal?.throwIfAborted();
     }
   }
 
