@@ -113,6 +113,7 @@ export class DataPlane {
         try {
           const [source, target, role] = [this.ns.database(from), this.ns.database(to), this.ns.role(owner)];
           await c.query(`CREATE DATABASE ${q(target)} TEMPLATE ${q(source)} OWNER ${q(role)} STRATEGY FILE_COPY`);
+          await copySettings(c, source, target);
           break;
         } catch (err) {
           // 55006: a session slipped in between terminate and copy; terminate again.
@@ -206,4 +207,19 @@ export class DataPlane {
 
 function literal(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
+}
+
+/**
+ * A database's own settings (`ALTER DATABASE ... SET`, and `ALTER ROLE ... IN DATABASE ... SET`) live in the shared
+ * catalog pg_db_role_setting, which a TEMPLATE copy leaves behind. Neon's branches, snapshots and restores copy the
+ * whole cluster's storage, settings included, so the copy gets the source's rows as they are (the stored form, which
+ * re-parsing through ALTER DATABASE could change, e.g. list values such as search_path).
+ */
+async function copySettings(c: PoolClient, source: string, target: string): Promise<void> {
+  await c.query(
+    `INSERT INTO pg_db_role_setting (setdatabase, setrole, setconfig)
+     SELECT (SELECT oid FROM pg_database WHERE datname = $2), setrole, setconfig FROM pg_db_role_setting
+     WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = $1)`,
+    [source, target],
+  );
 }
