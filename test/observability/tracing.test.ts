@@ -119,3 +119,26 @@ test('a promotion is one trace from the client start through the workflows and a
   for (const secret of [s.emu.apiKey, ...passwords]) expect(text).not.toContain(secret);
   expect(text).not.toMatch(/postgres(ql)?:\/\//);
 });
+
+test("a run whose caller did not trace makes no workflow spans (the sandbox loads no OpenTelemetry); a traced caller's does", async () => {
+  const worker = await createWorker({
+    connection: s.t.nativeConnection,
+    taskQueue: s.t.taskQueue,
+    workflowBundle: s.bundle,
+    activities: createHealthActivities(),
+    tracing,
+  });
+  const untraced = await NeonPromoteClient.connect({ client: s.t.client, taskQueue: s.t.taskQueue });
+  await worker.runUntil(async () => {
+    await tracing.flush();
+    exporter.reset();
+    await untraced.healthCheck('untraced', `health-check-untraced-${Date.now()}`);
+    await tracing.flush();
+    expect(names(exporter.getFinishedSpans()).filter((name) => name.endsWith(':healthCheck'))).toEqual([]);
+    await client.healthCheck('traced', `health-check-traced-${Date.now()}`);
+  });
+  await tracing.flush();
+  const spans = exporter.getFinishedSpans();
+  const run = spans.find((span) => span.name === 'RunWorkflow:healthCheck');
+  expect(run && names(ancestorsOf(run, spans))).toEqual(['StartWorkflow:healthCheck']);
+});
