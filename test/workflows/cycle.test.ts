@@ -36,6 +36,8 @@ test("setup -> preview -> change on dev -> promote -> refresh -> rollback, seen 
     expect(preview).toMatchObject({ outcome: 'created', name: 'preview-pr-1', expiry: { by: 'neon' } });
     const previewUri = await uriOf(s.emu, p, 'preview-pr-1');
     await sql(previewUri, `INSERT INTO items (label, source) VALUES ('scratch', 'preview')`);
+    // Neon resets a child of dev (restored from a snapshot by setup) from it only once up to 24 hours have passed.
+    s.emu.advanceClock(24 * 3_600_000);
     const reset = await s.client.resetPreview(
       { projectId: p.projectId, name: 'preview-pr-1' },
       `reset-preview-${p.projectId}`,
