@@ -227,9 +227,20 @@ export const janitorInput = lazy(() =>
     keepRollbackSnapshots: z._default(z.number().check(z.int(), z.gte(1), z.lte(50)), 2),
     /** Snapshot slots left free for the next promotion (it needs two). */
     reserveSnapshotSlots: z._default(z.number().check(z.int(), z.gte(0), z.lte(10)), 2),
+    /** The operator's pick: delete these snapshots (in the project's turn) and nothing else. */
+    snapshotIds: z.optional(z.array(neonId).check(z.minLength(1), z.maxLength(100))),
     notify: z.optional(notifyOptions),
   }),
 );
+
+export const snapshotInventoryInput = lazy(() =>
+  z.object({
+    projectId: neonId,
+    prodBranchName: z._default(branchName, 'prod'),
+    devBranchName: z._default(branchName, 'dev'),
+  }),
+);
+export type SnapshotInventoryInput = z.input<ReturnType<typeof snapshotInventoryInput>>;
 
 export const previewInput = lazy(() =>
   z.object({

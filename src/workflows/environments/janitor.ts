@@ -2,15 +2,20 @@
  * Deletes what this product made and no longer needs: its expired snapshots, fork points older than the current one,
  * snapshots a run takes without expiry that an ended run left behind (the janitor runs in its project's turn, so no run
  * is under way), its backup branches past their expiry, previews past their expiry, and its oldest rollback snapshots
- * when the project would otherwise lack room for the next promotion. Only `np-` and `preview-` names are ever touched;
- * the current fork point never is. A backup without an expiry is never deleted: a run that replaced a branch gives the
+ * when the project would otherwise lack room for the next promotion. Only `np-` and `preview-` names are ever touched,
+ * unless the operator picks snapshots (`snapshotIds`): then exactly those go; the current fork point never does. A backup without an expiry is never deleted: a run that replaced a branch gives the
  * backup one unless it keeps it on purpose (a verification failed after the swap, and the backup is the way back) or
  * Neon refused it (the backup has children); it is listed as skipped, for an operator to delete once done with it.
  * Nor is a rollback snapshot without expiry deleted for its age: a run keeps it so while it may roll prod back, and its
  * retention is a timer's to end (steps/retention.ts); only the quota rule above takes the oldest beyond those kept.
  */
 import type { BranchInfo, SnapshotInfo } from '../../activities/contract';
-import { janitorInput, type JanitorInput } from '../contract/inputs';
+import {
+  janitorInput,
+  snapshotInventoryInput,
+  type JanitorInput,
+  type SnapshotInventoryInput,
+} from '../contract/inputs';
 import { isOwned, PREVIEW_PREFIX } from '../contract/names';
 import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
@@ -45,6 +50,7 @@ export async function janitor(raw: JanitorInput): Promise<JanitorResult> {
   const now = Date.parse(env.observedAt);
 
   const fork = currentForkPoint(env.snapshots);
+  if (options.snapshotIds) return deletePicked(run, env.snapshots, options.snapshotIds, fork?.snapshotId, result);
   const leftBehind = (snapshot: SnapshotInfo) =>
     snapshot.expiresAt === null && RUN_SNAPSHOTS.some((kind) => isOwned(snapshot.name, kind));
   const snapshots: { snapshot: SnapshotInfo; why: string }[] = env.snapshots
@@ -111,4 +117,75 @@ export async function janitor(raw: JanitorInput): Promise<JanitorResult> {
   result.outcome = result.deletedSnapshots.length + result.deletedBranches.length > 0 ? 'cleaned' : 'noop';
   run.finish(result.outcome);
   return result;
+}
+
+/**
+ * The operator's pick (`neon-promote snapshots delete`): those snapshots and nothing else, in the project's turn so that
+ * no run is using them. The current fork point is kept: the next promotion counts prod's writes from it.
+ */
+async function deletePicked(
+  run: Run,
+  snapshots: SnapshotInfo[],
+  ids: string[],
+  forkId: string | undefined,
+  result: JanitorResult,
+): Promise<JanitorResult> {
+  await run.step('delete', async () => {
+    for (const id of ids) {
+      const snapshot = snapshots.find((listed) => listed.id === id);
+      if (!snapshot) result.skipped.push({ id, name: '', why: 'no such snapshot in the project' });
+      else if (id === forkId)
+        result.skipped.push({
+          id,
+          name: snapshot.name,
+          why: "the current fork point: the next promotion counts prod's writes since it",
+        });
+      else {
+        await deleteSnapshot(result.projectId, id);
+        result.deletedSnapshots.push({ id, name: snapshot.name, why: 'asked for by the operator' });
+      }
+    }
+  });
+  result.outcome = result.deletedSnapshots.length > 0 ? 'cleaned' : 'noop';
+  run.finish(result.outcome);
+  return result;
+}
+
+/** One snapshot of the project, and what it is to neon-promote. */
+export type SnapshotListing = SnapshotInfo & {
+  /** fork point (current or superseded), rollback point, a run's own, another's (not ours), or scheduled. */
+  role: 'fork point' | 'superseded fork point' | 'rollback point' | 'run snapshot' | 'not ours' | 'scheduled';
+};
+
+export type SnapshotInventory = {
+  projectId: string;
+  snapshots: SnapshotListing[];
+  /** The plan's limit of manual snapshots as the worker is configured (null: unknown) and the slots free of it. */
+  snapshotLimit: number | null;
+  freeSnapshotSlots: number | null;
+};
+
+/**
+ * `neon-promote snapshots list`: the project's snapshots as Neon has them now, oldest first, each with its role. A
+ * short read-only workflow on the worker (which holds the Neon key), not admitted through the project's coordinator.
+ */
+export async function snapshotInventory(raw: SnapshotInventoryInput): Promise<SnapshotInventory> {
+  const options = parseInput(snapshotInventoryInput(), raw);
+  const env = await resolveEnvironment(options);
+  const fork = currentForkPoint(env.snapshots);
+  const roleOf = (snapshot: SnapshotInfo): SnapshotListing['role'] => {
+    if (!snapshot.manual) return 'scheduled';
+    if (snapshot.id === fork?.snapshotId) return 'fork point';
+    if (isOwned(snapshot.name, 'fork')) return 'superseded fork point';
+    if (isOwned(snapshot.name, 'rollback')) return 'rollback point';
+    return isOwned(snapshot.name) ? 'run snapshot' : 'not ours';
+  };
+  return {
+    projectId: options.projectId,
+    snapshots: [...env.snapshots]
+      .sort((older, newer) => older.createdAt.localeCompare(newer.createdAt))
+      .map((snapshot) => ({ ...snapshot, role: roleOf(snapshot) })),
+    snapshotLimit: env.snapshotLimit,
+    freeSnapshotSlots: env.freeSnapshotSlots,
+  };
 }
