@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Comparison, SqlCheck, VerificationCheck } from '../activities/contract';
-import { InvalidInputError } from '../client/errors';
+import { InvalidInputError } from '../client/input-errors';
 
 const OPS: Record<string, Comparison> = {
   '=': 'eq',

@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { NeonPromoteClient } from '../client';
-import { InvalidInputError, validated } from '../client/errors';
+import type { NeonPromoteClient } from '../client';
+import { InvalidInputError, validated } from '../client/input-errors';
 import { neonId } from '../workflows/contract/inputs';
-import { temporalSettingsFromEnv } from '../temporal/connection';
-import { tracingFromEnv } from '../observability/tracing';
-import type { WriteReport } from '../workflows/contract/definitions';
-import { sinceForkLines } from './prod-writes';
+import { load } from './lazy';
+import { unreachable } from './reach';
+import { summaryLines, type RunResult } from './summary';
 import { terminal, type Terminal } from './terminal';
-import { watchRun } from './watch';
+import { watchRun, type WatchOptions } from './watch';
 import { EXIT, exitForOutcome, type ExitCode } from './exit';
 
 /** Options every command accepts (set on the program). */
@@ -53,27 +52,40 @@ export function startOptions(flags: { ifBusy?: string; workflowId?: string }): z
 /** Runs a command with a connected client; its exit code becomes the process's (errors: see src/cli/main.ts). */
 export async function withClient(cmd: Command, fn: (ctx: Ctx) => Promise<ExitCode>): Promise<void> {
   const globals = cmd.optsWithGlobals<GlobalOptions>();
+  // The Temporal SDK is loaded when a command needs it, not with the program: `--help` answers without it.
+  const { NeonPromoteClient } = load.client();
+  const { temporalSettingsFromEnv } = load.connection();
+  const { tracingFromEnv } = load.tracing();
   const temporal = temporalSettingsFromEnv();
   const tracing = await tracingFromEnv(process.env, 'neon-promote-cli');
+  const json = Boolean(globals.json);
+  const term = terminal();
+  // Something on screen from the Enter key on: connecting and starting take a second or two.
+  if (!json) term.status(term.dim(`connecting to Temporal at ${temporal.address} ...`));
+  const failed = (why: string) => {
+    term.status(''); // the error goes to stderr: no half line left on the terminal
+    return new Error(cannotReach(temporal.address, why));
+  };
+  const refused = await unreachable(temporal.address);
+  if (refused) throw failed(refused);
   const client = await NeonPromoteClient.connect({
     temporal,
     taskQueue: globals.taskQueue || process.env.NEON_PROMOTE_TASK_QUEUE,
     tracing: Boolean(tracing),
   }).catch((err: unknown) => {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `cannot reach Temporal at ${temporal.address} (${why}); start one (npm run dev) or set TEMPORAL_ADDRESS`,
-    );
+    throw failed(err instanceof Error ? err.message : String(err));
   });
   try {
-    const json = Boolean(globals.json);
     const emit = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-    process.exitCode = await fn({ client, json, term: terminal(), emit });
+    process.exitCode = await fn({ client, json, term, emit });
   } finally {
     await client.close();
     await tracing?.shutdown();
   }
 }
+
+const cannotReach = (address: string, why: string) =>
+  `cannot reach Temporal at ${address} (${why}); start one (npm run dev) or set TEMPORAL_ADDRESS`;
 
 /** The project: --project, else NEON_PROJECT_ID. */
 export function projectOf(flags: { project?: string }): string {
@@ -101,13 +113,15 @@ export function projectInput(flags: {
 
 /**
  * After a start: without --wait, says where the run is (and exits 0); with --wait, shows its steps live (a redrawn
- * line on a terminal, one line per step elsewhere; nothing but the result with --json) and exits by its outcome.
+ * line on a terminal, one line per step elsewhere; nothing but the result with --json), then its final screen, and
+ * exits by its outcome.
  */
 export async function follow(
   ctx: Ctx,
   command: string,
   run: { workflowId: string; position: number; result(): Promise<unknown> },
   wait: boolean,
+  options: WatchOptions = {},
 ): Promise<ExitCode> {
   if (!wait) {
     if (ctx.json) ctx.emit({ workflowId: run.workflowId, position: run.position });
@@ -119,17 +133,17 @@ export async function follow(
     }
     return EXIT.ok;
   }
+  const started = Date.now();
   if (!ctx.json)
     ctx.term.line(`${command} ${run.workflowId}${run.position > 0 ? ` (queued: ${run.position} ahead)` : ''}`);
-  const result = (await (ctx.json ? run.result() : watchRun(ctx.client, ctx.term, run.workflowId, run.result()))) as {
-    outcome?: string;
-    reason?: string | null;
-    writes?: WriteReport | null;
-  };
+  const result = (await (ctx.json
+    ? run.result()
+    : watchRun(ctx.client, ctx.term, run.workflowId, run.result(), options))) as RunResult;
   if (ctx.json) ctx.emit(result);
   else {
-    for (const line of sinceForkLines(ctx.term, result.writes)) ctx.term.line(line);
-    ctx.term.line(`${result.outcome ?? 'done'}${result.reason ? `: ${result.reason}` : ''}`);
+    const took = Date.now() - started;
+    for (const line of summaryLines(ctx.term, { workflowId: run.workflowId, command, tookMs: took }, result))
+      ctx.term.line(line);
   }
   return exitForOutcome(result.outcome, command);
 }

@@ -1,13 +1,11 @@
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { InvalidInputError, ProjectBusyError } from '../client/errors';
+// Nothing of the Temporal SDK here: every command loads this module, `--help` too (errors: describe-error.ts).
 
 /** Exit codes, documented in `neon-promote --help` and the README. */
 export const EXIT = { ok: 0, failed: 1, invalidInput: 2, rolledBack: 3, refused: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** Refusals that changed nothing at Neon: the caller can fix the cause and run again. */
-const REFUSALS = new Set([
+export const REFUSALS = new Set([
   'ProjectBusy',
   'BranchMissing',
   'SameBranch',
@@ -24,6 +22,11 @@ const REFUSALS = new Set([
   'ResetUnavailable',
 ]);
 
+/** A refusal the CLI itself makes (no run was started): exit 4. */
+export class Refusal extends Error {
+  override readonly name = 'Refusal';
+}
+
 /** What a finished run's outcome means for the exit code; `rolled_back` is the goal of the rollback command only. */
 export function exitForOutcome(outcome: string | null | undefined, command: string): ExitCode {
   switch (outcome) {
@@ -38,31 +41,4 @@ export function exitForOutcome(outcome: string | null | undefined, command: stri
     default:
       return EXIT.ok;
   }
-}
-
-/** The innermost ApplicationFailure of a failed run: the message an operator needs, not the wrapper's. */
-function rootFailure(err: unknown): ApplicationFailure | undefined {
-  let current: unknown = err;
-  let found: ApplicationFailure | undefined;
-  while (current instanceof Error) {
-    if (current instanceof ApplicationFailure) found = current;
-    current = current.cause;
-  }
-  return found;
-}
-
-/** One line for stderr and the exit code for any error a command can end with. */
-export function describeError(err: unknown): { code: ExitCode; message: string } {
-  if (err instanceof InvalidInputError) return { code: EXIT.invalidInput, message: err.message };
-  if (err instanceof ProjectBusyError) return { code: EXIT.refused, message: err.message };
-  if (err instanceof WorkflowFailedError) {
-    if (err.cause instanceof CancelledFailure) return { code: EXIT.failed, message: 'the run was cancelled' };
-    const root = rootFailure(err);
-    if (root?.type === 'InvalidInput')
-      return { code: EXIT.invalidInput, message: `invalid input: ${root.message.replace(/^invalid input: /, '')}` };
-    if (root?.type && REFUSALS.has(root.type)) return { code: EXIT.refused, message: `refused: ${root.message}` };
-    return { code: EXIT.failed, message: `the run failed: ${root?.message ?? err.cause?.message ?? err.message}` };
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return { code: EXIT.failed, message: message.split('\n')[0] ?? message };
 }

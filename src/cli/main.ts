@@ -5,9 +5,10 @@ import { registerPreviews } from './commands/previews';
 import { registerSchedules } from './commands/schedules';
 import { registerSnapshots } from './commands/snapshots';
 import { registerUnfence } from './commands/unfence';
-import { InvalidInputError } from '../client/errors';
-import { temporalSettingsFromEnv } from '../temporal/connection';
-import { describeError, EXIT } from './exit';
+import { InvalidInputError } from '../client/input-errors';
+import { EXIT, type ExitCode } from './exit';
+import { inFlagTerms } from './flags';
+import { load } from './lazy';
 import { refuseUnknownWords, usageLine } from './usage';
 
 const EXIT_CODES = `
@@ -38,6 +39,8 @@ function useTemporalOptions(options: Record<string, unknown>): void {
   for (const [option, variable] of Object.entries(TEMPORAL_OPTIONS)) {
     if (typeof options[option] === 'string') process.env[variable] = options[option];
   }
+  // Loaded here, not with the module: `--help` and usage errors need none of it.
+  const { temporalSettingsFromEnv } = load.connection();
   try {
     temporalSettingsFromEnv();
   } catch (err) {
@@ -66,7 +69,7 @@ export function buildProgram(output: OutputConfiguration = {}): Command {
     .command('worker')
     .description('run a worker (TEMPORAL_* settings; NEON_API_KEY, NEON_API_BASE_URL) until SIGINT/SIGTERM')
     // Loaded on use: @temporalio/worker (native core, bundler) costs every other command its start-up time.
-    .action(async () => (await import('../worker')).runWorker());
+    .action(() => load.worker().runWorker());
 
   registerMutations(program);
   registerUnfence(program);
@@ -93,11 +96,31 @@ export async function main(argv = process.argv): Promise<void> {
       }
       return;
     }
-    const { code: exit, message } = describeError(err);
+    const { describeError } = load.describeError();
+    const { code: exit, message } = forOperator(describeError(err));
     process.stderr.write(`neon-promote: ${message}\n`);
+    // Machine output promises one JSON document: a refusal is an answer, not silence.
+    if (argv.includes('--json') && exit === EXIT.refused)
+      process.stdout.write(
+        `${JSON.stringify({ outcome: 'refused', reason: message.replace(/^refused: /, '') }, null, 2)}\n`,
+      );
     if (argv.includes('--debug') && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     process.exitCode = exit;
   }
+}
+
+/**
+ * The error in the operator's terms: flags rather than input fields, and a project Neon does not have (the plan's
+ * first call, listing its branches, answers 404) as a refusal that says so rather than the HTTP route.
+ */
+function forOperator(described: { code: ExitCode; message: string }): { code: ExitCode; message: string } {
+  const message = inFlagTerms(described.message);
+  if (/GET \/projects\/\{project_id\}\/branches failed with 404/.test(message))
+    return {
+      code: EXIT.refused,
+      message: "refused: no such project at Neon (or the worker's NEON_API_KEY cannot see it); nothing was changed",
+    };
+  return { code: described.code, message };
 }
 
 if (require.main === module) void main();

@@ -69,7 +69,7 @@ test('promote --wait --json promotes, prints the result as JSON and exits 0; sta
   const status = await cli('status', id);
   expect(status.code).toBe(0);
   expect(status.stdout).toMatch(/swap\s+\d+\.\d s/);
-  expect(status.stdout).toMatch(/outcome: promoted/);
+  expect(status.stdout).toMatch(/^promoted$/m);
 });
 
 test('a post-swap check that fails rolls prod back: plain progress lines, exit code 3', async () => {
@@ -136,11 +136,11 @@ test('a schedule is created, paused and deleted', async () => {
 });
 
 test.each([
-  [['promote', '--project', 'NOT A PROJECT!', '--wait'], /projectId/],
+  [['promote', '--project', 'NOT A PROJECT!', '--wait'], /--project: /],
   [['promote', '--check', 'SELECT 1 => sometimes', '--wait'], /--check .*expectation/],
-  [['promote', '--write-policy', 'maybe', '--wait'], /writePolicy/],
-  [['rollback', '--snapshot', 'x'.repeat(200), '--wait'], /snapshotId/],
-])('invalid input %j: one clear line, exit code 2, nothing sent to Neon', async (args, named) => {
+  [['promote', '--write-policy', 'maybe', '--wait'], /--write-policy: /],
+  [['rollback', '--snapshot', 'x'.repeat(200), '--wait'], /--snapshot: /],
+])('invalid input %j: one clear line naming the flag, exit code 2, nothing sent to Neon', async (args, named) => {
   const before = mutatingCalls();
   const withProject = args.includes('--project') ? args : [...args, '--project', project.projectId];
   const r = await cli(...withProject);
@@ -239,9 +239,12 @@ test('preview list (no Neon key in the CLI): the previews Neon has now, which on
 
   const text = await cliWith(noNeon, 'preview', 'list', ...p);
   expect(text.code).toBe(0);
-  expect(text.stdout).toMatch(new RegExp(`${created.name} .*parent dev .*by neon-promote \\(createPreview-`));
-  expect(text.stdout).toMatch(/hand-made .*parent dev .*not by neon-promote/);
-  expect(text.stdout).toMatch(/preview-by-hand .*parent prod .*no endpoint .*not by neon-promote/);
+  expect(text.stdout).toMatch(/^NAME +BRANCH +PARENT +HOST +EXPIRES +MADE BY$/m);
+  expect(text.stdout).toMatch(
+    new RegExp(`^${created.name} +${created.branchId} +dev +\\S+ +\\d{4}-\\S+ \\S+Z +neon-promote$`, 'm'),
+  );
+  expect(text.stdout).toMatch(/^hand-made +\S+ +dev +\S+ +never +not neon-promote$/m);
+  expect(text.stdout).toMatch(/^preview-by-hand +\S+ +prod +no endpoint +never +not neon-promote$/m);
 
   const deleted = await cli('preview', 'delete', created.name, ...p);
   expect(deleted.code).toBe(0);
@@ -307,22 +310,22 @@ describe('with Temporal unreachable', () => {
   });
 
   test.each([
-    [['promote', '--project', 'NOT A PROJECT!'], /projectId/],
-    [['promote', '--project', 'p-1', '--write-policy', 'maybe'], /writePolicy/],
-    [['promote', '--project', 'p-1', '--discard-prod-writes', 'items;drop'], /discardProdWrites/],
-    [['promote', '--project', 'p-1', '--discard-prod-writes', 'items,'], /discardProdWrites/],
-    [['setup', '--project', 'p-1', '--if-busy', 'sometimes'], /ifBusy/],
-    [['setup', '--project', 'p-1', '--workflow-id', 'x'.repeat(201)], /workflowId/], // the coordinator's limit
+    [['promote', '--project', 'NOT A PROJECT!'], /--project: /],
+    [['promote', '--project', 'p-1', '--write-policy', 'maybe'], /--write-policy: /],
+    [['promote', '--project', 'p-1', '--discard-prod-writes', 'items;drop'], /--discard-prod-writes: /],
+    [['promote', '--project', 'p-1', '--discard-prod-writes', 'items,'], /--discard-prod-writes: /],
+    [['setup', '--project', 'p-1', '--if-busy', 'sometimes'], /--if-busy: /],
+    [['setup', '--project', 'p-1', '--workflow-id', 'x'.repeat(201)], /--workflow-id: /], // the coordinator's limit
     [['refresh', '--project', 'p-1', '--check', 'SELECT 1'], /--check/],
-    [['rollback', '--project', 'p-1', '--snapshot', 'a', '--snapshot-name', 'b'], /snapshotId/],
-    [['preview', 'create', 'bad label!', '--project', 'p-1'], /label/],
-    [['preview', 'list', '--project', 'p-1', '--dev', ''], /devBranchName/],
-    [['runs', '--project', 'p-1', '--limit', '0'], /limit/],
+    [['rollback', '--project', 'p-1', '--snapshot', 'a', '--snapshot-name', 'b'], /--snapshot: /],
+    [['preview', 'create', 'bad label!', '--project', 'p-1'], /<label>: /],
+    [['preview', 'list', '--project', 'p-1', '--dev', ''], /--dev: /],
+    [['runs', '--project', 'p-1', '--limit', '0'], /--limit: /],
     [['schedule', 'refresh', '--project', 'p-1', '--cron', 'often'], /cron/],
     [['schedule', 'pause', 'weekly', '--project', 'p-1'], /kind/],
     [['schedule', 'list', '--project', ''], /--project/], // not every project's schedules
     [['approve', 'run-1', '--by', ' '], /by/],
-  ])('invalid input %j: exit 2 and one line naming the field', async (args, named) => {
+  ])('invalid input %j: exit 2 and one line naming the flag', async (args, named) => {
     const r = await cliWith(down, ...args);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(named);

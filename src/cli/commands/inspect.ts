@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { listOptions } from '../../client/runs';
-import type { StepRecord } from '../../workflows/contract/definitions';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { sinceForkLines } from '../prod-writes';
+import { summaryLines, type RunResult } from '../summary';
 import { seconds, type Terminal } from '../terminal';
-import { watchRun } from '../watch';
+import { inRunOrder, stepLine, watchRun } from '../watch';
 import { checked, projectOf, runId, withClient } from '../context';
 import { EXIT, exitForOutcome } from '../exit';
+import { load } from '../lazy';
 
 /** status, runs. */
 export function registerInspection(program: Command): void {
@@ -18,20 +19,43 @@ export function registerInspection(program: Command): void {
       checked(z.object({ run: runId }), { run });
       await withClient(cmd, async (ctx) => {
         const handle = ctx.client.temporal.workflow.getHandle(run);
-        if (flags.follow && !ctx.json)
+        const description = await handle.describe();
+        const { term } = ctx;
+        if (!ctx.json) for (const line of headerLines(term, run, description)) term.line(line);
+        if (flags.follow && !ctx.json) {
           await watchRun(ctx.client, ctx.term, run, handle.result()).catch(() => undefined);
-        const [progress, description] = await Promise.all([ctx.client.getProgress(run), handle.describe()]);
-        if (ctx.json) ctx.emit({ workflowId: run, status: description.status.name, ...progress });
+        }
+        const closed = flags.follow ? await handle.describe() : description;
+        // A run whose workflow has no progress query (the project's coordinator), or whose query cannot be answered
+        // now (no worker polling, or a worker that cannot run it), still has a status: say why the steps are missing.
+        const progress = await ctx.client.getProgress(run).catch((err: unknown) => {
+          const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+          return { unavailable: why ?? 'no answer' } as const;
+        });
+        const result = closed.status.name === 'COMPLETED' ? ((await handle.result()) as RunResult) : null;
+        if ('unavailable' in progress) {
+          if (ctx.json)
+            ctx.emit({ workflowId: run, status: closed.status.name, progress: null, why: progress.unavailable });
+          else term.line(`  steps: not available (${progress.unavailable})`);
+          return closed.status.name === 'COMPLETED' || closed.status.name === 'RUNNING' ? EXIT.ok : EXIT.failed;
+        }
+        if (ctx.json) ctx.emit({ workflowId: run, status: closed.status.name, ...progress });
         else {
-          const { term } = ctx;
-          term.line(
-            `${term.bold(progress.workflowType)} ${run}  project ${progress.projectId ?? '-'}  ${description.status.name}`,
-          );
-          if (!flags.follow) for (const step of progress.steps) term.line(stepLine(term, step));
+          if (!flags.follow) for (const step of inRunOrder(progress.steps)) term.line(stepLine(term, step));
           if (progress.queued) term.line('  queued behind earlier runs of the project');
-          for (const line of sinceForkLines(term, progress.writes)) term.line(line);
-          if (progress.outcome)
-            term.line(`outcome: ${progress.outcome}${progress.reason ? ` (${progress.reason})` : ''}`);
+          const command = commandOf(progress.workflowType);
+          if (progress.outcome) {
+            const took = closed.closeTime ? closed.closeTime.getTime() - closed.startTime.getTime() : null;
+            const shown = {
+              ...(result ?? {}),
+              outcome: progress.outcome,
+              reason: progress.reason,
+              writes: progress.writes,
+            };
+            for (const line of summaryLines(term, { workflowId: run, command, tookMs: took }, shown)) term.line(line);
+          } else {
+            for (const line of sinceForkLines(term, progress.writes)) term.line(line);
+          }
         }
         return progress.outcome ? exitForOutcome(progress.outcome, commandOf(progress.workflowType)) : EXIT.ok;
       });
@@ -45,6 +69,7 @@ export function registerInspection(program: Command): void {
     .option('--limit <n>', 'at most this many', (value) => Number(value), 20)
     .action(async (flags: { project?: string; type?: string; limit: number }, cmd: Command) => {
       const projectId = projectOf(flags);
+      const { listOptions } = load.runs();
       const options = checked(listOptions, { type: flags.type, limit: flags.limit });
       await withClient(cmd, async (ctx) => {
         const runs = await ctx.client.listRuns(projectId, options);
@@ -53,7 +78,9 @@ export function registerInspection(program: Command): void {
         else
           for (const summary of runs) {
             const state = (summary.outcome ?? summary.phase ?? '').padEnd(12);
-            const { startTime, type, status, workflowId } = summary;
+            const { startTime, type, workflowId } = summary;
+            // Temporal ends a refused run as failed (it threw); it changed nothing, and reads as what it was.
+            const status = summary.outcome === 'refused' ? 'REFUSED' : summary.status;
             ctx.term.line(`${startTime}  ${type.padEnd(18)} ${status.padEnd(10)} ${state} ${workflowId}`);
           }
         return EXIT.ok;
@@ -61,18 +88,20 @@ export function registerInspection(program: Command): void {
     });
 }
 
-function stepLine(term: Terminal, step: StepRecord): string {
-  const mark =
-    step.status === 'done'
-      ? term.green('✔')
-      : step.status === 'running'
-        ? '…'
-        : step.status === 'skipped'
-          ? term.dim('–')
-          : term.red('✘');
-  const took = step.endedAt ? seconds(Date.parse(step.endedAt) - Date.parse(step.startedAt)) : 'running';
-  const detail = step.detail ? `  ${term.dim(step.detail.slice(0, 100))}` : '';
-  return `  ${mark} ${step.name.padEnd(20)} ${took.padStart(8)}${detail}`;
+/** Who the run is and when: its IDs, type, project, Temporal status, start and (once closed) its total time. */
+function headerLines(term: Terminal, run: string, description: WorkflowExecutionDescription): string[] {
+  const { NeonOutcome, NeonProjectId } = load.searchAttributes();
+  const projectId = description.typedSearchAttributes.get(NeonProjectId) ?? '-';
+  const status = description.typedSearchAttributes.get(NeonOutcome) === 'refused' ? 'REFUSED' : description.status.name;
+  const closed = description.closeTime
+    ? `, closed ${description.closeTime.toISOString()} (${seconds(description.closeTime.getTime() - description.startTime.getTime())})`
+    : '';
+  return [
+    `${term.bold(description.type)} ${run}  ${status}`,
+    term.dim(
+      `  project ${projectId}; run ID ${description.runId}; started ${description.startTime.toISOString()}${closed}`,
+    ),
+  ];
 }
 
 /** The CLI command a workflow type belongs to (for its exit code). */

@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import * as inputs from '../../workflows/contract/inputs';
 import { checksFromFlags } from '../checks';
-import { checked, follow, projectInput, runId, startOptions, withClient } from '../context';
+import { checked, follow, projectInput, runId, startOptions, withClient, type Ctx } from '../context';
 import { EXIT } from '../exit';
+import { load } from '../lazy';
+import { validated } from '../../client/input-errors';
 
 type ProjectFlags = { project?: string; prod?: string; dev?: string; database?: string; role?: string };
 type RunFlags = ProjectFlags & { wait?: boolean; ifBusy?: string; workflowId?: string };
@@ -87,9 +89,12 @@ export function registerMutations(program: Command): void {
     .option('--requested-by <who>', 'recorded in the run');
   promote.action(async (flags: RunFlags & CheckFlags & PromoteFlags, cmd: Command) => {
     const input = checked(inputs.promoteInput(), promoteInput(flags));
+    const approvalTimeoutMs = validated(inputs.promoteInput(), input).approval?.timeout;
     const start = startOptions(flags);
     await withClient(cmd, async (ctx) =>
-      follow(ctx, 'promote', await ctx.client.startPromotion(input, start), Boolean(flags.wait)),
+      follow(ctx, 'promote', await ctx.client.startPromotion(input, start), Boolean(flags.wait), {
+        approvalTimeoutMs,
+      }),
     );
   });
 
@@ -102,6 +107,12 @@ export function registerMutations(program: Command): void {
       .action(async (run: string, flags: { by: string; comment?: string }, cmd: Command) => {
         checked(decisionSchema, { run, by: flags.by });
         await withClient(cmd, async (ctx) => {
+          const ended = await endedRun(ctx, run);
+          if (ended) {
+            if (ctx.json) ctx.emit({ workflowId: run, decided: false, ...ended });
+            else ctx.term.line(`${run} ${endedText(ended)}: nothing to ${decision}`);
+            return EXIT.refused;
+          }
           const recorded = await ctx.client[decision](run, flags.by, flags.comment);
           if (ctx.json) ctx.emit(recorded);
           else ctx.term.line(`${recorded.approved ? 'approved' : 'rejected'} by ${recorded.by} at ${recorded.at}`);
@@ -148,13 +159,36 @@ export function registerMutations(program: Command): void {
     .action(async (run: string, _flags: unknown, cmd: Command) => {
       checked(z.object({ run: runId }), { run });
       await withClient(cmd, async (ctx) => {
+        const ended = await endedRun(ctx, run);
+        if (ended) {
+          // Cancelling a cancelled run is done already; any other ended run cannot be cancelled any more.
+          const already = ended.status === 'CANCELLED';
+          if (ctx.json) ctx.emit({ workflowId: run, cancelRequested: false, ...ended });
+          else ctx.term.line(`${run} ${endedText(ended)}: ${already ? 'nothing to cancel' : 'too late to cancel it'}`);
+          return already ? EXIT.ok : EXIT.refused;
+        }
         await ctx.client.cancel(run);
         if (ctx.json) ctx.emit({ workflowId: run, cancelRequested: true });
-        else ctx.term.line(`cancellation requested for ${run}`);
+        else
+          ctx.term.line(
+            `cancellation requested for ${run}: it cleans up (or, after its swap, rolls prod back); ` +
+              `follow it with: neon-promote status ${run} --follow`,
+          );
         return EXIT.ok;
       });
     });
 }
+
+/** A run that has ended: its Temporal status and, for runs of ours, the outcome; undefined while it runs. */
+async function endedRun(ctx: Ctx, run: string): Promise<{ status: string; outcome: string | null } | undefined> {
+  const { NeonOutcome } = load.searchAttributes();
+  const description = await ctx.client.temporal.workflow.getHandle(run).describe();
+  if (description.status.name === 'RUNNING') return undefined;
+  return { status: description.status.name, outcome: description.typedSearchAttributes.get(NeonOutcome) ?? null };
+}
+
+const endedText = (ended: { status: string; outcome: string | null }) =>
+  `has ended (${ended.status.toLowerCase()}${ended.outcome ? `, ${ended.outcome}` : ''})`;
 
 type PromoteFlags = {
   dryRun?: boolean;

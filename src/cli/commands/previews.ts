@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
 import { deletePreviewInput, listPreviewsInput, previewInput, previewRef } from '../../workflows/contract/inputs';
 import { checked, projectOf, withClient } from '../context';
-import { EXIT } from '../exit';
+import { EXIT, Refusal } from '../exit';
+import { load } from '../lazy';
 import { previewLines } from '../preview-list';
+import { PREVIEW_PREFIX } from '../../workflows/contract/names';
+import type { Ctx } from '../context';
+import { InvalidInputError } from '../../client/input-errors';
 
 type Flags = { project?: string; dev?: string };
 
@@ -44,9 +48,10 @@ export function registerPreviews(program: Command): void {
         ...(flags.dev ? { devBranchName: flags.dev } : {}),
       });
       await withClient(cmd, async (ctx) => {
-        const result = await ctx.client.resetPreview(input);
+        const branch = await previewNamed(ctx, input.projectId, input.devBranchName ?? 'dev', name);
+        const result = await ctx.client.resetPreview({ ...input, name: branch });
         if (ctx.json) ctx.emit(result);
-        else ctx.term.line(`${result.outcome} ${name}`);
+        else ctx.term.line(`${result.outcome} ${branch}`);
         return EXIT.ok;
       });
     });
@@ -60,12 +65,36 @@ export function registerPreviews(program: Command): void {
         ...(flags.dev ? { devBranchName: flags.dev } : {}),
       });
       await withClient(cmd, async (ctx) => {
-        const result = await ctx.client.deletePreview(input);
+        const branch = await previewNamed(ctx, input.projectId, input.devBranchName ?? 'dev', name);
+        const result = await ctx.client.deletePreview({ ...input, name: branch });
         if (ctx.json) ctx.emit(result);
-        else ctx.term.line(`${result.outcome} ${name}`);
+        else if (result.outcome === 'noop') ctx.term.line(`no preview named ${quoted(name, branch)}: nothing deleted`);
+        else ctx.term.line(`${result.outcome} ${branch}`);
         return EXIT.ok;
       });
     });
+
+  base(preview.command('connection-string <name>'))
+    .description(
+      "a preview's connection string, for psql or an application (read from the Neon API with this shell's " +
+        'NEON_API_KEY, as neonctl would; the worker never hands out passwords)',
+    )
+    .option('--database <name>', 'database (default neondb)')
+    .option('--role <name>', 'role (default neondb_owner)')
+    .option('--pooled', "through Neon's connection pooler")
+    .action(
+      async (name: string, flags: Flags & { database?: string; role?: string; pooled?: boolean }, cmd: Command) => {
+        const { projectId } = checked(previewRef(), { projectId: projectOf(flags), name });
+        const json = Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json);
+        const found = await previewConnection(projectId, name, {
+          databaseName: flags.database ?? 'neondb',
+          roleName: flags.role ?? 'neondb_owner',
+          pooled: Boolean(flags.pooled),
+        });
+        process.stdout.write(json ? `${JSON.stringify(found, null, 2)}\n` : `${found.uri}\n`);
+        process.exitCode = EXIT.ok;
+      },
+    );
 
   base(preview.command('list'))
     .description(
@@ -84,4 +113,42 @@ export function registerPreviews(program: Command): void {
         return EXIT.ok;
       });
     });
+}
+
+/**
+ * The branch a preview name means: `preview create feature-x` makes `preview-feature-x`, so `feature-x` names it too.
+ * A branch named exactly as given (a preview made with a name of its own, or by hand) wins; the prefixed name is
+ * meant otherwise. Only a name without the prefix costs the look-up (a short read-only listPreviews run).
+ */
+async function previewNamed(ctx: Ctx, projectId: string, dev: string, name: string): Promise<string> {
+  if (name.startsWith(PREVIEW_PREFIX)) return name;
+  const previews = await ctx.client.listPreviews(projectId, { dev });
+  return previews.some((preview) => preview.name === name) ? name : `${PREVIEW_PREFIX}${name}`;
+}
+
+const quoted = (name: string, branch: string) => (name === branch ? `"${name}"` : `"${name}" or "${branch}"`);
+
+/** The preview's branch at Neon (by the name given, else with the prefix create adds) and its connection string. */
+async function previewConnection(
+  projectId: string,
+  name: string,
+  request: { databaseName: string; roleName: string; pooled: boolean },
+): Promise<{ name: string; branchId: string; uri: string }> {
+  const apiKey = process.env.NEON_API_KEY;
+  if (!apiKey)
+    throw new InvalidInputError(
+      'preview connection-string reads the Neon API: set NEON_API_KEY (and NEON_API_BASE_URL for the emulator; ' +
+        'for the local stack: source .data/stack.env)',
+      'NEON_API_KEY',
+    );
+  const { createNeonClient } = load.neon();
+  const neon = createNeonClient({ apiKey, baseUrl: process.env.NEON_API_BASE_URL || undefined });
+  const branches = await neon.listBranches(projectId);
+  const branch =
+    branches.find((candidate) => candidate.name === name) ??
+    branches.find((candidate) => candidate.name === `${PREVIEW_PREFIX}${name}`);
+  if (!branch)
+    throw new Refusal(`no preview named ${quoted(name, `${PREVIEW_PREFIX}${name}`)} in project ${projectId}`);
+  const uri = await neon.getConnectionUri(projectId, { branchId: branch.id, ...request });
+  return { name: branch.name, branchId: branch.id, uri };
 }

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { settingsSchema, type ScheduleInfo, type ScheduleKind } from '../../client/schedules';
-import { InvalidInputError } from '../../client/errors';
+import type { ScheduleInfo, ScheduleKind } from '../../client/schedules';
+import { InvalidInputError } from '../../client/input-errors';
 import { janitorInput, refreshInput } from '../../workflows/contract/inputs';
 import { checked, projectOf, withClient } from '../context';
 import { EXIT } from '../exit';
+import { load } from '../lazy';
 
 type Flags = { project?: string };
 
@@ -33,6 +34,7 @@ export function registerSchedules(program: Command): void {
           cmd: Command,
         ) => {
           const projectId = projectOf(flags);
+          const { settingsSchema } = load.schedules();
           const settings = checked(settingsSchema, {
             cron: flags.cron,
             timezone: flags.timezone,

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { unfence } from '../../client/unfence';
 import { unfenceInput } from '../../workflows/contract/inputs';
 import { checked, projectInput, withClient } from '../context';
 import { EXIT } from '../exit';
+import { load } from '../lazy';
 
 type Flags = { project?: string; prod?: string; database?: string; role?: string };
 
@@ -21,6 +21,7 @@ export function registerUnfence(program: Command): void {
     .action(async (flags: Flags, cmd: Command) => {
       const input = checked(unfenceInput(), projectInput(flags));
       await withClient(cmd, async (ctx) => {
+        const { unfence } = load.unfence();
         const result = await unfence(ctx.client.temporal, ctx.client.taskQueue, input);
         if (ctx.json) ctx.emit(result);
         else if (result.outcome === 'lifted')
