@@ -20,6 +20,7 @@ test('every workflow type has a recorded history (test/replay.test.ts replays th
       'resetPreview',
       'deletePreview',
       'listPreviews',
+      'snapshotInventory',
       'promote',
       'refreshDev',
       'rollback',
