@@ -71,7 +71,11 @@ async function main(): Promise<void> {
     },
   });
   if (v.help) return void process.stdout.write(usage + '\n');
-  if (v.plan !== undefined && !isPlan(v.plan)) throw new Error(`--plan must be free, launch or scale, not "${v.plan}"`);
+  if (v.plan !== undefined && !isPlan(v.plan)) {
+    process.stderr.write(`neon-emulator: --plan must be free, launch or scale, not "${v.plan}"\n`);
+    process.exitCode = 2;
+    return;
+  }
   const delay = v['op-delay']?.split('-').map(Number);
   const faults = v.faults ? FaultConfigSchema.parse(JSON.parse(v.faults)) : { rules: [] };
   faults.rules.push(...rules(v));
