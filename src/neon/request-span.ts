@@ -13,7 +13,8 @@ let api: typeof otel | undefined;
  * called, @opentelemetry/api is not even loaded: a process that does not trace pays nothing.
  */
 export async function traceNeonRequests(): Promise<void> {
-  api ??= await import('@opentelemetry/api');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when tracing is on
+  api ??= require('@opentelemetry/api') as typeof otel;
 }
 
 /** Runs `send` inside the request's span, when tracing is on; the span ends with the status or the error's kind. */

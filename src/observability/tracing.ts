@@ -4,11 +4,24 @@
  * activities and each Neon request (src/neon/request-span.ts), linked through Temporal headers by
  * @temporalio/interceptors-opentelemetry.
  */
+import type * as resources from '@opentelemetry/resources';
 import type { Resource } from '@opentelemetry/resources';
+import type * as sdk from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Context } from '@opentelemetry/api';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
+import type * as contextHooks from '@opentelemetry/context-async-hooks';
+import type * as otlpJson from '@opentelemetry/exporter-trace-otlp-http';
+import type * as otlpProto from '@opentelemetry/exporter-trace-otlp-proto';
+import type * as otelClient from '@temporalio/interceptors-opentelemetry/lib/client';
 import { traceNeonRequests } from '../neon/request-span';
+
+/**
+ * Loads a module on first use, with require: a dynamic import() run through tsx (the CLI in a checkout) resolves as
+ * ES modules do, which refuse the interceptors' directory subpaths.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const lazy = <T>(id: string): T => require(id) as T;
 
 /** Where spans go: OTLP over HTTP (protobuf, or JSON) to OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, or stdout. */
 export type TraceExporterKind = 'otlp-proto' | 'otlp-json' | 'console';
@@ -73,16 +86,14 @@ export type Tracing = {
  * `serviceName` unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES say otherwise.
  */
 export async function startTracing(opts: { serviceName: string; exporters: SpanExporter[] }): Promise<Tracing> {
-  const [sdk, resources, { AsyncLocalStorageContextManager }] = await Promise.all([
-    import('@opentelemetry/sdk-trace-base'),
-    import('@opentelemetry/resources'),
-    import('@opentelemetry/context-async-hooks'),
-  ]);
-  const resource = resources.Resource.default()
-    .merge(new resources.Resource({ 'service.name': opts.serviceName }))
-    .merge(resources.envDetectorSync.detect());
-  const spanProcessor = allOf(opts.exporters.map((exporter) => new sdk.BatchSpanProcessor(exporter)));
-  const provider = new sdk.BasicTracerProvider({ resource });
+  const { BasicTracerProvider, BatchSpanProcessor } = lazy<typeof sdk>('@opentelemetry/sdk-trace-base');
+  const { Resource: Resources, envDetectorSync } = lazy<typeof resources>('@opentelemetry/resources');
+  const { AsyncLocalStorageContextManager } = lazy<typeof contextHooks>('@opentelemetry/context-async-hooks');
+  const resource = Resources.default()
+    .merge(new Resources({ 'service.name': opts.serviceName }))
+    .merge(envDetectorSync.detect());
+  const spanProcessor = allOf(opts.exporters.map((exporter) => new BatchSpanProcessor(exporter)));
+  const provider = new BasicTracerProvider({ resource });
   provider.addSpanProcessor(spanProcessor);
   provider.register({ contextManager: new AsyncLocalStorageContextManager().enable() });
   await traceNeonRequests();
@@ -109,11 +120,11 @@ export async function tracingFromEnv(
 async function exporterOf(kind: TraceExporterKind): Promise<SpanExporter> {
   switch (kind) {
     case 'otlp-proto':
-      return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+      return new (lazy<typeof otlpProto>('@opentelemetry/exporter-trace-otlp-proto').OTLPTraceExporter)();
     case 'otlp-json':
-      return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
+      return new (lazy<typeof otlpJson>('@opentelemetry/exporter-trace-otlp-http').OTLPTraceExporter)();
     case 'console':
-      return new (await import('@opentelemetry/sdk-trace-base')).ConsoleSpanExporter();
+      return new (lazy<typeof sdk>('@opentelemetry/sdk-trace-base').ConsoleSpanExporter)();
   }
 }
 
@@ -134,6 +145,8 @@ function allOf(processors: SpanProcessor[]): SpanProcessor {
  * global tracer provider: startTracing's, or the embedding service's own.
  */
 export async function tracingClientInterceptors(): Promise<WorkflowClientInterceptor[]> {
-  const { OpenTelemetryWorkflowClientInterceptor } = await import('@temporalio/interceptors-opentelemetry/lib/client');
+  const { OpenTelemetryWorkflowClientInterceptor } = lazy<typeof otelClient>(
+    '@temporalio/interceptors-opentelemetry/lib/client',
+  );
   return [new OpenTelemetryWorkflowClientInterceptor()];
 }

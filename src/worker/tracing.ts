@@ -1,4 +1,5 @@
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
+import type * as otelWorker from '@temporalio/interceptors-opentelemetry/lib/worker';
 import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry/lib/workflow/definitions';
 import type { Tracing } from '../observability/tracing';
 import { traceNeonRequests } from '../neon/request-span';
@@ -22,7 +23,8 @@ export async function tracingOptions(
   tracing?: WorkerTracing,
 ): Promise<{ activity: ActivityInterceptorsFactory[]; sinks: InjectedSinks<OpenTelemetrySinks> }> {
   if (!tracing) return { activity: [], sinks: UNTRACED_SINKS };
-  const otel = await import('@temporalio/interceptors-opentelemetry/lib/worker');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when tracing is on
+  const otel = require('@temporalio/interceptors-opentelemetry/lib/worker') as typeof otelWorker;
   await traceNeonRequests();
   return {
     activity: [

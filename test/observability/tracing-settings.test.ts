@@ -70,13 +70,22 @@ test('off, nothing of OpenTelemetry is loaded: not by the client, the worker or 
   expect(loaded).toEqual([]);
 });
 
-test('on, the SDK and the OTLP exporter are loaded (the probe sees them)', () => {
-  const loaded = openTelemetryLoaded(`await (await worker.tracingFromEnv(process.env)).shutdown();`, ENDPOINT);
+test('on, the SDK, the OTLP exporter and the interceptors are loaded (the probe sees them)', () => {
+  const loaded = openTelemetryLoaded(
+    `
+    const tracing = await worker.tracingFromEnv(process.env);
+    await require(${JSON.stringify(join(root, 'src/index.ts'))}).tracingClientInterceptors();
+    await require(${JSON.stringify(join(root, 'src/worker/tracing.ts'))}).tracingOptions(tracing);
+    await tracing.shutdown();
+  `,
+    ENDPOINT,
+  );
   expect(loaded).toEqual(
     expect.arrayContaining([
       '@opentelemetry/api',
       '@opentelemetry/sdk-trace-base',
       '@opentelemetry/exporter-trace-otlp-proto',
+      '@temporalio/interceptors-opentelemetry',
     ]),
   );
 });
