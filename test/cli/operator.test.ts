@@ -84,6 +84,12 @@ test('a failed check in a terminal: marked failed with its reason, however many 
   );
   expect(await run.exited).toBe(3);
   const lines = screenLines(run);
+  // The step itself is marked failed with the reasons, not ticked because it ran.
+  expect(lines).toContainEqual(
+    expect.stringMatching(
+      /^ {4}✘ verify_prod +\d+\.\d s {2}smoke: expected 1 rows, got 0; sql#2: error: relation "orderz"/,
+    ),
+  );
   expect(lines).toContainEqual('  checks on prod (after the swap): FAILED');
   expect(lines).toContainEqual('    ✘ smoke: expected 1 rows, got 0');
   expect(lines).toContainEqual('    ✘ sql#2: error: relation "orderz" does not exist');

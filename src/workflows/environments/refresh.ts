@@ -28,7 +28,7 @@ import { Run } from '../runtime/run';
 import { Saga, isCancellation, shielded } from '../runtime/saga';
 import { databaseRefOf, type DatabaseRef } from '../contract/database-ref';
 import { refuse } from '../contract/failures';
-import { orConnect, requireReadOnlyChecks, verify } from '../steps/checks';
+import { judged, orConnect, requireReadOnlyChecks, verify } from '../steps/checks';
 import { deleteSnapshot, retireBackup } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
 import { restoreOnto } from '../steps/restore';
@@ -127,7 +127,7 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
         endpointId: plan.devEndpointId,
       });
       if (copied.wasFenced) step.detail = "lifted the write fence that came with prod's data";
-      return verify(options, swap.restoredBranchId, plan.devEndpointId, orConnect(options.checks));
+      return judged(step, await verify(options, swap.restoredBranchId, plan.devEndpointId, orConnect(options.checks)));
     });
     if (!check.ok) {
       // Dev is not production: the old dev stays (without expiry) for whoever looks into it.

@@ -11,7 +11,7 @@ import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
 import { isCancellation, shielded } from '../runtime/saga';
 import { refuse } from '../contract/failures';
-import { orConnect, requireReadOnlyChecks, verify } from '../steps/checks';
+import { judged, orConnect, requireReadOnlyChecks, verify } from '../steps/checks';
 import { liftFenceOf, retireBackup } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
 import { restoreOnto } from '../steps/restore';
@@ -92,8 +92,8 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
         return swapped;
       }),
     );
-    const check = await run.step('verify_prod', () =>
-      verify(options, swap.restoredBranchId, plan.endpointId, orConnect(options.checks)),
+    const check = await run.step('verify_prod', async (step) =>
+      judged(step, await verify(options, swap.restoredBranchId, plan.endpointId, orConnect(options.checks))),
     );
     if (!check.ok) {
       // There is no safer state to go back to than the one asked for: keep the replaced prod and say where it is.

@@ -7,7 +7,7 @@ import type { ApprovalGate } from './approval';
 import type { PromoteResult } from './promote';
 import { abort, snapshotStep, type Promotion } from './promotion';
 import { neonMutations } from '../runtime/activity-options';
-import { orConnect, verify } from '../steps/checks';
+import { judged, orConnect, verify } from '../steps/checks';
 import { deleteBranch, deleteSnapshot } from '../steps/cleanup';
 
 /** A candidate that passed its checks: its branch and the endpoint the checks used. */
@@ -61,10 +61,10 @@ export async function prepareCandidate(promotion: Promotion, gate: ApprovalGate)
     step.ids.endpointId = endpoint.id;
     return endpoint.id;
   });
-  const pre = await run.step('verify_candidate', async () => {
+  const pre = await run.step('verify_candidate', async (step) => {
     const checked = await verify(promotion.database, candidate.id, endpointId, orConnect(options.checks));
     if (checked.ok) result.candidateFingerprint = await fingerprintOrNull(promotion.database, candidate.id, endpointId);
-    return checked;
+    return judged(step, checked);
   });
   result.verification.candidate = pre;
   if (!pre.ok) return abort(promotion, `check "${pre.failedCheck}" failed on the candidate; prod untouched`);

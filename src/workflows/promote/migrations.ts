@@ -13,7 +13,7 @@ import { databaseWrites, neonMutations } from '../runtime/activity-options';
 import type { Run } from '../runtime/run';
 import type { PromoteOutcome, PromoteResult } from './promote';
 import { Saga, isCancellation, shielded } from '../runtime/saga';
-import { orConnect, verify } from '../steps/checks';
+import { judged, orConnect, verify } from '../steps/checks';
 import { retireBackup } from '../steps/cleanup';
 import { restoreOnto } from '../steps/restore';
 import { retainRollbackSnapshot } from '../steps/retention';
@@ -102,8 +102,16 @@ export async function promoteByMigrations(
         step.detail = `applied ${report.applied.map((migration) => migration.id).join(', ')}`;
       }
     });
-    const post = await run.step('verify_prod', () =>
-      verify(database, prod.branchId, prod.endpointId, orConnect([...options.checks, ...options.postSwapChecks])),
+    const post = await run.step('verify_prod', async (step) =>
+      judged(
+        step,
+        await verify(
+          database,
+          prod.branchId,
+          prod.endpointId,
+          orConnect([...options.checks, ...options.postSwapChecks]),
+        ),
+      ),
     );
     result.verification.prod = post;
     if (post.ok) {

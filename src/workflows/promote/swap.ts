@@ -12,7 +12,7 @@ import { abort, done, snapshotStep, type Promotion } from './promotion';
 import { undoSwap } from './undo';
 import { neonMutations } from '../runtime/activity-options';
 import { isCancellation, shielded, type Saga } from '../runtime/saga';
-import { orConnect, verify } from '../steps/checks';
+import { judged, orConnect, verify } from '../steps/checks';
 import { deleteSnapshot, retireBackup } from '../steps/cleanup';
 import { adoptForkPoint } from '../steps/fork-point';
 import { retainRollbackSnapshot } from '../steps/retention';
@@ -53,23 +53,25 @@ export async function swapAndVerify(promotion: Promotion, candidate: Candidate):
     return done(run, result, 'rolled_back', `${conflict}; prod rolled back`);
   }
 
-  const post = await run.step('verify_prod', async () =>
+  const post = await run.step('verify_prod', async (step) =>
     verify(
       database,
       swap.restoredBranchId,
       plan.prodEndpointId,
       orConnect([...options.checks, ...options.postSwapChecks]),
-    ).catch((err: unknown): VerifyBranchResult => {
-      if (isCancellation(err)) throw err;
-      // Prod unreachable after every retry is as much a failed verification as a failed check.
-      const detail = err instanceof Error ? err.message : String(err);
-      return {
-        ok: false,
-        checks: [{ name: 'reach prod', kind: 'sql', ok: false, detail }],
-        failedCheck: 'reach prod',
-        durationMs: 0,
-      };
-    }),
+    )
+      .catch((err: unknown): VerifyBranchResult => {
+        if (isCancellation(err)) throw err;
+        // Prod unreachable after every retry is as much a failed verification as a failed check.
+        const detail = err instanceof Error ? err.message : String(err);
+        return {
+          ok: false,
+          checks: [{ name: 'reach prod', kind: 'sql', ok: false, detail }],
+          failedCheck: 'reach prod',
+          durationMs: 0,
+        };
+      })
+      .then((checked) => judged(step, checked)),
   );
   result.verification.prod = post;
   if (!post.ok) {

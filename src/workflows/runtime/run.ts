@@ -47,7 +47,8 @@ export class Run {
     this.phase(name);
     try {
       const result = await fn(step);
-      step.status = 'done';
+      // A step may judge its own result a failure without throwing (a verification whose check failed).
+      if (step.status === 'running') step.status = 'done';
       return result;
     } catch (err) {
       step.status = 'failed';

@@ -1,6 +1,7 @@
 /** The caller's checks on a branch: planned before anything changes, run once the branch holds what they describe. */
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { VerificationCheck, VerifyBranchResult } from '../../activities/contract';
+import type { StepRecord } from '../contract/definitions';
 import type { DatabaseRef } from '../contract/database-ref';
 import { CONNECTIVITY_CHECK } from '../contract/inputs';
 import { branchChecks, neonReads } from '../runtime/activity-options';
@@ -24,6 +25,18 @@ export async function verify(
     roleName: database.roleName,
     checks,
   });
+}
+
+/**
+ * A verification step whose checks ran but did not all pass is shown failed (not the green tick of a step that ran),
+ * with each failed check and why: what the operator needs, in the progress query, the CLI and the UI's details.
+ */
+export function judged(step: StepRecord, result: VerifyBranchResult): VerifyBranchResult {
+  if (result.ok) return result;
+  step.status = 'failed';
+  const failed = result.checks.filter((check) => !check.ok);
+  step.detail = failed.map((check) => `${check.name}: ${check.detail ?? 'failed'}`).join('; ');
+  return result;
 }
 
 /**
