@@ -120,16 +120,21 @@ test("ten promotions in a row on a paid plan with the earlier docs' 10 manual sn
   await worker.runUntil(async () => {
     const p = await setUp(2);
     const rotated: string[] = [];
+    let newest: string | null = null;
     for (let i = 0; i < 10; i++) {
       const r = await s.client.promote({ projectId: p.projectId });
       expect(r.outcome).toBe('promoted');
       rotated.push(...r.plan.rotatedSnapshots.map(({ name }) => name));
+      newest = r.rollbackSnapshotId;
     }
+    expect(rotated.every((name) => name.startsWith('np-rollback-'))).toBe(true);
     const { snapshots } = await inventory(s.emu, p.projectId);
     // The fork point and the newest rollback points that fit: each run rotated out the oldest it needed room for.
     expect(snapshots.length).toBeLessThanOrEqual(10);
     expect(snapshots.filter(({ name }) => name.startsWith('np-fork-'))).toHaveLength(1);
     expect(rotated.length).toBeGreaterThan(0);
     expect(snapshots.map(({ name }) => name)).not.toEqual(expect.arrayContaining([rotated[0]]));
+    // The last promotion's rollback point is prod's way back: it stays.
+    expect(snapshots.map(({ id }) => id)).toContain(newest);
   });
 });
