@@ -262,7 +262,10 @@ test("reset from parent is refused on a child of a branch restored from a snapsh
   expect(refused.status).toBe(409);
   expect(refused.body.message).toMatch(/reset from parent is unavailable.*restored from a snapshot/);
   // A parent not made by a snapshot restore keeps its children resettable.
-  expect((await reset(plain.id, mainId)).status).toBe(200);
+  const plainReset = await reset(plain.id, mainId);
+  expect(plainReset.status).toBe(200);
+  // Its operations hold the project (423 to anything else) until they finish.
+  await waitForOperations(emu, projectId, plainReset.body.operations as { id: string }[]);
 
   const advance = async (ms: number) =>
     fetch(`${emu.adminUrl}/clock`, {
