@@ -79,7 +79,7 @@ test('a failed check in a terminal: marked failed with its reason, however many 
       '--post-swap-check',
       'smoke: SELECT 1 WHERE false => rows 1',
       '--post-swap-check',
-      'SELECT count(*) FROM orderz => >= 1',
+      'stock: SELECT count(*) FROM items => >= 1000',
     ],
   );
   expect(await run.exited).toBe(3);
@@ -87,12 +87,12 @@ test('a failed check in a terminal: marked failed with its reason, however many 
   // The step itself is marked failed with the reasons, not ticked because it ran.
   expect(lines).toContainEqual(
     expect.stringMatching(
-      /^ {4}✘ verify_prod +\d+\.\d s {2}smoke: expected 1 rows, got 0; sql#2: error: relation "orderz"/,
+      /^ {4}✘ verify_prod +\d+\.\d s {2}smoke: expected 1 rows, got 0; stock: expected value >= 1000, got 3$/,
     ),
   );
   expect(lines).toContainEqual('  checks on prod (after the swap): FAILED');
   expect(lines).toContainEqual('    ✘ smoke: expected 1 rows, got 0');
-  expect(lines).toContainEqual('    ✘ sql#2: error: relation "orderz" does not exist');
+  expect(lines).toContainEqual('    ✘ stock: expected value >= 1000, got 3');
   expect(lines).toContainEqual('rolled_back: check "smoke" failed on prod after the swap');
 });
 
@@ -108,6 +108,21 @@ test('a dry run in a terminal shows the plan and the schema diff, and changes no
   expect(lines).toContainEqual(expect.stringMatching(/^ {4}\+ +note text,?$/));
   expect(lines).toContainEqual('dry_run');
   expect(await sourceOf(await uriOf(s.emu, p, 'prod'))).toEqual(['prod']);
+
+  // A check naming a table dev lacks (a typo) can never pass on the candidate: refused by the plan, before the swap.
+  const typo = await cli(
+    'promote',
+    '--project',
+    p.projectId,
+    '--wait',
+    '--post-swap-check',
+    'SELECT count(*) FROM itemz => >= 1',
+  );
+  expect(typo.stderr.trim()).toBe(
+    'neon-promote: invalid input: post-swap check 1: it cannot be planned: relation "itemz" does not exist ' +
+      "(the checks run on dev's schema)",
+  );
+  expect(typo.code).toBe(2);
 });
 
 test('an approval wait in a terminal says how to approve and until when; approved from another shell, it promotes', async () => {

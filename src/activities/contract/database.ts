@@ -73,6 +73,8 @@ export type VerifyBranchResult = {
 export type ExplainChecksInput = BranchDatabase & {
   checks: VerificationCheck[];
   statementTimeoutMs?: number;
+  /** Refuse a check naming something the branch lacks (the checks run on this branch's schema). */
+  refuseMissing?: boolean;
 };
 
 export type ExplainChecksResult = {

@@ -16,6 +16,8 @@ const explainInput = z.object({
   roleName: z.string().min(1),
   checks: z.array(verificationCheck).max(200),
   statementTimeoutMs: z.number().int().min(100).max(60_000).optional(),
+  /** The checks will run on this branch's schema (a promotion's candidate is dev's): what it lacks is a mistake. */
+  refuseMissing: z.boolean().optional(),
 });
 
 /** A query begins with one of these (after comments and parentheses); anything else is a command, not a check. */
@@ -23,8 +25,9 @@ const QUERY_START = /^(select|with|values|table)\b/i;
 /** Plan nodes that change data or lock rows: DML (also inside a CTE, MERGE) and SELECT ... FOR UPDATE/SHARE. */
 const WRITING_NODES: Record<string, string> = { ModifyTable: 'it changes data', LockRows: 'it locks rows' };
 /**
- * Errors that say the statement could not be planned because an object is missing on this branch (a table the
- * candidate or the snapshot has and this branch lacks): not a sign of writing; the check answers at verification.
+ * Errors that say the statement could not be planned because an object is missing on this branch: not a sign of
+ * writing. Where the checks will run on another schema (a rollback's snapshot) they answer at verification; where they
+ * run on this branch's (`refuseMissing`), the check can never pass, and is refused now (a typo in a table name).
  */
 const MISSING_OBJECT = new Set(['42P01', '42703', '42883', '42704', '3F000']);
 
@@ -54,7 +57,12 @@ function nodeTypes(plan: unknown, out: string[] = []): string[] {
  * extended protocol refuses several statements), then Postgres's own plan of it, taken with EXPLAIN (never run) in a
  * read-only transaction with a statement timeout. `SELECT ... INTO` creates a table and is caught by its shape.
  */
-async function whyNotReadOnly(session: DbSession, sql: string, timeoutMs: number): Promise<string | null> {
+async function whyNotReadOnly(
+  session: DbSession,
+  sql: string,
+  timeoutMs: number,
+  refuseMissing: boolean,
+): Promise<string | null> {
   const start = head(sql);
   if (!QUERY_START.test(start)) return `it starts with "${start.split(/\s/)[0]?.slice(0, 30) ?? ''}", not a query`;
   await session.query('BEGIN TRANSACTION READ ONLY');
@@ -68,7 +76,9 @@ async function whyNotReadOnly(session: DbSession, sql: string, timeoutMs: number
     return null;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && (MISSING_OBJECT.has(code) || /^(08|57)/.test(code))) return null;
+    if (typeof code === 'string' && MISSING_OBJECT.has(code))
+      return refuseMissing ? `it cannot be planned: ${err instanceof Error ? err.message : String(err)}` : null;
+    if (typeof code === 'string' && /^(08|57)/.test(code)) return null;
     if (typeof code !== 'string') throw err; // not an answer from Postgres: the activity is retried
     return `EXPLAIN refused it: ${err instanceof Error ? err.message : String(err)}`;
   } finally {
@@ -107,7 +117,7 @@ export function explainActivities({ neon, db = pgConnector }: ActivityDeps) {
       try {
         const refused: ExplainChecksResult['refused'] = [];
         for (const { index, sql } of sqlChecks) {
-          const reason = await whyNotReadOnly(session, sql, timeoutMs);
+          const reason = await whyNotReadOnly(session, sql, timeoutMs, input.refuseMissing ?? false);
           if (reason) refused.push({ index, reason: redact(reason, secrets).slice(0, 300) });
         }
         return { refused };

@@ -48,6 +48,7 @@ export async function requireReadOnlyChecks(
   database: DatabaseRef,
   branch: { id: string; endpointId: string | undefined },
   lists: Record<string, VerificationCheck[]>,
+  { refuseMissing = false }: { refuseMissing?: boolean } = {},
 ): Promise<void> {
   const fields = Object.entries(lists).filter(([, checks]) => checks.some((check) => check.kind === 'sql'));
   for (const [field, checks] of fields) {
@@ -58,14 +59,18 @@ export async function requireReadOnlyChecks(
       branchId: branch.id,
       ...(branch.endpointId ? { endpointId: branch.endpointId } : {}),
       checks,
+      ...(refuseMissing ? { refuseMissing } : {}),
     });
     const first = refused[0];
     if (first) {
       const path = `${field}.${first.index}.sql`;
+      const unplannable = first.reason.startsWith('it cannot be planned');
       throw ApplicationFailure.create({
         type: 'InvalidInput',
         nonRetryable: true,
-        message: `invalid input: ${path}: must be a read-only query (${first.reason})`,
+        message: unplannable
+          ? `invalid input: ${path}: ${first.reason} (the checks run on dev's schema)`
+          : `invalid input: ${path}: must be a read-only query (${first.reason})`,
         details: [{ field: path }],
       });
     }

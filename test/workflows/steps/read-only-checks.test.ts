@@ -56,14 +56,36 @@ test('a promotion whose checks write, lock, create or run commands is refused na
     const f = await refusal(s.client.promote({ projectId: p.projectId, postSwapChecks: [sqlCheck('TRUNCATE items')] }));
     expect(f.message).toContain('postSwapChecks.0.sql: must be a read-only query');
     expect(await sourceOf(p.connectionUri)).toEqual(['prod']);
-    // Read-only checks go through, also one on a table missing from the branch (it answers at verification).
+    // Read-only checks on what dev has go through.
     const r = await s.client.promote({
       projectId: p.projectId,
       checks: [sqlCheck(`SELECT id FROM items WHERE source = 'none'`)],
-      postSwapChecks: [{ kind: 'sql', sql: 'SELECT count(*) FROM no_such_table', expect: { value: 0 } }],
+      postSwapChecks: [{ kind: 'sql', sql: 'SELECT count(*) FROM items', expect: { value: 0 } }],
     });
     expect(r.outcome).toBe('rolled_back');
     expect(r.reason).toContain('failed on prod after the swap');
+  });
+});
+
+test("a promotion's check naming a table dev lacks is refused by the plan, before anything changes", async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await seedProd(s.emu, 3);
+    await (await s.client.startSetup({ projectId: p.projectId })).result();
+    // A check naming a table dev lacks can never pass on the candidate (dev's schema): refused now, not after the swap.
+    const from = s.emu.requestLog().length;
+    const missing = await refusal(
+      s.client.promote({
+        projectId: p.projectId,
+        checks: [sqlCheck(`SELECT id FROM items WHERE source = 'none'`)],
+        postSwapChecks: [{ kind: 'sql', sql: 'SELECT count(*) FROM no_such_table', expect: { value: 0 } }],
+      }),
+    );
+    expect(missing.message).toBe(
+      'invalid input: postSwapChecks.0.sql: it cannot be planned: relation "no_such_table" does not exist ' +
+        "(the checks run on dev's schema)",
+    );
+    expect(mutatingSince(from)).toEqual([]);
   });
 });
 
