@@ -61,5 +61,8 @@ export function inFlagTerms(message: string): string {
       (_all, head: string, field: string, colon: string, first: string) =>
         `${head}${flagOf(field)}${colon}${first.toLowerCase()}`,
     )
-    .replace(/\brefresh with force\b/, 'refresh with --force');
+    .replace(/\brefresh with force\b/, 'refresh with --force')
+    .replace(/\b(must differ from) (\w+)\b/g, (all, words: string, field: string) =>
+      FLAG_OF[field] ? `${words} ${FLAG_OF[field]}` : all,
+    );
 }
