@@ -38,8 +38,10 @@ test('a promotion whose checks write, lock, create or run commands is refused na
     const bad: [string, RegExp][] = [
       ['DELETE FROM items', /not a query/],
       ['DROP TABLE items', /not a query/],
-      ['WITH gone AS (DELETE FROM items RETURNING id) SELECT count(*) FROM gone', /changes data.*ModifyTable/],
-      ['/* hi */ (SELECT * FROM items FOR UPDATE)', /locks rows/],
+      // The gate plans as the checks' read-only role: a plan that would write or lock rows is refused by Postgres
+      // for want of the privilege before the plan's shape is looked at.
+      ['WITH gone AS (DELETE FROM items RETURNING id) SELECT count(*) FROM gone', /permission denied for table items/],
+      ['/* hi */ (SELECT * FROM items FOR UPDATE)', /permission denied for table items/],
       ['SELECT * INTO stolen FROM items', /INTO creates a table/],
       ['SELECT 1; DELETE FROM items', /EXPLAIN refused it/],
     ];
