@@ -26,6 +26,8 @@ test('every workflow type has a recorded history (test/replay.test.ts replays th
       'rollback',
       'janitor',
       'unfence',
+      'expireSnapshot',
+      'accountRateBudget',
     ]),
   );
 });

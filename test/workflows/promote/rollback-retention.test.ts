@@ -6,6 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { setTimeout as wait } from 'node:timers/promises';
 import { api, inventory } from '../../support/emulator-api';
+import { maybeRecordHistory } from '../../support/histories';
 import {
   neonActivities,
   projectWithChange,
@@ -93,13 +94,16 @@ test('the expiry timer deletes its snapshot at the time given, and finds one alr
       'POST',
       `/projects/${p.projectId}/branches/${p.branchId}/snapshot?name=np-rollback-timer-test`,
     )) as { snapshot: { id: string } };
-    const expire = () =>
-      s.t.client.workflow.execute('expireSnapshot', {
+    const start = () =>
+      s.t.client.workflow.start('expireSnapshot', {
         taskQueue: s.t.taskQueue,
         workflowId: `expire-${snapshot.id}-${Date.now()}`,
         args: [{ projectId: p.projectId, snapshotId: snapshot.id, at: new Date(Date.now() + 1000).toISOString() }],
       });
-    await expect(expire()).resolves.toMatchObject({ outcome: 'deleted' });
+    const expire = async () => (await start()).result();
+    const first = await start();
+    await expect(first.result()).resolves.toMatchObject({ outcome: 'deleted' });
+    await maybeRecordHistory(first, 'expire-snapshot');
     expect((await inventory(s.emu, p.projectId)).snapshots.map((left) => left.id)).not.toContain(snapshot.id);
     await expect(expire()).resolves.toMatchObject({ outcome: 'deleted' });
   });
