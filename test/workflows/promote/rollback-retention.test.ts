@@ -100,7 +100,7 @@ test('the expiry timer deletes its snapshot at the time given, and finds one alr
         workflowId: `expire-${snapshot.id}-${Date.now()}`,
         args: [{ projectId: p.projectId, snapshotId: snapshot.id, at: new Date(Date.now() + 1000).toISOString() }],
       });
-    const expire = async () => (await start()).result();
+    const expire = async (): Promise<unknown> => (await start()).result();
     const first = await start();
     await expect(first.result()).resolves.toMatchObject({ outcome: 'deleted' });
     await maybeRecordHistory(first, 'expire-snapshot');
