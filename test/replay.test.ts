@@ -20,7 +20,7 @@ test('every recorded history replays cleanly', async () => {
   const failures: string[] = [];
   const replays = Worker.runReplayHistories(
     { workflowBundle, sinks: UNTRACED_SINKS },
-    histories.map((h) => ({ workflowId: h.name, history: h.history })),
+    histories.map((h) => ({ workflowId: h.workflowId, history: h.history })),
   );
   for await (const r of replays) if (r.error) failures.push(`${r.workflowId}: ${String(r.error)}`);
   expect(failures).toEqual([]);

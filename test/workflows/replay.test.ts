@@ -36,7 +36,7 @@ test('a deliberately changed promote fails replay of a recorded promotion', asyn
   const h = histories.find((x) => x.name === 'promote');
   if (!h) throw new Error('test/histories/promote.json is missing (record with RECORD_HISTORIES=1)');
   await expect(
-    Worker.runReplayHistory({ workflowsPath: require.resolve('./fixtures/changed-promote') }, h.history, h.name),
+    Worker.runReplayHistory({ workflowsPath: require.resolve('./fixtures/changed-promote') }, h.history, h.workflowId),
   ).rejects.toBeInstanceOf(DeterminismViolationError);
 });
 
