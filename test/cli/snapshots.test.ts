@@ -7,8 +7,7 @@ import type { Worker } from '@temporalio/worker';
 import type { SeededProject } from '../../tools/emulator';
 import type { JanitorResult, SnapshotInventory } from '../../src/workflows';
 import { runCli } from '../support/cli';
-import { maybeRecordHistory } from '../support/histories';
-import { until } from '../support/polling';
+import { maybeRecordCompletedRun } from '../support/histories';
 import { inventory } from '../support/emulator-api';
 import { neonActivities, seedProd, type Stack, startStack } from '../support/workflow-stack';
 
@@ -42,21 +41,6 @@ async function cli<T>(...args: string[]): Promise<T> {
   return JSON.parse(result.stdout) as T;
 }
 
-/** With RECORD_HISTORIES=1: the history of a snapshotInventory run, for the replay test. */
-async function recordInventory(): Promise<void> {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  const query = `WorkflowType = 'snapshotInventory' AND ExecutionStatus = 'Completed'`;
-  const run = await until(
-    'the snapshotInventory run in visibility',
-    async () => {
-      for await (const info of s.t.client.workflow.list({ query })) return info;
-      return undefined;
-    },
-    Boolean,
-  );
-  await maybeRecordHistory(s.t.client.workflow.getHandle(run!.workflowId, run!.runId), 'snapshot-inventory');
-}
-
 const rollbackPoints = (listed: SnapshotInventory) =>
   listed.snapshots.filter((snapshot) => snapshot.role === 'rollback point');
 
@@ -70,7 +54,7 @@ test('list, delete what the operator picks (not the fork point), and the janitor
     'rollback point',
   ]);
   expect(listed).toMatchObject({ snapshotLimit: 6, freeSnapshotSlots: 2 });
-  await recordInventory();
+  await maybeRecordCompletedRun(s.t.client, 'snapshotInventory', 'snapshot-inventory');
   const fork = listed.snapshots.find((snapshot) => snapshot.role === 'fork point')!;
   const [oldest] = rollbackPoints(listed);
 

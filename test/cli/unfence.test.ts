@@ -7,8 +7,7 @@ import type { Worker } from '@temporalio/worker';
 import type { SeededProject } from '../../tools/emulator';
 import { runCli, type CliResult } from '../support/cli';
 import { asOwner, takesWrites } from '../support/fence';
-import { maybeRecordHistory } from '../support/histories';
-import { until } from '../support/polling';
+import { maybeRecordCompletedRun } from '../support/histories';
 import { sql } from '../support/postgres';
 import { neonActivities, seedProd, type Stack, startStack } from '../support/workflow-stack';
 
@@ -40,21 +39,6 @@ const unfence = (...args: string[]): Promise<CliResult> =>
     ['unfence', '--project', p.projectId, ...args],
   );
 
-/** With RECORD_HISTORIES=1: the history of an unfence run that lifted a fence, for the replay test. */
-async function recordUnfence(): Promise<void> {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  const query = `WorkflowType = 'unfence' AND ExecutionStatus = 'Completed'`;
-  const run = await until(
-    'the unfence run in visibility',
-    async () => {
-      for await (const info of s.t.client.workflow.list({ query })) return info;
-      return undefined;
-    },
-    Boolean,
-  );
-  await maybeRecordHistory(s.t.client.workflow.getHandle(run!.workflowId, run!.runId), 'unfence');
-}
-
 test('a fence of ours is lifted (exit 0); then there is none to lift (exit 0)', async () => {
   const { projectId, branchId, databaseName, roleName } = p;
   await new MockActivityEnvironment().run(neonActivities(s.emu).fenceWrites, {
@@ -68,7 +52,7 @@ test('a fence of ours is lifted (exit 0); then there is none to lift (exit 0)', 
   expect(lifted).toMatchObject({ code: 0, stderr: '' });
   expect(JSON.parse(lifted.stdout)).toMatchObject({ outcome: 'lifted', branchId });
   expect(await takesWrites(p.connectionUri)).toBe(true);
-  await recordUnfence();
+  await maybeRecordCompletedRun(s.t.client, 'unfence', 'unfence');
 
   const none = await unfence();
   expect(none).toMatchObject({ code: 0, stderr: '' });

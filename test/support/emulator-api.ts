@@ -1,4 +1,4 @@
-import type { Emulator, SeededProject } from '../../tools/emulator';
+import { waitForOperations, type Emulator, type SeededProject } from '../../tools/emulator';
 
 export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -24,6 +24,18 @@ export function rawApi(emu: EmulatorAddress) {
     const { res, text } = await send(emu, method, path, body, headers);
     return { status: res.status, body: (text ? JSON.parse(text) : {}) as Json, headers: res.headers };
   };
+}
+
+/**
+ * A call that must succeed, returned once the operations it started have finished (until then they hold the project:
+ * the next mutation would get a 423).
+ */
+export async function settled(emu: Emulator, method: string, path: string, body?: unknown): Promise<Json> {
+  const res = await rawApi(emu)(method, path, body);
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  const projectId = path.split('/')[2]!;
+  if (res.body.operations) await waitForOperations(emu, projectId, res.body.operations as { id: string }[]);
+  return res.body;
 }
 
 /** A call to the emulator's Neon API that must succeed: its parsed body, or an error naming the call and status. */

@@ -6,7 +6,7 @@
  * pagination and soft-deleted branches. Control plane only: memory mode.
  */
 import { startEmulator, waitForOperations, type Emulator } from '../../../tools/emulator';
-import { type Json, rawApi } from '../../support/emulator-api';
+import { type Json, rawApi, settled } from '../../support/emulator-api';
 import { until } from '../../support/polling';
 
 let emu: Emulator;
@@ -25,13 +25,7 @@ afterAll(async () => emu?.stop());
 beforeEach(() => emu.setFaults({ rules: [] }));
 
 /** A call that must succeed, once its operations finished. */
-async function ok(method: string, path: string, body?: unknown): Promise<Json> {
-  const res = await api(method, path, body);
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-  const projectId = path.split('/')[2]!;
-  if (res.body.operations) await waitForOperations(emu, projectId, res.body.operations as { id: string }[]);
-  return res.body;
-}
+const ok = (method: string, path: string, body?: unknown): Promise<Json> => settled(emu, method, path, body);
 
 async function project(name = 'rules'): Promise<{ projectId: string; mainId: string }> {
   const created = await api('POST', '/projects', { project: { name } });

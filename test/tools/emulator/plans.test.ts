@@ -6,7 +6,7 @@
  * counted; the preset chosen at start (`plan`), through the admin API, and the earlier docs' 10 by override.
  */
 import { PLANS, startEmulator, waitForOperations, type Emulator, type Plan } from '../../../tools/emulator';
-import { type Json, rawApi } from '../../support/emulator-api';
+import { type Json, rawApi, settled } from '../../support/emulator-api';
 
 let emu: Emulator;
 let api: ReturnType<typeof rawApi>;
@@ -17,13 +17,8 @@ beforeAll(async () => {
 });
 afterAll(async () => emu?.stop());
 
-async function ok(method: string, path: string, body?: unknown): Promise<Json> {
-  const res = await api(method, path, body);
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-  const projectId = path.split('/')[2]!;
-  if (res.body.operations) await waitForOperations(emu, projectId, res.body.operations as { id: string }[]);
-  return res.body;
-}
+/** A call that must succeed, once its operations finished. */
+const ok = (method: string, path: string, body?: unknown): Promise<Json> => settled(emu, method, path, body);
 
 async function project(): Promise<{ projectId: string; mainId: string }> {
   const created = await api('POST', '/projects', { project: { name: 'plans' } });
