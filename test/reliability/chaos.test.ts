@@ -197,7 +197,9 @@ test(
       });
     }
   },
-  FULL ? 900_000 : 180_000,
+  // A bound on a hang, not a timing: each attempt of an activity meets faults on several calls, and its retries back
+  // off up to 30 s, so a promotion under every fault at once can take a few minutes.
+  FULL ? 1_200_000 : 420_000,
 );
 
 test('a second read-write endpoint on a branch is refused (4xx, as Neon) and createEndpoint adopts the existing one', async () => {
