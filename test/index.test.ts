@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as api from '../src';
+import { REFUSALS } from '../src/cli/exit';
+import { NON_RETRYABLE_ERROR_TYPES } from '../src/shared/failure-types';
 
 // README's "Using it from a service" is the package's promise to a service: every name it imports from
 // 'neon-promote' or names as something to catch, and every client method it calls, must be in the public API.
@@ -13,8 +15,10 @@ const section = readme.slice(
 const imported = [...section.matchAll(/import \{([^}]+)\} from 'neon-promote'/g)].flatMap((m) =>
   m[1]!.split(',').map((name) => name.trim()),
 );
-/** PascalCase names in backticks: classes a service uses, such as the error it catches. */
-const named = [...section.matchAll(/`([A-Z][A-Za-z]+)`/g)].map((m) => m[1]!);
+/** A run's failure types (`SnapshotQuota`, ...): a service reads them as `cause.type`, they are not exports. */
+const failureTypes = new Set<string>([...REFUSALS, ...NON_RETRYABLE_ERROR_TYPES]);
+/** PascalCase names in backticks: classes a service uses, such as the error it catches (not SQL's `USAGE`). */
+const named = [...section.matchAll(/`([A-Z][a-z][A-Za-z]*)`/g)].map((m) => m[1]!).filter((n) => !failureTypes.has(n));
 const clientMethods = [...section.matchAll(/\bnp\.(\w+)\(/g)].map((m) => m[1]!);
 
 test('the section is there and uses the client', () => {

@@ -3,6 +3,7 @@
  * they keep `manual: false`), and the root-branch limit the worker is configured with travels with the environment.
  */
 import { createActivitiesFromEnv } from '../../../src/activities';
+import { waitForOperations } from '../../../tools/emulator';
 import { type Harness, startHarness } from '../../support/activity-harness';
 
 let h: Harness;
@@ -19,6 +20,9 @@ test('a scheduled snapshot is listed as not manual and takes no slot of the plan
     body: '{}',
   });
   expect(scheduled.status).toBe(200);
+  // Its operation holds the project until it finishes.
+  const { operations } = (await scheduled.json()) as { operations: { id: string }[] };
+  await waitForOperations(h.emu, projectId, operations);
   await h.run(h.activities.ensureSnapshot, { projectId, branchId, name: 'np-x-rollback' });
   const env = await h.run(h.activities.resolveEnvironment, {
     projectId,
