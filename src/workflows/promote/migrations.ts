@@ -15,7 +15,7 @@ import type { PromoteOutcome, PromoteResult } from './promote';
 import { Saga, isCancellation, shielded } from '../runtime/saga';
 import { judged, orConnect, verify } from '../steps/checks';
 import { retireBackup } from '../steps/cleanup';
-import { restoreOnto } from '../steps/restore';
+import { restoreBack } from '../steps/restore';
 import { retainRollbackSnapshot } from '../steps/retention';
 import { describeAnchorWrites, leftOnBackup, settleAnchorWrites, type AnchorWrites } from './anchor-writes';
 
@@ -145,7 +145,7 @@ export async function promoteByMigrations(
     const backupName = resourceName('old', id);
     const back = await run.step('restore_anchor', () =>
       shielded(() =>
-        restoreOnto(projectId, anchor.id, prod.branchId, { restored: resourceName('undo', id), old: backupName }),
+        restoreBack(projectId, anchor.id, prod.branchId, { restored: resourceName('undo', id), old: backupName }),
       ),
     );
     result.prodBranchId.after = back.restoredBranchId;

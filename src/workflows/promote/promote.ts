@@ -117,6 +117,8 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
   } catch (err) {
     const unknownSwap = await settleSwap(promotion);
     const message = err instanceof Error ? err.message : String(err);
+    // Once a verified swap's clean-up has begun, prod stays the candidate: there is nothing to roll back.
+    const rollsBack = saga.names.includes('roll_back_prod');
     try {
       await run.step('compensate', () => undo(saga));
     } catch (undoErr) {
@@ -125,7 +127,11 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
     }
     // Prod was rolled back (or never touched, and the snapshot went with the saga): the run needs it no more.
     if (promotion.swap && !unknownSwap) await retainRollbackPoint(promotion);
-    const undone = promotion.swap ? `${message}; prod rolled back` : message;
+    const undone = !promotion.swap
+      ? message
+      : rollsBack
+        ? `${message}; prod rolled back`
+        : `${message}; prod is the candidate`;
     run.finish(isCancellation(err) ? 'cancelled' : 'failed', unknownSwap ? `${undone}; ${unknownSwap}` : undone);
     throw err;
   }

@@ -8,7 +8,7 @@ import type { DatabaseRef } from '../contract/database-ref';
 import { verify } from '../steps/checks';
 import { deleteBranch, liftFenceOf, retireBackup } from '../steps/cleanup';
 import { compensations } from '../runtime/activity-options';
-import { type Swap, restoreOnto } from '../steps/restore';
+import { type Swap, restoreBack } from '../steps/restore';
 
 /**
  * The compensation of a swap: restore the rollback snapshot onto the new prod (prod's endpoint follows, so
@@ -31,7 +31,7 @@ export async function undoSwap(
       branchName: resourceName('base', id),
     });
     if (forkBase) await deleteBranch(database.projectId, forkBase.id);
-    const back = await restoreOnto(database.projectId, ctx.rollbackSnapshotId, swap.restoredBranchId, {
+    const back = await restoreBack(database.projectId, ctx.rollbackSnapshotId, swap.restoredBranchId, {
       restored: resourceName('undo', id),
       old: resourceName('failed', id),
     });

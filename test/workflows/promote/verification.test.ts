@@ -6,6 +6,7 @@ import { resourceName } from '../../../src/workflows/contract/names';
 import { maybeRecordHistory } from '../../support/histories';
 import { branchId, inventory, uriOf } from '../../support/emulator-api';
 import { sql } from '../../support/postgres';
+import { until } from '../../support/polling';
 import { neonActivities, seedProd, sourceOf, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
@@ -94,6 +95,72 @@ test('a failing check on prod after the swap rolls prod back to its pre-promotio
       { id: r.rollbackSnapshotId, name: resourceName('rollback', run.workflowId) },
     ]);
     await maybeRecordHistory(run.handle, 'promote-rolled-back');
+  });
+});
+
+test('a rollback whose Neon operations fail is tried again: prod still ends with its pre-promotion data', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await projectWithChange();
+    s.emu.resetRequestLog();
+    const restore = 'POST /projects/{project_id}/snapshots/{snapshot_id}/restore';
+    const finalize = 'POST /projects/{project_id}/branches/{branch_id}/finalize_restore';
+    const run = await s.client.startPromotion({
+      projectId: p.projectId,
+      checks: [{ kind: 'tablesExist', tables: ['items'] }],
+      // Slow enough that the faults below are in place before the rollback's first call.
+      postSwapChecks: [
+        { kind: 'sql', name: 'smoke', sql: 'SELECT count(*) FROM items, pg_sleep(1)', expect: { value: 0 } },
+      ],
+    });
+    // Once the swap's finalize has answered, the rollback's restore fails its operation twice and its finalize once.
+    await until('the swap', () => s.emu.requestLog().some((r) => r.route === finalize && r.status === 200), Boolean, {
+      intervalMs: 10,
+    });
+    s.emu.setFaults({
+      rules: [
+        { kind: 'fail_operation', route: restore, times: 2 },
+        { kind: 'fail_operation', route: finalize, times: 1 },
+      ],
+    });
+    try {
+      const r = await run.result();
+      expect(r).toMatchObject({ outcome: 'rolled_back' });
+      expect(r.reason).toContain('smoke');
+    } finally {
+      s.emu.setFaults({ rules: [] });
+    }
+    expect(await sourceOf(p.connectionUri)).toEqual(['prod']);
+    // After the swap: the rollback's restore three times (two failed operations), its finalize twice (one failed).
+    const log = s.emu.requestLog();
+    const afterSwap = log.slice(log.findIndex((r) => r.route === finalize) + 1);
+    expect(afterSwap.filter((r) => r.route === restore)).toHaveLength(3);
+    expect(afterSwap.filter((r) => r.route === finalize)).toHaveLength(2);
+  });
+});
+
+test('a clean-up that fails after a verified swap says prod is the candidate, not that it was rolled back', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await projectWithChange();
+    // Adopting the candidate's snapshot as the fork point renames it: the one rename of the run, refused here.
+    s.emu.setFaults({
+      rules: [{ kind: 'error', status: 400, route: 'PATCH /projects/{project_id}/snapshots/{snapshot_id}' }],
+    });
+    try {
+      const run = await s.client.startPromotion({
+        projectId: p.projectId,
+        checks: [{ kind: 'tablesExist', tables: ['items'] }],
+      });
+      await expect(run.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      const progress = await s.client.getProgress(run.workflowId);
+      expect(progress.outcome).toBe('failed');
+      expect(progress.reason).toContain('prod is the candidate');
+      expect(progress.reason).not.toContain('rolled back');
+    } finally {
+      s.emu.setFaults({ rules: [] });
+    }
+    expect(await sourceOf(p.connectionUri)).toEqual(['dev']);
   });
 });
 
