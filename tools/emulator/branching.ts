@@ -68,8 +68,9 @@ export function checkRootLimit(env: Env, p: ProjectRec): void {
 }
 
 /**
- * Makes `restored` stand in for `target`: it takes the target's name, default/protected flags and compute endpoints
- * (whose client sessions are dropped, as a compute restart would), and the target is renamed, keeping its ID.
+ * Makes `restored` stand in for `target`: it takes the target's name, protected flag and compute endpoints (whose
+ * client sessions are dropped, as a compute restart would), the `default` flag unless `env.defaultOnFinalize` is
+ * 'stays', and the project's root unless `env.rootOnFinalize` is; the target is renamed, keeping its ID.
  */
 export function finalizeRestore(
   env: Env,
@@ -91,21 +92,39 @@ export function finalizeRestore(
   }
   const oldName = target.name;
   target.name = newName ?? `${oldName} (old)`;
+  const moveDefault = env.defaultOnFinalize === 'moves';
   Object.assign(restored, {
     name: oldName,
-    default: target.default,
+    default: moveDefault && target.default,
     protected: target.protected,
     restore_status: 'finalized',
     updated_at: now,
   });
   detachFor(restored, env.detaching.afterFinalizeMs);
-  Object.assign(target, { default: false, protected: false, updated_at: now });
+  Object.assign(target, { default: !moveDefault && target.default, protected: false, updated_at: now });
+  if (env.rootOnFinalize === 'moves' && isProjectRoot(p, target)) p.root_branch_id = restored.id;
   if (ops.length === 0) ops.push({ action: 'apply_config', branch_id: restored.id });
   return ops;
 }
 
-/** Children, the default branch and protected branches cannot be deleted (nor given an expiry). */
+/**
+ * The project's root branch: the one it was created with, or the restore that replaced it where the root moves on
+ * finalize (`env.rootOnFinalize`); a state from before this was recorded: its oldest root branch.
+ */
+export function isProjectRoot(p: ProjectRec, b: BranchRec): boolean {
+  if (p.root_branch_id) return b.id === p.root_branch_id;
+  const oldest = p.branches.filter((x) => !x.parent_id).sort((x, y) => x.created_at.localeCompare(y.created_at))[0];
+  return oldest?.id === b.id;
+}
+
+/**
+ * "You cannot delete a project's root or default branch, or a branch that has a child branch" (spec
+ * deleteProjectBranch); protected branches neither ("Protected branches"). The root, children, the default and
+ * protected branches cannot be deleted; all but the root cannot be given an expiry either.
+ */
 export function checkDeletable(p: ProjectRec, b: BranchRec, what: 'deleted' | 'given an expiration'): void {
+  if (what === 'deleted' && isProjectRoot(p, b))
+    throw new ApiError(422, 'BRANCH_IS_ROOT', `branch ${b.id} is the project's root branch and cannot be deleted`);
   if (b.default) throw new ApiError(422, 'BRANCH_IS_DEFAULT', `default branch ${b.id} cannot be ${what}`);
   if (b.protected) throw new ApiError(422, 'BRANCH_PROTECTED', `protected branch ${b.id} cannot be ${what}`);
   if (p.branches.some((x) => x.parent_id === b.id))

@@ -8,6 +8,8 @@ import type { Limits } from './plans';
 import type { OperationFate, ProjectRec } from './types';
 import { operationView, type Views } from './views';
 
+export type DefaultOnFinalize = 'moves' | 'stays';
+
 /** What route handlers share. `data` and `proxy` are absent in memory mode (control plane only). */
 export type Env = {
   store: Store;
@@ -17,6 +19,17 @@ export type Env = {
   views: Views;
   /** The plan's limits; the admin API may change them while the emulator runs. */
   limits: Limits;
+  /**
+   * Whether finalizing a restore moves the replaced branch's `default` flag to the restored branch ('moves') or leaves
+   * it on the replaced one ('stays'); Neon documents neither (README, "Limits").
+   */
+  defaultOnFinalize: DefaultOnFinalize;
+  /**
+   * Whether finalizing a restore of the project's root branch makes the restored branch the project's root ('moves':
+   * the replaced one can then be deleted, as Neon's promotion guide does) or leaves the replaced one the root, which
+   * cannot be deleted ('stays': the spec's sentence read literally). README, "Limits".
+   */
+  rootOnFinalize: DefaultOnFinalize;
   /** How long a restored branch reads `restore_status: detaching`, from its restore and from its finalize (0: never). */
   detaching: { afterRestoreMs: number; afterFinalizeMs: number };
   /** The most branches one page of GET .../branches holds, whatever the request's limit (Neon documents none). */

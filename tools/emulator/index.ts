@@ -4,7 +4,7 @@ import type http from 'node:http';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Env } from './env';
+import type { DefaultOnFinalize, Env } from './env';
 import { FaultEngine } from './faults';
 import { apiKey as newApiKey } from './ids';
 import { Operations } from './ops';
@@ -25,6 +25,7 @@ import type { FaultConfig, RequestLogEntry } from './types';
 
 export type { FaultConfig, FaultRule, RequestLogEntry } from './types';
 export { PLANS, type Limits, type Plan } from './plans';
+export type { DefaultOnFinalize } from './env';
 export type { CopyReport } from './pg/data';
 export { seedProject, waitForOperations, type SeededProject } from './seed';
 
@@ -49,6 +50,17 @@ export type EmulatorOptions = {
   snapshotQuota?: number;
   /** Root branches per project, over the plan's. */
   rootBranchLimit?: number;
+  /**
+   * Whether finalizing a snapshot restore moves the `default` flag to the restored branch ('moves', the default) or
+   * leaves it on the branch it replaced ('stays'): Neon documents neither, so the product must be right under both.
+   */
+  defaultOnFinalize?: DefaultOnFinalize;
+  /**
+   * Whether finalizing a restore of the project's root branch passes the root to the restored branch ('moves', the
+   * default: the replaced one can be deleted, as Neon's promotion guide does) or leaves the replaced one the root,
+   * which cannot be deleted ('stays': the spec's "You cannot delete a project's root ... branch" read literally).
+   */
+  rootOnFinalize?: DefaultOnFinalize;
   /**
    * How long a branch made by a snapshot restore reads `restore_status: detaching` (Neon: a restored or finalized
    * branch "may begin detaching"), counted from the restore (when not finalized with it) and from the finalize.
@@ -76,6 +88,10 @@ export type Emulator = {
   /** The plan's limits now; `setLimits` changes them (a plan, and overrides of its figures). */
   limits(): Limits;
   setLimits(change: { plan?: Plan; snapshotQuota?: number; rootBranchLimit?: number }): Limits;
+  /** What finalizing a restore does with the `default` flag from now on (see EmulatorOptions.defaultOnFinalize). */
+  setDefaultOnFinalize(rule: DefaultOnFinalize): void;
+  /** What finalizing a restore of the project's root does with its root designation (see rootOnFinalize). */
+  setRootOnFinalize(rule: DefaultOnFinalize): void;
   requestLog(): RequestLogEntry[];
   /** Requests per templated route, e.g. 'POST /projects/{project_id}/branches/{branch_id}/snapshot'. */
   requestCounts(): Record<string, number>;
@@ -132,6 +148,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     ops: undefined as unknown as Operations,
     views,
     limits: limitsOf(opts.plan, opts),
+    defaultOnFinalize: opts.defaultOnFinalize ?? 'moves',
+    rootOnFinalize: opts.rootOnFinalize ?? 'moves',
     detaching: {
       afterRestoreMs: opts.detachingMs?.afterRestore ?? 0,
       afterFinalizeMs: opts.detachingMs?.afterFinalize ?? 1000,
@@ -195,6 +213,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       setFaults: (f) => faults.set(f),
       limits: () => ({ ...env.limits }),
       setLimits: (change) => (env.limits = changeLimits(env.limits, change)),
+      setDefaultOnFinalize: (rule) => void (env.defaultOnFinalize = rule),
+      setRootOnFinalize: (rule) => void (env.rootOnFinalize = rule),
       requestLog: () => [...requests.entries],
       requestCounts: () => ({ ...requests.counts }),
       resetRequestLog: () => requests.reset(),

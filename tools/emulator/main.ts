@@ -17,6 +17,9 @@ const usage = `npm run emulator -- [options]: a local Neon API v2 backed by real
   --snapshot-quota N   manual snapshots per project, over the plan's (free 1, launch and scale 100;
                        10 gives the paid plans' figure of Neon's earlier docs)
   --root-branch-limit N  root branches per project, over the plan's (free 3, launch 5, scale 25)
+  --default-on-finalize moves|stays  whether a finalized restore takes the default flag (default moves)
+  --root-on-finalize moves|stays  whether a finalized restore of the project's root becomes the root, leaving
+                       the replaced branch deletable (default moves); Neon documents neither
   --detaching-ms MS    how long a finalized restore reads restore_status detaching (default 1000)
   --branch-page-size N  most branches per page of the branch list (default 10000)
   --op-delay MS|MIN-MAX  operation duration (default 50-150)
@@ -53,6 +56,8 @@ async function main(): Promise<void> {
       plan: str,
       'snapshot-quota': str,
       'root-branch-limit': str,
+      'default-on-finalize': str,
+      'root-on-finalize': str,
       'detaching-ms': str,
       'branch-page-size': str,
       'op-delay': str,
@@ -76,6 +81,14 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  for (const flag of ['default-on-finalize', 'root-on-finalize'] as const) {
+    const rule = v[flag];
+    if (rule !== undefined && rule !== 'moves' && rule !== 'stays') {
+      process.stderr.write(`neon-emulator: --${flag} must be moves or stays, not "${rule}"\n`);
+      process.exitCode = 2;
+      return;
+    }
+  }
   const delay = v['op-delay']?.split('-').map(Number);
   const faults = v.faults ? FaultConfigSchema.parse(JSON.parse(v.faults)) : { rules: [] };
   faults.rules.push(...rules(v));
@@ -89,6 +102,8 @@ async function main(): Promise<void> {
     plan: v.plan,
     snapshotQuota: v['snapshot-quota'] ? Number(v['snapshot-quota']) : undefined,
     rootBranchLimit: v['root-branch-limit'] ? Number(v['root-branch-limit']) : undefined,
+    defaultOnFinalize: v['default-on-finalize'] as EmulatorOptions['defaultOnFinalize'],
+    rootOnFinalize: v['root-on-finalize'] as EmulatorOptions['rootOnFinalize'],
     detachingMs: v['detaching-ms'] ? { afterFinalize: Number(v['detaching-ms']) } : undefined,
     branchPageSize: v['branch-page-size'] ? Number(v['branch-page-size']) : undefined,
     operationDelayMs: delay ? (delay.length === 2 ? { min: delay[0]!, max: delay[1]! } : delay[0]) : undefined,

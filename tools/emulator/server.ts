@@ -28,6 +28,11 @@ const FaultRuleSchema = z.object({
   latencyMs: z.number().min(0).optional(),
 });
 const limit = z.number().int().min(0);
+const RulesSchema = z.object({
+  default_on_finalize: z.enum(['moves', 'stays']).optional(),
+  root_on_finalize: z.enum(['moves', 'stays']).optional(),
+});
+const rulesOf = (env: Env) => ({ default_on_finalize: env.defaultOnFinalize, root_on_finalize: env.rootOnFinalize });
 const LimitsChangeSchema = z
   .object({ plan: z.enum(['free', 'launch', 'scale']), snapshotQuota: limit, rootBranchLimit: limit })
   .partial()
@@ -82,6 +87,14 @@ function adminRoutes(d: ServerDeps): Route[] {
     route('PUT', '/limits', ({ body }) => {
       d.env.limits = changeLimits(d.env.limits, parse(LimitsChangeSchema, body));
       return { status: 200, body: d.env.limits };
+    }),
+    // Neon documents no answer to whether a finalize moves the default flag or the project's root: both, by setting.
+    route('GET', '/rules', () => ({ status: 200, body: rulesOf(d.env) })),
+    route('PUT', '/rules', ({ body }) => {
+      const change = parse(RulesSchema, body);
+      d.env.defaultOnFinalize = change.default_on_finalize ?? d.env.defaultOnFinalize;
+      d.env.rootOnFinalize = change.root_on_finalize ?? d.env.rootOnFinalize;
+      return { status: 200, body: rulesOf(d.env) };
     }),
     // What a backup schedule makes (Neon takes these on its own clock; tests take one when they need it).
     route('POST', '/projects/{project_id}/branches/{branch_id}/scheduled_snapshot', (ctx) => {

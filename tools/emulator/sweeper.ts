@@ -1,9 +1,9 @@
-import { dropDatabases, purgeDeleted, removeBranch } from './branching';
+import { dropDatabases, isProjectRoot, purgeDeleted, removeBranch } from './branching';
 import type { Env } from './env';
 
 /**
  * Deletes branches and snapshots whose `expires_at` has passed (an expired branch is soft-deleted, recoverable as
- * `deletion_method: ttl`), and drops soft-deleted branches whose recovery window closed. Like Neon's background job it
+ * `deletion_method: ttl`; one that cannot be deleted, such as the project's root, stays), and drops soft-deleted branches whose recovery window closed. Like Neon's background job it
  * runs on its own schedule, not exactly at the instant, and leaves a project alone while it has running operations.
  */
 export async function sweep(env: Env, now = Date.now()): Promise<number> {
@@ -12,7 +12,12 @@ export async function sweep(env: Env, now = Date.now()): Promise<number> {
     if (env.ops.locked(p)) continue;
     const expired = (x: { expires_at?: string }): boolean => !!x.expires_at && Date.parse(x.expires_at) <= now;
     const branches = p.branches.filter(
-      (b) => expired(b) && !b.default && !b.protected && !p.branches.some((c) => c.parent_id === b.id),
+      (b) =>
+        expired(b) &&
+        !b.default &&
+        !b.protected &&
+        !isProjectRoot(p, b) &&
+        !p.branches.some((c) => c.parent_id === b.id),
     );
     const snapshots = p.snapshots.filter(expired);
     const closed = (p.deleted ?? []).filter((d) => Date.parse(d.recoverable_until) <= now);

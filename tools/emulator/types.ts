@@ -156,6 +156,8 @@ export type ProjectRec = {
   operations: OperationRec[];
   /** Soft-deleted branches within their recovery window (absent in states written before soft deletion). */
   deleted?: DeletedBranchRec[];
+  /** The branch the project was created with: its root branch, which cannot be deleted (absent in older states). */
+  root_branch_id?: string;
   /** Project state before the mutation whose operations are due to fail; put back when they do. */
   undo?: Omit<ProjectRec, 'operations' | 'undo'>;
 };

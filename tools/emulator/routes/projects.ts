@@ -102,6 +102,7 @@ export function projectRoutes(env: Env): Route[] {
         [role],
       );
       p.branches.push(branch);
+      p.root_branch_id = branch.id;
       env.store.state.projects[id] = p;
       const ep = newEndpoint(p, branch.id);
       return mutation(env, ctx as MCtx, p, () => ({
