@@ -6,9 +6,12 @@
  * unless the operator picks snapshots (`snapshotIds`): then exactly those go; the current fork point never does. A backup without an expiry is never deleted: a run that replaced a branch gives the
  * backup one unless it keeps it on purpose (a verification failed after the swap, and the backup is the way back) or
  * Neon refused it (the backup has children); it is listed as skipped, for an operator to delete once done with it.
+ * A backup Neon will not delete (the project's root branch: the prod it was created with, once a swap replaced it; or
+ * a default branch, where a finalize left that flag) is listed as skipped with Neon's reason, and the run goes on.
  * Nor is a rollback snapshot without expiry deleted for its age: a run keeps it so while it may roll prod back, and its
  * retention is a timer's to end (steps/retention.ts); only the quota rule above takes the oldest beyond those kept.
  */
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import type { BranchInfo, SnapshotInfo } from '../../activities/contract';
 import {
   janitorInput,
@@ -82,8 +85,16 @@ export async function janitor(raw: JanitorInput): Promise<JanitorResult> {
       snapshots.push({ snapshot, why: 'over quota (oldest rollback point)' });
   }
   const hasChildren = (branch: BranchInfo) => env.branches.some((child) => child.parentId === branch.id);
+  const isBackup = (branch: BranchInfo) => isOwned(branch.name, 'old') || isOwned(branch.name, 'failed');
   for (const branch of env.branches)
-    if ((isOwned(branch.name, 'old') || isOwned(branch.name, 'failed')) && branch.expiresAt === null)
+    if (isBackup(branch) && branch.default)
+      // A finalize may leave the default flag on the branch it replaced (Neon does not say it moves).
+      result.skipped.push({
+        id: branch.id,
+        name: branch.name,
+        why: "the project's default branch, which Neon does not delete; make another branch the default to free it",
+      });
+    else if (isBackup(branch) && branch.expiresAt === null)
       result.skipped.push({
         id: branch.id,
         name: branch.name,
@@ -110,13 +121,28 @@ export async function janitor(raw: JanitorInput): Promise<JanitorResult> {
         result.skipped.push({ id: branch.id, name: branch.name, why: `${why}, but it has child branches` });
         continue;
       }
-      await deleteBranch(projectId, branch.id);
+      const refusal = await deleteBranch(projectId, branch.id).then(() => null, refusedDelete);
+      if (refusal) {
+        result.skipped.push({ id: branch.id, name: branch.name, why: `${why}, but Neon keeps it: ${refusal}` });
+        continue;
+      }
       result.deletedBranches.push({ id: branch.id, name: branch.name, why });
     }
   });
   result.outcome = result.deletedSnapshots.length + result.deletedBranches.length > 0 ? 'cleaned' : 'noop';
   run.finish(result.outcome);
   return result;
+}
+
+/**
+ * Neon's refusal to delete a branch (a project's root branch, which a swap turns into a backup like any other prod, or
+ * a default branch): its message, for the branch to be left and listed as skipped. Anything else is thrown.
+ */
+function refusedDelete(err: unknown): string {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure && (cause.type === 'NeonBadRequest' || cause.type === 'NeonConflict'))
+    return cause.message;
+  throw err;
 }
 
 /**
