@@ -102,23 +102,25 @@ async function underFaults(rules: FaultRule[], scenarios: Scenario[], mayFail: b
   tap = new TapAgent();
   const why: string[] = [];
   const w = await worker();
-  const outcomes = await w.runUntil(
-    Promise.all(
-      projects.map(async ({ p, client }, i) => {
-        try {
-          return (await (await scenarios[i]!.start(client, p)).result()).outcome;
-        } catch (err) {
-          if (!mayFail) throw err;
-          // Why it stopped, for the table: the innermost failure's message.
-          let e: unknown = err;
-          while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-          why.push(e instanceof Error ? e.message.slice(0, 160) : String(e));
-          return 'failed';
-        }
-      }),
-    ),
-  );
-  s.emu.setFaults({ rules: [] });
+  // The faults end with the runs, also when one throws: the next test must meet a healthy emulator.
+  const outcomes = await w
+    .runUntil(
+      Promise.all(
+        projects.map(async ({ p, client }, i) => {
+          try {
+            return (await (await scenarios[i]!.start(client, p)).result()).outcome;
+          } catch (err) {
+            if (!mayFail) throw err;
+            // Why it stopped, for the table: the innermost failure's message.
+            let e: unknown = err;
+            while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+            why.push(e instanceof Error ? e.message.slice(0, 160) : String(e));
+            return 'failed';
+          }
+        }),
+      ),
+    )
+    .finally(() => s.emu.setFaults({ rules: [] }));
   const log = s.emu.requestLog().slice(from);
   const faulted = log.filter((e) => e.status === 0 || e.status >= 400).length;
   const undone = undoneBy(s.emu.requestLog(), watch.rollbacks);

@@ -35,9 +35,13 @@ export function isTransient(err: unknown): boolean {
   return TRANSIENT.test(code) || /^E[A-Z]+/.test(code);
 }
 
+/**
+ * The SQLSTATE of a Postgres error (five digits or capitals), else undefined: other errors that carry a `code` (a Neon
+ * API error met while opening a nested session, a socket error) are not SQL errors and keep their own retry rules.
+ */
 export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
 export function messageOf(err: unknown): string {

@@ -134,3 +134,25 @@ test('a cancelled activity whose session is still opening ends at once, as a wor
   env.cancel('WORKER_SHUTDOWN');
   expect(await ended).toBeInstanceOf(CancelledFailure);
 }, 30_000);
+
+test('a Neon API error inside a session keeps its own retry rules: it is no SQL error to give up on', async () => {
+  // A nested session (withBranches) looks up its branch's connection string while the first is open: a 503 there
+  // carries a `code` too, but no SQLSTATE.
+  h.emu.setFaults({
+    rules: [{ kind: 'error', status: 503, route: 'GET /projects/{project_id}/branches/{branch_id}' }],
+  });
+  try {
+    const neon = deps().neon;
+    const err = await activityEnvironment()
+      .run(() =>
+        withBranch(deps(), target(), callOptions(), () => neon.getBranch(prod.where.projectId, prod.branchId), {
+          sqlFailure: 'DetectionFailed',
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 503, retryable: true });
+    expect(err).not.toMatchObject({ type: 'DetectionFailed' });
+  } finally {
+    h.emu.setFaults({ rules: [] });
+  }
+}, 30_000);
