@@ -35,6 +35,7 @@ import { restoreOnto } from '../steps/restore';
 import { adoptForkPoint, currentForkPoint } from '../steps/fork-point';
 import type { ForkPoint } from '../contract/definitions';
 import { parseInput } from '../contract/validate';
+import { REFRESH_NEEDS, requireRoom } from '../steps/limits';
 
 export type UnpromotedChanges = {
   /** Dev's schema differed from prod's. */
@@ -76,6 +77,7 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
       const prod = requireBranch(env.prod, 'prod', options.prodBranchName);
       const dev = requireBranch(env.dev, 'dev', options.devBranchName);
       if (prod.id === dev.id) throw refuse(`prod and dev are the same branch (${prod.id})`, 'SameBranch');
+      requireRoom('a refresh', REFRESH_NEEDS, env, projectId);
       // The checks run on dev once it holds prod's data: planned on prod.
       await requireReadOnlyChecks(
         database,

@@ -18,6 +18,7 @@ import { restoreOnto } from '../steps/restore';
 import { forgetForkPoint } from '../steps/fork-point';
 import { databaseRefOf } from '../contract/database-ref';
 import { parseInput } from '../contract/validate';
+import { requireRoom, ROLLBACK_NEEDS } from '../steps/limits';
 
 export type RollbackResult = {
   outcome: 'rolled_back';
@@ -72,6 +73,7 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
         throw refuse(`project ${projectId} has no snapshot ${what}`, 'SnapshotMissing');
       }
       step.ids = { prodBranchId: prod.id, snapshotId: snapshot.id };
+      requireRoom('a rollback', ROLLBACK_NEEDS, env, projectId);
       const database = databaseRefOf(options);
       await requireReadOnlyChecks(
         database,

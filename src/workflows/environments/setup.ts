@@ -17,6 +17,7 @@ import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/e
 import { adoptForkPoint, currentForkPoint } from '../steps/fork-point';
 import type { ForkPoint } from '../contract/definitions';
 import { parseInput } from '../contract/validate';
+import { requireRoom, SETUP_NEEDS } from '../steps/limits';
 
 export type SetupResult = {
   outcome: 'created' | 'noop';
@@ -57,6 +58,7 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
       forkPoint: currentForkPoint(env.snapshots),
     };
   }
+  requireRoom('a setup', SETUP_NEEDS, env, projectId);
   try {
     const baseline = await run.step('snapshot_prod', async (step) => {
       const name = resourceName('baseline', workflowInfo().workflowId);
