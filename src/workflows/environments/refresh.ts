@@ -27,7 +27,7 @@ import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
 import { Saga, isCancellation, shielded } from '../runtime/saga';
 import { databaseRefOf, type DatabaseRef } from '../contract/database-ref';
-import { refuse } from '../contract/failures';
+import { limitRefusal, refuse } from '../contract/failures';
 import { judged, orConnect, requireReadOnlyChecks, verify } from '../steps/checks';
 import { deleteSnapshot, retireBackup } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
@@ -162,8 +162,11 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
     };
   } catch (err) {
     await run.step('compensate', () => saga.compensate());
-    run.finish(isCancellation(err) ? 'cancelled' : 'failed', err instanceof Error ? err.message : String(err));
-    throw err;
+    // Neon refused a request for a plan limit and the saga undid what the run made: a refusal, not a failure.
+    const refused = limitRefusal(err);
+    if (refused) run.finish('refused', refused.message);
+    else run.finish(isCancellation(err) ? 'cancelled' : 'failed', err instanceof Error ? err.message : String(err));
+    throw refused ?? err;
   }
 }
 

@@ -10,7 +10,7 @@ import { isOwned, resourceName } from '../contract/names';
 import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
 import { isCancellation, shielded } from '../runtime/saga';
-import { refuse } from '../contract/failures';
+import { limitRefusal, refuse } from '../contract/failures';
 import { judged, orConnect, requireReadOnlyChecks, verify } from '../steps/checks';
 import { liftFenceOf, retireBackup } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
@@ -118,7 +118,10 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
       forgottenForkPoints: forgotten,
     };
   } catch (err) {
-    run.finish(isCancellation(err) ? 'cancelled' : 'failed', err instanceof Error ? err.message : String(err));
-    throw err;
+    // Neon refused the restore for the root-branch limit: nothing was made, so a refusal, not a failure.
+    const refused = limitRefusal(err);
+    if (refused) run.finish('refused', refused.message);
+    else run.finish(isCancellation(err) ? 'cancelled' : 'failed', err instanceof Error ? err.message : String(err));
+    throw refused ?? err;
   }
 }

@@ -10,7 +10,7 @@ import { resourceName } from '../contract/names';
 import { waitForTurn } from '../coordination/turn';
 import { Run } from '../runtime/run';
 import { Saga, isCancellation } from '../runtime/saga';
-import { refuse } from '../contract/failures';
+import { limitRefusal, refuse } from '../contract/failures';
 import { verify } from '../steps/checks';
 import { deleteBranch, deleteSnapshot } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
@@ -115,7 +115,10 @@ export async function setupEnvironments(raw: SetupInput): Promise<SetupResult> {
     };
   } catch (err) {
     await run.step('compensate', () => saga.compensate());
-    run.finish(isCancellation(err) ? 'cancelled' : 'failed', err instanceof Error ? err.message : String(err));
-    throw err;
+    // Neon refused a request for a plan limit and the saga undid what the run made: a refusal, not a failure.
+    const refused = limitRefusal(err);
+    if (refused) run.finish('refused', refused.message);
+    else run.finish(isCancellation(err) ? 'cancelled' : 'failed', err instanceof Error ? err.message : String(err));
+    throw refused ?? err;
   }
 }

@@ -27,6 +27,7 @@ import { Run } from '../runtime/run';
 import { Saga, isCancellation, shielded } from '../runtime/saga';
 import { isFinalized } from '../steps/restore';
 import { databaseRefOf } from '../contract/database-ref';
+import { limitRefusal } from '../contract/failures';
 import { parseInput } from '../contract/validate';
 
 export type PromoteOutcome = 'promoted' | 'rolled_back' | 'aborted' | 'dry_run' | 'noop';
@@ -132,8 +133,11 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
       : rollsBack
         ? `${message}; prod rolled back`
         : `${message}; prod is the candidate`;
-    run.finish(isCancellation(err) ? 'cancelled' : 'failed', unknownSwap ? `${undone}; ${unknownSwap}` : undone);
-    throw err;
+    // Neon refused a snapshot or a restore for a plan limit before the swap, and the saga undid the rest: a refusal.
+    const refused = promotion.swap ? null : limitRefusal(err);
+    if (refused) run.finish('refused', refused.message);
+    else run.finish(isCancellation(err) ? 'cancelled' : 'failed', unknownSwap ? `${undone}; ${unknownSwap}` : undone);
+    throw refused ?? err;
   }
 }
 
