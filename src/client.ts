@@ -29,6 +29,7 @@ import {
   type RunKind,
 } from './workflows/contract/definitions';
 import * as inputs from './workflows/contract/inputs';
+import { runMetadata, runSummary } from './workflows/contract/run-summary';
 import type { PreviewListing } from './workflows/previews/list';
 
 export { InvalidInputError, ProjectBusyError } from './client/errors';
@@ -92,6 +93,7 @@ export class NeonPromoteClient {
       taskQueue: this.taskQueue,
       workflowId,
       args: [message],
+      staticSummary: runSummary('healthCheck', null),
     }) as Promise<HealthCheckResult>;
   }
 
@@ -146,7 +148,7 @@ export class NeonPromoteClient {
       taskQueue: this.taskQueue,
       workflowId: options.workflowId ?? `listPreviews-${projectId}-${uniqueSuffix()}`,
       args: [input],
-      staticSummary: `neon-promote preview list of project ${projectId}`,
+      ...runMetadata('listPreviews', input),
     }) as Promise<PreviewListing[]>;
   }
 
@@ -253,6 +255,7 @@ export class NeonPromoteClient {
       workflowId: workflowId ?? `${type}-${projectId}-${uniqueSuffix()}`,
       args: [input],
       typedSearchAttributes: [{ key: NeonProjectId, value: projectId }],
+      ...runMetadata(type, input),
     }) as Promise<R>;
   }
 }

@@ -4,23 +4,7 @@
 export const EXIT = { ok: 0, failed: 1, invalidInput: 2, rolledBack: 3, refused: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** Refusals that changed nothing at Neon: the caller can fix the cause and run again. */
-export const REFUSALS = new Set([
-  'ProjectBusy',
-  'BranchMissing',
-  'SameBranch',
-  'NoEndpoint',
-  'SnapshotQuota',
-  'RootBranchLimit',
-  'SnapshotMissing',
-  'SnapshotAmbiguous',
-  'NotARootBranch',
-  'NotAPreview',
-  'UnpromotedChanges',
-  'WritesDetected',
-  'OwnerReadOnly',
-  'ResetUnavailable',
-]);
+export { REFUSALS } from '../shared/failure-types';
 
 /** A refusal the CLI itself makes (no run was started): exit 4. */
 export class Refusal extends Error {

@@ -97,13 +97,16 @@ export async function main(argv = process.argv): Promise<void> {
       return;
     }
     const { describeError } = load.describeError();
-    const { code: exit, message } = forOperator(describeError(err));
-    process.stderr.write(`neon-promote: ${message}\n`);
+    const described = describeError(err);
+    const { code: exit, message } = forOperator(described);
+    const json = argv.includes('--json');
+    process.stderr.write(`neon-promote: ${message}${described.hint && !json ? ` (${described.hint})` : ''}\n`);
     // Machine output promises one JSON document: a refusal is an answer, not silence.
-    if (argv.includes('--json') && exit === EXIT.refused)
-      process.stdout.write(
-        `${JSON.stringify({ outcome: 'refused', reason: message.replace(/^refused: /, '') }, null, 2)}\n`,
-      );
+    if (json && exit === EXIT.refused) {
+      const reason = message.replace(/^refused: /, '');
+      const details = described.details !== undefined ? { details: described.details } : {};
+      process.stdout.write(`${JSON.stringify({ outcome: 'refused', reason, ...details }, null, 2)}\n`);
+    }
     if (argv.includes('--debug') && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     process.exitCode = exit;
   }

@@ -1,6 +1,7 @@
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { NeonProjectId } from '../temporal/search-attributes';
 import { coordinatorWorkflowId } from '../workflows/contract/definitions';
+import { runMetadata } from '../workflows/contract/run-summary';
 
 /**
  * The start half of an update-with-start to a project's coordinator: starts it if it is not running, else uses the
@@ -15,7 +16,7 @@ export function coordinatorStart(projectId: string, taskQueue: string) {
     args: [{ projectId }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     typedSearchAttributes: [{ key: NeonProjectId, value: projectId }],
-    staticSummary: `neon-promote coordinator of project ${projectId}`,
+    ...runMetadata('projectCoordinator', { projectId }),
   });
 }
 

@@ -10,8 +10,14 @@ export type RunSummary = {
   runId: string;
   /** The workflow type: promote, refreshDev, rollback, setupEnvironments, janitor, createPreview, scheduledRun, ... */
   type: string;
-  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, CONTINUED_AS_NEW. */
+  /**
+   * Temporal's execution status (RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, CONTINUED_AS_NEW), or
+   * REFUSED for a run that ended without changing anything: refused (Temporal: FAILED) or a promotion aborted before
+   * its swap (Temporal: COMPLETED).
+   */
   status: string;
+  /** Temporal's own execution status, REFUSED runs included. */
+  temporalStatus: string;
   /** The NeonOutcome search attribute (promoted, rolled_back, aborted, ...), null while running. */
   outcome: string | null;
   /** The NeonPhase search attribute: the current step, "queued" or "done". */
@@ -50,12 +56,14 @@ export async function listRuns(
   if (type) clauses.push(`WorkflowType = '${type}'`);
   const runs: RunSummary[] = [];
   for await (const info of temporal.workflow.list({ query: clauses.join(' AND '), pageSize: limit })) {
+    const outcome = info.typedSearchAttributes.get(NeonOutcome) ?? null;
     runs.push({
       workflowId: info.workflowId,
       runId: info.runId,
       type: info.type,
-      status: info.status.name,
-      outcome: info.typedSearchAttributes.get(NeonOutcome) ?? null,
+      status: statusOf(info.status.name, outcome),
+      temporalStatus: info.status.name,
+      outcome,
       phase: info.typedSearchAttributes.get(NeonPhase) ?? null,
       startTime: info.startTime.toISOString(),
       closeTime: info.closeTime?.toISOString() ?? null,
@@ -64,4 +72,9 @@ export async function listRuns(
   }
   // Visibility orders by start time already on most stores; sorting again makes "newest first" a promise, not luck.
   return runs.sort((a, b) => b.startTime.localeCompare(a.startTime));
+}
+
+/** REFUSED for a run that ended without changing anything (see RunSummary.status), else Temporal's status. */
+export function statusOf(temporalStatus: string, outcome: string | null | undefined): string {
+  return outcome === 'refused' || outcome === 'aborted' ? 'REFUSED' : temporalStatus;
 }

@@ -19,6 +19,7 @@ import { NeonProjectId } from '../temporal/search-attributes';
 import type { ScheduledRunInput } from '../workflows';
 import type { IfBusy } from '../workflows/contract/definitions';
 import { janitorInput, neonId, refreshInput } from '../workflows/contract/inputs';
+import { runMetadata } from '../workflows/contract/run-summary';
 
 export type ScheduleKind = 'refresh' | 'janitor';
 
@@ -105,7 +106,7 @@ export async function upsertSchedule(
       taskQueue,
       args,
       typedSearchAttributes: [{ key: NeonProjectId, value: projectId }],
-      staticSummary: `scheduled ${kind} of project ${projectId}`,
+      ...runMetadata('scheduledRun', { kind, projectId }),
     },
     // A firing lasts as long as its run, so SKIP also skips while the previous firing's run is queued or running.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { NeonProjectId } from '../temporal/search-attributes';
 import type { UnfenceResult } from '../workflows';
 import { unfenceInput, type UnfenceInput } from '../workflows/contract/inputs';
+import { runMetadata } from '../workflows/contract/run-summary';
 import { validated } from './errors';
 
 /**
@@ -21,6 +22,6 @@ export async function unfence(
     workflowId: workflowId ?? `unfence-${projectId}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
     args: [input],
     typedSearchAttributes: [{ key: NeonProjectId, value: projectId }],
-    staticSummary: `neon-promote unfence of project ${projectId}`,
+    ...runMetadata('unfence', input),
   }) as Promise<UnfenceResult>;
 }

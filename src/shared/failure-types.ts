@@ -41,3 +41,25 @@ export const NON_RETRYABLE_ERROR_TYPES: string[] = [
   ...NON_RETRYABLE_FAILURE_TYPES,
   ...WRITE_FAILURE_TYPES.filter((t) => t !== 'ReconcileFailed'),
 ];
+
+/**
+ * Refusals: the run ended before it changed anything at Neon, and the caller can fix the cause and run again. A run
+ * failing with one of these reads "refused" (its outcome, the UI, `runs`, the CLI's exit code 4), not failed.
+ */
+export const REFUSALS: ReadonlySet<string> = new Set([
+  'Refused',
+  'ProjectBusy',
+  'BranchMissing',
+  'SameBranch',
+  'NoEndpoint',
+  'SnapshotQuota',
+  'RootBranchLimit',
+  'SnapshotMissing',
+  'SnapshotAmbiguous',
+  'NotARootBranch',
+  'NotAPreview',
+  'UnpromotedChanges',
+  'WritesDetected',
+  'OwnerReadOnly',
+  'ResetUnavailable',
+]);

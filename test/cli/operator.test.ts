@@ -244,6 +244,11 @@ test('a run the coordinator refused reads as refused in runs; a project Neon doe
   let runs = '';
   for (let i = 0; i < 50 && !runs.includes(id); i++) runs = (await cli('runs', '--project', p.projectId)).stdout;
   expect(runs).toMatch(new RegExp(`^\\S+ +promote +REFUSED +refused +${id}$`, 'm'));
+  const listed = JSON.parse((await cli('runs', '--project', p.projectId, '--json')).stdout) as {
+    workflowId: string;
+    status: string;
+  }[];
+  expect(listed.find((run) => run.workflowId === id)?.status).toBe('REFUSED');
   await s.client.cancel(holder.workflowId);
 
   const missing = await cli('promote', '--project', 'no-such-project-123', '--wait');
@@ -251,6 +256,33 @@ test('a run the coordinator refused reads as refused in runs; a project Neon doe
     "neon-promote: refused: no such project at Neon (or the worker's NEON_API_KEY cannot see it); nothing was changed",
   );
   expect(missing.code).toBe(4);
+});
+
+test('a refused refresh is one line naming what dev changed and where the whole diff is; --json carries the diff', async () => {
+  const p = await projectWithChange(s);
+  await sql(
+    await uriOf(s.emu, p, 'dev'),
+    'CREATE TABLE audit_log (id int PRIMARY KEY, note text); ALTER TABLE items ADD COLUMN flag boolean',
+  );
+  const text = await cli('refresh', '--project', p.projectId, '--wait');
+  expect(text.code).toBe(4);
+  const said = text.stderr.trim().split('\n');
+  expect(said).toHaveLength(1);
+  expect(said[0]).toMatch(
+    /^neon-promote: refused: dev holds changes that were never promoted: its schema differs from prod's \(\d+ line\(s\) added and \d+ removed in its schema dump, touching [^)]*audit_log[^)]*\); its data differs from prod's in [^;]*public\.items[^;]*; promote them or refresh with --force \(the full diff: the same command with --json\)$/,
+  );
+
+  const json = await cli('refresh', '--project', p.projectId, '--wait', '--json');
+  expect(json.code).toBe(4);
+  const answer = JSON.parse(json.stdout) as {
+    outcome: string;
+    details: { schemaDiff: string; unpromotedChanges: unknown };
+  };
+  expect(answer.outcome).toBe('refused');
+  expect(answer.details.schemaDiff).toMatch(/CREATE TABLE public\.audit_log/);
+  expect(answer.details.schemaDiff).toMatch(/flag boolean/);
+  expect(answer.details.unpromotedChanges).toMatchObject({ schema: true });
+  expect(answer.details.unpromotedChanges).toHaveProperty('tablesChanged', expect.arrayContaining(['public.items']));
 });
 
 test.each([

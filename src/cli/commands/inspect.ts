@@ -39,7 +39,8 @@ export function registerInspection(program: Command): void {
           else term.line(`  steps: not available (${progress.unavailable})`);
           return closed.status.name === 'COMPLETED' || closed.status.name === 'RUNNING' ? EXIT.ok : EXIT.failed;
         }
-        if (ctx.json) ctx.emit({ workflowId: run, status: closed.status.name, ...progress });
+        if (ctx.json)
+          ctx.emit({ workflowId: run, status: shownStatus(closed.status.name, progress.outcome), ...progress });
         else {
           if (!flags.follow) for (const step of inRunOrder(progress.steps)) term.line(stepLine(term, step));
           if (progress.queued) term.line('  queued behind earlier runs of the project');
@@ -78,9 +79,7 @@ export function registerInspection(program: Command): void {
         else
           for (const summary of runs) {
             const state = (summary.outcome ?? summary.phase ?? '').padEnd(12);
-            const { startTime, type, workflowId } = summary;
-            // Temporal ends a refused run as failed (it threw); it changed nothing, and reads as what it was.
-            const status = summary.outcome === 'refused' ? 'REFUSED' : summary.status;
+            const { startTime, type, workflowId, status } = summary;
             ctx.term.line(`${startTime}  ${type.padEnd(18)} ${status.padEnd(10)} ${state} ${workflowId}`);
           }
         return EXIT.ok;
@@ -92,7 +91,7 @@ export function registerInspection(program: Command): void {
 function headerLines(term: Terminal, run: string, description: WorkflowExecutionDescription): string[] {
   const { NeonOutcome, NeonProjectId } = load.searchAttributes();
   const projectId = description.typedSearchAttributes.get(NeonProjectId) ?? '-';
-  const status = description.typedSearchAttributes.get(NeonOutcome) === 'refused' ? 'REFUSED' : description.status.name;
+  const status = shownStatus(description.status.name, description.typedSearchAttributes.get(NeonOutcome));
   const closed = description.closeTime
     ? `, closed ${description.closeTime.toISOString()} (${seconds(description.closeTime.getTime() - description.startTime.getTime())})`
     : '';
@@ -106,3 +105,10 @@ function headerLines(term: Terminal, run: string, description: WorkflowExecution
 
 /** The CLI command a workflow type belongs to (for its exit code). */
 const commandOf = (workflowType: string) => (workflowType === 'rollback' ? 'rollback' : workflowType);
+
+/**
+ * REFUSED for a run that changed nothing: Temporal ends a refused run as failed (it threw) and an aborted promotion as
+ * completed. Like RunSummary.status of `runs`.
+ */
+const shownStatus = (temporalStatus: string, outcome: string | null | undefined): string =>
+  outcome === 'refused' || outcome === 'aborted' ? 'REFUSED' : temporalStatus;

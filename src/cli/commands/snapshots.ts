@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { SnapshotInventory } from '../../workflows';
 import { janitorInput, snapshotInventoryInput } from '../../workflows/contract/inputs';
+import { runMetadata } from '../../workflows/contract/run-summary';
 import { checked, follow, projectOf, startOptions, withClient } from '../context';
 import { EXIT } from '../exit';
 
@@ -36,7 +37,7 @@ export function registerSnapshots(program: Command): void {
           taskQueue: ctx.client.taskQueue,
           workflowId: `snapshotInventory-${input.projectId}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
           args: [input],
-          staticSummary: `neon-promote snapshots list of project ${input.projectId}`,
+          ...runMetadata('snapshotInventory', input),
         })) as SnapshotInventory;
         if (ctx.json) ctx.emit(inventory);
         else for (const line of inventoryLines(inventory)) ctx.term.line(line);

@@ -2,8 +2,8 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 
 /** A refusal: the run cannot go ahead as asked, nothing was changed, and retrying will not help. */
-export function refuse(message: string, type = 'Refused'): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: true });
+export function refuse(message: string, type = 'Refused', details?: unknown[]): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details });
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  setCurrentDetails,
   setHandler,
   startChild,
   workflowInfo,
@@ -103,6 +104,9 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
   // Started afresh (not continued as new from an idle predecessor): runs of a lost predecessor may still be open.
   let recovering = !workflowInfo().continuedFromExecutionRunId;
   setHandler(coordinatorStateQuery, state);
+  /** The Temporal UI's current details: what this workflow is (it is always Running), and its queue now. */
+  const showState = (): void => setCurrentDetails(coordinatorDetails(state()));
+  showState();
   setHandler(
     submitUpdate,
     async (req: SubmitRequest) => {
@@ -132,12 +136,14 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
       const position = queue.length;
       if (req.external) {
         queue.push({ workflowId: req.workflowId, started: Promise.resolve(null), external: req.external });
+        showState();
         return { workflowId: req.workflowId, position };
       }
       const started = startRun(projectId, req);
       // Queued before the start resolves, so the next update's validator already sees this run.
       const entry: Entry = { workflowId: req.workflowId, started: started.catch(() => null) };
       queue.push(entry);
+      showState();
       entry.runId = (await started).firstExecutionRunId;
       return { workflowId: req.workflowId, position };
     },
@@ -197,6 +203,7 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
   if (recovering) {
     await recoverOpenRuns();
     recovering = false;
+    showState();
   }
 
   const historyIsLong = () =>
@@ -253,7 +260,22 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
     if (!ended) await continueWithQueue();
     queue.shift();
     finished++;
+    showState();
   }
+}
+
+/** What the coordinator is, and who holds the project and waits now (Temporal markdown). */
+function coordinatorDetails(state: CoordinatorState): string {
+  const waiting = state.queued.length
+    ? `${state.queued.length} waiting: ${state.queued.slice(0, 10).join(', ')}${state.queued.length > 10 ? ', ...' : ''}`
+    : 'none waiting';
+  return [
+    `**Coordinator of project ${state.projectId}**: not a promotion. It admits the project's changing runs one at a`,
+    'time and runs as long as the project is managed, so it always shows as Running.',
+    '',
+    state.active ? `Holding the project: **${state.active}**; ${waiting}.` : 'Idle: no run holds the project.',
+    `Runs finished since it started: ${state.finished}.`,
+  ].join('\n');
 }
 
 /** The limits of the input, never above COORDINATOR_LIMITS (anyone who can start a workflow can set them). */

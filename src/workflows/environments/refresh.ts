@@ -94,10 +94,17 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
       const devEndpointId = readWriteEndpoint(dev);
       const changes = await unpromoted(database, prod, dev, !diff.identical);
       if ((changes.schema || changes.tablesChanged.length > 0) && !options.force) {
+        // One line for a terminal and the UI; the whole diff and table list go in the details (the CLI's --json).
         throw refuse(
-          `${describeChanges(changes)}; promote them or refresh with force` +
-            (changes.schema ? `:\n${diff.diff.slice(0, 2000)}` : ''),
+          `${describeChanges(changes, diff.diff)}; promote them or refresh with force`,
           'UnpromotedChanges',
+          [
+            {
+              unpromotedChanges: changes,
+              schemaDiff: changes.schema ? diff.diff : null,
+              diffTruncated: diff.truncated,
+            },
+          ],
         );
       }
       return { prod, dev, devEndpointId, changes, forkPoint: currentForkPoint(env.snapshots) };
@@ -189,13 +196,35 @@ async function unpromoted(
   return { schema, tablesChanged: changedTables(prodNow, devNow), baseline: 'prod', baselineWorkflowId: null };
 }
 
-function describeChanges(changes: UnpromotedChanges): string {
+/** The first few of `names`, and how many more. */
+function firstFew(names: string[], few = 5): string {
+  const shown = names.slice(0, few).join(', ');
+  return names.length > few ? `${shown} and ${names.length - few} more` : shown;
+}
+
+/** The schema diff in a phrase: how many lines each way and the first objects it names. */
+function schemaChange(diff: string): string {
+  const changed = diff.split('\n').filter((line) => /^[+-]/.test(line) && !/^(\+\+\+|---)/.test(line));
+  const added = changed.filter((line) => line.startsWith('+')).length;
+  const objects = new Set<string>();
+  const named =
+    /\b(?:CREATE|ALTER|DROP)\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|VIEW|MATERIALIZED VIEW|SEQUENCE|FUNCTION|TYPE|SCHEMA)\s+(?:IF (?:NOT )?EXISTS\s+)?(?:ONLY\s+)?([\w."]+)/i;
+  for (const line of changed) {
+    const name = named.exec(line)?.[1];
+    if (name) objects.add(name);
+  }
+  const lines = `${added} line(s) added and ${changed.length - added} removed in its schema dump`;
+  return objects.size ? `${lines}, touching ${firstFew([...objects], 3)}` : lines;
+}
+
+function describeChanges(changes: UnpromotedChanges, diff: string): string {
+  const tables = firstFew(changes.tablesChanged);
   const data =
     changes.baseline === 'prod'
-      ? `its data differs from prod's in ${changes.tablesChanged.join(', ')} (no promotion or refresh by neon-promote recorded dev's data, so prod's is the baseline)`
-      : `its data changed since the ${changes.baseline === 'last_promotion' ? 'last promotion' : 'last refresh'} (${changes.baselineWorkflowId}) in ${changes.tablesChanged.join(', ')}`;
+      ? `its data differs from prod's in ${tables} (no promotion or refresh by neon-promote recorded dev's data, so prod's is the baseline)`
+      : `its data changed since the ${changes.baseline === 'last_promotion' ? 'last promotion' : 'last refresh'} (${changes.baselineWorkflowId}) in ${tables}`;
   const what = [
-    ...(changes.schema ? ["its schema differs from prod's"] : []),
+    ...(changes.schema ? [`its schema differs from prod's (${schemaChange(diff)})`] : []),
     ...(changes.tablesChanged.length ? [data] : []),
   ];
   return `dev holds changes that were never promoted: ${what.join('; ')}`;

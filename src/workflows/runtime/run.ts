@@ -16,6 +16,8 @@ export const currentRun = (): Run | undefined => current;
 
 export class Run {
   readonly progress: Progress;
+  /** The steps running now, the latest started last: the activities' summaries name the last one. */
+  private readonly running: StepRecord[] = [];
 
   constructor(readonly workflowType: string) {
     this.progress = {
@@ -44,7 +46,9 @@ export class Run {
     const step: StepRecord = { name, status: 'running', startedAt: now(), endedAt: null, ids: {}, detail: null };
     this.progress.steps.push(step);
     this.progress.currentStep = name;
+    this.running.push(step);
     this.phase(name);
+    this.summarize();
     try {
       const result = await fn(step);
       // A step may judge its own result a failure without throwing (a verification whose check failed).
@@ -56,8 +60,14 @@ export class Run {
       throw err;
     } finally {
       step.endedAt = now();
+      this.running.splice(this.running.indexOf(step), 1);
       this.summarize();
     }
+  }
+
+  /** The step running now (the latest started, if steps overlap), or null between steps. */
+  activeStep(): string | null {
+    return this.running.at(-1)?.name ?? null;
   }
 
   /** Records a step that was not needed (e.g. approval when none was asked for). */
@@ -92,17 +102,40 @@ export class Run {
     upsertSearchAttributes([{ key: NeonPhase, value: name }]);
   }
 
+  /**
+   * The Temporal UI's current details: where the run is (or how it ended) first, then each step. A refused run (and a
+   * promotion aborted before its swap) says so in words: Temporal itself shows it only as Failed (or Completed).
+   */
   private summarize(): void {
     const progress = this.progress;
-    const lines = [`**${progress.workflowType}** of project ${progress.projectId ?? '?'}`];
-    if (progress.outcome)
-      lines.push(`outcome: **${progress.outcome}**${progress.reason ? ` (${progress.reason})` : ''}`);
-    else
-      lines.push(
-        progress.queued ? 'waiting for earlier runs of this project' : `step: ${progress.currentStep ?? 'starting'}`,
-      );
+    const lines = [
+      `**${progress.workflowType}** of project ${progress.projectId ?? '?'}`,
+      '',
+      headline(progress, this.activeStep()),
+      '',
+    ];
     for (const step of progress.steps)
       lines.push(`- ${step.name}: ${step.status}${step.detail ? ` (${step.detail.slice(0, 200)})` : ''}`);
-    setCurrentDetails(lines.join('\n'));
+    setCurrentDetails(lines.join('\n').trimEnd());
+  }
+}
+
+/** One line: the outcome and why, or the step running now. */
+function headline(progress: Progress, active: string | null): string {
+  const reason = progress.reason ? `: ${progress.reason.split('\n')[0]?.slice(0, 500)}` : '';
+  switch (progress.outcome) {
+    case null:
+      if (progress.queued) return 'Waiting for earlier runs of this project (queued by its coordinator).';
+      return active
+        ? `Now: **${active}**`
+        : progress.steps.length
+          ? `After: ${progress.steps.at(-1)?.name}`
+          : 'Starting.';
+    case 'refused':
+      return `**Refused**, nothing was changed${reason}`;
+    case 'aborted':
+      return `**Aborted** before the swap (refused), prod was not changed${reason}`;
+    default:
+      return `Outcome: **${progress.outcome}**${reason}`;
   }
 }
