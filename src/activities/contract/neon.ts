@@ -124,7 +124,16 @@ export type DeleteBranchInput = { projectId: string; branchId: string };
 /** `deleted` is false when it was already gone (a 404 counts as done). */
 export type DeleteResult = MutationResult & { deleted: boolean };
 
-export type CreateEndpointInput = { projectId: string; branchId: string; type: 'read_write' | 'read_only' };
+export type CreateEndpointInput = {
+  projectId: string;
+  branchId: string;
+  type: 'read_write' | 'read_only';
+  /**
+   * The branch was made just before by the caller's own restore (it answered `alreadyDone: false`): it has no endpoint
+   * but one an earlier attempt of this activity made, so attempt 1 creates without looking.
+   */
+  branchIsNew?: boolean;
+};
 
 /** A branch has at most one read-write endpoint, so an existing one of that type is returned as is. */
 export type CreateEndpointResult = MutationResult & { endpoint: EndpointInfo; created: boolean };

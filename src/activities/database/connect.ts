@@ -126,8 +126,53 @@ export function httpGetter({ allowPrivateNetwork = false } = {}): HttpGet {
 /** The default GET of `http` checks: public addresses only. */
 export const undiciGet: HttpGet = httpGetter();
 
-/** The connection string of a branch's database. It holds a password: it must not leave the calling activity. */
-export function branchConnectionUri(neon: NeonClient, database: BranchDatabase, call: CallOptions): Promise<string> {
+/** How long a fetched connection string is used again by this process's activities. */
+export const CONNECTION_URI_REUSE_MS = 30_000;
+const CONNECTION_URI_ENTRIES = 1_000;
+
+type CachedUri = { uri: string; at: number };
+/** Per Neon client (one per API key and base URL): project ID -> session target -> connection string. */
+const connectionUris = new WeakMap<NeonClient, Map<string, Map<string, CachedUri>>>();
+
+/**
+ * The connection string of a branch's database. It holds a password: it must not leave the calling activity.
+ *
+ * A promotion opens several sessions on the same branch and endpoint within seconds (the write positions, the fence,
+ * the write check; the candidate's checks and fingerprint; the lift and the checks after the swap), each in an
+ * activity of its own, so the string is kept in this process's memory for CONNECTION_URI_REUSE_MS and used again,
+ * one Neon call per session saved. Never in history or logs, as before. A retried attempt fetches it afresh (a session
+ * that could not connect with it, e.g. after a password reset, is retried with Neon's current one), and mutations
+ * that move or remove endpoints or reset a branch forget the project's strings (forgetConnectionUris).
+ */
+export async function branchConnectionUri(
+  neon: NeonClient,
+  database: BranchDatabase,
+  call: CallOptions,
+): Promise<string> {
   const { projectId, branchId, endpointId, databaseName, roleName } = database;
-  return neon.getConnectionUri(projectId, { branchId, endpointId, databaseName, roleName }, call);
+  const key = JSON.stringify([branchId, endpointId ?? null, databaseName, roleName]);
+  let projects = connectionUris.get(neon);
+  if (!projects) connectionUris.set(neon, (projects = new Map<string, Map<string, CachedUri>>()));
+  const now = Date.now();
+  const cached = projects.get(projectId)?.get(key);
+  const retried = (currentContext()?.info.attempt ?? 1) > 1;
+  if (cached && !retried && now - cached.at < CONNECTION_URI_REUSE_MS) return cached.uri;
+  const uri = await neon.getConnectionUri(projectId, { branchId, endpointId, databaseName, roleName }, call);
+  // Oldest project first out: a fleet's many projects do not make the map grow without bound.
+  const targets = projects.get(projectId) ?? new Map<string, CachedUri>();
+  projects.delete(projectId);
+  for (const [k, entry] of targets) if (now - entry.at >= CONNECTION_URI_REUSE_MS) targets.delete(k);
+  targets.set(key, { uri, at: now });
+  projects.set(projectId, targets);
+  while (projects.size > CONNECTION_URI_ENTRIES) projects.delete(projects.keys().next().value!);
+  return uri;
+}
+
+/**
+ * Forgets the project's connection strings kept by branchConnectionUri: after a finalize (prod's endpoint serves
+ * another branch), a reset (roles may change), or a deleted endpoint or branch, a kept string could reach the wrong
+ * branch or none.
+ */
+export function forgetConnectionUris(neon: NeonClient, projectId: string): void {
+  connectionUris.get(neon)?.delete(projectId);
 }

@@ -117,12 +117,23 @@ export function branchActivities(deps: ActivityDeps) {
        * For a read-write endpoint on attempt 1 the POST goes first (one GET saved): Neon itself refuses a second
        * read-write endpoint on a branch, so sending cannot make a duplicate, and a refusal (an endpoint made by an
        * earlier activity execution: a workflow reset, a step run again) falls back to the look-up. Read-only endpoints
-       * have no such guard, and a retry most likely meets its own earlier attempt's endpoint: both look first.
+       * have no such guard, and a retry most likely meets its own earlier attempt's endpoint: both look first, but for
+       * attempt 1 on a branch the caller's restore has just made (`branchIsNew`), which cannot have one yet.
        */
       createEndpoint: activity(
-        branchRef.extend({ type: endpointType }),
-        async ({ projectId, branchId, type }, call) => {
-          if (type === 'read_write' && (currentContext()?.info.attempt ?? 1) === 1) {
+        branchRef.extend({ type: endpointType, branchIsNew: z.boolean().optional() }),
+        async ({ projectId, branchId, type, branchIsNew }, call) => {
+          const first = (currentContext()?.info.attempt ?? 1) === 1;
+          // A branch this run's restore has just made has no endpoint an earlier execution could have made.
+          if (type === 'read_only' && branchIsNew && first) {
+            const res = await neon.createEndpoint(projectId, { branchId, type }, call);
+            return {
+              endpoint: toEndpointInfo(res.endpoint),
+              created: true,
+              operationIds: operationIds(res.operations),
+            };
+          }
+          if (type === 'read_write' && first) {
             const res = await neon.createEndpoint(projectId, { branchId, type }, call).catch((err: unknown) => {
               if (err instanceof NeonBadRequestError && !(err instanceof NeonNotFoundError)) return err;
               throw err;

@@ -1,4 +1,4 @@
-import type { NeonBranch, NeonEndpoint, NeonOperation, NeonSnapshot } from '../../neon';
+import { OPERATION_DONE, type NeonBranch, type NeonEndpoint, type NeonOperation, type NeonSnapshot } from '../../neon';
 import type { BranchInfo, EndpointInfo, OperationSummary, SnapshotInfo } from '../contract';
 
 /** Neon's shapes to the activities' plain, camel-cased ones: only IDs, names, flags and timestamps survive. */
@@ -45,4 +45,6 @@ export function toOperationSummary(operation: NeonOperation): OperationSummary {
   };
 }
 
-export const operationIds = (operations: readonly NeonOperation[]): string[] => operations.map((op) => op.id);
+/** The operations a mutation started that its response does not already report done: only those need waiting for. */
+export const operationIds = (operations: readonly NeonOperation[]): string[] =>
+  operations.filter((op) => !OPERATION_DONE.has(op.status)).map((op) => op.id);

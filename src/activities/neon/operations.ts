@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { type CallOptions, type NeonClient, OPERATION_DONE, OPERATION_FAILED } from '../../neon';
+import { forgetConnectionUris } from '../database/connect';
 import { type ActivityDeps, type Clock, systemClock } from '../deps';
 import { activity, callOptions, currentContext, failure, toFailure } from '../failures';
 import { neonId } from '../inputs';
@@ -46,7 +47,14 @@ async function pollUntilDone(
   clock: Clock,
   projectId: string,
   operationIds: string[],
-  options: { firstDelayMs: number; maxPollIntervalMs: number; firstIntervalMs?: number; resumed?: Progress },
+  options: {
+    firstDelayMs: number;
+    maxPollIntervalMs: number;
+    firstIntervalMs?: number;
+    resumed?: Progress;
+    /** Several pending operations are looked up in one page of the project's operations. */
+    listSeveral?: boolean;
+  },
   call: CallOptions,
 ): Promise<{ operations: OperationSummary[]; polls: number; rounds: number }> {
   const ctx = currentContext();
@@ -57,8 +65,14 @@ async function pollUntilDone(
   let interval = options.firstIntervalMs ?? FIRST_INTERVAL_MS;
   if (pending.length > 0 && options.firstDelayMs > 0) await clock.sleep(options.firstDelayMs, call.signal);
   while (pending.length > 0) {
+    // Several operations (a restore, a branch delete): one page of the project's newest operations answers for all of
+    // them, one call instead of one each; one missing from it is asked for by ID.
+    const listed =
+      options.listSeveral && pending.length > 1
+        ? new Map((await neon.listOperations(projectId, {}, call)).map((op) => [op.id, op]))
+        : null;
     for (const id of pending) {
-      const op = await neon.getOperation(projectId, id, call);
+      const op = listed?.get(id) ?? (await neon.getOperation(projectId, id, call));
       if (OPERATION_FAILED.has(op.status)) {
         const message = `operation ${op.id} (${op.action}) ${op.status}${op.error ? `: ${op.error}` : ''}`;
         throw failure('OperationFailed', message, { operationId: op.id });
@@ -81,11 +95,13 @@ async function pollUntilDone(
  * How long each kind of mutation's operations usually run, learned in this process, so that a mutation waiting for
  * its own operations polls first when they are likely done instead of at once: on Neon's emulator and on Neon a
  * poll sent right after the mutation finds the operation running, and each such poll is an API call (and per-route
- * budget) spent for nothing. The estimate starts at 0 (poll at once). A first poll that found work still
- * running raises it to when the next polls (a tenth of the estimate apart at first, then growing) saw the work done;
- * one that found it done lowers it by 5%. So it hovers just above the usual duration: with steady durations about
- * one first poll in three finds work running (one extra poll) and a wait ends within a tenth of the duration after the
- * work. Until a kind is timed, its polls start 25 ms apart (a few extra polls, once per worker). Capped, so that a few
+ * budget) spent for nothing. A first poll that found work still running raises the estimate to when the next polls
+ * (a tenth of the estimate apart at first, then growing) saw the work done; one that found it done lowers it by 5%,
+ * or at once to a little over what Neon reports the operations took (`total_duration_ms`) when that is less. So it
+ * hovers just above the usual duration: with steady durations about one first poll in three finds work running (one
+ * extra poll) and a wait ends within a tenth of the duration after the work. A kind not timed yet starts from the
+ * shortest estimate of the kinds that are (its first poll then most likely finds the work done or nearly), and the
+ * process's very first one at 0 with polls 25 ms apart (a few extra polls, once per worker). Capped, so that a few
  * slow operations do not delay the next ones much.
  */
 export class SettleTimes {
@@ -93,13 +109,19 @@ export class SettleTimes {
   constructor(private readonly capMs = 5_000) {}
 
   firstDelayMs(kind: string): number {
-    return this.estimates.get(kind) ?? 0;
+    const known = this.estimates.get(kind);
+    if (known !== undefined) return known;
+    return this.estimates.size ? Math.min(...this.estimates.values()) : 0;
   }
 
-  /** `doneAtMs`: when (after the mutation answered) the poll that found every operation done was sent. */
-  record(kind: string, firstPollFoundDone: boolean, doneAtMs: number): void {
-    const current = this.estimates.get(kind) ?? 0;
-    const next = firstPollFoundDone ? current * 0.95 : doneAtMs;
+  /**
+   * `doneAtMs`: when (after the mutation answered) the poll that found every operation done was sent; `reportedMs`:
+   * the longest `total_duration_ms` Neon reported for them, when known.
+   */
+  record(kind: string, firstPollFoundDone: boolean, doneAtMs: number, reportedMs?: number): void {
+    const current = this.firstDelayMs(kind);
+    let next = firstPollFoundDone ? current * 0.95 : doneAtMs;
+    if (firstPollFoundDone && reportedMs !== undefined && reportedMs > 0) next = Math.min(next, reportedMs * 1.1 + 10);
     this.estimates.set(kind, Math.min(this.capMs, Math.round(next)));
   }
 }
@@ -122,6 +144,20 @@ const SENT_AGAIN_AFTER_FAILED_OPERATION: ReadonlySet<string> = new Set([
   'deleteEndpoint',
 ]);
 
+/** Mutations after which a kept connection string may reach another branch or none (see branchConnectionUri). */
+const MOVES_ENDPOINTS: ReadonlySet<string> = new Set([
+  'finalizeRestore',
+  'resetBranch',
+  'deleteEndpoint',
+  'deleteBranch',
+]);
+
+function forgetsConnectionUris(kind: string, input: object): boolean {
+  return (
+    MOVES_ENDPOINTS.has(kind) || (kind === 'restoreSnapshot' && (input as { finalize?: boolean }).finalize === true)
+  );
+}
+
 /**
  * Wraps a mutation activity so that it waits for the operations it started (or found still running from an earlier
  * attempt) before it returns: whoever acts on its result finds the new state, and a workflow needs no separate
@@ -135,7 +171,15 @@ export function settling<I extends { projectId: string }, R extends { operationI
   times: SettleTimes = processSettleTimes,
 ): (input: I) => Promise<R> {
   return async (input) => {
-    const result = await fn(input);
+    const forgets = forgetsConnectionUris(kind, input);
+    if (forgets) forgetConnectionUris(neon, input.projectId);
+    let result: R;
+    try {
+      result = await fn(input);
+    } finally {
+      // Also after: a session opened meanwhile may have fetched a string of the state before.
+      if (forgets) forgetConnectionUris(neon, input.projectId);
+    }
     if (result.operationIds.length === 0) return result;
     const answeredAt = clock.now();
     const firstDelayMs = times.firstDelayMs(kind);
@@ -144,9 +188,17 @@ export function settling<I extends { projectId: string }, R extends { operationI
       // Polls after the first come soon (a tenth of the estimate apart, growing; 25 ms while nothing is learned), so
       // a miss costs little time and the estimate it leaves behind is tight.
       const firstIntervalMs = firstDelayMs > 0 ? Math.max(10, Math.round(firstDelayMs / 10)) : LEARNING_INTERVAL_MS;
-      const options = { firstDelayMs, firstIntervalMs, maxPollIntervalMs: 2000 };
-      const { rounds } = await pollUntilDone(neon, clock, input.projectId, result.operationIds, options, call);
-      times.record(kind, rounds === 1, clock.now() - answeredAt);
+      const options = { firstDelayMs, firstIntervalMs, maxPollIntervalMs: 2000, listSeveral: true };
+      const { rounds, operations } = await pollUntilDone(
+        neon,
+        clock,
+        input.projectId,
+        result.operationIds,
+        options,
+        call,
+      );
+      const reported = operations.map((op) => op.totalDurationMs ?? 0);
+      times.record(kind, rounds === 1, clock.now() - answeredAt, reported.length ? Math.max(...reported) : undefined);
     } catch (err) {
       const attempt = currentContext()?.info.attempt ?? 1;
       const failed = toFailure(err, attempt);

@@ -111,9 +111,18 @@ export function snapshotActivities(deps: ActivityDeps) {
       },
     ),
 
+    /**
+     * Attempt 1 renames without reading first (one GET saved): a PATCH sets the name, so whatever an earlier execution
+     * already did, the outcome is the same. A retry reads first and sends nothing when the name is already set.
+     */
     updateSnapshot: activity(
       z.object({ projectId: neonId, snapshotId: neonId, name: resourceName }),
       async ({ projectId, snapshotId, name }, call) => {
+        if ((currentContext()?.info.attempt ?? 1) === 1) {
+          const renamed = await neon.updateSnapshot(projectId, snapshotId, { name }, call).catch(nullOn404);
+          if (!renamed) throw failure('NeonNotFound', `snapshot ${snapshotId} does not exist in project ${projectId}`);
+          return { snapshot: toSnapshotInfo(renamed), changed: true };
+        }
         const current = (await neon.listSnapshots(projectId, call)).find(({ id }) => id === snapshotId);
         if (!current) throw failure('NeonNotFound', `snapshot ${snapshotId} does not exist in project ${projectId}`);
         if (current.name === name) return { snapshot: toSnapshotInfo(current), changed: false };

@@ -90,6 +90,15 @@ type Entry = {
   fence?: FenceNotice;
 };
 
+/**
+ * Whether a run's result shows it promoted and lifted its fence itself: the lift after the swap is the run's last
+ * touch of prod's fence (no rollback follows a promotion), so prod is left unfenced.
+ */
+function liftedItsFence(result: unknown): boolean {
+  const r = result as { outcome?: unknown; writes?: { fence?: { liftedAt?: unknown } | null } | null } | null;
+  return r?.outcome === 'promoted' && typeof r.writes?.fence?.liftedAt === 'string';
+}
+
 export async function projectCoordinator(input: CoordinatorInput): Promise<void> {
   const { projectId } = input;
   let finished = input.finished ?? 0;
@@ -237,7 +246,8 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
     else if (handle) {
       try {
         await handle.signal(turnSignal);
-        await handle.result();
+        // A promotion that reports its fence lifted after the swap left none: nothing to look for at Neon.
+        if (liftedItsFence(await handle.result())) entry.fence = undefined;
       } catch (err) {
         // Failed, cancelled, terminated or timed out: the run's own history tells why; the next run may go.
         log.info('run ended without success', { workflowId: entry.workflowId, error: String(err) });

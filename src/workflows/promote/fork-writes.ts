@@ -106,7 +106,7 @@ export async function countSinceFork(promotion: Promotion): Promise<{ base: Fork
       const stop = `${NO_FORK_POINT}; refresh dev to record one, or promote with discardProdWrites '*' (--discard-prod-writes '*') to accept losing them`;
       return { base: null, stop: discardAll ? null : stop };
     }
-    const { branch } = await neonMutations.restoreSnapshot({
+    const { branch, alreadyDone } = await neonMutations.restoreSnapshot({
       projectId,
       snapshotId: plan.forkPoint.snapshotId,
       targetBranchId: plan.prodBranchId,
@@ -114,7 +114,12 @@ export async function countSinceFork(promotion: Promotion): Promise<{ base: Fork
       name: resourceName('base', id),
     });
     saga.add('delete_fork_base', () => deleteBranch(projectId, branch.id));
-    const { endpoint } = await neonMutations.createEndpoint({ projectId, branchId: branch.id, type: 'read_only' });
+    const { endpoint } = await neonMutations.createEndpoint({
+      projectId,
+      branchId: branch.id,
+      type: 'read_only',
+      ...(alreadyDone ? {} : { branchIsNew: true }),
+    });
     step.ids = { forkSnapshotId: plan.forkPoint.snapshotId, baseBranchId: branch.id };
     const diff = await reconciliation.diffSinceFork({
       ...database,

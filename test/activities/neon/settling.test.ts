@@ -38,9 +38,28 @@ describe('SettleTimes', () => {
     expect(t.firstDelayMs('ensureSnapshot')).toBe(180);
     t.record('ensureSnapshot', true, 180);
     expect(t.firstDelayMs('ensureSnapshot')).toBe(171);
-    expect(t.firstDelayMs('deleteSnapshot')).toBe(0);
     t.record('deleteSnapshot', false, 60_000);
     expect(t.firstDelayMs('deleteSnapshot')).toBe(1000);
+  });
+
+  it('starts a kind not timed yet from the shortest estimate of those that are', () => {
+    const t = new SettleTimes();
+    t.record('ensureSnapshot', false, 400);
+    t.record('restoreSnapshot', false, 250);
+    expect(t.firstDelayMs('createEndpoint')).toBe(250);
+    // A hit lowers from where the kind started.
+    t.record('createEndpoint', true, 250);
+    expect(t.firstDelayMs('createEndpoint')).toBe(238);
+  });
+
+  it('after a hit, drops at once to a little over the duration Neon reported when that is less', () => {
+    const t = new SettleTimes();
+    t.record('deleteEndpoint', false, 900);
+    t.record('deleteEndpoint', true, 900, 100);
+    expect(t.firstDelayMs('deleteEndpoint')).toBe(120);
+    // A reported duration above the estimate does not raise it: only a miss does.
+    t.record('deleteEndpoint', true, 120, 500);
+    expect(t.firstDelayMs('deleteEndpoint')).toBe(114);
   });
 });
 

@@ -120,7 +120,9 @@ describe('environment, snapshot and branch activities against the emulator', () 
       changed: true,
       snapshot: { name: 'after' },
     });
-    expect(await h.run(h.activities.updateSnapshot, rename)).toMatchObject({
+    // Attempt 1 sends the rename without a look-up (a no-op when already named); a retry reads and sends nothing.
+    expect(await h.run(h.activities.updateSnapshot, rename)).toMatchObject({ snapshot: { name: 'after' } });
+    expect(await h.run(h.activities.updateSnapshot, rename, 2)).toMatchObject({
       changed: false,
       snapshot: { name: 'after' },
     });

@@ -1,0 +1,55 @@
+/**
+ * What a promotion asks Neon, route by route, beyond its mutations and their polls: the reads it cannot do without,
+ * and none that the run's own answers make unnecessary. No endpoint look-up (the endpoints it makes are on branches
+ * its own restores have just made), one snapshot list (the plan's), and after a promoted run that lifted its fence the
+ * project's coordinator looks for no fence left behind.
+ */
+import { coordinatorStateQuery, coordinatorWorkflowId } from '../../../src/workflows/contract/definitions';
+import { appendLog, currentTestLog } from '../../support/test-logs';
+import { projectWithChange, type Stack, startStack } from '../../support/workflow-stack';
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack(__filename);
+});
+afterAll(async () => s?.stop());
+
+test('a promotion reads no endpoint list, one snapshot list, and leaves its coordinator nothing to lift', async () => {
+  const worker = await s.worker();
+  await worker.runUntil(async () => {
+    const p = await projectWithChange(s);
+    // The first promotion makes the fork point the second counts prod's writes since (the full path).
+    expect((await s.client.promote({ projectId: p.projectId })).outcome).toBe('promoted');
+    const coordinator = s.t.client.workflow.getHandle(coordinatorWorkflowId(p.projectId));
+    const idle = async () => {
+      while ((await coordinator.query(coordinatorStateQuery)).active !== null)
+        await new Promise((r) => setTimeout(r, 100));
+    };
+    await idle();
+    s.emu.resetRequestLog();
+    const result = await s.client.promote({ projectId: p.projectId });
+    expect(result.outcome).toBe('promoted');
+    expect(result.writes?.fence?.liftedAt).toEqual(expect.any(String));
+    await idle();
+
+    const log = s.emu.requestLog();
+    const count = (route: string) => log.filter((e) => e.route === route).length;
+    const byRoute: Record<string, number> = {};
+    for (const e of log) byRoute[e.route] = (byRoute[e.route] ?? 0) + 1;
+    appendLog(currentTestLog(), `${log.length} calls: ${JSON.stringify(byRoute, null, 1)}\n`);
+    expect(count('GET /projects/{project_id}/branches/{branch_id}/endpoints')).toBe(0);
+    expect(count('GET /projects/{project_id}/snapshots')).toBe(1);
+
+    // The coordinator's history, every run of it: no fence lift after a run that lifted its own.
+    const scheduled: string[] = [];
+    for await (const run of s.t.client.workflow.list({
+      query: `WorkflowId = '${coordinatorWorkflowId(p.projectId)}'`,
+    })) {
+      const history = await s.t.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+      for (const e of history.events ?? [])
+        if (e.activityTaskScheduledEventAttributes)
+          scheduled.push(e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+    }
+    expect(scheduled).not.toContain('liftFence');
+  });
+}, 300_000);
