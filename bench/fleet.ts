@@ -17,6 +17,8 @@ export type FleetOptions = {
   log: (l: string) => void;
   /** Promotions still running this long after the start are terminated and reported as unfinished. */
   timeoutMs?: number;
+  /** Worker processes (default 1); with a budget, they share it as one account's (BENCH_SHARED_BUDGET). */
+  workers?: number;
 };
 
 export type FleetResult = {
@@ -34,6 +36,9 @@ export type FleetResult = {
   worker: { peakRssMb: number; cpuSec: number; meanCores: number; peakCores: number };
   callsPerPromotion: number;
   requestsPerMinute: { mean: number; busiest60s: number; fullMinutes: number[] };
+  /** Requests that arrived at the (emulated) Neon in the busiest sliding second of each route, the busiest first. */
+  busiestSecondPerRoute: { route: string; requests: number }[];
+  workers: number;
   http429: number;
   /** Which of the limiter's limits the 429s hit (per minute, per second per route). */
   http429By: { minute: number; route: number };
@@ -49,6 +54,8 @@ const UNBOUNDED = { perMinute: 1_000_000, perSecondPerRoute: 100_000 };
 
 export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResult> {
   const limit = o.budget ?? UNBOUNDED;
+  const workers = o.workers ?? 1;
+  const label = `fleet${o.projects}${o.budget ? 'b' : ''}${workers > 1 ? `w${workers}` : ''}`;
   const phase = await startPhase({
     temporal: t,
     mode: 'memory',
@@ -58,8 +65,12 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
       BENCH_NO_DATABASE: '1',
       NEON_RATE_PER_MINUTE: String(limit.perMinute),
       NEON_RATE_PER_SECOND_PER_ROUTE: String(limit.perSecondPerRoute),
+      ...(o.budget && workers > 1
+        ? { BENCH_SHARED_BUDGET: '1', NEON_RATE_ACCOUNT: `bench-${label}-${process.pid}-${Date.now()}` }
+        : {}),
     },
-    label: `fleet${o.projects}${o.budget ? 'b' : ''}`,
+    label,
+    workers,
   });
   try {
     const client = await NeonPromoteClient.connect({ client: t.client, taskQueue: phase.taskQueue });
@@ -74,7 +85,8 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
       emulator: sampleProc(phase.emulatorPid)?.cpuSec ?? 0,
     });
     const cpu0 = { threads: threadCpu(phase.worker.pid), ...others() };
-    o.log(`fleet: ${o.projects} promotions at once${o.budget ? `, budget ${o.budget.perMinute}/min` : ''}`);
+    const on = workers > 1 ? ` on ${workers} workers sharing it` : '';
+    o.log(`fleet: ${o.projects} promotions at once${o.budget ? `, budget ${o.budget.perMinute}/min${on}` : ''}`);
     const t0 = Date.now();
     const failures: string[] = [];
     const durations: number[] = [];
@@ -124,10 +136,8 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
     const worker = proc.stop();
     const cpu1 = { threads: threadCpu(phase.worker.pid), ...others() };
     const calls = totalCalls(diffCounts(await requestCounts(phase.emulator), before));
-    const times = phase.tap.records
-      .slice(firstRecord)
-      .filter((r) => r.status !== 429)
-      .map((r) => r.start);
+    const arrived = phase.tap.records.slice(firstRecord).filter((r) => r.status !== 429);
+    const times = arrived.map((r) => r.start);
     const seconds = (t1 - t0) / 1000;
     const history = await historySample(
       client,
@@ -155,6 +165,8 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
       },
       callsPerPromotion: round(calls / o.projects, 1),
       requestsPerMinute: rates(times, t0, t1),
+      busiestSecondPerRoute: busiestSeconds(arrived),
+      workers,
       http429: phase.tap.rejected429,
       http429By: { ...phase.tap.rejectedBy },
       historyEvents: history,
@@ -202,6 +214,26 @@ function rates(times: number[], t0: number, t1: number): FleetResult['requestsPe
   for (let from = t0; from + 60_000 <= t1; from += 60_000)
     fullMinutes.push(sorted.filter((t) => t >= from && t < from + 60_000).length);
   return { mean: round((sorted.length / (t1 - t0)) * 60_000), busiest60s: busiest, fullMinutes };
+}
+
+/** Per route, the most requests within any sliding second, the busiest routes first (the top five). */
+function busiestSeconds(records: { route: string; start: number }[]): FleetResult['busiestSecondPerRoute'] {
+  const byRoute = new Map<string, number[]>();
+  for (const r of records) {
+    const starts = byRoute.get(r.route) ?? [];
+    starts.push(r.start);
+    byRoute.set(r.route, starts);
+  }
+  const out = [...byRoute].map(([route, starts]) => {
+    starts.sort((a, b) => a - b);
+    let most = 0;
+    for (let i = 0, j = 0; i < starts.length; i++) {
+      while (starts[i]! - starts[j]! >= 1_000) j++;
+      most = Math.max(most, i - j + 1);
+    }
+    return { route, requests: most };
+  });
+  return out.sort((a, b) => b.requests - a.requests).slice(0, 5);
 }
 
 /** Events in a sample of promotions' histories and in their coordinators' (every run of it: it continues as new). */

@@ -13,18 +13,19 @@ import { renderCarry, runCarry } from './carry';
 import { runFleet, type FleetResult } from './fleet';
 import { runLatency, type LatencyResult } from './latency';
 import { REPO } from './lib/procs';
-import { renderTables, summarizeLatency } from './lib/report';
+import { benchSummary, latestSummary, renderSummary, renderTables, summarizeLatency } from './lib/report';
 import { startTemporal, stopTemporal } from './lib/stack';
 import { timelineSvg } from './lib/svg';
 import { percentile } from './lib/stats';
 
 const usage = `npm run bench -- [options]: neon-promote against Neon's guide followed literally, then fleets
 
-  --quick                    1 MB, 3 repetitions, a fleet of 100, a budgeted fleet of 40, carry on 100,000 rows
+  --quick                    1 MB, 3 repetitions, a fleet of 100, carry on 100,000 rows
   --reps N                   promotions per size and side (default 10)
   --sizes 1,100              database sizes in MB (default 1,100)
   --fleet 100,1000           fleet sizes, each on one worker (default 100,1000)
-  --budget-projects N        the fleet run under Neon's request budget (default 60)
+  --budget-projects N        the fleet run under Neon's request budget, shared by the workers (default 100)
+  --budget-workers N         worker processes sharing that budget (default 3)
   --op-delay MS              the emulator's operation time in the latency runs (default 100)
   --fleet-op-delay MIN-MAX   the emulator's operation time in the fleets (default 500-1500)
   --fleet-timeout MIN        minutes a fleet may run (default 12)
@@ -41,6 +42,7 @@ const { values: v } = parseArgs({
     sizes: { type: 'string' },
     fleet: { type: 'string' },
     'budget-projects': { type: 'string' },
+    'budget-workers': { type: 'string' },
     'op-delay': { type: 'string' },
     'fleet-op-delay': { type: 'string' },
     skip: { type: 'string' },
@@ -60,7 +62,9 @@ const config = {
   sizesMb: (v.sizes ?? (quick ? '1' : '1,100')).split(',').map(Number),
   fleet: (v.fleet ?? (quick ? '100' : '100,1000')).split(',').map(Number),
   // Enough projects that the budgeted run lasts well past a minute, so the per-minute budget is what paces it.
-  budgetProjects: Number(v['budget-projects'] ?? (quick ? 40 : 60)),
+  budgetProjects: Number(v['budget-projects'] ?? 100),
+  // Worker processes sharing one account's budget (src/worker/rate-lease.ts), as a deployment scaled out runs.
+  budgetWorkers: Number(v['budget-workers'] ?? 3),
   // The emulator's default is 50-150 ms; fixed here so that "time inside Neon" is known exactly.
   opDelayMs: Number(v['op-delay'] ?? 100),
   // Neon's own operations (snapshot, restore, compute start) take about a second.
@@ -111,6 +115,7 @@ async function main(): Promise<void> {
           budget: { perMinute: 700, perSecondPerRoute: 40 },
           log,
           timeoutMs: config.fleetTimeoutMin * 60_000,
+          workers: config.budgetWorkers,
         }),
       );
   } finally {
@@ -130,12 +135,14 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
   };
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const summary = benchSummary(command, machine.date, latency, sizes, fleets);
   const result = {
     command,
     machine,
     note: v.note ?? null,
     config,
     seconds: (Date.now() - started) / 1000,
+    summary,
     sizes,
     fleets,
     latency,
@@ -145,8 +152,10 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${machine.date.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2));
+  // The issue's figures alone, overwritten by every run (null where this run did not measure one).
+  writeFileSync(path.join(dir, 'latest-summary.json'), `${JSON.stringify(latestSummary(summary), null, 2)}\n`);
   if (latency) writeChart(latency);
-  process.stdout.write(`\n${renderTables(sizes, fleets)}\n\n`);
+  process.stdout.write(`\n${renderTables(sizes, fleets)}\n\n${renderSummary(summary)}\n\n`);
   if (carry) process.stdout.write(`${renderCarry(carry, quick)}\n\n`);
   process.stdout.write(
     `${command}: ${result.seconds.toFixed(0)} s on ${machine.nproc} cores, load ${machine.loadavg}\n`,

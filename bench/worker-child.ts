@@ -2,14 +2,18 @@
  * The worker under test, in a process of its own so that its RSS and CPU can be read from /proc without the
  * benchmark's own work mixed in. Configured like a deployed worker (src/worker.ts runWorker): activities from the
  * environment (NEON_API_BASE_URL, NEON_API_KEY, NEON_RATE_PER_MINUTE, ...), default worker tuning
- * unless NEON_PROMOTE_MAX_CACHED_WORKFLOWS says otherwise. The workflow code
+ * unless NEON_PROMOTE_MAX_CACHED_WORKFLOWS says otherwise; with BENCH_SHARED_BUDGET=1 the rate budget is the
+ * account's, shared with the other workers (NEON_RATE_ACCOUNT names the account). The workflow code
  * comes pre-bundled (BENCH_WORKFLOW_BUNDLE) so each phase does not pay for webpack again.
  */
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivitiesFromEnv, type DbConnector } from '../src/activities';
 import type { VerificationActivities, WriteActivities } from '../src/activities/contract';
 import { createHealthActivities } from '../src/activities/health';
+import { sharedRateBudget } from '../src/neon';
 import { createWorker, workerTuningFromEnv } from '../src/worker';
+import { accountHashOf, startSharedRateBudget, type SharedRateBudget } from '../src/worker/rate-lease';
 
 /**
  * Memory-mode emulators have no Postgres behind their endpoints, so fleet runs (BENCH_NO_DATABASE=1) give the checks a
@@ -110,10 +114,21 @@ async function main(): Promise<void> {
       process.stderr.write(`WORKER_MEMORY_MB ${JSON.stringify(parts)}\n`);
     }, every).unref();
   }
+  // BENCH_SHARED_BUDGET=1: the budget is the account's, leased to every worker of the account as runWorker does
+  // (src/worker/rate-lease.ts); otherwise each worker process enforces the configured budget alone.
+  let shared: SharedRateBudget | undefined;
+  if (process.env.BENCH_SHARED_BUDGET === '1')
+    shared = startSharedRateBudget({
+      client: new Client({ connection }),
+      taskQueue: process.env.NEON_PROMOTE_TASK_QUEUE!,
+      accountHash: accountHashOf(process.env),
+      budget: sharedRateBudget(),
+    });
   process.stdout.write('WORKER_READY=1\n');
   try {
     await worker.run();
   } finally {
+    await shared?.stop();
     await connection.close();
   }
 }

@@ -77,6 +77,135 @@ function temporalParts(rs: PromotionRun[]): Record<string, number> | null {
   return Object.fromEntries(keys.map((k) => [k, p50(with_.map((r) => r.temporal![k]))]));
 }
 
+/** The figures `bench/results/latest-summary.json` holds (null: this run did not measure it). */
+export type BenchSummary = {
+  command: string;
+  date: string;
+  /** Ours, API calls per promotion at the smallest size, p50 from the worker's second promotion on. */
+  callsP50: number | null;
+  /** Ours, the worker's first promotion (its settle loop still learning the operations' durations). */
+  callsFirst: number | null;
+  guideCalls: number | null;
+  /** The fewest calls a promotion needs (bench/lib/floor.ts), p50. */
+  callsFloor: number | null;
+  /** Wall time ours / guide at the smallest size, p50. */
+  ratioP50: number | null;
+  overheadMsP50: number | null;
+  overheadSplitMsP50: Record<string, number> | null;
+  promotionsPerMinuteAt700: { ours: number | null; guide: number | null };
+  sharedBudgetFleet: {
+    workers: number;
+    projects: number;
+    promoted: number;
+    busiest60s: number;
+    busiestSecondPerRoute: { route: string; requests: number } | null;
+    r429: number;
+  } | null;
+  fleet1000PeakRssMb: number | null;
+};
+
+/**
+ * What `bench/results/latest-summary.json` holds: exactly these keys, null where the run did not measure a figure.
+ * `busiestSecondPerRoute`: the most requests any one route received within a sliding second.
+ */
+export function latestSummary(s: BenchSummary) {
+  const f = s.sharedBudgetFleet;
+  return {
+    callsP50: s.callsP50,
+    callsFirst: s.callsFirst,
+    guideCalls: s.guideCalls,
+    ratioP50: s.ratioP50,
+    overheadMsP50: s.overheadMsP50,
+    promotionsPerMinuteAt700: s.promotionsPerMinuteAt700,
+    sharedBudgetFleet: f
+      ? {
+          workers: f.workers,
+          busiest60s: f.busiest60s,
+          busiestSecondPerRoute: f.busiestSecondPerRoute?.requests ?? null,
+          r429: f.r429,
+        }
+      : null,
+    fleet1000PeakRssMb: s.fleet1000PeakRssMb,
+  };
+}
+
+const perMinute = (calls: number | null) => (calls ? round(BUDGET_PER_MINUTE / calls, 1) : null);
+const BUDGET_PER_MINUTE = 700;
+
+export function benchSummary(
+  command: string,
+  date: string,
+  latency: LatencyResult | undefined,
+  sizes: SizeSummary[],
+  fleets: FleetResult[],
+): BenchSummary {
+  const size = sizes.length ? Math.min(...sizes.map((s) => s.sizeMb)) : null;
+  const at = sizes.find((s) => s.sizeMb === size);
+  const ours = latency?.runs.filter((r) => r.who === 'ours') ?? [];
+  // The worker's first promotion is the first of ours in the run, whatever its size.
+  const later = ours.slice(1).filter((r) => r.sizeMb === size);
+  const callsP50 = later.length ? p50(later.map((r) => r.calls)) : null;
+  const guideCalls = at?.calls.guide ?? null;
+  const shared = fleets.find((f) => f.budgetPerMinute && f.workers > 1);
+  const big = fleets.find((f) => f.projects === 1000 && !f.budgetPerMinute);
+  return {
+    command,
+    date,
+    callsP50,
+    callsFirst: ours[0]?.calls ?? null,
+    guideCalls,
+    callsFloor: at?.calls.floor ?? null,
+    ratioP50: at?.wallMs.ratioP50 ?? null,
+    overheadMsP50: at?.parts.ours.overheadMs ?? null,
+    overheadSplitMsP50: at?.overheadSplit ?? null,
+    promotionsPerMinuteAt700: { ours: perMinute(callsP50), guide: perMinute(guideCalls) },
+    sharedBudgetFleet: shared
+      ? {
+          workers: shared.workers,
+          projects: shared.projects,
+          promoted: shared.promoted,
+          busiest60s: shared.requestsPerMinute.busiest60s,
+          busiestSecondPerRoute: shared.busiestSecondPerRoute[0] ?? null,
+          r429: shared.http429,
+        }
+      : null,
+    fleet1000PeakRssMb: big ? big.worker.peakRssMb : null,
+  };
+}
+
+/** The issue's figures side by side: calls, what 700 requests a minute allow, the overhead, the shared budget. */
+export function renderSummary(s: BenchSummary): string {
+  const out: string[] = [];
+  out.push('Side by side: API calls per promotion and promotions a minute at 700 requests a minute\n');
+  out.push(
+    table(
+      ['', 'calls p50 (2nd on)', 'first', 'floor', 'promotions/min @700'],
+      [
+        ['ours', s.callsP50 ?? '-', s.callsFirst ?? '-', s.callsFloor ?? '-', s.promotionsPerMinuteAt700.ours ?? '-'],
+        ["guide's script", s.guideCalls ?? '-', '', '', s.promotionsPerMinuteAt700.guide ?? '-'],
+      ],
+    ),
+  );
+  if (s.overheadMsP50 !== null) {
+    const split = Object.entries(s.overheadSplitMsP50 ?? {})
+      .map(([k, v]) => `${k.replace(/Ms$/, '')} ${v}`)
+      .join(', ');
+    out.push(`\nOverhead p50: ${s.overheadMsP50} ms (${split}); wall time ours/guide p50: ${s.ratioP50}`);
+  }
+  const f = s.sharedBudgetFleet;
+  if (f) {
+    const route = f.busiestSecondPerRoute;
+    out.push(
+      `\nShared budget: ${f.promoted}/${f.projects} promoted by ${f.workers} worker processes sharing 700/min, 40/s per ` +
+        `route: busiest 60 s ${f.busiest60s} requests, busiest second ${route ? `${route.requests} (${route.route})` : '-'}, ` +
+        `429s ${f.r429}`,
+    );
+  }
+  const rss = s.fleet1000PeakRssMb;
+  out.push(`\nFleet of 1,000 on one worker, peak RSS: ${rss === null ? 'not measured in this run' : `${rss} MB`}`);
+  return out.join('\n');
+}
+
 export function table(head: string[], rows: (string | number)[][]): string {
   const cells = [head, ...rows.map((r) => r.map(String))];
   const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
@@ -160,7 +289,7 @@ export function renderTables(sizes: SizeSummary[], fleets: FleetResult[]): strin
   if (fleets.length) {
     out.push('\nFleet: promotions at once on one worker (memory-mode emulator)\n');
     const rows = fleets.map((f) => [
-      `${f.projects}${f.budgetPerMinute ? ` @${f.budgetPerMinute}/min` : ''}`,
+      `${f.projects}${f.budgetPerMinute ? ` @${f.budgetPerMinute}/min` : ''}${f.workers > 1 ? ` on ${f.workers} workers` : ''}`,
       `${f.promoted}/${f.projects}${f.unfinished ? ` (${f.unfinished} unfinished)` : ''}`,
       f.seconds,
       f.promotionsPerSecond,
@@ -200,7 +329,7 @@ export function renderTables(sizes: SizeSummary[], fleets: FleetResult[]): strin
         .sort((a, b) => b[1] - a[1])
         .map(([name, s]) => `${name} ${s}`)
         .join(', ');
-      const label = `${f.projects}${f.budgetPerMinute ? ` @${f.budgetPerMinute}/min` : ''}`;
+      const label = `${f.projects}${f.budgetPerMinute ? ` @${f.budgetPerMinute}/min` : ''}${f.workers > 1 ? ` (first of ${f.workers} workers)` : ''}`;
       out.push(
         `${label}: worker ${round(f.worker.cpuSec)} (${threads}); dev server ${f.cpu.devServer}; emulator ${f.cpu.emulator}`,
       );

@@ -63,7 +63,7 @@ async function measure(
   const neon = union(neonIntervals(records, opDelayMs), t0, t1);
   const neonMs = length(neon);
   const checksMs = minus(union(m.checks, t0, t1), neon);
-  const polled = records.filter((r) => r.route.endsWith('/operations/{id}'));
+  const polled = records.filter(isPoll);
   // The overhead's parts, as intervals outside Neon and the checks, each also outside the ones before it.
   const taken: Interval[] = [...neon, ...union(m.checks, t0, t1)];
   const part = (intervals: Interval[]) => {
@@ -101,6 +101,10 @@ async function measure(
   };
 }
 
+/** A poll of operations: one by ID, or a page of the project's (the settle loop's poll of several at once). */
+export const isPoll = (r: { route: string }): boolean =>
+  r.route.endsWith('/operations/{id}') || r.route === 'GET /projects/{id}/operations';
+
 /**
  * When each mutation's operations had all ended (the emulator's fixed delay after its answer) until the first poll
  * that saw the last of them done: what the poll schedule (src/activities/neon/operations.ts, SettleTimes) adds to a
@@ -112,14 +116,17 @@ export function pollSlack(records: TapRecord[], opDelayMs: number): Interval[] {
     const due = m.end + opDelayMs;
     const seenAt = m.operationIds.map(
       (id) =>
-        records.find(
-          (r) =>
-            r.start >= m.end &&
+        records.find((r) => {
+          if (r.start < m.end) return false;
+          const listed = r.listedStatuses?.[id];
+          if (listed !== undefined) return OPERATION_DONE.has(listed);
+          return (
             r.route.endsWith('/operations/{id}') &&
             r.path.endsWith(`/${id}`) &&
             r.operationStatus !== undefined &&
-            OPERATION_DONE.has(r.operationStatus),
-        )?.start,
+            OPERATION_DONE.has(r.operationStatus)
+          );
+        })?.start,
     );
     if (seenAt.every((t) => t !== undefined)) out.push([due, Math.max(due, ...seenAt)]);
   }

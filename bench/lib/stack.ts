@@ -65,7 +65,10 @@ export type Phase = {
   tap: Tap;
   /** What clients under test use: the tap's /api/v2. */
   neon: Neon;
+  /** The first (or only) worker process: the one whose RSS and CPU a fleet reports. */
   worker: { pid: number };
+  /** Every worker process of the phase (PhaseOptions.workers). */
+  workers: { pid: number }[];
   /** The emulator's process (its CPU in the fleet's split). */
   emulatorPid: number;
   taskQueue: string;
@@ -80,6 +83,8 @@ export type PhaseOptions = {
   /** Extra worker environment, e.g. the rate budget. */
   workerEnv: Record<string, string>;
   label: string;
+  /** Worker processes on the phase's task queue (default 1). */
+  workers?: number;
 };
 
 export async function startPhase(o: PhaseOptions): Promise<Phase> {
@@ -125,13 +130,18 @@ export async function startPhase(o: PhaseOptions): Promise<Phase> {
       ...o.workerEnv,
     };
     const { workerEntry } = o.temporal;
-    const workerChild = workerEntry
-      ? spawnJs(workerEntry, [], workerEnv, process.env.BENCH_WORKER_NODE_ARGS?.split(/\s+/).filter(Boolean))
-      : spawnTs('bench/worker-child.ts', [], workerEnv);
-    cleanups.push(() => stopChild(workerChild, 30_000));
-    await readHandshake(workerChild, ['WORKER_READY']);
-    workerChild.stderr?.on('data', (d: Buffer) => process.stderr.write(`[worker] ${d.toString()}`));
-    return { emulator, tap, neon, worker: { pid: workerChild.pid! }, emulatorPid: emuChild.pid!, taskQueue, stop };
+    const workers: { pid: number }[] = [];
+    for (let i = 0; i < (o.workers ?? 1); i++) {
+      const workerChild = workerEntry
+        ? spawnJs(workerEntry, [], workerEnv, process.env.BENCH_WORKER_NODE_ARGS?.split(/\s+/).filter(Boolean))
+        : spawnTs('bench/worker-child.ts', [], workerEnv);
+      cleanups.push(() => stopChild(workerChild, 30_000));
+      await readHandshake(workerChild, ['WORKER_READY']);
+      const tag = (o.workers ?? 1) > 1 ? `[worker ${i + 1}]` : '[worker]';
+      workerChild.stderr?.on('data', (d: Buffer) => process.stderr.write(`${tag} ${d.toString()}`));
+      workers.push({ pid: workerChild.pid! });
+    }
+    return { emulator, tap, neon, worker: workers[0]!, workers, emulatorPid: emuChild.pid!, taskQueue, stop };
   } catch (err) {
     await stop();
     throw err;

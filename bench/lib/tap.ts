@@ -20,6 +20,8 @@ export type TapRecord = {
   operationIds: string[];
   /** For GET .../operations/{id}: the status the poll saw. */
   operationStatus?: string;
+  /** For GET .../operations (a page of them, the settle loop's poll of several): each one's status. */
+  listedStatuses?: Record<string, string>;
 };
 
 export type Tap = {
@@ -94,7 +96,7 @@ export async function startTap(target: string): Promise<Tap> {
           res.end(body);
           if (isApi)
             tap.records.push({
-              ...describe(body),
+              ...describe(req.method ?? 'GET', body),
               method: req.method!,
               route,
               path,
@@ -117,12 +119,18 @@ export async function startTap(target: string): Promise<Tap> {
   return tap;
 }
 
-function describe(body: Buffer): { operationIds: string[]; operationStatus?: string } {
+function describe(
+  method: string,
+  body: Buffer,
+): Pick<TapRecord, 'operationIds' | 'operationStatus' | 'listedStatuses'> {
   try {
     const json = JSON.parse(body.toString('utf8')) as {
-      operations?: { id: string }[];
+      operations?: { id: string; status: string }[];
       operation?: { status: string };
     };
+    // A GET's `operations` is a page of the project's operations (a poll), not operations it started.
+    if (method === 'GET' && json.operations)
+      return { operationIds: [], listedStatuses: Object.fromEntries(json.operations.map((o) => [o.id, o.status])) };
     return { operationIds: (json.operations ?? []).map((o) => o.id), operationStatus: json.operation?.status };
   } catch {
     return { operationIds: [] };
