@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import { z } from '../shared/zod';
 import type { NeonPromoteClient } from '../client';
 import { InvalidInputError, validated } from '../client/input-errors';
 import { neonId } from '../workflows/contract/inputs';
@@ -32,17 +32,22 @@ export function checked<S extends z.core.$ZodType>(schema: S, input: z.input<S>)
 }
 
 /** A workflow ID given on the command line (Temporal's own limit is far higher; this one is for humans). */
-export const runId = z
-  .string()
-  .min(1)
-  .max(400)
-  // eslint-disable-next-line no-control-regex -- a control character would hide what the ID really is
-  .refine((id) => !/[\u0000-\u001f\u007f]/.test(id), 'must not contain control characters');
+const workflowId = (most: number) =>
+  z.string().check(
+    z.minLength(1),
+    z.maxLength(most),
+    // eslint-disable-next-line no-control-regex -- a control character would hide what the ID really is
+    z.refine((id) => !/[\u0000-\u001f\u007f]/.test(id), 'must not contain control characters'),
+  );
+export const runId = workflowId(400);
 
 /** --workflow-id of a run to start: the project's coordinator admits IDs of 1-200 characters (its validator). */
-const newRunId = runId.max(200);
+const newRunId = workflowId(200);
 
-const startSchema = z.object({ ifBusy: z.enum(['queue', 'refuse']).optional(), workflowId: newRunId.optional() });
+const startSchema = z.object({
+  ifBusy: z.optional(z.enum(['queue', 'refuse'])),
+  workflowId: z.optional(newRunId),
+});
 
 /** --if-busy and --workflow-id of the mutating commands, checked. */
 export function startOptions(flags: { ifBusy?: string; workflowId?: string }): z.output<typeof startSchema> {

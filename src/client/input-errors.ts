@@ -1,8 +1,9 @@
 /**
  * The client's refusals of input, apart from the Temporal SDK: a command line that only checks its input (or prints
- * its help) loads zod, not the SDK. src/client/errors.ts re-exports them, so there is one class of each.
+ * its help) loads zod (its functional `zod/mini`, a fraction of classic zod's start-up), not the SDK.
+ * src/client/errors.ts re-exports them, so there is one class of each.
  */
-import { z } from 'zod';
+import { z } from '../shared/zod';
 
 /** The input was refused before anything started; `field` names the offending field, e.g. "checks.0.sql". */
 export class InvalidInputError extends Error {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import { z } from '../../shared/zod';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { sinceForkLines } from '../prod-writes';
 import { summaryLines, type RunResult } from '../summary';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import { z } from '../../shared/zod';
 import * as inputs from '../../workflows/contract/inputs';
 import { checksFromFlags } from '../checks';
 import { checked, follow, projectInput, runId, startOptions, withClient, type Ctx } from '../context';
@@ -242,8 +242,8 @@ function promoteInput(flags: RunFlags & CheckFlags & PromoteFlags) {
 /** approve/reject: the run's gate refuses the same `by` (the comment it truncates, so any comment goes). */
 const decisionSchema = z.object({
   run: runId,
-  by: z
-    .string()
-    .max(200)
-    .refine((by) => by.trim() !== '', 'who decides (1-200 characters)'),
+  by: z.string().check(
+    z.maxLength(200),
+    z.refine((by) => by.trim() !== '', 'who decides (1-200 characters)'),
+  ),
 });
