@@ -117,12 +117,46 @@ export async function tracingFromEnv(
   return startTracing({ serviceName, exporters });
 }
 
+/**
+ * The OTLP exporters are optional peer dependencies (about 13 MB installed, with the OTLP transformer and the metrics
+ * and logs SDKs they bring), so a service that does not send spans over OTLP does not install them. A process asked
+ * to export over OTLP without one says which package to install, at start.
+ */
+export function optionalModule<T>(id: string, wantedFor: string): T {
+  try {
+    return lazy<T>(id);
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String(err).includes(`'${id}'`);
+    if (!missing) throw err;
+    throw new Error(
+      `${wantedFor} needs ${id}, an optional dependency of neon-promote that is not installed: ` +
+        `npm install ${id}@${peerVersionOf(id)} (or OTEL_TRACES_EXPORTER=console, or none)`,
+    );
+  }
+}
+
+/** The version range package.json asks of a peer dependency (read on this error path only). */
+function peerVersionOf(id: string): string {
+  try {
+    const pkg = lazy<{ peerDependencies?: Record<string, string> }>('../../package.json');
+    return pkg.peerDependencies?.[id] ?? 'latest';
+  } catch {
+    return 'latest';
+  }
+}
+
 async function exporterOf(kind: TraceExporterKind): Promise<SpanExporter> {
   switch (kind) {
     case 'otlp-proto':
-      return new (lazy<typeof otlpProto>('@opentelemetry/exporter-trace-otlp-proto').OTLPTraceExporter)();
+      return new (optionalModule<typeof otlpProto>(
+        '@opentelemetry/exporter-trace-otlp-proto',
+        'OTLP over HTTP (protobuf)',
+      ).OTLPTraceExporter)();
     case 'otlp-json':
-      return new (lazy<typeof otlpJson>('@opentelemetry/exporter-trace-otlp-http').OTLPTraceExporter)();
+      return new (optionalModule<typeof otlpJson>(
+        '@opentelemetry/exporter-trace-otlp-http',
+        'OTLP over HTTP (JSON)',
+      ).OTLPTraceExporter)();
     case 'console':
       return new (lazy<typeof sdk>('@opentelemetry/sdk-trace-base').ConsoleSpanExporter)();
   }

