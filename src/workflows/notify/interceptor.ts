@@ -127,8 +127,10 @@ export const interceptors: WorkflowInterceptorsFactory = () => ({
         } catch (err) {
           // Only failures fail a run; any other error fails the workflow task, which is retried: no outcome yet.
           if (err instanceof TemporalFailure) {
+            // A refusal (recorded by runtime/interceptors.ts, which runs inside this one) changed nothing.
+            const refused = currentRun()?.progress.outcome === 'refused';
             await notifyEnd(input.args, {
-              outcome: isCancellation(err) ? 'cancelled' : 'failed',
+              outcome: isCancellation(err) ? 'cancelled' : refused ? 'refused' : 'failed',
               reason: rootMessage(err),
             });
           }

@@ -116,6 +116,24 @@ test("a promotion stopped by prod's writes since the fork names each table, its 
   });
 });
 
+test('a refused run notifies its outcome as refused, not failed', async () => {
+  const worker = await workerWith({ secret: SECRET });
+  await worker.runUntil(async () => {
+    const p = await seedProd(s.emu, 3);
+    const run = await s.client.startPromotion({
+      projectId: p.projectId,
+      prodBranchName: 'no-such-branch',
+      notify: { url: rcv.url },
+    });
+    await expect(run.result()).rejects.toThrow(WorkflowFailedError);
+    const d = await untilDefined('the delivery', () => deliveriesOf(run.workflowId).find((x) => x.status === 200));
+    expect(JSON.parse(d.body)).toMatchObject({
+      outcome: 'refused',
+      reason: 'the prod branch "no-such-branch" does not exist',
+    });
+  });
+});
+
 test("a rolled-back run notifies the worker's own webhook, whose URL stays out of history", async () => {
   const worker = await workerWith({ secret: SECRET, url: rcv.url });
   await worker.runUntil(async () => {
