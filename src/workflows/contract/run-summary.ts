@@ -88,7 +88,8 @@ export function runSummary(workflowType: string, input: unknown): string {
       return `scheduled ${shown(fields.kind) ?? 'run'} of project ${project}`;
     default: {
       const name = shown(fields.name);
-      return `${workflowType} of project ${project}${name ? `: ${name}` : ''}`;
+      const of = fields.projectId === undefined ? '' : ` of project ${project}`;
+      return `${workflowType}${of}${name ? `: ${name}` : ''}`;
     }
   }
 }
@@ -96,18 +97,25 @@ export function runSummary(workflowType: string, input: unknown): string {
 /** The run page's details (Temporal markdown): the project, what the run does, and the input's choices. */
 export function runDetails(workflowType: string, input: unknown): string {
   const fields = fieldsOf(input);
-  const lines = [`**Project:** ${shown(fields.projectId) ?? '?'}`, '', PURPOSES[workflowType] ?? workflowType, ''];
+  const project = shown(fields.projectId);
+  const choices: string[] = [];
   for (const [field, label] of CHOICES) {
     const value = shown(fields[field]);
-    if (value !== null) lines.push(`- ${label}: ${value}`);
+    if (value !== null) choices.push(`- ${label}: ${value}`);
   }
   const checks = checkNames(fields.checks);
-  if (checks) lines.push(`- checks before the swap: ${checks}`);
+  if (checks) choices.push(`- checks before the swap: ${checks}`);
   const postSwap = checkNames(fields.postSwapChecks);
-  if (postSwap) lines.push(`- checks after the swap: ${postSwap}`);
-  if (workflowType !== 'projectCoordinator')
-    lines.push('', 'Steps and outcome: see the current details; `neon-promote status <workflow ID>` shows the same.');
-  return lines.join('\n').trimEnd();
+  if (postSwap) choices.push(`- checks after the swap: ${postSwap}`);
+  const sections = [
+    project ? `**Project:** ${project}` : '',
+    PURPOSES[workflowType] ?? workflowType,
+    choices.join('\n'),
+    workflowType === 'projectCoordinator'
+      ? ''
+      : 'Steps and outcome: see the current details; `neon-promote status <workflow ID>` shows the same.',
+  ];
+  return sections.filter((section) => section !== '').join('\n\n');
 }
 
 /** Both, as workflow start options take them. */
