@@ -90,7 +90,7 @@ test(`a coordinator that has admitted ${RUNS} runs keeps every run of its histor
         'every admitted run to have had its turn',
         () => coordinator.query(coordinatorStateQuery),
         (state) => state.active === null && state.queued.length === 0 && state.finished === RUNS,
-        { timeoutMs: 1_500_000 },
+        { timeoutMs: 3_300_000 },
       );
       expect(done.finished).toBe(RUNS);
       const chain = await chainOf(coordinator);
@@ -110,4 +110,5 @@ test(`a coordinator that has admitted ${RUNS} runs keeps every run of its histor
       await coordinator.terminate();
     });
   });
-}, 1_800_000);
+  // A bound on a hang, not a timing: on a loaded machine the full suite's admissions take several times as long.
+}, 3_600_000);

@@ -14,10 +14,14 @@ import { seedProd } from './workflow-stack';
 /** RELIABILITY_FULL=1: the whole suite (npm run test:reliability); otherwise the fast subset that npm test runs. */
 export const FULL = process.env.RELIABILITY_FULL === '1';
 
-/** One directory per jest run (keyed by its dev server) for result rows and worker logs, read by the report. */
+/**
+ * One directory per jest run (keyed by its dev server) for result rows and worker logs, read by the report.
+ * RELIABILITY_RUN_DIR names another run's directory, so that a file run again on its own (one that timed out on a
+ * loaded machine) adds its rows to that run's report.
+ */
 export const runDir = (() => {
   const key = (process.env.TEMPORAL_TEST_ADDRESS ?? 'none').replace(/[^A-Za-z0-9]+/g, '-');
-  const dir = join(tmpdir(), 'neon-promote-reliability', key);
+  const dir = process.env.RELIABILITY_RUN_DIR || join(tmpdir(), 'neon-promote-reliability', key);
   mkdirSync(join(dir, 'logs'), { recursive: true });
   return dir;
 })();
