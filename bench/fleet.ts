@@ -97,13 +97,23 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
       timer = setTimeout(() => ((late = true), res('timeout')), o.timeoutMs ?? 3_600_000);
     });
     // Starts are admitted through each project's coordinator; a bounded number in flight keeps the client fair.
+    const startFailures: string[] = [];
     const started = await pool(projects, 50, async (projectId) => {
       if (late) return null;
-      const run = await client.startPromotion({ projectId });
-      return { workflowId: run.workflowId, result: run.result() };
+      try {
+        const run = await client.startPromotion({ projectId });
+        const result = run.result();
+        // Awaited below; until then a rejection (the stack stopping after a failure) must not end the process.
+        result.catch(() => undefined);
+        return { workflowId: run.workflowId, result };
+      } catch (err) {
+        startFailures.push(`${projectId}: start failed: ${err instanceof Error ? err.message : String(err)}`);
+        return null;
+      }
     });
+    if (startFailures.length) o.log(`fleet: ${startFailures.length} starts failed, e.g. ${startFailures[0]}`);
     const ids = started.filter((x) => x !== null);
-    const notStarted = started.length - ids.length;
+    const notStarted = started.length - ids.length - startFailures.length;
     const open = new Set(ids.map((x) => x.workflowId));
     const ended = Promise.all(
       ids.map(async ({ workflowId, result }) => {
@@ -151,10 +161,10 @@ export async function runFleet(t: Temporal, o: FleetOptions): Promise<FleetResul
       opDelay: o.opDelay,
       budgetPerMinute: o.budget?.perMinute ?? null,
       seconds: round(seconds, 1),
-      promoted: o.projects - failures.length - unfinished.length - notStarted,
-      failed: failures.length,
+      promoted: o.projects - failures.length - startFailures.length - unfinished.length - notStarted,
+      failed: failures.length + startFailures.length,
       unfinished: unfinished.length + notStarted,
-      failures: failures.slice(0, 10),
+      failures: [...startFailures, ...failures].slice(0, 10),
       promotionsPerSecond: round((o.projects - unfinished.length - notStarted) / seconds, 2),
       p50PromotionMs: durations[Math.floor(durations.length / 2)] ?? 0,
       worker: {
