@@ -27,8 +27,9 @@ const TRANSIENT_PAUSE_MS = 50;
 /**
  * Whether the server turned an update away for a reason of its own that a new attempt clears: the coordinator's
  * workflow task for it was lost in a race (FAILED_PRECONDITION "unexpected workflow task failure", seen when many
- * submissions meet a coordinator continuing as new), or the update was aborted as its run closed (UNAVAILABLE).
- * Neither says anything about the submission itself.
+ * submissions meet a coordinator continuing as new), the update was aborted as its run closed (UNAVAILABLE), or the
+ * coordinator has as many updates in flight as the server allows (RESOURCE_EXHAUSTED, seen when a fleet of callers
+ * submits to one project while its worker is busy). None says anything about the submission itself.
  */
 export function isTransientRefusal(err: unknown): boolean {
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
@@ -36,6 +37,7 @@ export function isTransientRefusal(err: unknown): boolean {
     const text = typeof message === 'string' ? message : '';
     if (code === 9 && text.includes('unexpected workflow task failure')) return true;
     if (code === 14 && text.includes('update was aborted')) return true;
+    if (code === 8 && text.includes('concurrent in-flight updates')) return true;
   }
   return false;
 }
