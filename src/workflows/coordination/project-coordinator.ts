@@ -112,6 +112,17 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
   });
   // Started afresh (not continued as new from an idle predecessor): runs of a lost predecessor may still be open.
   let recovering = !workflowInfo().continuedFromExecutionRunId;
+  /**
+   * Whether history has grown past its bound, as of the last event this coordinator handled that history records (its
+   * start, an admitted submission, a fence notice, a run's end). Never read afresh in a condition: a workflow task in
+   * which the validator only rejected submissions is dropped from history, so a continue-as-new decided there on the
+   * length it saw would not be decided again on replay.
+   */
+  let historyIsLong = false;
+  const noteHistoryLength = (): void => {
+    historyIsLong ||= workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > limits.maxHistoryEvents;
+  };
+  noteHistoryLength();
   setHandler(coordinatorStateQuery, state);
   /** The Temporal UI's current details: what this workflow is (it is always Running), and its queue now. */
   const showState = (): void => setCurrentDetails(coordinatorDetails(state()));
@@ -119,6 +130,7 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
   setHandler(
     submitUpdate,
     async (req: SubmitRequest) => {
+      noteHistoryLength();
       // Admitted only once the recovered runs are queued: they came first. The validator could not check then.
       if (recovering) await condition(() => !recovering);
       const listed = queue.findIndex((entry) => isSameRun(entry, req));
@@ -172,6 +184,7 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
   );
 
   setHandler(fenceSignal, async (raw: FenceNotice) => {
+    noteHistoryLength();
     const notice = fenceNoticeOf(raw);
     if (!notice) return log.warn('ignored a fence notice that is not one', { projectId });
     // The run may be among those being recovered.
@@ -215,9 +228,6 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
     showState();
   }
 
-  const historyIsLong = () =>
-    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > limits.maxHistoryEvents;
-
   /** Continues as new with the admitted runs, once the submissions being handled are done (their runs are queued). */
   async function continueWithQueue(): Promise<never> {
     await condition(allHandlersFinished);
@@ -257,14 +267,17 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
   }
 
   for (;;) {
-    await condition(() => queue.length > 0 || historyIsLong());
+    await condition(() => queue.length > 0 || historyIsLong);
     // Idle, or a run holds the project: a fresh run carries the queue and the count, so history stays small however
     // many runs the project has had, and however long one of them holds it.
-    if (historyIsLong()) await continueWithQueue();
+    if (historyIsLong) await continueWithQueue();
     const entry = queue[0]!;
     let ended = false;
-    void turnOf(entry).then(() => void (ended = true));
-    await condition(() => ended || historyIsLong());
+    void turnOf(entry).then(() => {
+      ended = true;
+      noteHistoryLength();
+    });
+    await condition(() => ended || historyIsLong);
     // The run still holds the project: the successor grants its turn again (a second grant changes nothing) and
     // waits for it.
     if (!ended) await continueWithQueue();

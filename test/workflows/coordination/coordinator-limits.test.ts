@@ -5,6 +5,7 @@
  * awaitExternalRun the test releases; the queued ones name no open workflow, so their turn passes at once.
  */
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
@@ -127,6 +128,46 @@ test('while a run holds the project and many wait, the coordinator continues as 
     const chain = await chainOf(coordinator);
     // A run continues as new at the first workflow task past the bound: a submission or a run's turn adds a few events.
     expect(chain.map((run) => run.events).filter((events) => events > maxHistoryEvents + 20)).toEqual([]);
+    await holder.terminate();
+  });
+}, 120_000);
+
+test('a submission refused when history is past its bound decides nothing that a replay would not decide again', async () => {
+  const held = heldRuns();
+  const worker = await s.worker(held.activities);
+  await worker.runUntil(async () => {
+    const maxHistoryEvents = 100;
+    const { coordinator, holder, submit } = await coordinatorWith({ maxHistoryEvents });
+    await submit(holder.workflowId, holder.firstExecutionRunId);
+    await until(
+      'the holder to have its turn',
+      () => held.calls,
+      (calls) => calls.includes(holder.workflowId),
+    );
+    const first = (await coordinator.describe()).runId;
+    const length = async () =>
+      (await s.t.client.workflow.getHandle(coordinator.workflowId, first).describe()).historyLength;
+    // Admitted submissions up to where the next workflow task starts past the bound: none of them continues as new.
+    for (let i = 0; (await length()) + 2 <= maxHistoryEvents; i++) await submit(`queued-${i}`);
+    // A submission the validator refuses: its workflow task is dropped from history, so it must not continue as new.
+    await expect(
+      coordinator.executeUpdate(submitUpdate, {
+        args: [
+          { kind: 'rollback', workflowId: 'refused', input: null, ifBusy: 'refuse', external: { runId: randomUUID() } },
+        ],
+      }),
+    ).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+    // The next admitted submission is recorded: the coordinator continues as new there, carrying the queue.
+    await submit('after-the-bound');
+    await until(
+      'the coordinator to continue as new',
+      () => coordinator.describe(),
+      (d) => d.runId !== first,
+    );
+    for (const run of await chainOf(coordinator)) {
+      const history = await s.t.client.workflow.getHandle(coordinator.workflowId, run.runId).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: s.bundle }, history, coordinator.workflowId);
+    }
     await holder.terminate();
   });
 }, 120_000);
