@@ -76,3 +76,11 @@ export async function uriOf(emu: EmulatorAddress, project: SeededProject, branch
   });
   return (await api(emu, 'GET', `/projects/${project.projectId}/connection_uri?${query.toString()}`)).uri as string;
 }
+
+/** The mutating calls in the emulator's request log, as `METHOD /path`, oldest first. */
+export function mutatingCalls(emu: Pick<Emulator, 'requestLog'>): string[] {
+  return emu
+    .requestLog()
+    .filter((r) => r.method !== 'GET')
+    .map((r) => `${r.method} ${r.path}`);
+}

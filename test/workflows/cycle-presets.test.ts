@@ -10,7 +10,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { PLAN_LIMITS } from '../../src/activities';
 import type { Plan } from '../../tools/emulator';
-import { inventory, uriOf } from '../support/emulator-api';
+import { inventory, mutatingCalls, uriOf } from '../support/emulator-api';
 import { until } from '../support/polling';
 import { sql } from '../support/postgres';
 import { FULL } from '../support/reliability';
@@ -28,11 +28,7 @@ const PROMOTIONS = FULL ? 10 : 2;
 const BACKUP_RETENTION = 5000;
 const FAILING = [{ kind: 'sql' as const, name: 'smoke', sql: 'SELECT 1', expect: { value: 2 } }];
 
-const mutating = (): string[] =>
-  s.emu
-    .requestLog()
-    .filter((r) => r.method !== 'GET')
-    .map((r) => `${r.method} ${r.path}`);
+const mutating = (): string[] => mutatingCalls(s.emu);
 
 async function holdings(projectId: string) {
   const { branches, snapshots } = await inventory(s.emu, projectId);

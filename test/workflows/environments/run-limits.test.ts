@@ -6,7 +6,7 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { PLAN_LIMITS } from '../../../src/activities';
-import { inventory, uriOf } from '../../support/emulator-api';
+import { inventory, mutatingCalls, uriOf } from '../../support/emulator-api';
 import { sql } from '../../support/postgres';
 import { neonActivities, seedProd, type Stack, startStack } from '../../support/workflow-stack';
 
@@ -17,11 +17,7 @@ beforeAll(async () => {
 afterAll(async () => s?.stop());
 afterEach(() => s.emu.setLimits({ plan: 'scale' }));
 
-const mutating = (): string[] =>
-  s.emu
-    .requestLog()
-    .filter((r) => r.method !== 'GET')
-    .map((r) => `${r.method} ${r.path}`);
+const mutating = (): string[] => mutatingCalls(s.emu);
 
 async function holdings(projectId: string) {
   const { branches, snapshots } = await inventory(s.emu, projectId);

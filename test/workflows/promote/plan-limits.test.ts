@@ -7,7 +7,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { PLAN_LIMITS } from '../../../src/activities';
 import type { PromoteInput } from '../../../src/workflows/contract/inputs';
-import { inventory, uriOf } from '../../support/emulator-api';
+import { inventory, mutatingCalls, uriOf } from '../../support/emulator-api';
 import { sql } from '../../support/postgres';
 import { neonActivities, seedProd, type Stack, startStack } from '../../support/workflow-stack';
 
@@ -18,11 +18,7 @@ beforeAll(async () => {
 afterAll(async () => s?.stop());
 afterEach(() => s.emu.setLimits({ plan: 'scale' }));
 
-const mutating = (): string[] =>
-  s.emu
-    .requestLog()
-    .filter((r) => r.method !== 'GET')
-    .map((r) => `${r.method} ${r.path}`);
+const mutating = (): string[] => mutatingCalls(s.emu);
 
 async function setUp(rows = 3) {
   const p = await seedProd(s.emu, rows);

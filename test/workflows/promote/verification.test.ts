@@ -4,7 +4,7 @@ import { InvalidInputError } from '../../../src/client';
 import type { PromoteResult } from '../../../src/workflows';
 import { resourceName } from '../../../src/workflows/contract/names';
 import { maybeRecordHistory } from '../../support/histories';
-import { branchId, inventory, uriOf } from '../../support/emulator-api';
+import { branchId, inventory, mutatingCalls, uriOf } from '../../support/emulator-api';
 import { sql } from '../../support/postgres';
 import { until } from '../../support/polling';
 import { neonActivities, seedProd, sourceOf, type Stack, startStack } from '../../support/workflow-stack';
@@ -25,11 +25,7 @@ async function projectWithChange() {
   return p;
 }
 
-const mutating = (): string[] =>
-  s.emu
-    .requestLog()
-    .filter((r) => r.method !== 'GET')
-    .map((r) => `${r.method} ${r.path}`);
+const mutating = (): string[] => mutatingCalls(s.emu);
 
 test('a failing check on the candidate stops before the swap: prod keeps its data and branch ID, nothing is left behind', async () => {
   const worker = await s.worker();
