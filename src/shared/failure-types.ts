@@ -36,6 +36,13 @@ export const WRITE_FAILURE_TYPES = [
 /** Webhook delivery: retrying cannot fix a rejected request or a worker without a secret; an unavailable one can. */
 export const NOTIFY_FAILURE_TYPES = ['WebhookRejected', 'WebhookNotConfigured', 'WebhookUnavailable'] as const;
 
+/**
+ * How many times a mutation is sent while its Neon operation keeps failing, where sending it again is safe (deletes,
+ * src/activities/neon/operations.ts; the restore that rolls prod back, src/workflows/steps/restore.ts): a failed
+ * operation leaves the project as it was, and one that fails this often is Neon's answer, not a passing fault.
+ */
+export const SENDS_AFTER_FAILED_OPERATION = 6;
+
 /** What workflows put in `nonRetryableErrorTypes`. */
 export const NON_RETRYABLE_ERROR_TYPES: string[] = [
   ...NON_RETRYABLE_FAILURE_TYPES,

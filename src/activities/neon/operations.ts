@@ -6,6 +6,7 @@ import { type ActivityDeps, type Clock, systemClock } from '../deps';
 import { activity, callOptions, currentContext, failure, toFailure } from '../failures';
 import { neonId } from '../inputs';
 import { toOperationSummary } from './mappers';
+import { SENDS_AFTER_FAILED_OPERATION } from '../../shared/failure-types';
 import type { NeonActivities, OperationSummary } from '../contract';
 
 /**
@@ -136,7 +137,7 @@ const processSettleTimes = new SettleTimes();
  * up to SENDS_AFTER_FAILED_OPERATION attempts: an operation that keeps failing is Neon's answer, not a passing fault,
  * and a run must not hold its project's turn on it forever (the janitor deletes what is left later).
  */
-export const SENDS_AFTER_FAILED_OPERATION = 6;
+export { SENDS_AFTER_FAILED_OPERATION };
 
 const SENT_AGAIN_AFTER_FAILED_OPERATION: ReadonlySet<string> = new Set([
   'deleteSnapshot',

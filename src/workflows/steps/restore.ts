@@ -1,5 +1,6 @@
 /** Swapping a snapshot in for a branch: restore next to it, then finalize in its place. */
 import { ActivityFailure, ApplicationFailure, sleep } from '@temporalio/workflow';
+import { SENDS_AFTER_FAILED_OPERATION } from '../../shared/failure-types';
 import { compensations, neonMutations } from '../runtime/activity-options';
 
 /** A finalized restore: the branch that now serves the target's name and endpoints, and the one it replaced. */
@@ -26,15 +27,8 @@ export async function restoreOnto(
 }
 
 /**
- * How many times a restore that puts prod back is tried when a Neon operation of it fails (as many as a delete is sent
- * after a failed operation): a failed operation leaves the project as it was, and this restore is the way back for
- * prod's own data, so a passing fault must not end it; one that fails every time is Neon's answer.
- */
-export const ROLLBACK_RESTORE_ATTEMPTS = 6;
-
-/**
  * `restoreOnto` for a compensation that puts prod back (a promotion's rollback, the migrations strategy's anchor): tried
- * again after a failed Neon operation, with pauses of 1 s, 2 s, 4 s ... up to 30 s. Each try is idempotent: the
+ * again after a failed Neon operation (this restore is the way back for prod's own data), with pauses of 1 s, 2 s, 4 s ... up to 30 s. Each try is idempotent: the
  * restored branch is found by its name, and a finalize that did happen leaves nothing to redo.
  */
 export async function restoreBack(
@@ -47,7 +41,7 @@ export async function restoreBack(
     try {
       return await restoreOnto(projectId, snapshotId, targetBranchId, names);
     } catch (err) {
-      if (attempt >= ROLLBACK_RESTORE_ATTEMPTS || !isFailedOperation(err)) throw err;
+      if (attempt >= SENDS_AFTER_FAILED_OPERATION || !isFailedOperation(err)) throw err;
       await sleep(Math.min(30_000, 1000 * 2 ** (attempt - 1)));
     }
   }

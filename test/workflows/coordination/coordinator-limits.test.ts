@@ -75,6 +75,19 @@ async function coordinatorWith(limits: CoordinatorInput['limits']) {
   return { projectId, coordinator, holder, submit };
 }
 
+/** `coordinatorWith`, its project held by the holder: the holder has had its turn and has not ended. */
+async function heldCoordinator(held: ReturnType<typeof heldRuns>, limits: CoordinatorInput['limits']) {
+  const coordinated = await coordinatorWith(limits);
+  const { holder, submit } = coordinated;
+  await submit(holder.workflowId, holder.firstExecutionRunId);
+  await until(
+    'the holder to have its turn',
+    () => held.calls,
+    (calls) => calls.includes(holder.workflowId),
+  );
+  return coordinated;
+}
+
 /** Every run of the coordinator's chain, newest first, with its number of history events. */
 async function chainOf(handle: WorkflowHandle): Promise<{ runId: string; events: number }[]> {
   const chain: { runId: string; events: number }[] = [];
@@ -94,13 +107,7 @@ test('while a run holds the project and many wait, the coordinator continues as 
   const worker = await s.worker(held.activities);
   await worker.runUntil(async () => {
     const maxHistoryEvents = 100;
-    const { coordinator, holder, submit } = await coordinatorWith({ maxHistoryEvents });
-    await submit(holder.workflowId, holder.firstExecutionRunId);
-    await until(
-      'the holder to have its turn',
-      () => held.calls,
-      (calls) => calls.includes(holder.workflowId),
-    );
+    const { coordinator, holder, submit } = await heldCoordinator(held, { maxHistoryEvents });
     const waiting = Array.from({ length: 60 }, (_, i) => `queued-${i}`);
     for (const [i, workflowId] of waiting.entries()) {
       expect(await submit(workflowId)).toEqual({ workflowId, position: i + 1 });
@@ -138,13 +145,7 @@ test('a submission refused when history is past its bound decides nothing that a
   const worker = await s.worker(held.activities);
   await worker.runUntil(async () => {
     const maxHistoryEvents = 100;
-    const { coordinator, holder, submit } = await coordinatorWith({ maxHistoryEvents });
-    await submit(holder.workflowId, holder.firstExecutionRunId);
-    await until(
-      'the holder to have its turn',
-      () => held.calls,
-      (calls) => calls.includes(holder.workflowId),
-    );
+    const { coordinator, holder, submit } = await heldCoordinator(held, { maxHistoryEvents });
     const first = (await coordinator.describe()).runId;
     const length = async () =>
       (await s.t.client.workflow.getHandle(coordinator.workflowId, first).describe()).historyLength;
