@@ -1,8 +1,8 @@
 /**
  * A real worker process for crash tests here and in test/reliability (run with `node --import tsx`). Prints "READY"
- * once polling, and "START <point>" / "DONE <point>" around every activity, where a point is "<type>#<n>@<k>": the n-th
- * distinct activity execution of that type and the k-th of any type in the run (counted across processes in
- * COUNT_FILE, by workflow and activity ID, so a retry on another process keeps its numbers).
+ * once polling, and "START <point> <workflow type>" / "DONE <point>" around every activity, where a point is
+ * "<type>#<n>@<k>": the n-th distinct activity execution of that type and the k-th of any type in the run (counted across
+ * processes in COUNT_FILE, by workflow and activity ID, so a retry on another process keeps its numbers).
  *
  * KILL_POINT="<type>#<n>[:before]" or "@<k>[:before]" performs that activity, then prints "KILLPOINT <point>" and hangs:
  * the effect happened at Neon but its result never reaches Temporal, the worst moment to be killed (SIGKILL from the
@@ -68,7 +68,7 @@ function wrap<T extends Record<string, (input: never) => Promise<unknown>>>(acti
       const point = pointOf(name);
       // KILLPOINT names the point as it was asked for ("type#n" stays "type#n"), "@k" with its type and n.
       const label = killAt.startsWith('@') ? point : point.split('@')[0]!;
-      say(`START ${point}`);
+      say(`START ${point} ${Context.current().info.workflowType}`);
       if (matches(point) && when === 'before' && firstHit(`${killAt}:before`)) await hang(`${label}:before`);
       const result = await fn(input);
       if (matches(point) && when === 'after' && firstHit(killAt)) await hang(label);

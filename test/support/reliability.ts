@@ -52,9 +52,16 @@ export function startWorker(options: Omit<CrashWorkerOptions, 'logFile'>): Promi
   return startCrashWorker({ ...options, logFile: join(runDir, 'logs', `worker-${process.pid}-${++workerSeq}.log`) });
 }
 
-/** Activity boundaries "type#n@k" in the order a run reported them (its reference run, without kills). */
-export const startedPoints = (lines: string[]): string[] =>
-  lines.filter((l) => l.startsWith('START ')).map((l) => l.slice(6));
+/**
+ * Activity boundaries "type#n@k" in the order a run reported them (its reference run, without kills), of the workflow
+ * types given, or of any.
+ */
+export const startedPoints = (lines: string[], ofWorkflows?: string[]): string[] =>
+  lines
+    .filter((l) => l.startsWith('START '))
+    .map((l) => l.slice(6).split(' '))
+    .filter(([, type]) => !ofWorkflows || ofWorkflows.includes(type!))
+    .map(([point]) => point!);
 
 /**
  * Runs `fn`; if it throws, first records `row` as NOT HELD with what failed, so the table shows every section tried,
