@@ -128,6 +128,17 @@ export function createNeonClient(config: NeonClientConfig) {
         },
         options,
       ),
+    /** Makes the branch the project's default; Neon takes the flag from the branch that had it (spec setDefaultProjectBranch). */
+    setDefaultBranch: (projectId: string, branchId: string, options?: CallOptions) =>
+      call(
+        {
+          method: 'POST',
+          route: `${PROJECT}/branches/{branch_id}/set_as_default`,
+          params: [projectId, branchId],
+          schema: schemas.branchOperationsResponse,
+        },
+        options,
+      ),
     /**
      * Resolves `{ deleted: false }` on 204, Neon's answer when the branch is already gone. `hard_delete`: what this
      * product deletes it made and is done with, so it goes at once instead of staying recoverable (and stored) for

@@ -108,6 +108,8 @@ test('every request of every client method is one the OpenAPI document allows', 
   });
   await settle(restored);
   await settle(await neon.finalizeRestore(projectId, restored.branch.id, { name: 'contract-old-main' }));
+  expect((await neon.setDefaultBranch(projectId, main)).branch.default).toBe(true);
+  await settle(await neon.setDefaultBranch(projectId, restored.branch.id));
   await settle(await neon.restoreSnapshot(projectId, snap.snapshot.id, { finalizeRestore: true }));
 
   await settle(

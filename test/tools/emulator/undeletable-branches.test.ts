@@ -93,3 +93,25 @@ test('a finalize moves the default flag by default; with "stays" the replaced br
   expect(expiry.status).toBe(422);
   expect((await api('DELETE', `/projects/${projectId}/branches/${rootId}`)).status).toBe(422);
 });
+
+test('set as default (spec setDefaultProjectBranch) takes the flag from the branch that had it, which can then go', async () => {
+  emu.setDefaultOnFinalize('stays');
+  const { projectId, rootId, restoredId } = await swapped('set-default');
+  const set = await ok('POST', `/projects/${projectId}/branches/${restoredId}/set_as_default`);
+  expect(set.branch).toMatchObject({ id: restoredId, default: true });
+  expect(await branchOf(projectId, rootId)).toMatchObject({ default: false });
+  // Again on the default branch: nothing changes, and it is no error.
+  expect((await ok('POST', `/projects/${projectId}/branches/${restoredId}/set_as_default`)).branch).toMatchObject({
+    default: true,
+  });
+  await ok('PATCH', `/projects/${projectId}/branches/${rootId}`, {
+    branch: { expires_at: new Date(Date.now() + 3_600_000).toISOString() },
+  });
+  // A branch with an expiration cannot be the default ("Branch expiration" allows none on a default branch).
+  const refused = await api('POST', `/projects/${projectId}/branches/${rootId}/set_as_default`);
+  expect(refused.status).toBe(422);
+  expect(await branchOf(projectId, restoredId)).toMatchObject({ default: true });
+  expect((await api('POST', `/projects/${projectId}/branches/br-none-123/set_as_default`)).status).toBe(404);
+  // root_on_finalize moves (the default): the replaced branch, no longer the default, can be deleted.
+  await ok('DELETE', `/projects/${projectId}/branches/${rootId}`);
+});

@@ -194,6 +194,25 @@ export function branchRoutes(env: Env): Route[] {
         return { status: 200, body, ops: [] };
       });
     }),
+    // setDefaultProjectBranch: "The default designation is automatically removed from the previous default branch".
+    // A branch with an expiration is refused: "Branch expiration" allows none on a default branch (README, Limits).
+    route('POST', `${base}/{branch_id}/set_as_default`, async (ctx) => {
+      const p = store.project(ctx.params.project_id!);
+      const b = store.branch(p, ctx.params.branch_id!);
+      return mutation(env, ctx as MCtx, p, () => {
+        if (b.expires_at)
+          throw new ApiError(
+            422,
+            'BRANCH_HAS_EXPIRATION',
+            `branch ${b.id} has an expiration and cannot be the default`,
+          );
+        const now = rfc3339();
+        for (const x of p.branches.filter((x) => x.default && x !== b))
+          Object.assign(x, { default: false, updated_at: now });
+        if (!b.default) Object.assign(b, { default: true, updated_at: now });
+        return { status: 200, body: { branch: branchView(b) }, ops: [] };
+      });
+    }),
     route('GET', `${base}/{branch_id}/endpoints`, ({ params }) => {
       const p = store.project(params.project_id!);
       const b = store.branch(p, params.branch_id!);
