@@ -173,6 +173,11 @@ export type RestoreSnapshotInput = {
   finalize: boolean;
   /** Name of the restored (preview) branch. */
   name?: string;
+  /**
+   * The caller's workflow run is its workflow's first execution and found none of its names at Neon: attempt 1 sends
+   * without looking for an earlier one's branch (a retry still looks).
+   */
+  firstExecution?: boolean;
 };
 
 export type RestoreSnapshotResult = MutationResult & {
@@ -188,6 +193,8 @@ export type FinalizeRestoreInput = {
   branchId: string;
   /** New name for the replaced branch (Neon's default is "<name> (old)"). */
   oldBranchName?: string;
+  /** As for restoreSnapshot: attempt 1 finalizes without reading the branch (`replacedBranchId` is then null). */
+  firstExecution?: boolean;
 };
 
 export type FinalizeRestoreResult = MutationResult & {

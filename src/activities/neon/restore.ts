@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { CallOptions, NeonBranch, NeonClient } from '../../neon';
 import type { ActivityDeps } from '../deps';
 import { nullOn404, withEndpoints } from './environment';
-import { activity, failure } from '../failures';
+import { activity, currentContext, failure } from '../failures';
 import { isoTimestamp, neonId, resourceName } from '../inputs';
 import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
 import { pendingOperationIds, settlingAll } from './operations';
@@ -69,7 +69,14 @@ async function finalize(
   return operationIds(await neon.finalizeRestore(projectId, branchId, { name: oldName }, call));
 }
 
-/** Restores and finalizes. Both POSTs are not idempotent, so each looks for the earlier attempt's effect first. */
+const firstAttempt = (): boolean => (currentContext()?.info.attempt ?? 1) === 1;
+
+/**
+ * Restores and finalizes. Both POSTs are not idempotent, so each looks for an earlier attempt's effect first, but for
+ * attempt 1 of a workflow run that says it is its workflow's first execution (`firstExecution`: never reset, and its
+ * own listing found nothing of its names at Neon): no earlier attempt, and no earlier execution, can have sent it.
+ */
+
 export function restoreActivities(deps: ActivityDeps) {
   const { neon } = deps;
   return settlingAll(deps, ['restoreSnapshot', 'finalizeRestore', 'resetBranch'], {
@@ -80,15 +87,13 @@ export function restoreActivities(deps: ActivityDeps) {
         targetBranchId: neonId,
         finalize: z.boolean(),
         name: resourceName.optional(),
+        firstExecution: z.boolean().optional(),
       }),
-      async ({ projectId, snapshotId, targetBranchId, finalize: doFinalize, name }, call) => {
-        const earlier = findRestored(
-          await neon.listBranches(projectId, call),
-          snapshotId,
-          targetBranchId,
-          name,
-          doFinalize,
-        );
+      async ({ projectId, snapshotId, targetBranchId, finalize: doFinalize, name, firstExecution }, call) => {
+        const earlier =
+          firstExecution && firstAttempt()
+            ? undefined
+            : findRestored(await neon.listBranches(projectId, call), snapshotId, targetBranchId, name, doFinalize);
         if (earlier) {
           const branch = await withEndpoints(neon, projectId, earlier, call);
           // The restore happened but was not finalized (a preview made before, or a finalize still pending): finish it.
@@ -122,8 +127,18 @@ export function restoreActivities(deps: ActivityDeps) {
     ),
 
     finalizeRestore: activity(
-      z.object({ projectId: neonId, branchId: neonId, oldBranchName: resourceName.optional() }),
-      async ({ projectId, branchId, oldBranchName }, call) => {
+      z.object({
+        projectId: neonId,
+        branchId: neonId,
+        oldBranchName: resourceName.optional(),
+        firstExecution: z.boolean().optional(),
+      }),
+      async ({ projectId, branchId, oldBranchName, firstExecution }, call) => {
+        // Nothing can have finalized it yet; the caller knows the target it replaces.
+        if (firstExecution && firstAttempt()) {
+          const ids = await finalize(neon, projectId, branchId, oldBranchName, call);
+          return { branchId, replacedBranchId: null, alreadyDone: false, operationIds: ids };
+        }
         const branch = await neon.getBranch(projectId, branchId, call);
         const replacedBranchId = branch.restored_as;
         if (await swappedIn(neon, projectId, branch, call, oldBranchName)) {

@@ -52,6 +52,26 @@ export function resourceName(kind: ResourceKind, workflowId: string): string {
   return `${name.slice(0, MAX_NAME - hash.length - 1).replace(/-+$/, '')}-${hash}`;
 }
 
+/** Every kind, so that `namesOf` cannot miss one a new kind adds. */
+const KINDS: Record<ResourceKind, true> = {
+  baseline: true,
+  rollback: true,
+  candidate: true,
+  old: true,
+  failed: true,
+  undo: true,
+  'rollback-state': true,
+  refresh: true,
+  fork: true,
+  base: true,
+  restore: true,
+};
+
+/** Every name a workflow with this ID may give what it creates at Neon. */
+export function namesOf(workflowId: string): Set<string> {
+  return new Set(Object.keys(KINDS).map((kind) => resourceName(kind as ResourceKind, workflowId)));
+}
+
 export function isOwned(name: string, kind?: ResourceKind): boolean {
   return name.startsWith(kind ? `${OWNED_PREFIX}${kind}-` : OWNED_PREFIX);
 }

@@ -49,6 +49,7 @@ export async function prepareCandidate(promotion: Promotion, gate: ApprovalGate)
       targetBranchId: plan.prodBranchId,
       finalize: false,
       name: promotion.names.candidate,
+      ...(promotion.firstExecution ? { firstExecution: true } : {}),
     });
     step.ids.branchId = branch.id;
     return branch;

@@ -112,6 +112,7 @@ export async function countSinceFork(promotion: Promotion): Promise<{ base: Fork
       targetBranchId: plan.prodBranchId,
       finalize: false,
       name: resourceName('base', id),
+      ...(promotion.firstExecution ? { firstExecution: true } : {}),
     });
     saga.add('delete_fork_base', () => deleteBranch(projectId, branch.id));
     const { endpoint } = await neonMutations.createEndpoint({

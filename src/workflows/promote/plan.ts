@@ -5,6 +5,7 @@ import { databaseRefOf } from '../contract/database-ref';
 import type { ForkPoint } from '../contract/definitions';
 import type { PromoteOptions } from '../contract/inputs';
 import { refuse } from '../contract/failures';
+import { namesOf } from '../contract/names';
 import { requireReadOnlyChecks } from '../steps/checks';
 import { deleteSnapshot } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
@@ -25,9 +26,14 @@ export type PromotionPlan = {
   rotatedSnapshots: { id: string; name: string }[];
   /** The state of prod dev was forked from (null: none kept): prod's own writes are those made since. */
   forkPoint: ForkPoint | null;
+  /**
+   * A branch or snapshot at Neon bears a name this run gives what it creates: an earlier execution of its workflow ID
+   * made it, so the run's restores and swap look for that work before sending.
+   */
+  ownNamesTaken: boolean;
 };
 
-export async function planPromotion(options: PromoteOptions): Promise<PromotionPlan> {
+export async function planPromotion(options: PromoteOptions, workflowId: string): Promise<PromotionPlan> {
   const env = await resolveEnvironment(options);
   const prod = requireBranch(env.prod, 'prod', options.prodBranchName);
   const dev = requireBranch(env.dev, 'dev', options.devBranchName);
@@ -52,6 +58,7 @@ export async function planPromotion(options: PromoteOptions): Promise<PromotionP
     baseBranchId: prod.id,
     databaseName: options.databaseName,
   });
+  const own = namesOf(workflowId);
   return {
     prodBranchId: prod.id,
     prodEndpointId,
@@ -65,5 +72,6 @@ export async function planPromotion(options: PromoteOptions): Promise<PromotionP
       .filter(({ why }) => why === 'rotated')
       .map(({ snapshot }) => ({ id: snapshot.id, name: snapshot.name })),
     forkPoint: currentForkPoint(env.snapshots),
+    ownNamesTaken: [...env.branches, ...env.snapshots].some(({ name }) => own.has(name)),
   };
 }

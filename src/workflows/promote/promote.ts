@@ -76,7 +76,7 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
   const id = workflowInfo().workflowId;
   const names = { rollback: resourceName('rollback', id), candidate: resourceName('candidate', id) };
   const saga = new Saga();
-  const plan = await run.step('plan', () => planPromotion(options));
+  const plan = await run.step('plan', () => planPromotion(options, id));
   const result: PromoteResult = {
     outcome: 'dry_run',
     reason: null,
@@ -100,7 +100,10 @@ export async function promote(raw: PromoteInput): Promise<PromoteResult> {
     endpointId: plan.prodEndpointId,
   });
   result.writes = guard.report;
-  const promotion: Promotion = { run, options, database, id, names, saga, plan, result, guard };
+  // A reset run keeps the start event's run ID: its steps may find what the execution before the reset made.
+  const info = workflowInfo();
+  const firstExecution = info.runId === info.originalExecutionRunId && !plan.ownNamesTaken;
+  const promotion: Promotion = { run, options, database, id, names, firstExecution, saga, plan, result, guard };
 
   try {
     const counted = await countSinceFork(promotion);

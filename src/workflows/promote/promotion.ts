@@ -24,6 +24,11 @@ export type Promotion = {
   /** The run's workflow ID: names of what it creates at Neon derive from it. */
   id: string;
   names: { rollback: string; candidate: string };
+  /**
+   * This run is its workflow's first execution (never reset) and its plan found none of its names at Neon: attempt 1
+   * of its restores and its swap sends without looking for an earlier execution's work.
+   */
+  firstExecution: boolean;
   saga: Saga;
   plan: PromotionPlan;
   result: PromoteResult;

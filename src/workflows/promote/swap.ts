@@ -40,7 +40,13 @@ export async function swapAndVerify(promotion: Promotion, candidate: Candidate):
   const swap = await run.step('swap', (step) =>
     shielded(async () => {
       await neonMutations.deleteEndpoint({ projectId, endpointId: candidate.endpointId });
-      const swapped = await finalizeOnto(projectId, candidate.branchId, plan.prodBranchId, resourceName('old', id));
+      const swapped = await finalizeOnto(
+        projectId,
+        candidate.branchId,
+        plan.prodBranchId,
+        resourceName('old', id),
+        promotion.firstExecution,
+      );
       step.ids = { prodBranchId: swapped.restoredBranchId, backupBranchId: swapped.replacedBranchId };
       return swapped;
     }),

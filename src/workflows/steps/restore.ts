@@ -50,17 +50,22 @@ export async function restoreBack(
 const isFailedOperation = (err: unknown): boolean =>
   err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'OperationFailed';
 
-/** Finalizes a restored branch in place of its target and waits until it serves the target's endpoints. */
+/**
+ * Finalizes a restored branch in place of its target and waits until it serves the target's endpoints.
+ * `firstExecution`: the caller's run is its workflow's first execution and made the branch itself (see Promotion).
+ */
 export async function finalizeOnto(
   projectId: string,
   restoredBranchId: string,
   targetBranchId: string,
   oldName: string,
+  firstExecution = false,
 ): Promise<Swap> {
   const finalized = await neonMutations.finalizeRestore({
     projectId,
     branchId: restoredBranchId,
     oldBranchName: oldName,
+    ...(firstExecution ? { firstExecution: true } : {}),
   });
   return { restoredBranchId, replacedBranchId: finalized.replacedBranchId ?? targetBranchId };
 }

@@ -1,8 +1,10 @@
 /**
  * What a promotion asks Neon, route by route, beyond its mutations and their polls: the reads it cannot do without,
  * and none that the run's own answers make unnecessary. No endpoint look-up (the endpoints it makes are on branches
- * its own restores have just made), one snapshot list (the plan's), and after a promoted run that lifted its fence the
- * project's coordinator looks for no fence left behind.
+ * its own restores have just made), one snapshot list and one branch list (the plan's: a run that is its workflow's
+ * first execution and finds none of its names there sends its restores and its finalize without looking for an
+ * earlier execution's), and after a promoted run that lifted its fence the project's coordinator looks for no fence
+ * left behind.
  */
 import { coordinatorStateQuery, coordinatorWorkflowId } from '../../../src/workflows/contract/definitions';
 import { appendLog, currentTestLog } from '../../support/test-logs';
@@ -14,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => s?.stop());
 
-test('a promotion reads no endpoint list, one snapshot list, and leaves its coordinator nothing to lift', async () => {
+test('a promotion reads no endpoint list, one snapshot and one branch list, and leaves its coordinator nothing to lift', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
     const p = await projectWithChange(s);
@@ -39,6 +41,13 @@ test('a promotion reads no endpoint list, one snapshot list, and leaves its coor
     appendLog(currentTestLog(), `${log.length} calls: ${JSON.stringify(byRoute, null, 1)}\n`);
     expect(count('GET /projects/{project_id}/branches/{branch_id}/endpoints')).toBe(0);
     expect(count('GET /projects/{project_id}/snapshots')).toBe(1);
+    expect(count('GET /projects/{project_id}/branches')).toBe(1);
+    expect(count('GET /projects/{project_id}/branches/{branch_id}')).toBe(0);
+    // Everything but the polls, whose number depends on how long each operation runs: the plan's 4 reads, 12
+    // mutations (2 of them answered without an operation) and 4 connection strings.
+    const polls =
+      count('GET /projects/{project_id}/operations/{operation_id}') + count('GET /projects/{project_id}/operations');
+    expect(log.length - polls).toBe(20);
 
     // The coordinator's history, every run of it: no fence lift after a run that lifted its own.
     const scheduled: string[] = [];
