@@ -5,6 +5,7 @@ import { fingerprintActivities } from './database/fingerprint';
 import { verifyActivities } from './database/verify';
 import { writeActivities } from './database/writes';
 import type { ActivityDeps } from './deps';
+import { backupActivities } from './neon/backups';
 import { branchActivities } from './neon/branches';
 import { environmentActivities } from './neon/environment';
 import { operationActivities } from './neon/operations';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps): Activities {
   return {
     ...environmentActivities(deps),
     ...branchActivities(deps),
+    ...backupActivities(deps),
     ...snapshotActivities(deps),
     ...restoreActivities(deps),
     ...operationActivities(deps),

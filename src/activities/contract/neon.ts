@@ -119,6 +119,26 @@ export type SetBranchExpiryInput = { projectId: string; branchId: string; expire
 /** `changed` is false when the branch already had the requested values and no request was sent. */
 export type UpdateBranchResult = MutationResult & { branch: BranchInfo; changed: boolean };
 
+/**
+ * A branch a swap replaced (the backup), once its run no longer needs it. Neon refuses an expiry on the project's
+ * default branch, and whether a finalize passes the flag on is not documented: where the backup still has it, the flag
+ * goes to `servingBranchId`, the branch that took the backup's place, before the expiry is set.
+ */
+export type RetireBackupInput = {
+  projectId: string;
+  branchId: string;
+  servingBranchId: string;
+  /** Expires this long after the request is sent; null keeps the backup without expiry (only the flag moves). */
+  retentionMs: number | null;
+};
+
+export type RetireBackupResult = MutationResult & {
+  /** The expiry Neon accepted; null when kept without one or when the backup is gone. */
+  expiresAt: IsoTimestamp | null;
+  /** The default flag was found on the backup and moved to the serving branch. */
+  movedDefault: boolean;
+};
+
 export type DeleteBranchInput = { projectId: string; branchId: string };
 
 /** `deleted` is false when it was already gone (a 404 counts as done). */
@@ -263,6 +283,7 @@ export type NeonActivities = {
   renameBranch: (input: RenameBranchInput) => Promise<UpdateBranchResult>;
   protectBranch: (input: ProtectBranchInput) => Promise<UpdateBranchResult>;
   setBranchExpiry: (input: SetBranchExpiryInput) => Promise<UpdateBranchResult>;
+  retireBackup: (input: RetireBackupInput) => Promise<RetireBackupResult>;
   deleteBranch: (input: DeleteBranchInput) => Promise<DeleteResult>;
   createEndpoint: (input: CreateEndpointInput) => Promise<CreateEndpointResult>;
   deleteEndpoint: (input: DeleteEndpointInput) => Promise<DeleteResult>;

@@ -153,7 +153,7 @@ export async function refreshDev(raw: RefreshInput): Promise<RefreshResult> {
       await saga.compensate();
       return {
         forkPoint: await adoptForkPoint(projectId, snap.id, id, plan.forkPoint),
-        expiresAt: await retireBackup(projectId, swap.replacedBranchId, options.backupRetention),
+        expiresAt: await retireBackup(projectId, swap.replacedBranchId, swap.restoredBranchId, options.backupRetention),
       };
     });
     run.finish('refreshed');

@@ -12,7 +12,7 @@ import { Run } from '../runtime/run';
 import { isCancellation, shielded } from '../runtime/saga';
 import { limitRefusal, refuse } from '../contract/failures';
 import { judged, orConnect, requireReadOnlyChecks, verify } from '../steps/checks';
-import { liftFenceOf, retireBackup } from '../steps/cleanup';
+import { keepBackup, liftFenceOf, retireBackup } from '../steps/cleanup';
 import { readWriteEndpoint, requireBranch, resolveEnvironment } from '../steps/environment';
 import { restoreOnto } from '../steps/restore';
 import { forgetForkPoint } from '../steps/fork-point';
@@ -99,13 +99,14 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
     );
     if (!check.ok) {
       // There is no safer state to go back to than the one asked for: keep the replaced prod and say where it is.
+      await run.step('keep_backup', () => keepBackup(projectId, swap.replacedBranchId, swap.restoredBranchId));
       throw refuse(
         `prod failed check "${check.failedCheck}" after the rollback; the replaced prod is kept as ${resourceName('old', id)} (${swap.replacedBranchId})`,
         'VerificationFailed',
       );
     }
     const { expiresAt, forgotten } = await run.step('clean_up', async () => ({
-      expiresAt: await retireBackup(projectId, swap.replacedBranchId, options.backupRetention),
+      expiresAt: await retireBackup(projectId, swap.replacedBranchId, swap.restoredBranchId, options.backupRetention),
       forgotten: await forgetForkPoint(projectId, plan.snapshots),
     }));
     run.finish('rolled_back');

@@ -14,7 +14,7 @@ import type { Run } from '../runtime/run';
 import type { PromoteOutcome, PromoteResult } from './promote';
 import { Saga, isCancellation, shielded } from '../runtime/saga';
 import { judged, orConnect, verify } from '../steps/checks';
-import { retireBackup } from '../steps/cleanup';
+import { keepBackup, retireBackup } from '../steps/cleanup';
 import { restoreBack } from '../steps/restore';
 import { retainRollbackSnapshot } from '../steps/retention';
 import { describeAnchorWrites, leftOnBackup, settleAnchorWrites, type AnchorWrites } from './anchor-writes';
@@ -165,7 +165,13 @@ export async function promoteByMigrations(
         shielded(async () => {
           await saga.compensate();
           if (leftOnBackup(report).length === 0)
-            backup.expiresAt = await retireBackup(projectId, back.replacedBranchId, options.retention.backupBranch);
+            backup.expiresAt = await retireBackup(
+              projectId,
+              back.replacedBranchId,
+              back.restoredBranchId,
+              options.retention.backupBranch,
+            );
+          else await keepBackup(projectId, back.replacedBranchId, back.restoredBranchId);
         }),
       );
     }

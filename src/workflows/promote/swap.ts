@@ -92,7 +92,12 @@ export async function swapAndVerify(promotion: Promotion, candidate: Candidate):
       await saga.compensate(); // the rollback snapshot stays for later rollbacks
       // Prod is the candidate now, and dev went on from the same snapshot: what the two share from here on.
       result.forkPoint = await adoptForkPoint(projectId, promotion.candidateSnapshotId!, id, plan.forkPoint);
-      const expiresAt = await retireBackup(projectId, swap.replacedBranchId, options.retention.backupBranch);
+      const expiresAt = await retireBackup(
+        projectId,
+        swap.replacedBranchId,
+        swap.restoredBranchId,
+        options.retention.backupBranch,
+      );
       result.backupBranch = { id: swap.replacedBranchId, name: resourceName('old', id), expiresAt };
     }),
   );

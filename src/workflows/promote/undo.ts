@@ -48,8 +48,9 @@ export async function undoSwap(
         message: `prod does not answer after the rollback: ${check.checks.find((checkResult) => !checkResult.ok)?.detail ?? ''}`,
       });
     }
-    await retireBackup(database.projectId, back.replacedBranchId, options.retention.backupBranch);
-    const expiresAt = await retireBackup(database.projectId, swap.replacedBranchId, options.retention.backupBranch);
+    const retention = options.retention.backupBranch;
+    await retireBackup(database.projectId, back.replacedBranchId, back.restoredBranchId, retention);
+    const expiresAt = await retireBackup(database.projectId, swap.replacedBranchId, back.restoredBranchId, retention);
     result.backupBranch = { id: swap.replacedBranchId, name: resourceName('old', id), expiresAt };
   });
 }

@@ -72,6 +72,7 @@ export const neonMutations = proxyActivities<
     | 'createBranch'
     | 'updateBranch'
     | 'protectBranch'
+    | 'retireBackup'
     | 'createEndpoint'
     | 'deleteEndpoint'
   >

@@ -5,7 +5,6 @@
  */
 import { log } from '@temporalio/workflow';
 import type { DatabaseRef } from '../contract/database-ref';
-import { isoAfter } from '../contract/names';
 import { cleanup, compensations, neonMutations } from '../runtime/activity-options';
 
 export async function deleteSnapshot(projectId: string, snapshotId: string): Promise<void> {
@@ -21,17 +20,35 @@ export async function deleteEndpoint(projectId: string, endpointId: string): Pro
 }
 
 /**
- * Gives a replaced branch an expiry so Neon deletes it after `retentionMs`. Neon refuses an expiry on a branch with
- * children (previews of an old dev): that backup is left to the janitor, and the run says so in its log.
+ * Gives a replaced branch (the backup) an expiry so Neon deletes it `retentionMs` after the request. Where the finalize
+ * left the project's default flag on it (Neon does not say whether the flag moves), the flag first goes to
+ * `servingBranchId`, the branch that took its place: Neon refuses an expiry on, and a delete of, the default branch.
+ * Neon refuses an expiry on a branch with children too (previews of an old dev): that backup is left to the janitor,
+ * and the run says so in its log.
  */
-export async function retireBackup(projectId: string, branchId: string, retentionMs: number): Promise<string | null> {
-  const expiresAt = isoAfter(Date.now(), retentionMs);
+export async function retireBackup(
+  projectId: string,
+  branchId: string,
+  servingBranchId: string,
+  retentionMs: number,
+): Promise<string | null> {
   try {
-    await neonMutations.updateBranch({ projectId, branchId, protected: false, expiresAt });
-    return expiresAt;
+    return (await neonMutations.retireBackup({ projectId, branchId, servingBranchId, retentionMs })).expiresAt;
   } catch (err) {
     log.warn('backup branch kept without expiry (the janitor will delete it)', { branchId, error: String(err) });
     return null;
+  }
+}
+
+/**
+ * A backup kept on purpose, without expiry: it does not keep the project's default flag either, which goes to the
+ * branch serving in its place (one read of the backup; a second call only where the flag stayed on it).
+ */
+export async function keepBackup(projectId: string, branchId: string, servingBranchId: string): Promise<void> {
+  try {
+    await neonMutations.retireBackup({ projectId, branchId, servingBranchId, retentionMs: null });
+  } catch (err) {
+    log.warn('the default flag stays on the kept backup branch', { branchId, error: String(err) });
   }
 }
 

@@ -41,6 +41,10 @@ test('a promotion reads no endpoint list, one snapshot and one branch list, and 
     appendLog(currentTestLog(), `${log.length} calls: ${JSON.stringify(byRoute, null, 1)}\n`);
     expect(count('GET /projects/{project_id}/branches/{branch_id}/endpoints')).toBe(0);
     expect(count('GET /projects/{project_id}/snapshots')).toBe(1);
+    // Where a finalize passes the default flag on (the default rule), the backup's expiry is all the retirement
+    // sends: no read of the backup, no set-as-default.
+    expect(count('POST /projects/{project_id}/branches/{branch_id}/set_as_default')).toBe(0);
+    expect(count('PATCH /projects/{project_id}/branches/{branch_id}')).toBe(1);
     expect(count('GET /projects/{project_id}/branches')).toBe(1);
     expect(count('GET /projects/{project_id}/branches/{branch_id}')).toBe(0);
     // Everything but the polls, whose number depends on how long each operation runs: the plan's 4 reads, 12
