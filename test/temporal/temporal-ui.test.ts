@@ -89,6 +89,19 @@ browserTest(
       'verifyBranch • verify_prod',
     ])
       await page.getByText(event, { exact: true }).first().waitFor({ timeout: 30_000 });
+    // The local activities (the plan's Neon reads, the fence) carry their step too, in their marker's user metadata:
+    // the event history shows it as the Summary of their rows. The timeline cannot: for a local activity the UI draws
+    // the activity type it decodes from the marker, in place of the summary (timeline-graph-row.svelte).
+    await page.goto(`${page.url().split('?')[0]}?per-page=500`);
+    const localActivity = page.getByRole('row').filter({ hasText: 'Local Activity' });
+    await localActivity.filter({ hasText: 'fenceWrites' }).first().waitFor({ timeout: 30_000 });
+    const localSteps = (await localActivity.allInnerTexts()).map((row) => {
+      const [, type, step] = /Activity Type\s+(\w+)(?:\s+Summary\s+(\w+))?/.exec(row) ?? [];
+      return `${type} • ${step ?? '(no step)'}`;
+    });
+    expect(localSteps).toEqual(
+      expect.arrayContaining(['resolveEnvironment • plan', 'compareSchema • plan', 'fenceWrites • fence']),
+    );
     const promoted = await userMetadata(page, 'Outcome: promoted');
     expect(promoted).toContain(`promotion of project ${project.projectId}: dev → prod`);
     expect(promoted).toContain(`Project: ${project.projectId}`);
