@@ -91,11 +91,12 @@ async function sendOnce<T extends z.ZodType>(
   call: NeonCallInfo,
 ): Promise<{ status: number; data: z.output<T> }> {
   const { requestId } = call;
-  await config.rateBudget.acquire(`${req.method} ${req.route}`, options.signal);
-
   const url = new URL(config.baseUrl.replace(/\/+$/, '') + fillRoute(req.route, req.params));
   for (const [key, value] of Object.entries(req.query ?? {}))
     if (value !== undefined) url.searchParams.set(key, String(value));
+
+  // Counted until its answer is in, not only at its grant: Neon counts it when it arrives, which may be seconds later.
+  const answered = await config.rateBudget.acquireUntilAnswered(`${req.method} ${req.route}`, options.signal);
 
   let response: Dispatcher.ResponseData;
   let text: string;
@@ -119,6 +120,8 @@ async function sendOnce<T extends z.ZodType>(
     // A cancelled activity must see its own cancellation, not a network error that Temporal would retry.
     if (options.signal?.aborted) throw options.signal.reason;
     throw transportError(err, call, config.apiKey);
+  } finally {
+    answered();
   }
 
   const status = response.statusCode;

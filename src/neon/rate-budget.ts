@@ -6,11 +6,14 @@
  * of grant times instead: at most `perMinute` grants in any 60 s and `perSecondPerRoute` per route in any 1 s.
  *
  * Neon counts a request when it arrives, not when this process granted it, and the time between the two varies (the
- * dispatcher's queue, the event loop, the network). Grants exactly at the limit therefore sometimes put one request too
- * many into a second at the server (the bench saw 41 of 40). So each window is enforced `marginMs` longer than Neon's:
- * requests granted within any window + margin number at most the limit, hence as long as grant-to-arrival delays differ
- * by less than `marginMs`, no window of Neon's length sees more than the limit arrive. With the defaults that is 40 per
- * 1.1 s per route (about 36/s) and 700 per 60.1 s.
+ * dispatcher's queue, the event loop, the network; on a loaded machine by seconds). Counted at its grant, a request
+ * whose arrival was delayed lands in a later window of Neon's than the one the budget counted it in, so windows
+ * bunch at the server (the bench saw 41 of 40 a second, and 724 a minute under load). A request sent through
+ * `acquireUntilAnswered` is therefore counted in every window from its grant until its answer (or failure), and from
+ * then on at its answer's time, which is never before it arrived: when a request is granted, every request that
+ * arrives within a window of it at Neon is counted, whatever the delays. Each window is still enforced `marginMs`
+ * longer than Neon's, for what clock granularity and Neon's own counting leave (40 per 1.1 s per route and 700 per
+ * 60.1 s with the defaults).
  *
  * The limits can change while requests wait (`setLimits`): a worker pointed at an account that other workers share
  * enforces the share of the account's budget it currently holds (src/worker/rate-lease.ts), and 0 makes every caller
@@ -47,35 +50,48 @@ export type RateUsage = {
 /** How long a caller waits at most before looking again while its limit is 0 (a new limit wakes it sooner). */
 const IDLE_LOOK_MS = 1000;
 
-/** Timestamps of recent grants, oldest first; pruned on every look. */
+/**
+ * Requests counted at a time (their answer's, or their grant's when nothing is sent), oldest first and pruned on every
+ * look, and requests granted but not answered yet, which every window counts.
+ */
 class SlidingWindow {
   private readonly times: number[] = [];
+  private pending = 0;
   constructor(
     public limit: number,
     readonly windowMs: number,
   ) {}
 
-  /** Milliseconds until one more grant fits (0 = now; Infinity while the limit is 0). */
+  /**
+   * Milliseconds until one more grant fits (0 = now; Infinity while the limit is 0). Where unanswered requests fill
+   * the window, a window from now at least: each counts from its answer, which is not in yet.
+   */
   waitMs(now: number): number {
     const count = this.count(now);
     if (count < this.limit) return 0;
     if (this.limit <= 0) return Infinity;
-    const oldest = this.times[count - this.limit] ?? now;
-    return Math.max(1, oldest + this.windowMs - now);
+    const oldest = this.times[count - this.limit];
+    return oldest === undefined ? this.windowMs : Math.max(1, oldest + this.windowMs - now);
   }
 
-  /** Grants within the window ending now. */
+  /** Requests within the window ending now, the unanswered ones included. */
   count(now: number): number {
     while (this.times.length > 0 && (this.times[0] ?? 0) <= now - this.windowMs) this.times.shift();
-    return this.times.length;
+    return this.times.length + this.pending;
   }
 
-  record(now: number): void {
+  /** A grant, counted in every window until `answered` (which counts it at that time). */
+  open(): void {
+    this.pending++;
+  }
+
+  answered(now: number): void {
+    this.pending--;
     this.times.push(now);
   }
 
   get idle(): boolean {
-    return this.times.length === 0;
+    return this.times.length === 0 && this.pending === 0;
   }
 }
 
@@ -128,7 +144,10 @@ export class RateBudget {
     for (const waiter of this.waiters) waiter.abort();
   }
 
-  /** Grants of the last window (minute plus margin; on the busiest route, second plus margin), callers waiting now. */
+  /**
+   * Requests of the last window (minute plus margin; on the busiest route, second plus margin), the unanswered ones
+   * included, and callers waiting now.
+   */
   usage(): RateUsage {
     const now = this.clock.now();
     let busiest = 0;
@@ -136,11 +155,21 @@ export class RateBudget {
     return { perMinute: this.overall.count(now), perSecondPerRoute: busiest, waiting: this.waiters.size };
   }
 
+  /** Resolves once a request on `route` fits in the budget, counted at that time (see acquireUntilAnswered). */
+  async acquire(route: string, signal?: AbortSignal): Promise<void> {
+    await this.take(route, signal, false);
+  }
+
   /**
-   * Resolves once a request on `route` fits in the budget and records it. Rejects with the signal's reason when the
+   * Resolves once a request on `route` fits in the budget, with the function to call when its answer (or its failure)
+   * is in: until then it counts in every window, from then on at that time. Rejects with the signal's reason when the
    * signal aborts first (an activity being cancelled must not wait for a token).
    */
-  async acquire(route: string, signal?: AbortSignal): Promise<void> {
+  acquireUntilAnswered(route: string, signal?: AbortSignal): Promise<() => void> {
+    return this.take(route, signal, true);
+  }
+
+  private async take(route: string, signal: AbortSignal | undefined, untilAnswered: boolean): Promise<() => void> {
     for (;;) {
       signal?.throwIfAborted();
       const now = this.clock.now();
@@ -148,10 +177,19 @@ export class RateBudget {
       const wait = Math.max(this.overall.waitMs(now), routeWindow.waitMs(now));
       if (wait === 0) {
         // Check and record happen in one synchronous turn, so concurrent callers cannot both take the last slot.
-        this.overall.record(now);
-        routeWindow.record(now);
+        this.overall.open();
+        routeWindow.open();
         this.granted++;
-        return;
+        let done = false;
+        const answered = () => {
+          if (done) return;
+          done = true;
+          const at = this.clock.now();
+          this.overall.answered(at);
+          routeWindow.answered(at);
+        };
+        if (!untilAnswered) answered();
+        return answered;
       }
       this.waited++;
       // One controller wakes the sleep: new limits abort it, and so does the caller's signal (a listener removed
