@@ -6,8 +6,10 @@
  * The janitor leaves such a backup, says why, and goes on with the rest, run after run.
  */
 import { resourceName } from '../../../src/workflows/contract/names';
-import { api, inventory } from '../../support/emulator-api';
-import { neonActivities, projectWithChange, type Stack, startStack } from '../../support/workflow-stack';
+import { checksumOf, ledgerDdl } from '../../../src/activities/database/migrations-ledger';
+import { api, inventory, uriOf } from '../../support/emulator-api';
+import { sql } from '../../support/postgres';
+import { neonActivities, projectWithChange, seedProd, type Stack, startStack } from '../../support/workflow-stack';
 
 let s: Stack;
 beforeAll(async () => {
@@ -119,6 +121,34 @@ test('the default flag stays: a rollback leaves the restored prod the default an
     const branches = (await api(s.emu, 'GET', `/projects/${p.projectId}/branches`)).branches as BranchRow[];
     const backups = branches.filter((branch) => branch.name.startsWith('np-old-')).map((branch) => branch.name);
     expect(backups).toContain(resourceName('old', run.workflowId));
+    expect(await defaultAndJanitor(p.projectId, backups)).toBe(rolled.prodBranchId.after);
+  });
+}, 180_000);
+
+test("the default flag stays: the migrations strategy's restore of its anchor leaves the restored prod the default", async () => {
+  s.emu.setDefaultOnFinalize('stays');
+  const worker = await s.worker(twoDaysOn());
+  await worker.runUntil(async () => {
+    const p = await seedProd(s.emu, 3);
+    await (await s.client.startSetup({ projectId: p.projectId })).result();
+    const devUri = await uriOf(s.emu, p, 'dev');
+    const text = 'ALTER TABLE items ADD COLUMN priority int';
+    await sql(devUri, ledgerDdl());
+    await sql(devUri, text);
+    await sql(
+      devUri,
+      `INSERT INTO neon_promote_migrations (id, checksum, sql) VALUES ('001', '${checksumOf(text)}', $q$${text}$q$)`,
+    );
+    const run = await s.client.startPromotion({
+      projectId: p.projectId,
+      strategy: 'migrations',
+      postSwapChecks: FAILING,
+    });
+    const rolled = await run.result();
+    expect(rolled.outcome).toBe('rolled_back');
+    expect(rolled.backupBranch?.id).toBe(p.branchId);
+    expect(rolled.backupBranch?.expiresAt).toEqual(expect.any(String));
+    const backups = [resourceName('old', run.workflowId)];
     expect(await defaultAndJanitor(p.projectId, backups)).toBe(rolled.prodBranchId.after);
   });
 }, 180_000);
