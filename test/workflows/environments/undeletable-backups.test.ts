@@ -3,7 +3,8 @@
  * the prod the project was created with: its root branch, where a finalize leaves the root on it; and where a finalize
  * leaves the `default` flag on the branch it replaced, that backup is the default branch too. Neon says neither
  * whether the root nor whether the flag moves: the emulator does either, and the product must be right under each.
- * The janitor leaves such a backup, says why, and goes on with the rest, run after run.
+ * A root backup the janitor leaves, says why, and goes on with the rest, run after run; the default flag the run
+ * moves to the new prod when it retires the backup, which then goes like any other.
  */
 import { resourceName } from '../../../src/workflows/contract/names';
 import { checksumOf, ledgerDdl } from '../../../src/activities/database/migrations-ledger';
