@@ -55,6 +55,8 @@ export type VerifyBranchInput = BranchDatabase & {
   statementTimeoutMs?: number;
   /** Fail the activity with a non-retryable VerificationFailed instead of returning `ok: false`. */
   throwOnFailure?: boolean;
+  /** Once every check passed, also the fingerprint of the branch's public schema (`fingerprintBranch`). */
+  fingerprint?: boolean;
 };
 
 export type CheckResult = { name: string; kind: VerificationCheck['kind']; ok: boolean; detail: string };
@@ -65,6 +67,11 @@ export type VerifyBranchResult = {
   /** Name of the first failed check, or null. */
   failedCheck: string | null;
   durationMs: number;
+  /**
+   * Asked for (`fingerprint`) and every check passed: the fingerprint, or null when it could not be read (a missing
+   * fingerprint only makes later checks stricter, so it does not fail the verification).
+   */
+  fingerprint?: FingerprintBranchResult | null;
 };
 
 // ---- read-only checks before a run mutates -----------------------------------------------------------------------

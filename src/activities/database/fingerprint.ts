@@ -5,7 +5,13 @@ import { pgConnector, branchConnectionUri } from './connect';
 import type { ActivityDeps, DbSession } from '../deps';
 import { activity, failure } from '../failures';
 import { neonId } from '../inputs';
-import type { FingerprintBranchResult, TableFingerprint, VerificationActivities } from '../contract';
+import type { CallOptions } from '../../neon';
+import type {
+  FingerprintBranchInput,
+  FingerprintBranchResult,
+  TableFingerprint,
+  VerificationActivities,
+} from '../contract';
 
 const IDENT = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'a plain schema name');
 
@@ -38,26 +44,33 @@ export function fingerprintActivities({ neon, db = pgConnector }: ActivityDeps) 
         schemas: z.array(IDENT).min(1).max(20).default(['public']),
         statementTimeoutMs: z.number().int().min(100).max(600_000).optional(),
       }),
-      async (input, call): Promise<FingerprintBranchResult> => {
-        const timeoutMs = input.statementTimeoutMs ?? 60_000;
-        const uri = await branchConnectionUri(neon, input, call);
-        const secrets = connectionSecrets(uri);
-        let session: DbSession | undefined;
-        try {
-          session = await db(uri, { statementTimeoutMs: timeoutMs });
-          const tables = await read(session, input.schemas, timeoutMs);
-          return { branchId: input.branchId, schemas: input.schemas, tables, hash: overall(tables) };
-        } catch (err) {
-          throw failure(
-            'DatabaseUnreachable',
-            `cannot fingerprint branch ${input.branchId}: ${redact(err instanceof Error ? err.message : String(err), secrets)}`,
-          );
-        } finally {
-          await session?.close().catch(() => undefined);
-        }
-      },
+      (input, call): Promise<FingerprintBranchResult> => fingerprintOf({ neon, db }, input, call),
     ),
   } satisfies Partial<VerificationActivities>;
+}
+
+/** The fingerprint itself, also taken by verifyBranch for a branch whose checks passed (one activity for both). */
+export async function fingerprintOf(
+  { neon, db = pgConnector }: Pick<ActivityDeps, 'neon' | 'db'>,
+  input: Omit<FingerprintBranchInput, 'schemas'> & { schemas: string[] },
+  call: CallOptions,
+): Promise<FingerprintBranchResult> {
+  const timeoutMs = input.statementTimeoutMs ?? 60_000;
+  const uri = await branchConnectionUri(neon, input, call);
+  const secrets = connectionSecrets(uri);
+  let session: DbSession | undefined;
+  try {
+    session = await db(uri, { statementTimeoutMs: timeoutMs });
+    const tables = await read(session, input.schemas, timeoutMs);
+    return { branchId: input.branchId, schemas: input.schemas, tables, hash: overall(tables) };
+  } catch (err) {
+    throw failure(
+      'DatabaseUnreachable',
+      `cannot fingerprint branch ${input.branchId}: ${redact(err instanceof Error ? err.message : String(err), secrets)}`,
+    );
+  } finally {
+    await session?.close().catch(() => undefined);
+  }
 }
 
 async function read(session: DbSession, schemas: string[], timeoutMs: number): Promise<TableFingerprint[]> {

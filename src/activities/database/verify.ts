@@ -5,7 +5,8 @@ import { openCheckSession } from './check-role';
 import { verificationCheck, judgeSql } from './checks';
 import { pgConnector, undiciGet } from './connect';
 import type { ActivityDeps, DbSession } from '../deps';
-import { activity, failure } from '../failures';
+import { activity, currentContext, failure } from '../failures';
+import { fingerprintOf } from './fingerprint';
 import { neonId } from '../inputs';
 import type {
   CheckResult,
@@ -25,6 +26,7 @@ const verifyInput = z.object({
   checks: z.array(verificationCheck).min(1).max(MAX_CHECKS_PER_VERIFICATION),
   statementTimeoutMs: z.number().int().min(100).max(300_000).optional(),
   throwOnFailure: z.boolean().optional(),
+  fingerprint: z.boolean().optional(),
 });
 
 /** SQLSTATE classes of a dropped or refused connection (a restore drops them for up to a second): worth a retry. */
@@ -84,7 +86,15 @@ export function verifyActivities({ neon, db = pgConnector, httpGet = undiciGet }
           verification: result,
         });
       }
-      return result;
+      if (!input.fingerprint || failed) return result;
+      const { projectId, branchId, endpointId, databaseName, roleName } = input;
+      const target = { projectId, branchId, endpointId, databaseName, roleName, schemas: ['public'] };
+      const fingerprint = await fingerprintOf({ neon, db }, target, call).catch((err: unknown) => {
+        if (call.signal?.aborted) throw err;
+        currentContext()?.log.warn('no data fingerprint recorded', { branchId, error: String(err) });
+        return null;
+      });
+      return { ...result, fingerprint };
     }),
   } satisfies Partial<VerificationActivities>;
 }

@@ -2,7 +2,6 @@
  * The first half of a snapshot promotion: dev's snapshot, the approval, and the candidate restored next to prod and
  * checked. Nothing here touches prod; each step's undo is registered on the saga once the step succeeded.
  */
-import { fingerprintOrNull } from '../steps/fingerprints';
 import type { ApprovalGate } from './approval';
 import type { PromoteResult } from './promote';
 import { abort, snapshotStep, type Promotion } from './promotion';
@@ -63,8 +62,15 @@ export async function prepareCandidate(promotion: Promotion, gate: ApprovalGate)
     return endpoint.id;
   });
   const pre = await run.step('verify_candidate', async (step) => {
-    const checked = await verify(promotion.database, candidate.id, endpointId, orConnect(options.checks));
-    if (checked.ok) result.candidateFingerprint = await fingerprintOrNull(promotion.database, candidate.id, endpointId);
+    // The checks and, once they pass, the fingerprint of the data the candidate carries: one activity, one round trip.
+    const { fingerprint, ...checked } = await verify(
+      promotion.database,
+      candidate.id,
+      endpointId,
+      orConnect(options.checks),
+      { fingerprint: true },
+    );
+    if (checked.ok) result.candidateFingerprint = fingerprint ?? null;
     return judged(step, checked);
   });
   result.verification.candidate = pre;

@@ -16,6 +16,7 @@ export async function verify(
   branchId: string,
   endpointId: string | undefined,
   checks: VerificationCheck[],
+  { fingerprint = false } = {},
 ): Promise<VerifyBranchResult> {
   return branchChecks.verifyBranch({
     projectId: database.projectId,
@@ -24,6 +25,7 @@ export async function verify(
     databaseName: database.databaseName,
     roleName: database.roleName,
     checks,
+    ...(fingerprint ? { fingerprint } : {}),
   });
 }
 

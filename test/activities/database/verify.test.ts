@@ -46,6 +46,26 @@ async function countRows(): Promise<number> {
 }
 
 describe('verifyBranch against the emulator (real Postgres behind it)', () => {
+  it('with fingerprint, adds the branch data fingerprint once every check passed, and none after a failed one', async () => {
+    const passing = await h.run(
+      h.activities.verifyBranch,
+      input([{ kind: 'sql', sql: 'SELECT count(*) FROM items', expect: { value: 3 } }], { fingerprint: true }),
+    );
+    const { projectId, branchId, databaseName, roleName } = seeded;
+    const alone = await h.run(h.activities.fingerprintBranch, { projectId, branchId, databaseName, roleName });
+    expect(passing.ok).toBe(true);
+    expect(passing.fingerprint).toEqual(alone);
+    const failing = await h.run(
+      h.activities.verifyBranch,
+      input([{ kind: 'sql', sql: 'SELECT count(*) FROM items', expect: { value: 4 } }], { fingerprint: true }),
+    );
+    expect(failing.ok).toBe(false);
+    expect(failing.fingerprint).toBeUndefined();
+    expect(
+      (await h.run(h.activities.verifyBranch, input([{ kind: 'tablesExist', tables: ['items'] }]))).fingerprint,
+    ).toBeUndefined();
+  });
+
   it('passes SQL value, row count, comparison, table and health checks', async () => {
     const res = await h.run(
       h.activities.verifyBranch,
