@@ -170,6 +170,8 @@ export type WriteComparison = {
 export type FenceWritesInput = WriteTarget & {
   /** How long to wait for each ended session to exit (default 5000 ms). */
   terminateTimeoutMs?: number;
+  /** Also read the write position once the fence is up, in the same session (`recordWritePosition`'s). */
+  position?: boolean;
 };
 
 export type FenceWritesResult = {
@@ -184,6 +186,8 @@ export type FenceWritesResult = {
   sessionsEnded: number;
   /** Sessions the role may not end (other roles, superusers): they keep writing if they could before. */
   remainingSessions: { role: string; count: number }[];
+  /** Asked for (`position`): the write position read after `fencedAt`, the exact baseline of the write check. */
+  position?: WritePosition;
 };
 
 /** Lifts only a fence of ours: default_transaction_read_only as fenceWrites spells it (see fence.ts). */

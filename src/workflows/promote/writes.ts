@@ -97,7 +97,7 @@ export class WriteGuard {
       }
       saga.add('lift_fence', () => this.lift());
       // Shielded: a cancellation must not let the lift run while a fence is still being raised.
-      const fence = await shielded(() => writeGuardSteps.fenceWrites(this.target));
+      const fence = await shielded(() => writeGuardSteps.fenceWrites({ ...this.target, position: true }));
       this.fencedAt = fence.fencedAt;
       this.armBound();
       Object.assign(this.report.fence, {
@@ -109,7 +109,7 @@ export class WriteGuard {
       step.detail =
         (left?.wasFenced ? 'lifted the fence an earlier run left on prod; ' : '') +
         `prod read-only; ${fence.sessionsEnded} session(s) ended${stuck ? `; could not end ${stuck}` : ''}`;
-      return writeGuardSteps.recordWritePosition(this.target);
+      return fence.position ?? writeGuardSteps.recordWritePosition(this.target);
     });
   }
 

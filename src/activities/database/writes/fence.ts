@@ -4,7 +4,7 @@ import { systemClock, type ActivityDeps, type Clock } from '../../deps';
 import { nullOn404 } from '../../neon/environment';
 import { activity, failure } from '../../failures';
 import { neonId, resourceName } from '../../inputs';
-import { DATABASE_READ_ONLY, writeTarget } from './detect';
+import { DATABASE_READ_ONLY, readPosition, writeTarget } from './detect';
 import { sqlState, withBranch, type BranchSession } from './session';
 import type { FenceWritesResult, LiftFenceResult, WriteActivities } from '../../contract';
 
@@ -98,7 +98,10 @@ export function fenceActivities(deps: ActivityDeps) {
   const { neon, clock = systemClock } = deps;
   return {
     fenceWrites: activity(
-      writeTarget.extend({ terminateTimeoutMs: z.number().int().min(100).max(60_000).optional() }),
+      writeTarget.extend({
+        terminateTimeoutMs: z.number().int().min(100).max(60_000).optional(),
+        position: z.boolean().optional(),
+      }),
       async (input, call): Promise<FenceWritesResult> =>
         withBranch(
           deps,
@@ -115,12 +118,16 @@ export function fenceActivities(deps: ActivityDeps) {
             const timeoutMs = input.terminateTimeoutMs ?? 5_000;
             const { ended, remaining } = await endSessions(session, fenced!.at, timeoutMs, clock);
             const [done] = await session.query<{ at: Date }>('SELECT clock_timestamp() AS at');
+            // The baseline in the same session, one connection and one local activity less while prod is fenced.
+            // Each statement is its own transaction, so the statistics read are as fresh as a new session's.
+            const position = input.position ? await readPosition(session) : undefined;
             return {
               branchId: input.branchId,
               fencedAt: done!.at.toISOString(),
               alreadyFenced: before!.ro,
               sessionsEnded: ended,
               remainingSessions: remaining,
+              ...(position ? { position } : {}),
             };
           },
           { sqlFailure: 'FenceFailed' },

@@ -102,7 +102,7 @@ describe('write fence', () => {
     const writer = startWriter({ connectionString: uri, firstId: 1000 });
     try {
       await writer.waitForCommits(20);
-      const fence = await h.run(h.activities.fenceWrites, target());
+      const fence = await h.run(h.activities.fenceWrites, { ...target(), position: true });
       secretsSeen.push(JSON.stringify(fence));
       expect(fence).toMatchObject({ alreadyFenced: false, remainingSessions: [] });
       expect(fence.sessionsEnded).toBeGreaterThanOrEqual(2); // the idle session and the writer's
@@ -112,6 +112,9 @@ describe('write fence', () => {
       await writer.waitForError('25006');
       const fenced = await record();
       expect(fenced).toMatchObject({ databaseReadOnly: true });
+      // The position the fence read in its own session is the exact baseline: every ended session's writes counted.
+      expect(fence.position).toMatchObject({ databaseReadOnly: true, tables: fenced.tables });
+      expect(compareWritePositions(fence.position!, fenced)).toMatchObject({ writesDetected: false, rowsChanged: 0 });
       const committedWhileFenced = writer.committed().length;
       await writer.waitForError('25006'); // more attempts, all refused
       const held = await record({ since: fenced });
