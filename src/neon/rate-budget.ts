@@ -39,9 +39,9 @@ export type RateLimits = { perMinute: number; perSecondPerRoute: number };
 
 /** What a budget has let through lately and how many callers wait: a shared budget's measure of demand. */
 export type RateUsage = {
-  /** Grants within the last minute plus margin, all routes. */
+  /** Requests within the last minute plus margin (the unanswered ones included), all routes. */
   perMinute: number;
-  /** Grants within the last second plus margin on the busiest route. */
+  /** Requests within the last second plus margin on the busiest route (the unanswered ones included). */
   perSecondPerRoute: number;
   /** Callers waiting for a grant now. */
   waiting: number;

@@ -4,14 +4,16 @@
  * hands it to its successor.
  *
  * Why the sum never exceeds the budget. A worker's local budget (src/neon/rate-budget.ts) grants a request only while
- * its grants in the last window number fewer than the limit it enforces at that moment. So in any window of Neon's,
- * a worker's requests number at most the largest limit it enforced during it, or, for the part of the window before
- * its last report, at most what it reported having let through in the window before that report (`used`). The book
- * therefore charges each worker the most of: its last `used` (until a window after the report), the share of every
- * lease it may still be enforcing (until a window after that lease could lapse) and the fallback of each (until a
- * window after the fallback could end). This charge only falls with time, and a lease is sized so that the charges
- * of all workers together stay within the budget. A lease is never enforced after the time the book takes it to lapse:
- * the worker counts its `leaseMs` from before it sent the request, the book from when it handles it.
+ * its requests in the last window (each counted until its answer, then at it) number fewer than the limit it
+ * enforces at that moment. So in any window of Neon's, a worker's requests number at most the largest limit it
+ * enforced during it (as long as a request reaches Neon within the book's margin of the lease it was granted under),
+ * or, for the part of the window before its last report, at most what it reported having let through in the window
+ * before that report (`used`). The book therefore charges each worker the most of: its last `used` (until a window
+ * after the report), the share of every lease it may still be enforcing (until a window after that lease could lapse)
+ * and the fallback of each (until a window after the fallback could end). This charge only falls with time, and a
+ * lease is sized so that the charges of all workers together stay within the budget. A lease is never enforced after
+ * the time the book takes it to lapse: the worker counts its `leaseMs` from before it sent the request, the book from
+ * when it handles it.
  *
  * A worker reports which lease it enforces (`applied`); the others it was granted are then either older (what they
  * let through is in `used`) or never reached it (its renewals are sequential, it drops a late answer, and the book
