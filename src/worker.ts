@@ -89,13 +89,15 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env, options: R
   const settings = temporalSettingsFromEnv(env);
   const logger = loggerFromEnv(env);
   const metrics = metricsSettingsFromEnv(env);
-  installRuntime({ logger, metrics });
   const activities = {
     ...createHealthActivities(),
     ...createActivitiesFromEnv(env, { httpGet: httpGetter({ allowPrivateNetwork: privateHttpAllowedFromEnv(env) }) }),
     ...createNotifyActivities(webhookSettingsFromEnv(env)),
   };
+  // Before the Runtime: a setting it cannot honour (a tracing package not installed) ends the process here, with
+  // nothing native started that would keep it alive.
   const tracing = await tracingFromEnv(env, 'neon-promote-worker');
+  installRuntime({ logger, metrics });
   const connection = await NativeConnection.connect(connectionOptions(settings));
   try {
     const taskQueue = env.NEON_PROMOTE_TASK_QUEUE || DEFAULT_TASK_QUEUE;

@@ -3,6 +3,9 @@
  * process that does not trace never loads it). A promotion is one trace: the client's call, the workflows, their
  * activities and each Neon request (src/neon/request-span.ts), linked through Temporal headers by
  * @temporalio/interceptors-opentelemetry.
+ *
+ * Every package of it is an optional peer dependency (TRACING_PACKAGES, the OTLP exporters): a service that does not
+ * trace does not install them, and a process asked to trace without them stops at start naming all it lacks.
  */
 import type * as resources from '@opentelemetry/resources';
 import type { Resource } from '@opentelemetry/resources';
@@ -70,6 +73,32 @@ export function tracingSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Tr
   return { exporters: [...new Set(exporters)] };
 }
 
+/**
+ * What a traced process loads besides an exporter, all optional peer dependencies (with what they bring, about 9 MB
+ * installed: most of it OpenTelemetry's semantic conventions). The API and the interceptors are all a client or
+ * worker needs when the embedding service runs the tracer provider (TRACING_INTERCEPTOR_PACKAGES).
+ */
+export const TRACING_PACKAGES = [
+  '@opentelemetry/api',
+  '@opentelemetry/context-async-hooks',
+  '@opentelemetry/resources',
+  '@opentelemetry/sdk-trace-base',
+  '@temporalio/interceptors-opentelemetry',
+] as const;
+export const TRACING_INTERCEPTOR_PACKAGES = ['@opentelemetry/api', '@temporalio/interceptors-opentelemetry'] as const;
+
+const EXPORTER_PACKAGES: Record<TraceExporterKind, string | undefined> = {
+  'otlp-proto': '@opentelemetry/exporter-trace-otlp-proto',
+  'otlp-json': '@opentelemetry/exporter-trace-otlp-http',
+  console: undefined, // sdk-trace-base's
+};
+
+const EXPORTER_NAMES: Record<TraceExporterKind, string> = {
+  'otlp-proto': 'OTLP over HTTP (protobuf)',
+  'otlp-json': 'OTLP over HTTP (JSON)',
+  console: 'the console',
+};
+
 /** A started tracer provider: createWorker's `tracing` takes it (the workflow spans go through its processor). */
 export type Tracing = {
   spanProcessor: SpanProcessor;
@@ -86,6 +115,7 @@ export type Tracing = {
  * `serviceName` unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES say otherwise.
  */
 export async function startTracing(opts: { serviceName: string; exporters: SpanExporter[] }): Promise<Tracing> {
+  requireInstalled(TRACING_PACKAGES, 'tracing', 'or OTEL_TRACES_EXPORTER=none');
   const { BasicTracerProvider, BatchSpanProcessor } = lazy<typeof sdk>('@opentelemetry/sdk-trace-base');
   const { Resource: Resources, envDetectorSync } = lazy<typeof resources>('@opentelemetry/resources');
   const { AsyncLocalStorageContextManager } = lazy<typeof contextHooks>('@opentelemetry/context-async-hooks');
@@ -112,27 +142,44 @@ export async function tracingFromEnv(
 ): Promise<Tracing | undefined> {
   const settings = tracingSettingsFromEnv(env);
   if (!settings) return undefined;
+  const exporterPackages = settings.exporters.flatMap((kind) => EXPORTER_PACKAGES[kind] ?? []);
+  const missingCore = missingOf(TRACING_PACKAGES).length > 0;
+  requireInstalled(
+    [...TRACING_PACKAGES, ...exporterPackages],
+    `tracing to ${settings.exporters.map((kind) => EXPORTER_NAMES[kind]).join(' and ')}`,
+    // The console exporter needs the SDK only: the way out when only an OTLP exporter is missing.
+    missingCore ? 'or OTEL_TRACES_EXPORTER=none' : 'or OTEL_TRACES_EXPORTER=console, or none',
+  );
   // The OTLP exporters read their endpoint, headers, timeout and compression from OTEL_EXPORTER_OTLP_* themselves.
   const exporters = await Promise.all(settings.exporters.map(exporterOf));
   return startTracing({ serviceName, exporters });
 }
 
 /**
- * The OTLP exporters are optional peer dependencies (about 13 MB installed, with the OTLP transformer and the metrics
- * and logs SDKs they bring), so a service that does not send spans over OTLP does not install them. A process asked
- * to export over OTLP without one says which package to install, at start.
+ * Throws, naming every package of `ids` that is not installed and the one command that installs them all with the
+ * versions package.json asks, unless all are there. Resolves them without loading them.
  */
-export function optionalModule<T>(id: string, wantedFor: string): T {
-  try {
-    return lazy<T>(id);
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String(err).includes(`'${id}'`);
-    if (!missing) throw err;
-    throw new Error(
-      `${wantedFor} needs ${id}, an optional dependency of neon-promote that is not installed: ` +
-        `npm install ${id}@${peerVersionOf(id)} (or OTEL_TRACES_EXPORTER=console, or none)`,
-    );
-  }
+export function requireInstalled(ids: readonly string[], wantedFor: string, otherwise: string): void {
+  const missing = missingOf(ids);
+  if (missing.length === 0) return;
+  const what =
+    missing.length === 1
+      ? 'an optional dependency of neon-promote that is'
+      : 'optional dependencies of neon-promote that are';
+  const install = missing.map((id) => `${id}@${peerVersionOf(id)}`).join(' ');
+  throw new Error(`${wantedFor} needs ${what} not installed: npm install ${install} (${otherwise})`);
+}
+
+function missingOf(ids: readonly string[]): string[] {
+  return [...new Set(ids)].filter((id) => {
+    try {
+      require.resolve(id);
+      return false;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return true;
+      throw err;
+    }
+  });
 }
 
 /** The version range package.json asks of a peer dependency (read on this error path only). */
@@ -148,15 +195,9 @@ function peerVersionOf(id: string): string {
 async function exporterOf(kind: TraceExporterKind): Promise<SpanExporter> {
   switch (kind) {
     case 'otlp-proto':
-      return new (optionalModule<typeof otlpProto>(
-        '@opentelemetry/exporter-trace-otlp-proto',
-        'OTLP over HTTP (protobuf)',
-      ).OTLPTraceExporter)();
+      return new (lazy<typeof otlpProto>('@opentelemetry/exporter-trace-otlp-proto').OTLPTraceExporter)();
     case 'otlp-json':
-      return new (optionalModule<typeof otlpJson>(
-        '@opentelemetry/exporter-trace-otlp-http',
-        'OTLP over HTTP (JSON)',
-      ).OTLPTraceExporter)();
+      return new (lazy<typeof otlpJson>('@opentelemetry/exporter-trace-otlp-http').OTLPTraceExporter)();
     case 'console':
       return new (lazy<typeof sdk>('@opentelemetry/sdk-trace-base').ConsoleSpanExporter)();
   }
@@ -179,6 +220,7 @@ function allOf(processors: SpanProcessor[]): SpanProcessor {
  * global tracer provider: startTracing's, or the embedding service's own.
  */
 export async function tracingClientInterceptors(): Promise<WorkflowClientInterceptor[]> {
+  requireInstalled(TRACING_INTERCEPTOR_PACKAGES, 'tracing client calls', 'or connect with tracing: false');
   const { OpenTelemetryWorkflowClientInterceptor } = lazy<typeof otelClient>(
     '@temporalio/interceptors-opentelemetry/lib/client',
   );

@@ -1,15 +1,33 @@
 import path from 'node:path';
 
 /**
+ * Whether @temporalio/interceptors-opentelemetry (an optional dependency) is installed where the bundler looks for it.
+ * Resolved, not loaded.
+ */
+function workflowTracingInstalled(): boolean {
+  try {
+    require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Workflow interceptors (notifications of every run's outcome; projectId on workflow log lines; run and promotion
  * metrics; OpenTelemetry spans, exported only by a worker that traces). createWorker adds them when it bundles; pass
  * them to bundleWorkflowCode's `workflowInterceptorModules` when building a bundle yourself (without them, no run
  * notifies).
+ *
+ * The tracing one is left out where @temporalio/interceptors-opentelemetry is not installed, as the bundler could not
+ * resolve what it requires; such a worker cannot trace either (it refuses to start traced). Where it is installed it is
+ * in the bundle whether or not the worker traces: it acts only in runs whose caller traced, and such a run then goes
+ * through the same interceptors on every worker it moves to, traced or not, as its replays need.
  */
 export const WORKFLOW_INTERCEPTOR_MODULES = [
   require.resolve('../workflows/notify/interceptor'),
   require.resolve('../workflows/runtime/interceptors'),
-  require.resolve('../workflows/runtime/tracing'),
+  ...(workflowTracingInstalled() ? [require.resolve('../workflows/runtime/tracing')] : []),
 ];
 
 /**

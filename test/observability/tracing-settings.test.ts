@@ -3,7 +3,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { optionalModule, tracingRequested, tracingSettingsFromEnv } from '../../src/observability/tracing';
+import {
+  requireInstalled,
+  TRACING_PACKAGES,
+  tracingRequested,
+  tracingSettingsFromEnv,
+} from '../../src/observability/tracing';
 
 const root = join(__dirname, '..', '..');
 const ENDPOINT = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
@@ -135,11 +140,22 @@ test('on, spans go to the OTLP endpoint over HTTP: protobuf by default, JSON whe
   expect(text).toContain('probe-service');
 });
 
-test('an optional exporter that is not installed is named with the command that installs it', () => {
-  expect(() => optionalModule('@opentelemetry/exporter-trace-otlp-nowhere', 'OTLP over HTTP (protobuf)')).toThrow(
-    'OTLP over HTTP (protobuf) needs @opentelemetry/exporter-trace-otlp-nowhere, an optional dependency of neon-promote ' +
-      'that is not installed: npm install @opentelemetry/exporter-trace-otlp-nowhere@latest (or OTEL_TRACES_EXPORTER=console, or none)',
+test('optional packages that are not installed are named all at once, with the command that installs them', () => {
+  expect(() =>
+    requireInstalled(
+      ['@opentelemetry/api', '@opentelemetry/nowhere', '@opentelemetry/exporter-trace-otlp-nowhere'],
+      'tracing to OTLP over HTTP (protobuf)',
+      'or OTEL_TRACES_EXPORTER=none',
+    ),
+  ).toThrow(
+    'tracing to OTLP over HTTP (protobuf) needs optional dependencies of neon-promote that are not installed: ' +
+      'npm install @opentelemetry/nowhere@latest @opentelemetry/exporter-trace-otlp-nowhere@latest (or OTEL_TRACES_EXPORTER=none)',
   );
-  // Installed (a development dependency of the checkout): loaded as it is.
-  expect(optionalModule('@opentelemetry/exporter-trace-otlp-proto', 'OTLP')).toHaveProperty('OTLPTraceExporter');
+  expect(() => requireInstalled(['@opentelemetry/nowhere'], 'tracing', 'or none')).toThrow(
+    'tracing needs an optional dependency of neon-promote that is not installed: npm install @opentelemetry/nowhere@latest (or none)',
+  );
+  // Installed (development dependencies of the checkout): nothing to say.
+  expect(() =>
+    requireInstalled([...TRACING_PACKAGES, '@opentelemetry/exporter-trace-otlp-proto'], 'tracing', 'or none'),
+  ).not.toThrow();
 });

@@ -1,9 +1,10 @@
 /**
  * The package a service installs: `npm pack` of this checkout (its prepack builds dist/), installed from the tarball
  * into an empty folder as a service would, and used from there. npm's and tsc's output go to this file's log, with
- * the installed size: at most 250 MiB of files (most of it the Temporal SDK's: its native core for five platforms).
+ * the installed size: at most 250 MB of files (most of it the Temporal SDK's: its native core for five platforms).
  * The bound is on the files' bytes, the one reading that does not depend on the file system: on disk (du, 4 KiB
- * blocks) the SDK's client and worker alone take more than 250 MiB.
+ * blocks) the SDK's client and worker alone take more than 250 MiB. The tracing packages are optional peer
+ * dependencies, so the install has none of them: what does not trace works without them, what traces says so.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
@@ -38,11 +39,23 @@ function npm(args: string[], cwd: string): string {
   return r.stdout;
 }
 
+/** The process's environment without the OTEL_* variables: a process the test runs traces only when it says so. */
+const untracedEnv = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')));
+
 /** Runs node in the installed app, as its code would run: `require` resolves from its node_modules. */
 function nodeIn(cwd: string, args: string[]): { code: number | null; stdout: string } {
-  const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', env: untracedEnv(), timeout: 60_000 });
   appendLog(log, `$ node ${args.join(' ')}\n${r.stdout}${r.stderr}`);
   return { code: r.status, stdout: r.stdout };
+}
+
+/** Runs the installed neon-promote command in the app. */
+function binIn(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
+  const bin = path.join(app, 'node_modules', '.bin', 'neon-promote');
+  const r = spawnSync(bin, args, { cwd: app, encoding: 'utf8', env: { ...untracedEnv(), ...env }, timeout: 60_000 });
+  appendLog(log, `$ neon-promote ${args.join(' ')}\n${r.stdout}${r.stderr}`);
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Bytes of the files under `root` (apparent size), and what they occupy on disk (du). */
@@ -108,19 +121,100 @@ test('a service gets runtime dependencies only: no embedded Postgres, tsx or oth
   expect(devTools.filter((name) => existsSync(path.join(app, 'node_modules', name)))).toEqual([]);
 });
 
-test('the installed files take at most 250 MiB; the OTLP exporters are optional, and tracing over OTLP says so', () => {
-  expect(installedBytes).toBeLessThanOrEqual(250 * 2 ** 20);
-  const exporters = ['@opentelemetry/exporter-trace-otlp-proto', '@opentelemetry/exporter-trace-otlp-http'];
-  expect(exporters.filter((name) => existsSync(path.join(app, 'node_modules', name)))).toEqual([]);
-  const script = `require('neon-promote/worker')
-    .tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' })
-    .then(() => console.log('traced'), (err) => console.log(err.message));`;
+/** The optional tracing packages (peer dependencies), with what only they bring. */
+const TRACING = [
+  '@opentelemetry/api',
+  '@opentelemetry/context-async-hooks',
+  '@opentelemetry/resources',
+  '@opentelemetry/sdk-trace-base',
+  '@temporalio/interceptors-opentelemetry',
+];
+const EXPORTERS = ['@opentelemetry/exporter-trace-otlp-proto', '@opentelemetry/exporter-trace-otlp-http'];
+const BROUGHT = ['@opentelemetry/core', '@opentelemetry/semantic-conventions'];
+const peerRange = (name: string): string =>
+  (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> })
+    .peerDependencies[name]!;
+/** The one line a traced start without the packages ends with: every package, one command. */
+const missingLine = (names: string[]): string =>
+  `tracing to OTLP over HTTP (protobuf) needs optional dependencies of neon-promote that are not installed: ` +
+  `npm install ${names.map((name) => `${name}@${peerRange(name)}`).join(' ')} (or OTEL_TRACES_EXPORTER=none)`;
+
+test('the installed files take at most 250 MB, without the tracing packages (optional)', () => {
+  expect(installedBytes).toBeLessThanOrEqual(250_000_000);
+  const optional = [...TRACING, ...EXPORTERS, ...BROUGHT];
+  expect(optional.filter((name) => existsSync(path.join(app, 'node_modules', name)))).toEqual([]);
+});
+
+test('a traced start without the tracing packages stops at once, naming them all in one line', () => {
+  const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
+  const line = missingLine([...TRACING, EXPORTERS[0]!]);
+  const script = `const env = ${JSON.stringify(otlp)};
+    const worker = require('neon-promote/worker');
+    const { NeonPromoteClient } = require('neon-promote/client');
+    const attempts = [
+      () => worker.tracingFromEnv(env),
+      () => NeonPromoteClient.connect({ tracing: true, temporal: { address: '127.0.0.1:1', namespace: 'default' } }),
+      () => worker.createWorker({ tracing: {}, activities: {} }),
+    ];
+    (async () => {
+      for (const attempt of attempts) await attempt().then(() => console.log('started'), (err) => console.log(err.message));
+    })();`;
   const { code, stdout } = nodeIn(app, ['-e', script]);
   expect(code).toBe(0);
-  expect(stdout.trim()).toBe(
-    'OTLP over HTTP (protobuf) needs @opentelemetry/exporter-trace-otlp-proto, an optional dependency of neon-promote ' +
-      'that is not installed: npm install @opentelemetry/exporter-trace-otlp-proto@^0.57.2 (or OTEL_TRACES_EXPORTER=console, or none)',
-  );
+  expect(stdout.trim().split('\n')).toEqual([
+    line,
+    'tracing client calls needs optional dependencies of neon-promote that are not installed: npm install ' +
+      `@opentelemetry/api@${peerRange('@opentelemetry/api')} ` +
+      `@temporalio/interceptors-opentelemetry@${peerRange('@temporalio/interceptors-opentelemetry')} ` +
+      '(or connect with tracing: false)',
+    'a worker given tracing needs optional dependencies of neon-promote that are not installed: npm install ' +
+      `@opentelemetry/api@${peerRange('@opentelemetry/api')} ` +
+      `@temporalio/interceptors-opentelemetry@${peerRange('@temporalio/interceptors-opentelemetry')} ` +
+      '(or no tracing)',
+  ]);
+  // The command, as a client (runs) and as a worker: one line on stderr before it connects to anything.
+  const unreachable = {
+    NEON_PROJECT_ID: 'pack-test-project',
+    NEON_API_KEY: 'napi_pack_test_key_not_real',
+    TEMPORAL_ADDRESS: '127.0.0.1:1',
+  };
+  for (const args of [['runs'], ['worker']]) {
+    const r = binIn(args, { ...otlp, ...unreachable });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toBe(`neon-promote: ${line}\n`);
+  }
+});
+
+test('untraced, the workflow bundle builds without the tracing packages and replays a recorded history', () => {
+  const history = path.join(ROOT, 'test', 'histories', 'health-check.json');
+  const script = `const { Worker } = require('@temporalio/worker');
+    const { historyFromJSON } = require('@temporalio/common/lib/proto-utils');
+    const np = require('neon-promote/worker');
+    const history = historyFromJSON(JSON.parse(require('node:fs').readFileSync(${JSON.stringify(history)}, 'utf8')));
+    const workflowId = history.events[0].workflowExecutionStartedEventAttributes.workflowId;
+    // What createWorker bundles: the workflows of the installed dist/ with their interceptor modules.
+    const options = {
+      workflowsPath: require('node:path').join(require.resolve('neon-promote/worker'), '..', 'workflows', 'index.js'),
+      interceptors: { workflowModules: np.WORKFLOW_INTERCEPTOR_MODULES },
+      bundlerOptions: np.WORKFLOW_BUNDLE_OPTIONS,
+      sinks: np.UNTRACED_SINKS,
+    };
+    Worker.runReplayHistory(options, history, workflowId).then(
+      () => console.log(JSON.stringify({ replayed: workflowId, modules: np.WORKFLOW_INTERCEPTOR_MODULES })),
+      (err) => { console.log(String(err)); process.exit(1); },
+    );`;
+  const { code, stdout } = nodeIn(app, ['-e', script]);
+  expect(code).toBe(0);
+  const { replayed, modules } = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    replayed: string;
+    modules: string[];
+  };
+  expect(replayed).toEqual(expect.any(String));
+  // Notifications and the runtime's interceptors, not the tracing one: the bundler could not resolve its package.
+  expect(modules.map((m) => path.relative(path.join(installed, 'dist'), m))).toEqual([
+    path.join('workflows', 'notify', 'interceptor.js'),
+    path.join('workflows', 'runtime', 'interceptors.js'),
+  ]);
 });
 
 /** What `require(specifier)` loads in the installed app: the exported names and every module file it pulled in. */
@@ -157,18 +251,13 @@ test('the installed neon-promote command runs the compiled CLI from dist/, witho
     probe,
     `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listed)}, JSON.stringify(Object.keys(require.cache))));\n`,
   );
-  const bin = path.join(app, 'node_modules', '.bin', 'neon-promote');
-  const r = spawnSync(bin, ['--help'], {
-    cwd: app,
-    encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: `--require ${probe}` },
-  });
-  appendLog(log, `$ neon-promote --help\n${r.stdout}${r.stderr}`);
-  expect(r.status).toBe(0);
+  const r = binIn(['--help'], { NODE_OPTIONS: `--require ${probe}` });
+  expect(r.code).toBe(0);
   expect(r.stdout).toContain('Usage: neon-promote');
   const modules = JSON.parse(readFileSync(listed, 'utf8')) as string[];
   expect(modules).toContain(path.join(installed, 'dist', 'cli', 'main.js'));
   expect(modules.filter((m) => /[\\/]tsx[\\/]|\.ts$/.test(m))).toEqual([]);
   // Help needs no worker: the worker command loads it when it runs.
   expect(modules.filter((m) => worker.test(m))).toEqual([]);
+  expect(modules.filter((m) => /[\\/]@opentelemetry[\\/]/.test(m))).toEqual([]);
 });

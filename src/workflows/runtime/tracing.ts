@@ -1,7 +1,8 @@
 /**
- * OpenTelemetry's workflow interceptors (createWorker's `workflowModules`, in every bundle): a span for the run, the
- * updates and signals it handles, and each activity and child it starts, whose context goes to the activity or child
- * in its headers. They add headers and spans, never a command. Their spans leave the sandbox through the worker's
+ * OpenTelemetry's workflow interceptors (createWorker's `workflowModules`, in every bundle built where
+ * @temporalio/interceptors-opentelemetry is installed: src/worker/bundle.ts): a span for the run, the updates and
+ * signals it handles, and each activity and child it starts, whose context goes to the activity or child in its
+ * headers. They add headers and spans, never a command. Their spans leave the sandbox through the worker's
  * `exporter` sink, which drops them when the worker does not trace (src/worker/tracing.ts).
  *
  * They are loaded only in a workflow that is given a trace context: its start, or an update or signal it handles,
