@@ -31,8 +31,11 @@ const noDatabase: DbConnector = () =>
  * writes, no sessions, nothing fenced), so the fleet's promotions run the whole default path (the fork point's
  * restore, fence, rollback snapshot, swap, lift) against the API.
  */
-function noDatabaseWrites(): Partial<WriteActivities & VerificationActivities> {
+function noDatabaseWrites(
+  verifyBranch: VerificationActivities['verifyBranch'],
+): Partial<WriteActivities & VerificationActivities> {
   const at = () => new Date().toISOString();
+  const fingerprint = (branchId: string) => ({ branchId, schemas: ['public'], tables: [], hash: 'bench' });
   const position = (branchId: string, since: boolean) => ({
     branchId,
     lsn: '0/0',
@@ -56,6 +59,11 @@ function noDatabaseWrites(): Partial<WriteActivities & VerificationActivities> {
       : null,
   });
   return {
+    // The checks run against the session that answers at once; the fingerprint they ask for is the one above.
+    verifyBranch: async ({ fingerprint: wanted, ...i }) => {
+      const checked = await verifyBranch(i);
+      return wanted && checked.ok ? { ...checked, fingerprint: fingerprint(i.branchId) } : checked;
+    },
     recordWritePosition: (i) => Promise.resolve(position(i.branchId ?? '', i.since !== undefined)),
     fenceWrites: (i) =>
       Promise.resolve({
@@ -64,6 +72,7 @@ function noDatabaseWrites(): Partial<WriteActivities & VerificationActivities> {
         alreadyFenced: false,
         sessionsEnded: 0,
         remainingSessions: [],
+        ...(i.position ? { position: position(i.branchId ?? '', false) } : {}),
       }),
     liftFence: (i) =>
       Promise.resolve({
@@ -74,7 +83,7 @@ function noDatabaseWrites(): Partial<WriteActivities & VerificationActivities> {
         sessionsEnded: 0,
         skipped: null,
       }),
-    fingerprintBranch: (i) => Promise.resolve({ branchId: i.branchId, schemas: ['public'], tables: [], hash: 'bench' }),
+    fingerprintBranch: (i) => Promise.resolve(fingerprint(i.branchId)),
     diffSinceFork: () =>
       Promise.resolve({ tables: [], tablesAdded: [], tablesDropped: [], rowsChanged: 0, tablesCompared: 0 }),
   };
@@ -83,13 +92,14 @@ function noDatabaseWrites(): Partial<WriteActivities & VerificationActivities> {
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  const activities = createActivitiesFromEnv(process.env, process.env.BENCH_NO_DATABASE ? { db: noDatabase } : {});
   const worker = await createWorker({
     connection,
     taskQueue: process.env.NEON_PROMOTE_TASK_QUEUE!,
     activities: {
       ...createHealthActivities('bench'),
-      ...createActivitiesFromEnv(process.env, process.env.BENCH_NO_DATABASE ? { db: noDatabase } : {}),
-      ...(process.env.BENCH_NO_DATABASE ? noDatabaseWrites() : {}),
+      ...activities,
+      ...(process.env.BENCH_NO_DATABASE ? noDatabaseWrites(activities.verifyBranch) : {}),
     },
     workflowBundle: { codePath: process.env.BENCH_WORKFLOW_BUNDLE! },
     tuning: workerTuningFromEnv(process.env),
