@@ -74,9 +74,10 @@ export function tracingSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Tr
 }
 
 /**
- * What a traced process loads besides an exporter, all optional peer dependencies (with what they bring, about 9 MB
- * installed: most of it OpenTelemetry's semantic conventions). The API and the interceptors are all a client or
- * worker needs when the embedding service runs the tracer provider (TRACING_INTERCEPTOR_PACKAGES).
+ * What a traced process loads besides an exporter, all optional peer dependencies: with what they bring (most of it
+ * OpenTelemetry's semantic conventions) they would be a good part of neon-promote's own installed size. The API and the
+ * interceptors are all a client or worker needs when the embedding service runs the tracer provider
+ * (TRACING_INTERCEPTOR_PACKAGES).
  */
 export const TRACING_PACKAGES = [
   '@opentelemetry/api',
