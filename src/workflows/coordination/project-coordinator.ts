@@ -26,6 +26,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  currentUpdateInfo,
   getExternalWorkflowHandle,
   log,
   setCurrentDetails,
@@ -42,6 +43,7 @@ import {
   type CoordinatorState,
   type RunKind,
   type SubmitRequest,
+  type SubmitResult,
 } from '../contract/definitions';
 import type { OpenRun } from '../../activities/contract';
 import { externalRuns, recovery } from '../runtime/activity-options';
@@ -64,6 +66,18 @@ export type CoordinatorLimits = {
 
 export const COORDINATOR_LIMITS: CoordinatorLimits = { maxHistoryEvents: 2000, maxQueuedRuns: 100 };
 
+/**
+ * How many answered submissions a coordinator remembers by update ID, carried across continue-as-new. The server can
+ * deliver a submission that a predecessor admitted and answered to its successor again, under the same update ID
+ * (seen seconds after the continue-as-new, with the caller's request still open); by then the run may have finished
+ * and left the queue, and admitting it again would start it a second time. A run continues as new after about 2,000
+ * events, at most a few hundred admitted submissions: this covers the predecessor's.
+ */
+const ANSWERED_KEPT = 500;
+
+/** A submission's answer (the position it was admitted at), by the update ID it came with. */
+export type AnsweredSubmission = { updateId: string; position: number };
+
 /** An admitted run carried across continue-as-new; without runId its start had failed (see the main loop). */
 export type CarriedRun = { workflowId: string; runId?: string; recovered?: true; fence?: FenceNotice };
 
@@ -74,6 +88,8 @@ export type CoordinatorInput = {
   queue?: CarriedRun[];
   /** Lower limits than COORDINATOR_LIMITS (tests use them to reach the limits quickly); carried across continue-as-new. */
   limits?: Partial<CoordinatorLimits>;
+  /** The predecessor's latest answered submissions (ANSWERED_KEPT). */
+  answered?: AnsweredSubmission[];
 };
 
 type AnyRun = (input: unknown) => Promise<unknown>;
@@ -104,6 +120,19 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
   let finished = input.finished ?? 0;
   const limits = limitsOf(input.limits);
   const queue: Entry[] = (input.queue ?? []).map(entryOf);
+  const answered = new Map((input.answered ?? []).map(({ updateId, position }) => [updateId, position]));
+  /** The position a submission was admitted at, when this coordinator or a predecessor answered its update before. */
+  const answeredBefore = (updateId: string | undefined): number | undefined =>
+    updateId === undefined ? undefined : answered.get(updateId);
+  const remember = (updateId: string | undefined, answer: SubmitResult): SubmitResult => {
+    if (updateId === undefined) return answer;
+    answered.set(updateId, answer.position);
+    for (const oldest of answered.keys()) {
+      if (answered.size <= ANSWERED_KEPT) break;
+      answered.delete(oldest);
+    }
+    return answer;
+  };
   const state = (): CoordinatorState => ({
     projectId,
     active: queue[0]?.workflowId ?? null,
@@ -131,47 +160,17 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
     submitUpdate,
     async (req: SubmitRequest) => {
       noteHistoryLength();
-      // Admitted only once the recovered runs are queued: they came first. The validator could not check then.
-      if (recovering) await condition(() => !recovering);
-      const listed = queue.findIndex((entry) => isSameRun(entry, req));
-      if (listed >= 0) {
-        // Recovered while it was asking to be refused if busy: it asked before it was found, so it is refused now.
-        if (req.ifBusy === 'refuse' && listed > 0 && queue[listed]?.recovered) {
-          queue.splice(listed, 1);
-          throw busy(projectId, state());
-        }
-        // A retried admission, or a re-admission, of the same execution: already queued.
-        return { workflowId: req.workflowId, position: listed };
-      }
-      // A queued run this coordinator does not list: it lost its queue (reset), so other open runs, the one holding
-      // the project among them, may be unknown to it too. They are queued first, the asking run in its place among
-      // them.
-      if (req.readmit && req.external) {
-        await recoverOpenRuns();
-        const found = queue.findIndex((entry) => isSameRun(entry, req));
-        if (found >= 0) return { workflowId: req.workflowId, position: found };
-      }
-      if (queue.some((entry) => entry.workflowId === req.workflowId)) throw alreadySubmitted(req.workflowId);
-      if (req.ifBusy === 'refuse' && queue.length > 0) throw busy(projectId, state());
-      if (queue.length >= limits.maxQueuedRuns) throw queueFull(projectId, state(), limits.maxQueuedRuns);
-      const position = queue.length;
-      if (req.external) {
-        queue.push({ workflowId: req.workflowId, started: Promise.resolve(null), external: req.external });
-        showState();
-        return { workflowId: req.workflowId, position };
-      }
-      const started = startRun(projectId, req);
-      // Queued before the start resolves, so the next update's validator already sees this run.
-      const entry: Entry = { workflowId: req.workflowId, started: started.catch(() => null) };
-      queue.push(entry);
-      showState();
-      entry.runId = (await started).firstExecutionRunId;
-      return { workflowId: req.workflowId, position };
+      const updateId = currentUpdateInfo()?.id;
+      const position = answeredBefore(updateId);
+      if (position !== undefined) return { workflowId: req.workflowId, position };
+      return remember(updateId, await admit(req));
     },
     {
       validator: (req: SubmitRequest) => {
         const problem = submitProblemOf(req);
         if (problem) throw ApplicationFailure.create({ type: 'InvalidInput', message: `invalid input: ${problem}` });
+        // Answered before: the handler gives the same answer, whatever the queue holds now.
+        if (answeredBefore(currentUpdateInfo()?.id) !== undefined) return;
         // Recovering: the queue is not complete yet; the handler decides once it is.
         if (recovering) return;
         const listed = queue.find((entry) => entry.workflowId === req.workflowId);
@@ -182,6 +181,46 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
       },
     },
   );
+
+  /** Admits a submission: queues it (and starts its run unless it is external), or answers for it already queued. */
+  async function admit(req: SubmitRequest): Promise<SubmitResult> {
+    // Admitted only once the recovered runs are queued: they came first. The validator could not check then.
+    if (recovering) await condition(() => !recovering);
+    const listed = queue.findIndex((entry) => isSameRun(entry, req));
+    if (listed >= 0) {
+      // Recovered while it was asking to be refused if busy: it asked before it was found, so it is refused now.
+      if (req.ifBusy === 'refuse' && listed > 0 && queue[listed]?.recovered) {
+        queue.splice(listed, 1);
+        throw busy(projectId, state());
+      }
+      // A retried admission, or a re-admission, of the same execution: already queued.
+      return { workflowId: req.workflowId, position: listed };
+    }
+    // A queued run this coordinator does not list: it lost its queue (reset), so other open runs, the one holding
+    // the project among them, may be unknown to it too. They are queued first, the asking run in its place among
+    // them.
+    if (req.readmit && req.external) {
+      await recoverOpenRuns();
+      const found = queue.findIndex((entry) => isSameRun(entry, req));
+      if (found >= 0) return { workflowId: req.workflowId, position: found };
+    }
+    if (queue.some((entry) => entry.workflowId === req.workflowId)) throw alreadySubmitted(req.workflowId);
+    if (req.ifBusy === 'refuse' && queue.length > 0) throw busy(projectId, state());
+    if (queue.length >= limits.maxQueuedRuns) throw queueFull(projectId, state(), limits.maxQueuedRuns);
+    const position = queue.length;
+    if (req.external) {
+      queue.push({ workflowId: req.workflowId, started: Promise.resolve(null), external: req.external });
+      showState();
+      return { workflowId: req.workflowId, position };
+    }
+    const started = startRun(projectId, req);
+    // Queued before the start resolves, so the next update's validator already sees this run.
+    const entry: Entry = { workflowId: req.workflowId, started: started.catch(() => null) };
+    queue.push(entry);
+    showState();
+    entry.runId = (await started).firstExecutionRunId;
+    return { workflowId: req.workflowId, position };
+  }
 
   setHandler(fenceSignal, async (raw: FenceNotice) => {
     noteHistoryLength();
@@ -236,6 +275,7 @@ export async function projectCoordinator(input: CoordinatorInput): Promise<void>
       finished,
       ...(queue.length ? { queue: queue.map(carriedOf) } : {}),
       ...(input.limits ? { limits: input.limits } : {}),
+      ...(answered.size ? { answered: [...answered].map(([updateId, position]) => ({ updateId, position })) } : {}),
     });
   }
 

@@ -181,6 +181,48 @@ test('a submission refused when history is past its bound decides nothing that a
   });
 }, 180_000);
 
+test('a submission delivered again after continue-as-new, under the update ID answered before, is not admitted again', async () => {
+  // The server can hand a submission its predecessor admitted and answered to the successor, under the same update ID
+  // (the 10,000-run reliability test saw it); by then the run has finished and left the queue.
+  const held = heldRuns();
+  const worker = await s.worker(held.activities);
+  await worker.runUntil(async () => {
+    const { coordinator, holder, submit } = await coordinatorWith({ maxHistoryEvents: 100 });
+    const first = (await coordinator.describe()).runId;
+    const run = { workflowId: holder.workflowId, runId: holder.firstExecutionRunId };
+    const submission = () =>
+      coordinator.executeUpdate(submitUpdate, {
+        args: [{ kind: 'rollback', ...run, input: null, ifBusy: 'queue', external: { runId: run.runId } }],
+        updateId: `submit-${run.runId}`,
+      });
+    const answer = await submission();
+    expect(answer).toEqual({ workflowId: run.workflowId, position: 0 });
+    await until(
+      'the run to have its turn',
+      () => held.calls,
+      (calls) => calls.includes(run.workflowId),
+    );
+    held.release(run.workflowId);
+    // Runs naming no open workflow (their turns pass at once) until the coordinator continues as new past its bound.
+    let others = 0;
+    while ((await coordinator.describe()).runId === first) await submit(`other-${others++}`);
+    await until(
+      'every run to finish',
+      () => coordinator.query(coordinatorStateQuery),
+      (state) => state.active === null && state.finished === others + 1,
+    );
+    expect(await submission()).toEqual(answer);
+    const after = await until(
+      'the coordinator to be idle',
+      () => coordinator.query(coordinatorStateQuery),
+      (state) => state.active === null,
+    );
+    expect(after).toMatchObject({ queued: [], finished: others + 1 });
+    expect(held.calls.filter((id) => id === run.workflowId)).toHaveLength(1);
+    await holder.terminate();
+  });
+}, 120_000);
+
 test('past the queue bound a submission is refused as busy, naming the bound; a finished run makes room', async () => {
   const held = heldRuns();
   const worker = await s.worker({ ...neonActivities(s.emu), ...held.activities });
