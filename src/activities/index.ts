@@ -12,6 +12,7 @@ import { operationActivities } from './neon/operations';
 import { restoreActivities } from './neon/restore';
 import { schemaActivities } from './neon/schema';
 import { snapshotActivities } from './neon/snapshots';
+import { swapCleanupActivities } from './neon/swap-cleanup';
 import { admissionActivities } from './temporal/admission';
 import { baselineActivities } from './temporal/baseline';
 import { previewRunActivities } from './temporal/previews';
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...backupActivities(deps),
     ...snapshotActivities(deps),
     ...restoreActivities(deps),
+    ...swapCleanupActivities(deps),
     ...operationActivities(deps),
     ...schemaActivities(deps),
     ...verifyActivities(deps),

@@ -215,6 +215,11 @@ export type FinalizeRestoreInput = {
   oldBranchName?: string;
   /** As for restoreSnapshot: attempt 1 finalizes without reading the branch (`replacedBranchId` is then null). */
   firstExecution?: boolean;
+  /**
+   * An endpoint to delete first, waiting for its operations (a promotion's candidate's read-write endpoint: the
+   * finalize moves the target's to the branch, and a branch has one). One already gone counts as deleted.
+   */
+  deleteEndpointId?: string;
 };
 
 export type FinalizeRestoreResult = MutationResult & {
@@ -241,6 +246,35 @@ export type ResetBranchResult = MutationResult & {
   resetAt: IsoTimestamp | null;
   /** true when `last_reset_at` (or the preserved branch) showed an earlier attempt already reset it. */
   alreadyDone: boolean;
+};
+
+/**
+ * A swap's clean-up in one activity, once the swap stands: the branch the fork point was restored to (prod's writes
+ * since the fork were counted on it) deleted, the snapshot prod and dev now share renamed to be the fork point, the
+ * fork point before it deleted, the replaced branch given its expiry. Each part is done as its own activity does it
+ * (deleteBranch, updateSnapshot, deleteSnapshot, retireBackup), so a retry finds what an earlier attempt did.
+ */
+export type CleanUpSwapInput = {
+  projectId: string;
+  /** Deleted first, if given. A delete that fails for good is reported (`forkBaseLeft`), not a failure. */
+  forkBaseBranchId?: string;
+  /** The snapshot to keep as the fork point, and its name as one. */
+  forkPoint: { snapshotId: string; name: string };
+  /** The fork point before, deleted once the new one is named. */
+  previousForkPointId?: string;
+  /** As for retireBackup; an expiry Neon refuses keeps the backup (`backupKept`), not a failure. */
+  backup: { branchId: string; servingBranchId: string; retentionMs: number };
+};
+
+export type CleanUpSwapResult = {
+  /** The fork point, renamed. */
+  forkPoint: SnapshotInfo;
+  /** Why the fork point's branch is left (the janitor deletes it), or null: deleted, gone already, or none given. */
+  forkBaseLeft: string | null;
+  /** The expiry Neon accepted; null when the backup is kept (`backupKept` says why) or gone. */
+  backupExpiresAt: IsoTimestamp | null;
+  /** Why the backup has no expiry (the janitor deletes it), or null. */
+  backupKept: string | null;
 };
 
 // ---- operations --------------------------------------------------------------------------------------------------
@@ -294,6 +328,7 @@ export type NeonActivities = {
   restoreSnapshot: (input: RestoreSnapshotInput) => Promise<RestoreSnapshotResult>;
   finalizeRestore: (input: FinalizeRestoreInput) => Promise<FinalizeRestoreResult>;
   resetBranch: (input: ResetBranchInput) => Promise<ResetBranchResult>;
+  cleanUpSwap: (input: CleanUpSwapInput) => Promise<CleanUpSwapResult>;
   waitForOperations: (input: WaitForOperationsInput) => Promise<WaitForOperationsResult>;
   compareSchema: (input: CompareSchemaInput) => Promise<CompareSchemaResult>;
 };

@@ -5,7 +5,7 @@ import { nullOn404, withEndpoints } from './environment';
 import { activity, currentContext, failure } from '../failures';
 import { branchRef, isoTimestamp, neonId, resourceName } from '../inputs';
 import { operationIds, toBranchInfo, toEndpointInfo } from './mappers';
-import { pendingOperationIds, settlingAll } from './operations';
+import { pendingOperationIds, settling, settlingAll } from './operations';
 import type { NeonActivities, ProjectBranches, UpdateBranchInput, UpdateBranchResult } from '../contract';
 
 const endpointType = z.enum(['read_write', 'read_only']);
@@ -66,7 +66,6 @@ export function branchActivities(deps: ActivityDeps) {
       'setBranchExpiry',
       'deleteBranch',
       'createEndpoint',
-      'deleteEndpoint',
     ],
     {
       createBranch: activity(
@@ -167,17 +166,27 @@ export function branchActivities(deps: ActivityDeps) {
         } satisfies ProjectBranches;
       }),
 
-      deleteEndpoint: activity(
-        z.object({ projectId: neonId, endpointId: neonId }),
-        async ({ projectId, endpointId }, call) => {
-          const res = await neon.deleteEndpoint(projectId, endpointId, call).catch(nullOn404);
-          return res
-            ? { deleted: res.deleted, operationIds: operationIds(res.operations) }
-            : { deleted: false, operationIds: [] };
-        },
-      ),
+      deleteEndpoint: endpointDeletion(deps),
     },
   ) satisfies Partial<NeonActivities>;
+}
+
+/**
+ * Deletes an endpoint and waits for its operations; one that is gone already counts as deleted by this call's intent
+ * (`deleted: false`). Its own activity, and the first half of a swap (finalizeRestore's `deleteEndpointId`).
+ */
+export function endpointDeletion(deps: ActivityDeps): NeonActivities['deleteEndpoint'] {
+  const { neon } = deps;
+  return settling(
+    'deleteEndpoint',
+    activity(z.object({ projectId: neonId, endpointId: neonId }), async ({ projectId, endpointId }, call) => {
+      const res = await neon.deleteEndpoint(projectId, endpointId, call).catch(nullOn404);
+      return res
+        ? { deleted: res.deleted, operationIds: operationIds(res.operations) }
+        : { deleted: false, operationIds: [] };
+    }),
+    deps,
+  );
 }
 
 function sameInstant(wanted: string | null, current: string | null): boolean {

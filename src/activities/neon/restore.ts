@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CallOptions, NeonBranch, NeonClient } from '../../neon';
 import type { ActivityDeps } from '../deps';
+import { endpointDeletion } from './branches';
 import { nullOn404, withEndpoints } from './environment';
 import { activity, currentContext, failure } from '../failures';
 import { isoTimestamp, neonId, resourceName } from '../inputs';
@@ -79,6 +80,7 @@ const firstAttempt = (): boolean => (currentContext()?.info.attempt ?? 1) === 1;
 
 export function restoreActivities(deps: ActivityDeps) {
   const { neon } = deps;
+  const deleteEndpoint = endpointDeletion(deps);
   return settlingAll(deps, ['restoreSnapshot', 'finalizeRestore', 'resetBranch'], {
     restoreSnapshot: activity(
       z.object({
@@ -126,14 +128,22 @@ export function restoreActivities(deps: ActivityDeps) {
       },
     ),
 
+    /**
+     * With `deleteEndpointId`, the whole swap in one activity: that endpoint (the restored branch's own read-write one,
+     * which must go before the finalize moves the target's to it: one read-write endpoint per branch) is deleted and
+     * its operations waited for first. On a retry it is gone (a delete of what is gone is done) and the finalize's
+     * look-up below tells whether an earlier attempt finalized.
+     */
     finalizeRestore: activity(
       z.object({
         projectId: neonId,
         branchId: neonId,
         oldBranchName: resourceName.optional(),
         firstExecution: z.boolean().optional(),
+        deleteEndpointId: neonId.optional(),
       }),
-      async ({ projectId, branchId, oldBranchName, firstExecution }, call) => {
+      async ({ projectId, branchId, oldBranchName, firstExecution, deleteEndpointId }, call) => {
+        if (deleteEndpointId) await deleteEndpoint({ projectId, endpointId: deleteEndpointId });
         // Nothing can have finalized it yet; the caller knows the target it replaces.
         if (firstExecution && firstAttempt()) {
           const ids = await finalize(neon, projectId, branchId, oldBranchName, call);

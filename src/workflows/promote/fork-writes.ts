@@ -84,8 +84,8 @@ export const NO_FORK_POINT =
 
 /**
  * Step `prod_writes`: counts what prod changed since the fork, per table, and says whether the run may go on. The
- * fork point's branch stays for the carry after the swap (the saga deletes it). Without a fork point nothing can be
- * counted: the run stops unless `discardProdWrites` has `*`.
+ * fork point's branch stays for the carry after the swap (the saga deletes it; a promoted run's clean-up activity,
+ * cleanUpSwap, does). Without a fork point nothing can be counted: the run stops unless `discardProdWrites` has `*`.
  */
 export async function countSinceFork(promotion: Promotion): Promise<{ base: ForkBase | null; stop: string | null }> {
   const { run, options, plan, database, saga, guard, id } = promotion;

@@ -10,11 +10,9 @@ import type { PromoteResult } from './promote';
 import type { Candidate } from './candidate';
 import { abort, done, snapshotStep, type Promotion } from './promotion';
 import { undoSwap } from './undo';
-import { neonMutations } from '../runtime/activity-options';
 import { isCancellation, shielded, type Saga } from '../runtime/saga';
 import { judged, orConnect, verify } from '../steps/checks';
-import { deleteSnapshot, retireBackup } from '../steps/cleanup';
-import { adoptForkPoint } from '../steps/fork-point';
+import { cleanUpSwap, deleteSnapshot } from '../steps/cleanup';
 import { retainRollbackSnapshot } from '../steps/retention';
 import { type Swap, finalizeOnto } from '../steps/restore';
 
@@ -36,16 +34,17 @@ export async function swapAndVerify(promotion: Promotion, candidate: Candidate):
   saga.add('delete_rollback_snapshot', () => deleteSnapshot(projectId, rollbackSnap.id));
   const stop = await guard.beforeSwap();
   if (stop) return abort(promotion, `${stop}; prod untouched`);
-  // The swap is shielded: once started it completes, so a cancellation finds prod either untouched or swapped.
+  // The swap is shielded: once started it completes, so a cancellation finds prod either untouched or swapped. One
+  // activity: the candidate's read-write endpoint deleted (prod's moves to it), then the finalize.
   const swap = await run.step('swap', (step) =>
     shielded(async () => {
-      await neonMutations.deleteEndpoint({ projectId, endpointId: candidate.endpointId });
       const swapped = await finalizeOnto(
         projectId,
         candidate.branchId,
         plan.prodBranchId,
         resourceName('old', id),
         promotion.firstExecution,
+        candidate.endpointId,
       );
       step.ids = { prodBranchId: swapped.restoredBranchId, backupBranchId: swapped.replacedBranchId };
       return swapped;
@@ -88,17 +87,19 @@ export async function swapAndVerify(promotion: Promotion, candidate: Candidate):
 
   await run.step('clean_up', () =>
     shielded(async () => {
-      saga.drop('roll_back_prod', 'delete_candidate_snapshot');
+      // The fork point's branch goes with the rest of the clean-up, in its one activity.
+      saga.drop('roll_back_prod', 'delete_candidate_snapshot', 'delete_fork_base');
       await saga.compensate(); // the rollback snapshot stays for later rollbacks
       // Prod is the candidate now, and dev went on from the same snapshot: what the two share from here on.
-      result.forkPoint = await adoptForkPoint(projectId, promotion.candidateSnapshotId!, id, plan.forkPoint);
-      const expiresAt = await retireBackup(
-        projectId,
-        swap.replacedBranchId,
-        swap.restoredBranchId,
-        options.retention.backupBranch,
-      );
-      result.backupBranch = { id: swap.replacedBranchId, name: resourceName('old', id), expiresAt };
+      const fork = {
+        snapshotId: promotion.candidateSnapshotId!,
+        workflowId: id,
+        previous: plan.forkPoint,
+        ...(promotion.forkBase ? { baseBranchId: promotion.forkBase.branchId } : {}),
+      };
+      const cleaned = await cleanUpSwap(projectId, swap, fork, options.retention.backupBranch);
+      result.forkPoint = cleaned.forkPoint;
+      result.backupBranch = { id: swap.replacedBranchId, name: resourceName('old', id), expiresAt: cleaned.expiresAt };
     }),
   );
   await retainRollbackPoint(promotion);

@@ -74,19 +74,21 @@ export const neonMutations = proxyActivities<
     | 'protectBranch'
     | 'retireBackup'
     | 'createEndpoint'
-    | 'deleteEndpoint'
   >
 >({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '5 seconds', retry: retry(0) });
 
 /**
  * Deletes of what a run made and no longer needs (compensations, helpers, previews, the janitor's and the plan's
- * room-making), waiting for their own operations like every mutation. Unlike other mutations, a delete whose operation
- * failed is sent again, with pauses of 1 s, 2 s, 4 s ... up to 30 s: Neon leaves the resource in place after a failed
- * delete, and a delete of what is gone is done (a 404 counts as deleted). No attempt limit for faults on the way (a
- * clean-up must finish); an operation that fails six times is final, and the activity says so itself
+ * room-making), waiting for their own operations like every mutation, and a swap's whole clean-up (cleanUpSwap: its
+ * deletes, the fork point's rename, the backup's expiry). Unlike other mutations, a delete whose operation failed is
+ * sent again, with pauses of 1 s, 2 s, 4 s ... up to 30 s: Neon leaves the resource in place after a failed delete,
+ * and a delete of what is gone is done (a 404 counts as deleted). No attempt limit for faults on the way (a clean-up
+ * must finish); an operation that fails six times is final, and the activity says so itself
  * (SENDS_AFTER_FAILED_OPERATION in src/activities/neon/operations.ts).
  */
-export const cleanup = proxyActivities<Pick<NeonActivities, 'deleteSnapshot' | 'deleteBranch' | 'deleteEndpoint'>>({
+export const cleanup = proxyActivities<
+  Pick<NeonActivities, 'deleteSnapshot' | 'deleteBranch' | 'deleteEndpoint' | 'cleanUpSwap'>
+>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '5 seconds',
   retry: {

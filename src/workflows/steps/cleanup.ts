@@ -5,7 +5,10 @@
  */
 import { log } from '@temporalio/workflow';
 import type { DatabaseRef } from '../contract/database-ref';
+import type { ForkPoint } from '../contract/definitions';
+import { resourceName } from '../contract/names';
 import { cleanup, compensations, neonMutations } from '../runtime/activity-options';
+import type { Swap } from './restore';
 
 export async function deleteSnapshot(projectId: string, snapshotId: string): Promise<void> {
   await cleanup.deleteSnapshot({ projectId, snapshotId });
@@ -38,6 +41,37 @@ export async function retireBackup(
     log.warn('backup branch kept without expiry (the janitor will delete it)', { branchId, error: String(err) });
     return null;
   }
+}
+
+/**
+ * After a swap that forked prod and dev anew (prod is the snapshot dev went on from), in one activity: the branch the
+ * fork point was restored to for counting prod's writes is deleted (`forkBaseBranchId`), `snapshotId` becomes the fork
+ * point (adoptForkPoint's rename, and the one before it deleted), and the replaced branch gets its expiry
+ * (retireBackup's rules). What the activity leaves to the janitor, the run logs as it did when each was a step of its
+ * own: the fork point's branch as a failed compensation, the backup as kept without expiry.
+ */
+export async function cleanUpSwap(
+  projectId: string,
+  swap: Swap,
+  fork: { snapshotId: string; workflowId: string; previous: ForkPoint | null; baseBranchId?: string },
+  retentionMs: number,
+): Promise<{ forkPoint: ForkPoint; expiresAt: string | null }> {
+  const { snapshotId, workflowId, previous, baseBranchId } = fork;
+  const done = await cleanup.cleanUpSwap({
+    projectId,
+    ...(baseBranchId ? { forkBaseBranchId: baseBranchId } : {}),
+    forkPoint: { snapshotId, name: resourceName('fork', workflowId) },
+    ...(previous && previous.snapshotId !== snapshotId ? { previousForkPointId: previous.snapshotId } : {}),
+    backup: { branchId: swap.replacedBranchId, servingBranchId: swap.restoredBranchId, retentionMs },
+  });
+  if (done.forkBaseLeft)
+    log.error('compensation failed', { compensation: 'delete_fork_base', error: done.forkBaseLeft });
+  if (done.backupKept) {
+    const { replacedBranchId: branchId } = swap;
+    log.warn('backup branch kept without expiry (the janitor will delete it)', { branchId, error: done.backupKept });
+  }
+  const { id, name, createdAt } = done.forkPoint;
+  return { forkPoint: { snapshotId: id, name, createdAt }, expiresAt: done.backupExpiresAt };
 }
 
 /**

@@ -53,6 +53,8 @@ const isFailedOperation = (err: unknown): boolean =>
 /**
  * Finalizes a restored branch in place of its target and waits until it serves the target's endpoints.
  * `firstExecution`: the caller's run is its workflow's first execution and made the branch itself (see Promotion).
+ * `deleteEndpointId`: the restored branch's own read-write endpoint, deleted first in the same activity (the finalize
+ * moves the target's to the branch, and a branch has one).
  */
 export async function finalizeOnto(
   projectId: string,
@@ -60,12 +62,14 @@ export async function finalizeOnto(
   targetBranchId: string,
   oldName: string,
   firstExecution = false,
+  deleteEndpointId?: string,
 ): Promise<Swap> {
   const finalized = await neonMutations.finalizeRestore({
     projectId,
     branchId: restoredBranchId,
     oldBranchName: oldName,
     ...(firstExecution ? { firstExecution: true } : {}),
+    ...(deleteEndpointId ? { deleteEndpointId } : {}),
   });
   return { restoredBranchId, replacedBranchId: finalized.replacedBranchId ?? targetBranchId };
 }

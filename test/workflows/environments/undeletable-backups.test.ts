@@ -169,7 +169,7 @@ test('a retention of 1 s sent by a late attempt still gives the backup an expiry
     };
   const worker = await s.worker({
     ...real,
-    retireBackup: late(real.retireBackup),
+    cleanUpSwap: late(real.cleanUpSwap),
     updateBranch: late(real.updateBranch),
   });
   await worker.runUntil(async () => {

@@ -1,6 +1,7 @@
 /**
  * What a promotion asks Neon, route by route, beyond its mutations and their polls: the reads it cannot do without,
- * and none that the run's own answers make unnecessary. No endpoint look-up (the endpoints it makes are on branches
+ * and none that the run's own answers make unnecessary; and the activities after its rollback snapshot, where the
+ * steps that always run back to back are one activity each. No endpoint look-up (the endpoints it makes are on branches
  * its own restores have just made), one snapshot list and one branch list (the plan's: a run that is its workflow's
  * first execution and finds none of its names there sends its restores and its finalize without looking for an
  * earlier execution's), and after a promoted run that lifted its fence the project's coordinator looks for no fence
@@ -16,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => s?.stop());
 
-test('a promotion reads no endpoint list, one snapshot and one branch list, and leaves its coordinator nothing to lift', async () => {
+test('a promotion reads no endpoint list, one snapshot and one branch list, swaps and cleans up in one activity each, and leaves its coordinator nothing to lift', async () => {
   const worker = await s.worker();
   await worker.runUntil(async () => {
     const p = await projectWithChange(s);
@@ -29,7 +30,8 @@ test('a promotion reads no endpoint list, one snapshot and one branch list, and 
     };
     await idle();
     s.emu.resetRequestLog();
-    const result = await s.client.promote({ projectId: p.projectId });
+    const second = await s.client.startPromotion({ projectId: p.projectId });
+    const result = await second.result();
     expect(result.outcome).toBe('promoted');
     expect(result.writes?.fence?.liftedAt).toEqual(expect.any(String));
     await idle();
@@ -52,6 +54,23 @@ test('a promotion reads no endpoint list, one snapshot and one branch list, and 
     const polls =
       count('GET /projects/{project_id}/operations/{operation_id}') + count('GET /projects/{project_id}/operations');
     expect(log.length - polls).toBe(20);
+
+    // The run's own history: after the rollback snapshot, the swap (the candidate's endpoint deleted, then the
+    // finalize) is one activity and the clean-up (the fork point's branch, the rename, the old fork point, the
+    // backup's expiry) another, each a Temporal round trip.
+    const events = (await second.handle.fetchHistory()).events ?? [];
+    const activities = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    const workflowTasks = events.filter((e) => e.workflowTaskStartedEventAttributes).length;
+    appendLog(
+      currentTestLog(),
+      `${activities.length} activities, ${workflowTasks} workflow tasks: ${activities.join(' ')}\n`,
+    );
+    expect(activities.slice(activities.lastIndexOf('ensureSnapshot') + 1)).toEqual([
+      'finalizeRestore',
+      'liftFence',
+      'verifyBranch',
+      'cleanUpSwap',
+    ]);
 
     // The coordinator's history, every run of it: no fence lift after a run that lifted its own.
     const scheduled: string[] = [];

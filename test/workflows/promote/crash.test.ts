@@ -36,13 +36,12 @@ const KILL_POINTS = [
   'reconcileLateWrites#1', // the carry tried on the candidate
   'fenceWrites#1', // the write fence (default policy) just raised
   'ensureSnapshot#2', // snapshot prod under the fence (a lost response: the retry must find it, not take another)
-  'finalizeRestore#1', // the swap
+  'finalizeRestore#1', // the swap: the candidate's endpoint deleted, then the finalize
   'liftFence#1', // the fence lifted
   'createEndpoint#3', // a read-only endpoint on the replaced prod, the carry's source
   'reconcileLateWrites#2', // the carry, committed on the new prod
   'verifyBranch#2', // verify prod
-  'deleteBranch#1', // clean up: the fork point's branch
-  'updateSnapshot#1', // the candidate adopted as the fork point
+  'cleanUpSwap#1', // clean up: the fork point's branch, the candidate adopted as the fork point, the backup's expiry
 ];
 
 const SIGNUPS = 25;
