@@ -33,15 +33,14 @@ export async function pendingOperationIds(
 type Progress = { done: OperationSummary[]; polls: number };
 
 const FIRST_INTERVAL_MS = 100;
-/** The first poll intervals of a kind of mutation the worker has not timed yet: fine, so its first estimate is tight. */
-const LEARNING_INTERVAL_MS = 25;
 const GROWTH = 1.5;
 
 /**
  * Polls until every operation is terminal, heartbeating after each round (cancellation reaches it; a retry of
  * waitForOperations resumes from the details). The first round comes after `firstDelayMs`, the next ones
  * `firstIntervalMs` (default 100 ms) later, growing by half up to `maxPollIntervalMs`. Sequential on purpose: a
- * restore returns a handful of operations and the rate budget is shared.
+ * restore returns a handful of operations and the rate budget is shared. `roundsSentAt`: the clock's time as each
+ * round of this call began.
  */
 async function pollUntilDone(
   neon: NeonClient,
@@ -57,15 +56,16 @@ async function pollUntilDone(
     listSeveral?: boolean;
   },
   call: CallOptions,
-): Promise<{ operations: OperationSummary[]; polls: number; rounds: number }> {
+): Promise<{ operations: OperationSummary[]; polls: number; roundsSentAt: number[] }> {
   const ctx = currentContext();
   const done = new Map((options.resumed?.done ?? []).map((op) => [op.id, op]));
   let polls = options.resumed?.polls ?? 0;
-  let rounds = 0;
+  const roundsSentAt: number[] = [];
   let pending = [...new Set(operationIds)].filter((id) => !done.has(id));
   let interval = options.firstIntervalMs ?? FIRST_INTERVAL_MS;
   if (pending.length > 0 && options.firstDelayMs > 0) await clock.sleep(options.firstDelayMs, call.signal);
   while (pending.length > 0) {
+    roundsSentAt.push(clock.now());
     // Several operations (a restore, a branch delete): one page of the project's newest operations answers for all of
     // them, one call instead of one each; one missing from it is asked for by ID.
     const listed =
@@ -81,7 +81,6 @@ async function pollUntilDone(
       if (OPERATION_DONE.has(op.status)) done.set(op.id, toOperationSummary(op));
     }
     polls++;
-    rounds++;
     pending = pending.filter((id) => !done.has(id));
     ctx?.heartbeat({ done: [...done.values()], polls } satisfies Progress);
     if (pending.length === 0) break;
@@ -89,41 +88,87 @@ async function pollUntilDone(
     interval = Math.min(options.maxPollIntervalMs, Math.round(interval * GROWTH));
   }
   const operations = operationIds.map((id) => done.get(id)).filter((op) => op !== undefined);
-  return { operations, polls, rounds };
+  return { operations, polls, roundsSentAt };
 }
 
+/** How many of a kind's latest waits its estimate looks back over. */
+const SETTLE_WINDOW = 10;
+/** How much later than the second longest of them the first poll comes: room for the durations' jitter. */
+const MARGIN = 0.05;
+/** The first wait of the process, before any kind is timed: Neon's operations are rarely done sooner. */
+const FIRST_GUESS_MS = 100;
+
+type Timing = {
+  /** When the operations of each of the kind's latest waits ended, in ms after the mutation answered, oldest first. */
+  ends: number[];
+  /** The part of a wait that Neon's reported duration leaves out (see SettleTimes). */
+  gapMs?: number;
+};
+
 /**
- * How long each kind of mutation's operations usually run, learned in this process, so that a mutation waiting for
- * its own operations polls first when they are likely done instead of at once: on Neon's emulator and on Neon a
- * poll sent right after the mutation finds the operation running, and each such poll is an API call (and per-route
- * budget) spent for nothing. A first poll that found work still running raises the estimate to when the next polls
- * (a tenth of the estimate apart at first, then growing) saw the work done; one that found it done lowers it by 5%,
- * or at once to a little over what Neon reports the operations took (`total_duration_ms`) when that is less. So it
- * hovers just above the usual duration: with steady durations about one first poll in three finds work running (one
- * extra poll) and a wait ends within a tenth of the duration after the work. A kind not timed yet starts from the
- * shortest estimate of the kinds that are (its first poll then most likely finds the work done or nearly), and the
- * process's very first one at 0 with polls 25 ms apart (a few extra polls, once per worker). Capped, so that a few
- * slow operations do not delay the next ones much.
+ * How long each kind of mutation's operations run, learned in this process, so that a mutation waiting for its own
+ * operations polls first once they are most likely done instead of at once: on Neon's emulator and on Neon a poll
+ * sent right after the mutation finds the operation running, and each such poll is an API call (and per-route budget)
+ * spent for nothing.
+ *
+ * The first poll comes at the second longest of the kind's last SETTLE_WINDOW waits (when their operations ended,
+ * after the mutation answered) plus MARGIN, capped: about their 90th percentile, so that a first poll rarely finds
+ * work running; one slow outlier does not count, two (operations that got slower) do. A wait's end is taken as the
+ * duration Neon reports (`total_duration_ms`, the longest of the operations) plus the kind's gap: the part of the
+ * wait Neon's figure leaves out (the time before an operation starts running and, with several, those before it),
+ * steadier than the durations themselves. The gap is kept while the polls agree with it:
+ * - a first poll that finds work running: the work ended after the last poll that found it running and by the one
+ *   that found it done (a tenth of the estimate apart at first); a gap that puts the end outside that, or none yet,
+ *   is replaced by one that puts it halfway.
+ * - a first poll that finds work done: the work ended by then, so a gap that puts the end later is lowered to fit. A
+ *   kind that has not come early yet has no gap, and its end is taken halfway between Neon's figure and the first
+ *   poll: an estimate far too long comes down (to the second of those halvings, then further as the window moves
+ *   on), and one too short costs an early poll, which sets the gap.
+ * So with steady durations a wait ends within about MARGIN plus their jitter after the work. A kind not timed yet
+ * starts from the median of the estimates of those that are, its polls after the first a quarter of that apart and
+ * growing (the guess may be far off); the process's first kind starts from FIRST_GUESS_MS.
  */
 export class SettleTimes {
-  private readonly estimates = new Map<string, number>();
+  private readonly kinds = new Map<string, Timing>();
   constructor(private readonly capMs = 5_000) {}
 
+  /** Whether a wait of this kind has been timed in this process (its first delay is learned, not a guess). */
+  timed(kind: string): boolean {
+    return this.kinds.has(kind);
+  }
+
   firstDelayMs(kind: string): number {
-    const known = this.estimates.get(kind);
-    if (known !== undefined) return known;
-    return this.estimates.size ? Math.min(...this.estimates.values()) : 0;
+    const ends = this.kinds.get(kind)?.ends;
+    if (ends) {
+      const secondLongest = [...ends].sort((a, b) => b - a)[Math.min(1, ends.length - 1)]!;
+      return Math.min(this.capMs, Math.round(secondLongest * (1 + MARGIN)));
+    }
+    const known = [...this.kinds.keys()].map((k) => this.firstDelayMs(k)).sort((a, b) => a - b);
+    return known.length ? known[Math.floor((known.length - 1) / 2)]! : FIRST_GUESS_MS;
   }
 
   /**
-   * `doneAtMs`: when (after the mutation answered) the poll that found every operation done was sent; `reportedMs`:
-   * the longest `total_duration_ms` Neon reported for them, when known.
+   * `roundsAtMs`: when (after the mutation answered) each round of polls was sent, the last one finding every
+   * operation done; `reportedMs`: the longest `total_duration_ms` Neon reported for the operations (0 if none).
    */
-  record(kind: string, firstPollFoundDone: boolean, doneAtMs: number, reportedMs?: number): void {
-    const current = this.firstDelayMs(kind);
-    let next = firstPollFoundDone ? current * 0.95 : doneAtMs;
-    if (firstPollFoundDone && reportedMs !== undefined && reportedMs > 0) next = Math.min(next, reportedMs * 1.1 + 10);
-    this.estimates.set(kind, Math.min(this.capMs, Math.round(next)));
+  record(kind: string, roundsAtMs: number[], reportedMs: number): void {
+    const timing = this.kinds.get(kind) ?? { ends: [] };
+    const first = roundsAtMs[0]!;
+    const withGap = timing.gapMs === undefined ? undefined : reportedMs + timing.gapMs;
+    let end: number;
+    if (roundsAtMs.length > 1) {
+      const [running, doneBy] = roundsAtMs.slice(-2) as [number, number];
+      const agrees = withGap !== undefined && withGap > running && withGap <= doneBy;
+      end = agrees ? withGap : (running + doneBy) / 2;
+      timing.gapMs = end - reportedMs;
+    } else if (withGap !== undefined) {
+      end = Math.min(withGap, first);
+      timing.gapMs = end - reportedMs;
+    } else {
+      end = (reportedMs + first) / 2;
+    }
+    timing.ends = [...timing.ends, Math.round(end)].slice(-SETTLE_WINDOW);
+    this.kinds.set(kind, timing);
   }
 }
 
@@ -186,11 +231,11 @@ export function settling<I extends { projectId: string }, R extends { operationI
     const firstDelayMs = times.firstDelayMs(kind);
     const call = callOptions();
     try {
-      // Polls after the first come soon (a tenth of the estimate apart, growing; 25 ms while nothing is learned), so
-      // a miss costs little time and the estimate it leaves behind is tight.
-      const firstIntervalMs = firstDelayMs > 0 ? Math.max(10, Math.round(firstDelayMs / 10)) : LEARNING_INTERVAL_MS;
+      // Polls after the first come soon (a tenth of the estimate apart, growing), so that a miss costs little time and
+      // tells closely when the work ended; a quarter of a guess apart, as a guess may be far off.
+      const firstIntervalMs = Math.max(10, Math.round(firstDelayMs / (times.timed(kind) ? 10 : 4)));
       const options = { firstDelayMs, firstIntervalMs, maxPollIntervalMs: 2000, listSeveral: true };
-      const { rounds, operations } = await pollUntilDone(
+      const { roundsSentAt, operations } = await pollUntilDone(
         neon,
         clock,
         input.projectId,
@@ -198,8 +243,12 @@ export function settling<I extends { projectId: string }, R extends { operationI
         options,
         call,
       );
-      const reported = operations.map((op) => op.totalDurationMs ?? 0);
-      times.record(kind, rounds === 1, clock.now() - answeredAt, reported.length ? Math.max(...reported) : undefined);
+      const reportedMs = Math.max(0, ...operations.map((op) => op.totalDurationMs ?? 0));
+      times.record(
+        kind,
+        roundsSentAt.map((at) => at - answeredAt),
+        reportedMs,
+      );
     } catch (err) {
       const attempt = currentContext()?.info.attempt ?? 1;
       const failed = toFailure(err, attempt);
