@@ -120,10 +120,11 @@ type Timing = {
  * - a first poll that finds work running: the work ended after the last poll that found it running and by the one
  *   that found it done (a tenth of the estimate apart at first); a gap that puts the end outside that, or none yet,
  *   is replaced by one that puts it halfway.
- * - a first poll that finds work done: the work ended by then, so a gap that puts the end later is lowered to fit. A
- *   kind that has not come early yet has no gap, and its end is taken halfway between Neon's figure and the first
- *   poll: an estimate far too long comes down (to the second of those halvings, then further as the window moves
- *   on), and one too short costs an early poll, which sets the gap.
+ * - a first poll that finds work done: the work ended by then, so a gap that puts the end later is lowered to fit,
+ *   the end to no less than 0 (the answer: the gap is negative where an operation ran before the mutation answered).
+ *   A kind that has not come early yet has no gap, and its end is taken halfway between Neon's figure and the first
+ *   poll, at most that poll: an estimate far too long comes down (to the second of those halvings, then further as
+ *   the window moves on), and one too short costs an early poll, which sets the gap.
  * So with steady durations a wait ends within about MARGIN plus their jitter after the work. A kind not timed yet
  * starts from the median of the estimates of those that are, its polls after the first a quarter of that apart and
  * growing (the guess may be far off); the process's first kind starts from FIRST_GUESS_MS.
@@ -162,10 +163,12 @@ export class SettleTimes {
       end = agrees ? withGap : (running + doneBy) / 2;
       timing.gapMs = end - reportedMs;
     } else if (withGap !== undefined) {
-      end = Math.min(withGap, first);
+      // Not below 0: a negative gap can put the end before the answer, and a delay below 0 is none.
+      end = Math.max(0, Math.min(withGap, first));
       timing.gapMs = end - reportedMs;
     } else {
-      end = (reportedMs + first) / 2;
+      // Not after `first`: Neon's figure can be longer than the time since the answer (the work began before it).
+      end = Math.min(first, (reportedMs + first) / 2);
     }
     timing.ends = [...timing.ends, Math.round(end)].slice(-SETTLE_WINDOW);
     this.kinds.set(kind, timing);

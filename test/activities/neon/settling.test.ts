@@ -101,6 +101,20 @@ describe('SettleTimes', () => {
     expect(times.firstDelayMs('slow')).toBe(1000);
   });
 
+  it('an end is taken no later than the poll that found the work done, and not before the answer', async () => {
+    // Neon reports more than the time since the answer (the work began before it): the first poll, at 100 ms, found
+    // it done, so it ended by then, not halfway to the 400 ms reported.
+    const times = new SettleTimes();
+    await waits(times, 'm', [50], () => 400);
+    expect(times.firstDelayMs('m')).toBe(105);
+    // A gap below 0 (Neon's figure longer than the wait it left out part of) puts the next end before the answer:
+    // 0 at the least, never a delay below none.
+    const early = new SettleTimes();
+    early.record('m', [100, 110], 500);
+    early.record('m', [105], 50);
+    expect(early.firstDelayMs('m')).toBe(0);
+  });
+
   it("a worker's first waits: 100 ms before anything is timed, then a kind not timed yet starts from a typical estimate", async () => {
     const times = new SettleTimes();
     expect(times.firstDelayMs('ensureSnapshot')).toBe(100);
