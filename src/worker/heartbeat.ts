@@ -2,7 +2,7 @@ import type { Context } from '@temporalio/activity';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 
 /** Activities that heartbeat themselves with progress details an empty heartbeat would overwrite. */
-const SELF_HEARTBEATING = new Set(['waitForOperations']);
+const SELF_HEARTBEATING = new Set(['waitForOperations', 'cleanUpSwap']);
 
 /**
  * Heartbeats for activities that do not, every `intervalMs`, so a worker that dies (SIGKILL, lost host) is noticed

@@ -260,7 +260,10 @@ export type CleanUpSwapInput = {
   forkBaseBranchId?: string;
   /** The snapshot to keep as the fork point, and its name as one. */
   forkPoint: { snapshotId: string; name: string };
-  /** The fork point before, deleted once the new one is named. */
+  /**
+   * The fork point before, deleted once the new one is named. A delete that fails for good is reported
+   * (`previousForkPointLeft`), not a failure.
+   */
   previousForkPointId?: string;
   /** As for retireBackup; an expiry Neon refuses keeps the backup (`backupKept`), not a failure. */
   backup: { branchId: string; servingBranchId: string; retentionMs: number };
@@ -269,11 +272,16 @@ export type CleanUpSwapInput = {
 export type CleanUpSwapResult = {
   /** The fork point, renamed. */
   forkPoint: SnapshotInfo;
-  /** Why the fork point's branch is left (the janitor deletes it), or null: deleted, gone already, or none given. */
+  /** Why the fork point's branch is left, or null: deleted, gone already, or none given. */
   forkBaseLeft: string | null;
+  /**
+   * Why the fork point before is left (the janitor deletes it, a superseded fork point), or null: deleted, gone
+   * already, or none given.
+   */
+  previousForkPointLeft: string | null;
   /** The expiry Neon accepted; null when the backup is kept (`backupKept` says why) or gone. */
   backupExpiresAt: IsoTimestamp | null;
-  /** Why the backup has no expiry (the janitor deletes it), or null. */
+  /** Why the backup has no expiry (the janitor lists it as skipped, for an operator to delete), or null. */
   backupKept: string | null;
 };
 

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { type CallOptions, type NeonClient, OPERATION_DONE, OPERATION_FAILED } from '../../neon';
@@ -54,6 +55,8 @@ async function pollUntilDone(
     resumed?: Progress;
     /** Several pending operations are looked up in one page of the project's operations. */
     listSeveral?: boolean;
+    /** Heartbeats in place of this wait's own progress (a part's activity, see asPart). */
+    heartbeat?: () => void;
   },
   call: CallOptions,
 ): Promise<{ operations: OperationSummary[]; polls: number; roundsSentAt: number[] }> {
@@ -82,7 +85,8 @@ async function pollUntilDone(
     }
     polls++;
     pending = pending.filter((id) => !done.has(id));
-    ctx?.heartbeat({ done: [...done.values()], polls } satisfies Progress);
+    if (options.heartbeat) options.heartbeat();
+    else ctx?.heartbeat({ done: [...done.values()], polls } satisfies Progress);
     if (pending.length === 0) break;
     await clock.sleep(interval, call.signal);
     interval = Math.min(options.maxPollIntervalMs, Math.round(interval * GROWTH));
@@ -182,10 +186,29 @@ const processSettleTimes = new SettleTimes();
  * Mutations that may be sent again after one of their operations failed: a failed delete leaves the resource in place,
  * and a delete of what is gone is done. Their OperationFailed is retryable, so the caller's retry policy decides
  * whether to send them again (the workflows' `cleanup` option set does, src/workflows/runtime/activity-options.ts),
- * up to SENDS_AFTER_FAILED_OPERATION attempts: an operation that keeps failing is Neon's answer, not a passing fault,
- * and a run must not hold its project's turn on it forever (the janitor deletes what is left later).
+ * up to SENDS_AFTER_FAILED_OPERATION attempts (for a Part, its own sends that met a failed operation): an operation
+ * that keeps failing is Neon's answer, not a passing fault, and a run must not hold its project's turn on it forever
+ * (the janitor deletes what is left later).
  */
 export { SENDS_AFTER_FAILED_OPERATION };
+
+/**
+ * A mutation run as one part of a larger activity (cleanUpSwap) rather than as an activity of its own. The activity's
+ * attempt number counts every failed attempt, whichever part failed and why, so the part brings its own count of sends
+ * that met a failed operation; and its waits heartbeat the activity's progress, which their own would overwrite.
+ */
+export type Part = {
+  /** This part's earlier sends whose operation failed: this send is the next. */
+  failedOperationSends: number;
+  heartbeat: () => void;
+};
+
+const parts = new AsyncLocalStorage<Part>();
+
+/** Runs `fn`, which calls a settling mutation, as `part`. */
+export function asPart<T>(part: Part, fn: () => Promise<T>): Promise<T> {
+  return parts.run(part, fn);
+}
 
 const SENT_AGAIN_AFTER_FAILED_OPERATION: ReadonlySet<string> = new Set([
   'deleteSnapshot',
@@ -230,6 +253,7 @@ export function settling<I extends { projectId: string }, R extends { operationI
       if (forgets) forgetConnectionUris(neon, input.projectId);
     }
     if (result.operationIds.length === 0) return result;
+    const part = parts.getStore();
     const answeredAt = clock.now();
     const firstDelayMs = times.firstDelayMs(kind);
     const call = callOptions();
@@ -237,7 +261,13 @@ export function settling<I extends { projectId: string }, R extends { operationI
       // Polls after the first come soon (a tenth of the estimate apart, growing), so that a miss costs little time and
       // tells closely when the work ended; a quarter of a guess apart, as a guess may be far off.
       const firstIntervalMs = Math.max(10, Math.round(firstDelayMs / (times.timed(kind) ? 10 : 4)));
-      const options = { firstDelayMs, firstIntervalMs, maxPollIntervalMs: 2000, listSeveral: true };
+      const options = {
+        firstDelayMs,
+        firstIntervalMs,
+        maxPollIntervalMs: 2000,
+        listSeveral: true,
+        heartbeat: part?.heartbeat,
+      };
       const { roundsSentAt, operations } = await pollUntilDone(
         neon,
         clock,
@@ -256,7 +286,8 @@ export function settling<I extends { projectId: string }, R extends { operationI
       const attempt = currentContext()?.info.attempt ?? 1;
       const failed = toFailure(err, attempt);
       if (!(failed instanceof ApplicationFailure) || failed.type !== 'OperationFailed') throw failed;
-      if (!SENT_AGAIN_AFTER_FAILED_OPERATION.has(kind) || attempt >= SENDS_AFTER_FAILED_OPERATION) throw failed;
+      const send = part ? part.failedOperationSends + 1 : attempt;
+      if (!SENT_AGAIN_AFTER_FAILED_OPERATION.has(kind) || send >= SENDS_AFTER_FAILED_OPERATION) throw failed;
       const { message, type, details } = failed;
       throw ApplicationFailure.create({ message, type, details: details ?? [], nonRetryable: false });
     }

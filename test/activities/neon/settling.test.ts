@@ -1,5 +1,5 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { SENDS_AFTER_FAILED_OPERATION, settling, SettleTimes } from '../../../src/activities/neon/operations';
+import { asPart, SENDS_AFTER_FAILED_OPERATION, settling, SettleTimes } from '../../../src/activities/neon/operations';
 import type { NeonClient, NeonOperation } from '../../../src/neon';
 import { type Harness, startHarness, total } from '../../support/activity-harness';
 
@@ -173,10 +173,14 @@ describe('a failed operation', () => {
     getOperation: (_projectId: string, id: string) =>
       Promise.resolve({ id, action: 'delete_timeline', status: 'failed', error: 'disk on fire' } as NeonOperation),
   } as unknown as NeonClient;
-  const failureOf = (kind: string, attempt = 1): Promise<unknown> => {
+  /** `failedBefore`: run as a part whose earlier sends met that many failed operations. */
+  const failureOf = (kind: string, attempt = 1, failedBefore?: number): Promise<unknown> => {
     const mutate = () => Promise.resolve({ deleted: true, operationIds: ['op-1'] });
     const wrapped = settling(kind, mutate, { neon, clock: fakeClock() }, new SettleTimes());
-    return new MockActivityEnvironment({ attempt }).run(wrapped, { projectId: 'p-1' }).then(
+    const part = { failedOperationSends: failedBefore ?? 0, heartbeat: () => undefined };
+    const run = (input: { projectId: string }) =>
+      failedBefore === undefined ? wrapped(input) : asPart(part, () => wrapped(input));
+    return new MockActivityEnvironment({ attempt }).run(run, { projectId: 'p-1' }).then(
       () => new Error('expected the mutation to fail'),
       (err: unknown) => err,
     );
@@ -193,6 +197,13 @@ describe('a failed operation', () => {
       type: 'OperationFailed',
       nonRetryable: true,
     });
+  });
+
+  it("as a part of a larger activity, counts the part's own sends that met a failed operation, not the attempts", async () => {
+    const last = SENDS_AFTER_FAILED_OPERATION;
+    expect(await failureOf('deleteSnapshot', last, 0)).toMatchObject({ nonRetryable: false });
+    expect(await failureOf('deleteSnapshot', last + 3, last - 2)).toMatchObject({ nonRetryable: false });
+    expect(await failureOf('deleteSnapshot', last + 3, last - 1)).toMatchObject({ nonRetryable: true });
   });
 
   it('fails any other mutation non-retryably', async () => {

@@ -3,8 +3,11 @@
  * against the emulator: each several Neon mutations in one activity, so a retry after any part's lost answer must
  * finish the rest, and nothing may take effect twice.
  */
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { SENDS_AFTER_FAILED_OPERATION } from '../../../src/shared/failure-types';
 import { type Harness, failureOf, startHarness } from '../../support/activity-harness';
+import { fileLogger } from '../../support/runtime-log';
+import { currentTestLog } from '../../support/test-logs';
 
 let h: Harness;
 beforeAll(async () => {
@@ -19,6 +22,7 @@ const DELETE_BRANCH = 'DELETE /projects/{project_id}/branches/{branch_id}';
 const RENAME_SNAPSHOT = 'PATCH /projects/{project_id}/snapshots/{snapshot_id}';
 const DELETE_SNAPSHOT = 'DELETE /projects/{project_id}/snapshots/{snapshot_id}';
 const UPDATE_BRANCH = 'PATCH /projects/{project_id}/branches/{branch_id}';
+const LIST_SNAPSHOTS = 'GET /projects/{project_id}/snapshots';
 
 /**
  * Requests per route since the log was reset that changed something: answered with a change (200, 201, 202) or whose
@@ -82,6 +86,40 @@ async function retried<I, O>(fn: (input: I) => Promise<O>, input: I, attempt: nu
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+}
+
+type Failure = { type: string; message: string; nonRetryable: boolean };
+
+/**
+ * Attempts from the first on as Temporal makes them: each starts from the heartbeat details the one before left (its
+ * last heartbeat, as a failed attempt's is kept), 100 ms apart, until one does not fail for a passing reason.
+ * `beforeRetry` runs before the second. The answer, unless a failure ended them, and each failed attempt's failure.
+ */
+async function attempts<I, O>(
+  fn: (input: I) => Promise<O>,
+  input: I,
+  beforeRetry: () => void = () => undefined,
+): Promise<{ answer?: O; failures: Failure[] }> {
+  const failures: Failure[] = [];
+  let heartbeatDetails: unknown;
+  for (let attempt = 1; attempt <= 10; attempt++) {
+    if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (attempt === 2) beforeRetry();
+    const env = new MockActivityEnvironment(
+      { attempt, activityType: fn.name || 'activity', heartbeatDetails },
+      { logger: fileLogger(currentTestLog()) },
+    );
+    env.on('heartbeat', (details: unknown) => {
+      heartbeatDetails = JSON.parse(JSON.stringify(details ?? null));
+    });
+    try {
+      return { answer: await env.run(fn, input), failures };
+    } catch (err) {
+      failures.push(err as Failure);
+      if ((err as Failure).nonRetryable !== false) return { failures };
+    }
+  }
+  return { failures };
 }
 
 /** The same project swapped: prod is the candidate, and the clean-up's input. */
@@ -166,7 +204,7 @@ describe('the clean-up after a swap, in one activity', () => {
   });
 
   it.each([DELETE_BRANCH, RENAME_SNAPSHOT, DELETE_SNAPSHOT, UPDATE_BRANCH])(
-    'a lost answer of %s: the retry finishes the rest, and nothing takes effect twice',
+    'a lost answer of %s, and a retry without its heartbeat details (a crash): it finishes the rest, and nothing takes effect twice',
     async (route) => {
       const p = await afterSwap();
       h.emu.resetRequestLog();
@@ -189,20 +227,42 @@ describe('the clean-up after a swap, in one activity', () => {
     },
   );
 
-  it("the fork point branch's failed delete is sent again by a retry; at the last attempt it is left, reported, and the rest done", async () => {
+  it.each([
+    [DELETE_SNAPSHOT, [LIST_SNAPSHOTS, RENAME_SNAPSHOT, DELETE_BRANCH]],
+    [RENAME_SNAPSHOT, [DELETE_BRANCH]],
+    [UPDATE_BRANCH, [DELETE_SNAPSHOT, LIST_SNAPSHOTS, RENAME_SNAPSHOT, DELETE_BRANCH]],
+  ])('a lost answer of %s: the retry sends nothing for the parts finished before it', async (route, finished) => {
     const p = await afterSwap();
-    h.emu.setFaults({ rules: [{ kind: 'fail_operation', route: DELETE_BRANCH }] });
-    expect(await failureOf(h.run(h.activities.cleanUpSwap, p.cleanUp))).toMatchObject({
-      type: 'OperationFailed',
-      nonRetryable: false,
+    h.emu.setFaults({ rules: [{ kind: 'response_lost', route, times: 1 }] });
+    const { answer, failures } = await attempts(h.activities.cleanUpSwap, p.cleanUp, () => {
+      h.emu.setFaults({ rules: [] });
+      h.emu.resetRequestLog();
     });
-    expect((await project(p.projectId)).snapshots.map((s) => s.name).sort()).toEqual([
-      'np-candidate-run',
-      'np-fork-before',
-    ]);
-    const last = await h.run(h.activities.cleanUpSwap, p.cleanUp, SENDS_AFTER_FAILED_OPERATION);
-    expect(last.forkBaseLeft).toMatch(/failed/);
-    expect(last.backupKept).toBeNull();
+    expect(failures[0]).toMatchObject({ type: 'NeonUnavailable', nonRetryable: false });
+    expect(answer).toMatchObject({ forkPoint: { name: 'np-fork-run' }, forkBaseLeft: null, backupKept: null });
+    const retries = new Set(h.emu.requestLog().map((e) => e.route));
+    expect(finished.filter((r) => retries.has(r))).toEqual([]);
+    await expectCleanedUp(p);
+  });
+
+  it("the fork point branch's failed delete is sent again by a retry; at its last send it is left, reported, and the rest done", async () => {
+    const p = await afterSwap();
+    h.emu.resetRequestLog();
+    h.emu.setFaults({ rules: [{ kind: 'fail_operation', route: DELETE_BRANCH }] });
+    const { answer, failures } = await attempts(h.activities.cleanUpSwap, p.cleanUp);
+    expect(failures).toEqual(
+      Array(SENDS_AFTER_FAILED_OPERATION - 1).fill(
+        expect.objectContaining({ type: 'OperationFailed', nonRetryable: false }),
+      ),
+    );
+    expect(answer?.forkBaseLeft).toMatch(/failed/);
+    expect(answer?.backupKept).toBeNull();
+    expect(effects()).toEqual({
+      [DELETE_BRANCH]: SENDS_AFTER_FAILED_OPERATION,
+      [RENAME_SNAPSHOT]: 1,
+      [DELETE_SNAPSHOT]: 1,
+      [UPDATE_BRANCH]: 1,
+    });
     const { branches, snapshots } = await project(p.projectId);
     expect(branches.map((b) => b.name).sort()).toEqual(['main', 'np-base-run', 'np-old-run']);
     expect(snapshots.map((s) => s.name)).toEqual(['np-fork-run']);
@@ -218,6 +278,37 @@ describe('the clean-up after a swap, in one activity', () => {
     h.emu.setFaults({ rules: [] });
     await retried(h.activities.cleanUpSwap, p.cleanUp, 2);
     await expectCleanedUp(p);
+  });
+
+  it("a part's failed-operation limit is its own: attempts that failed on another part's 423 leave the old fork point's re-sends", async () => {
+    const p = await afterSwap();
+    h.emu.setFaults({
+      rules: [
+        { kind: 'locked', route: RENAME_SNAPSHOT, times: SENDS_AFTER_FAILED_OPERATION - 1 },
+        { kind: 'fail_operation', route: DELETE_SNAPSHOT, times: 1 },
+      ],
+    });
+    const { answer, failures } = await attempts(h.activities.cleanUpSwap, p.cleanUp);
+    expect(failures.map((f) => [f.type, f.nonRetryable])).toEqual([
+      ...Array<[string, boolean]>(SENDS_AFTER_FAILED_OPERATION - 1).fill(['NeonLocked', false]),
+      ['OperationFailed', false],
+    ]);
+    expect(answer).toMatchObject({ previousForkPointLeft: null, backupKept: null });
+    await expectCleanedUp(p);
+  });
+
+  it("the old fork point's delete failing at its last send leaves it to the janitor, reported; the backup gets its expiry", async () => {
+    const p = await afterSwap();
+    h.emu.setFaults({ rules: [{ kind: 'fail_operation', route: DELETE_SNAPSHOT }] });
+    const { answer, failures } = await attempts(h.activities.cleanUpSwap, p.cleanUp);
+    expect(failures).toHaveLength(SENDS_AFTER_FAILED_OPERATION - 1);
+    expect(answer).toMatchObject({ forkPoint: { name: 'np-fork-run' }, forkBaseLeft: null, backupKept: null });
+    expect(answer?.previousForkPointLeft).toMatch(/failed/);
+    expect(answer?.backupExpiresAt).toEqual(expect.any(String));
+    const { branches, snapshots } = await project(p.projectId);
+    expect(branches.map((b) => b.name).sort()).toEqual(['main', 'np-old-run']);
+    // The janitor deletes an np-fork- snapshot that is not the newest: a superseded fork point.
+    expect(snapshots.map((s) => s.name).sort()).toEqual(['np-fork-before', 'np-fork-run']);
   });
 
   it('an expiry Neon refuses (the backup has a child) keeps the backup for the janitor: reported, not a failure', async () => {
