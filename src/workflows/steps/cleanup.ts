@@ -26,8 +26,8 @@ export async function deleteEndpoint(projectId: string, endpointId: string): Pro
  * Gives a replaced branch (the backup) an expiry so Neon deletes it `retentionMs` after the request. Where the finalize
  * left the project's default flag on it (Neon does not say whether the flag moves), the flag first goes to
  * `servingBranchId`, the branch that took its place: Neon refuses an expiry on, and a delete of, the default branch.
- * Neon refuses an expiry on a branch with children too (previews of an old dev): that backup is left to the janitor,
- * and the run says so in its log.
+ * Neon refuses an expiry on a branch with children too (previews of an old dev): that backup stays until an operator
+ * deletes it (the janitor lists it as skipped, never deletes a backup without expiry), and the run says so in its log.
  */
 export async function retireBackup(
   projectId: string,
@@ -38,7 +38,7 @@ export async function retireBackup(
   try {
     return (await neonMutations.retireBackup({ projectId, branchId, servingBranchId, retentionMs })).expiresAt;
   } catch (err) {
-    log.warn('backup branch kept without expiry (the janitor will delete it)', { branchId, error: String(err) });
+    log.warn('backup branch kept without expiry: delete it once done with it', { branchId, error: String(err) });
     return null;
   }
 }
@@ -47,8 +47,9 @@ export async function retireBackup(
  * After a swap that forked prod and dev anew (prod is the snapshot dev went on from), in one activity: the branch the
  * fork point was restored to for counting prod's writes is deleted (`forkBaseBranchId`), `snapshotId` becomes the fork
  * point (adoptForkPoint's rename, and the one before it deleted), and the replaced branch gets its expiry
- * (retireBackup's rules). What the activity leaves to the janitor, the run logs as it did when each was a step of its
- * own: the fork point's branch as a failed compensation, the backup as kept without expiry.
+ * (retireBackup's rules). What the activity could not do for good, the run logs: the fork point's branch as a failed
+ * compensation (an operator deletes it), the previous fork point as left (the janitor deletes superseded fork points),
+ * the backup as kept without expiry.
  */
 export async function cleanUpSwap(
   projectId: string,
@@ -68,8 +69,13 @@ export async function cleanUpSwap(
     log.error('compensation failed', { compensation: 'delete_fork_base', error: done.forkBaseLeft });
   if (done.backupKept) {
     const { replacedBranchId: branchId } = swap;
-    log.warn('backup branch kept without expiry (the janitor will delete it)', { branchId, error: done.backupKept });
+    log.warn('backup branch kept without expiry: delete it once done with it', { branchId, error: done.backupKept });
   }
+  if (done.previousForkPointLeft)
+    log.warn('superseded fork point left (the janitor deletes it)', {
+      snapshotId: previous?.snapshotId,
+      error: done.previousForkPointLeft,
+    });
   const { id, name, createdAt } = done.forkPoint;
   return { forkPoint: { snapshotId: id, name, createdAt }, expiresAt: done.backupExpiresAt };
 }
