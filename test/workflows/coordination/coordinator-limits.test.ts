@@ -11,6 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { ProjectBusyError } from '../../../src/client';
+import { retryTransientRefusals } from '../../../src/client/admission';
 import { UNTRACED_SINKS } from '../../../src/worker';
 import {
   coordinatorStateQuery,
@@ -68,10 +69,14 @@ async function coordinatorWith(limits: CoordinatorInput['limits']) {
     workflowId: coordinatorWorkflowId(`${projectId}-holder`),
     args: [{ projectId: `${projectId}-holder` } satisfies CoordinatorInput],
   });
+  // Sent as the client sends them: again after a transient refusal (a submission racing the coordinator's
+  // continue-as-new can meet one), which does not change what it asks.
   const submit = (workflowId: string, runId: string = randomUUID()) =>
-    coordinator.executeUpdate(submitUpdate, {
-      args: [{ kind: 'rollback', workflowId, input: null, ifBusy: 'queue', external: { runId } }],
-    });
+    retryTransientRefusals(() =>
+      coordinator.executeUpdate(submitUpdate, {
+        args: [{ kind: 'rollback', workflowId, input: null, ifBusy: 'queue', external: { runId } }],
+      }),
+    );
   return { projectId, coordinator, holder, submit };
 }
 
@@ -191,10 +196,12 @@ test('a submission delivered again after continue-as-new, under the update ID an
     const first = (await coordinator.describe()).runId;
     const run = { workflowId: holder.workflowId, runId: holder.firstExecutionRunId };
     const submission = () =>
-      coordinator.executeUpdate(submitUpdate, {
-        args: [{ kind: 'rollback', ...run, input: null, ifBusy: 'queue', external: { runId: run.runId } }],
-        updateId: `submit-${run.runId}`,
-      });
+      retryTransientRefusals(() =>
+        coordinator.executeUpdate(submitUpdate, {
+          args: [{ kind: 'rollback', ...run, input: null, ifBusy: 'queue', external: { runId: run.runId } }],
+          updateId: `submit-${run.runId}`,
+        }),
+      );
     const answer = await submission();
     expect(answer).toEqual({ workflowId: run.workflowId, position: 0 });
     await until(
